@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything podgate needs to build, run and test, from Debian packages only.
+# Idempotent: a second run on the same machine is quick (apt skips what is installed).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  # libraries (see docs/architecture.md for why each one)
+  rapidjson-dev libssl-dev prometheus-cpp-dev catch2 libcpprest-dev
+  libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
+  # test tools: promtool comes with prometheus; openssl makes test certificates
+  prometheus openssl procps
+  # benchmark tools
+  wrk nginx-light
+)
+
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The prometheus package enables a system service we do not want running; tests start their own.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus 2>/dev/null || true; fi
