@@ -1,0 +1,201 @@
+#include "log/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace podgate::log {
+
+const char* to_string(Level level) {
+  switch (level) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warn";
+    case Level::Error: return "error";
+  }
+  return "info";
+}
+
+bool parse_level(std::string_view text, Level& out) {
+  if (text == "debug") out = Level::Debug;
+  else if (text == "info") out = Level::Info;
+  else if (text == "warn") out = Level::Warn;
+  else if (text == "error") out = Level::Error;
+  else return false;
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+struct Line::Impl {
+  Logger* logger = nullptr;  // null: level disabled, everything is a no-op
+  std::string text;
+  bool emitted = false;
+
+  void key(std::string_view k) {
+    text.push_back(',');
+    append_json_string(text, k);
+    text.push_back(':');
+  }
+};
+
+namespace {
+// RFC 3339 with milliseconds in UTC, the form log pipelines parse without configuration.
+void append_timestamp(std::string& out) {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];  // sized for the widest int fields, which -Wformat-truncation assumes
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  out += buf;
+}
+}  // namespace
+
+Line::Line(Logger* logger, Level level, std::string_view msg) : impl_(std::make_unique<Impl>()) {
+  if (logger == nullptr || !logger->enabled(level)) return;
+  impl_->logger = logger;
+  auto& t = impl_->text;
+  t.reserve(256);
+  t += "{\"ts\":\"";
+  append_timestamp(t);
+  t += "\",\"level\":\"";
+  t += to_string(level);
+  t += "\",\"msg\":";
+  append_json_string(t, msg);
+}
+
+Line::Line(Line&&) noexcept = default;
+Line::~Line() { emit(); }
+
+Line& Line::str(std::string_view key, std::string_view value) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    append_json_string(impl_->text, value);
+  }
+  return *this;
+}
+
+Line& Line::num(std::string_view key, double value) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    if (std::isfinite(value)) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", value);
+      impl_->text += buf;
+    } else {
+      impl_->text += "null";  // JSON has no NaN or Inf
+    }
+  }
+  return *this;
+}
+
+Line& Line::integer(std::string_view key, long long value) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    impl_->text += std::to_string(value);
+  }
+  return *this;
+}
+
+Line& Line::boolean(std::string_view key, bool value) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    impl_->text += value ? "true" : "false";
+  }
+  return *this;
+}
+
+namespace {
+template <typename Strings>
+void append_string_array(std::string& out, const Strings& values) {
+  out.push_back('[');
+  bool first = true;
+  for (const auto& v : values) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, v);
+  }
+  out.push_back(']');
+}
+}  // namespace
+
+Line& Line::strings(std::string_view key, const std::vector<std::string_view>& values) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    append_string_array(impl_->text, values);
+  }
+  return *this;
+}
+
+Line& Line::strings(std::string_view key, const std::vector<std::string>& values) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    append_string_array(impl_->text, values);
+  }
+  return *this;
+}
+
+Line& Line::raw_json(std::string_view key, std::string_view json) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    impl_->text += json;
+  }
+  return *this;
+}
+
+void Line::emit() {
+  if (!impl_ || !impl_->logger || impl_->emitted) return;
+  impl_->emitted = true;
+  impl_->text += "}\n";
+  impl_->logger->write_line(impl_->text);
+}
+
+Logger::Logger(int fd, Level min_level) : fd_(fd), min_level_(min_level) {}
+
+Line Logger::line(Level level, std::string_view msg) { return Line(this, level, msg); }
+
+void Logger::write_line(const std::string& text) {
+  // One write per line under a lock, so lines from different threads never interleave.
+  std::lock_guard<std::mutex> lock(mutex_);
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere to report a failing log stream; never block or crash the gate over it
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace podgate::log
