@@ -1,0 +1,249 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <shared_mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "version.h"
+
+namespace podgate::metrics {
+
+namespace {
+
+// Family::Add takes a lock and compares label maps; the hot path instead looks the metric up by a
+// joined key under a shared lock, and only the first use of a label set pays for Add.
+template <typename Metric>
+class LabelledCache {
+ public:
+  explicit LabelledCache(prometheus::Family<Metric>& family) : family_(family) {}
+
+  template <typename... Args>
+  Metric& get(std::initializer_list<std::pair<const char*, std::string_view>> labels, Args&&... args) {
+    std::string key;
+    for (const auto& [name, value] : labels) {
+      key.append(value);
+      key.push_back('\x1f');
+    }
+    {
+      std::shared_lock lock(mutex_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) return *it->second;
+    }
+    prometheus::Labels map;
+    for (const auto& [name, value] : labels) map.emplace(name, std::string(value));
+    std::unique_lock lock(mutex_);
+    auto [it, inserted] = cache_.try_emplace(key, nullptr);
+    if (inserted) it->second = &family_.Add(map, std::forward<Args>(args)...);
+    return *it->second;
+  }
+
+ private:
+  prometheus::Family<Metric>& family_;
+  std::shared_mutex mutex_;
+  std::unordered_map<std::string, Metric*> cache_;
+};
+
+// Review latency is tens of microseconds warm and up to the admission timeout cold, so the
+// buckets start at 50 us and reach 10 s.
+prometheus::Histogram::BucketBoundaries review_buckets() {
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+double now_unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_requests_total")
+          .Help("Admission reviews answered, by decision (allowed, denied, would_deny), mode, kind and operation.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& durations =
+      prometheus::BuildHistogram()
+          .Name("podgate_admission_review_duration_seconds")
+          .Help("Time from a complete request body to an encoded AdmissionReview response, by route.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& violations =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_violations_total")
+          .Help("Rule violations found, by rule and the action taken (deny, warn).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& exemptions =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_exemptions_total")
+          .Help("Requests or violations let through by an exemption, by exemption kind.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& skipped =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_skipped_total")
+          .Help("Requests allowed without judging a pod spec, by reason (unknown_kind, no_pod_spec).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& invalid =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_invalid_requests_total")
+          .Help("Request bodies refused with HTTP 400, by reason.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& http =
+      prometheus::BuildCounter()
+          .Name("podgate_http_requests_total")
+          .Help("HTTP requests served on the webhook port, by route and status code.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rejected =
+      prometheus::BuildCounter()
+          .Name("podgate_http_connections_rejected_total")
+          .Help("Connections closed at accept, by reason.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& open =
+      prometheus::BuildGauge()
+          .Name("podgate_http_connections_open")
+          .Help("Connections currently open on the webhook port.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& timeouts =
+      prometheus::BuildCounter()
+          .Name("podgate_http_connection_timeouts_total")
+          .Help("Connections closed by a deadline, by phase (handshake, read, idle, write).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& configReloads =
+      prometheus::BuildCounter()
+          .Name("podgate_config_reloads_total")
+          .Help("Config reloads (SIGHUP), by result (success, failure).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& configLastReload =
+      prometheus::BuildGauge()
+          .Name("podgate_config_last_reload_success_timestamp_seconds")
+          .Help("Unix time of the last successful config load.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& certReloads =
+      prometheus::BuildCounter()
+          .Name("podgate_tls_certificate_reloads_total")
+          .Help("Serving certificate reloads after the files changed, by result (success, failure).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& certExpiry =
+      prometheus::BuildGauge()
+          .Name("podgate_tls_serving_certificate_expiry_timestamp_seconds")
+          .Help("Unix time at which the serving certificate in use expires (notAfter).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& buildInfo =
+      prometheus::BuildGauge()
+          .Name("podgate_build_info")
+          .Help("Always 1; labels carry the podgate version.")
+          .Register(*registry);
+
+  LabelledCache<prometheus::Counter> requestsCache{requests};
+  LabelledCache<prometheus::Histogram> durationsCache{durations};
+  LabelledCache<prometheus::Counter> violationsCache{violations};
+  LabelledCache<prometheus::Counter> exemptionsCache{exemptions};
+  LabelledCache<prometheus::Counter> skippedCache{skipped};
+  LabelledCache<prometheus::Counter> invalidCache{invalid};
+  LabelledCache<prometheus::Counter> httpCache{http};
+  LabelledCache<prometheus::Counter> rejectedCache{rejected};
+  LabelledCache<prometheus::Counter> timeoutsCache{timeouts};
+
+  prometheus::Gauge& openGauge = open.Add({});
+  prometheus::Counter& configOk = configReloads.Add({{"result", "success"}});
+  prometheus::Counter& configFailed = configReloads.Add({{"result", "failure"}});
+  prometheus::Gauge& configLast = configLastReload.Add({});
+  prometheus::Counter& certOk = certReloads.Add({{"result", "success"}});
+  prometheus::Counter& certFailed = certReloads.Add({{"result", "failure"}});
+  prometheus::Gauge& certExpiryGauge = certExpiry.Add({});
+
+  Impl() {
+    buildInfo.Add({{"version", kVersion}}).Set(1);
+    configLast.Set(now_unix_seconds());  // the config loaded at start counts as the first success
+  }
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
+
+void Metrics::count_request(std::string_view decision, std::string_view mode, std::string_view kind,
+                            std::string_view operation) {
+  impl_->requestsCache.get({{"decision", decision}, {"mode", mode}, {"kind", kind}, {"operation", operation}})
+      .Increment();
+}
+
+void Metrics::observe_review_duration(std::string_view route, double seconds) {
+  impl_->durationsCache.get({{"route", route}}, review_buckets()).Observe(seconds);
+}
+
+void Metrics::count_violation(std::string_view rule, std::string_view action) {
+  impl_->violationsCache.get({{"rule", rule}, {"action", action}}).Increment();
+}
+
+void Metrics::count_exemption(std::string_view kind) { impl_->exemptionsCache.get({{"kind", kind}}).Increment(); }
+
+void Metrics::count_skipped(std::string_view reason) { impl_->skippedCache.get({{"reason", reason}}).Increment(); }
+
+void Metrics::count_invalid_request(std::string_view reason) {
+  impl_->invalidCache.get({{"reason", reason}}).Increment();
+}
+
+void Metrics::count_http_request(std::string_view route, int code) {
+  impl_->httpCache.get({{"route", route}, {"code", std::to_string(code)}}).Increment();
+}
+
+void Metrics::count_connection_rejected(std::string_view reason) {
+  impl_->rejectedCache.get({{"reason", reason}}).Increment();
+}
+
+void Metrics::add_open_connections(double delta) { impl_->openGauge.Increment(delta); }
+
+void Metrics::count_connection_timeout(std::string_view phase) {
+  impl_->timeoutsCache.get({{"phase", phase}}).Increment();
+}
+
+void Metrics::count_config_reload(bool success) {
+  if (success) {
+    impl_->configOk.Increment();
+    impl_->configLast.Set(now_unix_seconds());
+  } else {
+    impl_->configFailed.Increment();
+  }
+}
+
+void Metrics::count_certificate_reload(bool success) { (success ? impl_->certOk : impl_->certFailed).Increment(); }
+
+void Metrics::set_certificate_expiry(double unix_seconds) { impl_->certExpiryGauge.Set(unix_seconds); }
+
+std::string Metrics::serialize() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry->Collect());
+}
+
+MetricsServer::MetricsServer(const std::string& host, unsigned short port, const Metrics& metrics) {
+  // civetweb wants "[v6]:port" for IPv6 and "host:port" otherwise.
+  std::string bind = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (bind.empty()) bind = "0.0.0.0";
+  bind += ":" + std::to_string(port);
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot listen for metrics on " + bind + ": " + e.what());
+  }
+  exposer_->RegisterCollectable(metrics.registry());
+}
+
+MetricsServer::~MetricsServer() = default;
+
+unsigned short MetricsServer::port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : static_cast<unsigned short>(ports.front());
+}
+
+}  // namespace podgate::metrics

@@ -1,0 +1,71 @@
+#pragma once
+// Every Prometheus metric podgate exposes, in one place, named by Prometheus conventions
+// (podgate_ prefix, base units, _total for counters). Label values must come from small fixed
+// sets: callers map anything open-ended (an unknown kind, say) to "other" first.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace prometheus {
+class Registry;
+class Exposer;
+}  // namespace prometheus
+
+namespace podgate::metrics {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  std::shared_ptr<prometheus::Registry> registry() const;
+
+  // podgate_admission_requests_total{decision,mode,kind,operation}
+  void count_request(std::string_view decision, std::string_view mode, std::string_view kind,
+                     std::string_view operation);
+  // podgate_admission_review_duration_seconds{route} (histogram, buckets from 50 us)
+  void observe_review_duration(std::string_view route, double seconds);
+  // podgate_admission_violations_total{rule,action}
+  void count_violation(std::string_view rule, std::string_view action);
+  // podgate_admission_exemptions_total{kind}
+  void count_exemption(std::string_view kind);
+  // podgate_admission_skipped_total{reason}: requests allowed without judging (fail-open paths)
+  void count_skipped(std::string_view reason);
+  // podgate_admission_invalid_requests_total{reason}: bodies answered with HTTP 400
+  void count_invalid_request(std::string_view reason);
+  // podgate_http_requests_total{route,code}
+  void count_http_request(std::string_view route, int code);
+  // podgate_http_connections_rejected_total{reason}; podgate_http_connections_open
+  void count_connection_rejected(std::string_view reason);
+  void add_open_connections(double delta);
+  // podgate_http_connection_timeouts_total{phase}: handshake, read, idle, write
+  void count_connection_timeout(std::string_view phase);
+  // podgate_config_reloads_total{result}; podgate_config_last_reload_success_timestamp_seconds
+  void count_config_reload(bool success);
+  // podgate_tls_certificate_reloads_total{result}; podgate_tls_serving_certificate_expiry_timestamp_seconds
+  void count_certificate_reload(bool success);
+  void set_certificate_expiry(double unix_seconds);
+
+  // Text exposition of the registry (used by tests and `podgate review --metrics`).
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Starts the plain-HTTP /metrics listener on "HOST:PORT" (port 0 picks a free one).
+class MetricsServer {
+ public:
+  MetricsServer(const std::string& host, unsigned short port, const Metrics& metrics);
+  ~MetricsServer();
+  unsigned short port() const;
+
+ private:
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace podgate::metrics
