@@ -1,0 +1,855 @@
+// The config loader: yaml-cpp builds a node tree, then a schema walk below checks every key and value
+// against the model and fills a Config that starts from the defaults. Nothing is read lazily later,
+// so a config that loads is a config that works.
+
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+namespace podgate::config {
+
+const char* to_string(Mode mode) {
+  switch (mode) {
+    case Mode::Enforce: return "enforce";
+    case Mode::Audit: return "audit";
+  }
+  return "enforce";
+}
+
+const char* to_string(Action action) {
+  switch (action) {
+    case Action::Deny: return "deny";
+    case Action::Warn: return "warn";
+    case Action::Off: return "off";
+  }
+  return "deny";
+}
+
+std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
+  // Sockets and the runtime state directories that hold them. The policy treats a hostPath as
+  // dangerous when it is one of these or an ancestor of one, so "/run" or "/" are caught too.
+  return {
+      "/run/docker.sock",           // Docker Engine API
+      "/run/docker",                // Docker state dir: containerd shim sockets of older Docker
+      "/run/containerd",            // containerd.sock, its ttrpc socket and the shim sockets
+      "/run/crio",                  // crio.sock (CRI-O)
+      "/run/cri-dockerd.sock",      // cri-dockerd, the CRI shim in front of Docker
+      "/run/podman",                // podman.sock (Podman API service)
+      "/run/k3s/containerd",        // k3s's embedded containerd
+      "/var/run/docker.sock",       // /var/run is normalised to /run by the policy; listed for readers
+      "/var/run/cri-dockerd.sock",  // likewise
+      "/run/dockershim.sock",       // dockershim of kubelets before 1.24
+      "/run/buildkit",              // buildkitd.sock: BuildKit runs containers too
+  };
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Error text helpers. Values are echoed quoted, escaped and truncated so an error stays one line
+// and stays valid UTF-8 (it ends up in JSON log lines): non-ASCII bytes are shown as \xNN.
+
+std::string quoted(std::string_view value) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string out = "\"";
+  const bool truncated = value.size() > kMaxShown;
+  const std::size_t shown = truncated ? kMaxShown : value.size();
+  static const char* const hex = "0123456789abcdef";
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (truncated) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null: return "null";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Scalar: return quoted(node.Scalar());
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+// A key as it appears in a path: plain when it is an ordinary identifier, quoted otherwise.
+std::string key_for_path(const std::string& key) {
+  if (key.empty() || key.size() > 64) return quoted(key);
+  for (const char c : key) {
+    const bool ordinary = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '_' || c == '-' || c == '.';
+    if (!ordinary) return quoted(key);
+  }
+  return key;
+}
+
+std::string join_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value grammars, independent of YAML so they can be unit-tested through parse() and reused.
+
+constexpr std::uint64_t kSaturated = UINT64_MAX;
+
+// Digits only (no sign, no 0x, no '_'); saturates on overflow so the range check reports it.
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (kSaturated - digit) / 10) {
+      value = kSaturated;
+    } else if (value != kSaturated) {
+      value = value * 10 + digit;
+    }
+  }
+  return value;
+}
+
+// A byte count: an integer, optionally with a Kubernetes quantity suffix (Ki Mi Gi, k M G).
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  struct Suffix {
+    std::string_view name;
+    std::uint64_t factor;
+  };
+  static constexpr Suffix kSuffixes[] = {
+      {"Ki", 1ULL << 10}, {"Mi", 1ULL << 20}, {"Gi", 1ULL << 30},
+      {"k", 1000ULL},     {"M", 1000000ULL},  {"G", 1000000000ULL},
+  };
+  std::uint64_t factor = 1;
+  for (const auto& suffix : kSuffixes) {
+    if (text.size() > suffix.name.size() && text.ends_with(suffix.name)) {
+      factor = suffix.factor;
+      text.remove_suffix(suffix.name.size());
+      break;
+    }
+  }
+  const auto number = parse_unsigned(text);
+  if (!number) return std::nullopt;
+  if (*number == kSaturated || *number > kSaturated / factor) return kSaturated;
+  return *number * factor;
+}
+
+enum class DurationProblem { None, Format, SubMillisecond, OutOfRange };
+
+struct ParsedDuration {
+  DurationProblem problem = DurationProblem::None;
+  bool negative = false;
+  std::chrono::milliseconds value{0};
+};
+
+// Go's time.ParseDuration grammar ("1h2m3.5s", "500ms", "1.5h"), except that a bare number is
+// refused (a unitless "10" is exactly the ambiguity the units exist to remove) and the result must
+// be a whole number of milliseconds, the model's resolution.
+ParsedDuration parse_duration(std::string_view text) {
+  ParsedDuration result;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    result.negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return {DurationProblem::Format, false, {}};
+  struct Unit {
+    std::string_view name;
+    unsigned __int128 nanos;
+  };
+  static constexpr Unit kUnits[] = {
+      {"ns", 1},
+      {"us", 1000},
+      {"\xC2\xB5s", 1000},  // U+00B5 micro sign, as Go accepts
+      {"\xCE\xBCs", 1000},  // U+03BC greek mu, as Go accepts
+      {"ms", 1000000},
+      {"s", 1000000000ULL},
+      {"m", 60ULL * 1000000000ULL},
+      {"h", 3600ULL * 1000000000ULL},
+  };
+  // Far beyond every range we accept; saturating here keeps the 128-bit arithmetic from overflowing
+  // (a number below 2^64 times the largest unit, 2^42 ns, stays below 2^106).
+  constexpr unsigned __int128 kWholeCap = static_cast<unsigned __int128>(1) << 64;
+  constexpr unsigned __int128 kCap = static_cast<unsigned __int128>(1) << 100;
+  unsigned __int128 total = 0;
+  while (!text.empty()) {
+    unsigned __int128 whole = 0;
+    unsigned __int128 fraction = 0;
+    unsigned __int128 fraction_scale = 1;
+    bool digits = false;
+    std::size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      digits = true;
+      if (whole < kWholeCap) whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
+    }
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        digits = true;
+        if (fraction_scale < 1000000000000000000ULL) {  // 18 digits are more than ns precision needs
+          fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
+          fraction_scale *= 10;
+        }
+      }
+    }
+    if (!digits) return {DurationProblem::Format, false, {}};
+    text.remove_prefix(i);
+    const Unit* unit = nullptr;
+    for (const auto& candidate : kUnits) {
+      // Longest match wins, so the "m" of "ms" is not read as minutes.
+      if (text.starts_with(candidate.name) && (unit == nullptr || candidate.name.size() > unit->name.size())) {
+        unit = &candidate;
+      }
+    }
+    if (unit == nullptr) return {DurationProblem::Format, false, {}};
+    text.remove_prefix(unit->name.size());
+    if (whole >= kWholeCap) {
+      total = kCap;
+      continue;
+    }
+    total += whole * unit->nanos;
+    total += fraction * unit->nanos / fraction_scale;
+    if (fraction * unit->nanos % fraction_scale != 0) result.problem = DurationProblem::SubMillisecond;
+    if (total > kCap) total = kCap;
+  }
+  if (total >= kCap) {
+    if (result.problem == DurationProblem::None) result.problem = DurationProblem::OutOfRange;
+    return result;
+  }
+  if (total % 1000000 != 0) result.problem = DurationProblem::SubMillisecond;
+  const auto millis = static_cast<std::int64_t>(total / 1000000);
+  result.value = std::chrono::milliseconds(result.negative ? -millis : millis);
+  return result;
+}
+
+// "2m", "1m30s", "1s500ms": the shortest exact rendering in h/m/s/ms components.
+std::string format_duration(std::chrono::milliseconds duration) {
+  std::int64_t ms = duration.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out += '-';
+    ms = -ms;
+  }
+  const std::int64_t hours = ms / 3600000;
+  const std::int64_t minutes = ms / 60000 % 60;
+  const std::int64_t seconds = ms / 1000 % 60;
+  const std::int64_t millis = ms % 1000;
+  if (hours != 0) out += std::to_string(hours) + "h";
+  if (minutes != 0) out += std::to_string(minutes) + "m";
+  if (seconds != 0) out += std::to_string(seconds) + "s";
+  if (millis != 0) out += std::to_string(millis) + "ms";
+  return out;
+}
+
+// RFC 1123 label, as Kubernetes validates namespace names.
+bool is_dns1123_label(std::string_view text) {
+  if (text.empty() || text.size() > 63) return false;
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (const char c : text) {
+    if (!alnum(c) && c != '-') return false;
+  }
+  return alnum(text.front()) && alnum(text.back());
+}
+
+bool has_whitespace_or_control(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+bool has_control(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// The problem with a HOST:PORT string, or nullopt with `out` filled.
+std::optional<std::string> host_port_problem(const std::string& value, HostPort& out) {
+  const std::string expected = "expected HOST:PORT, [IPv6]:PORT or :PORT, got " + quoted(value);
+  if (value.empty() || value.size() > 300) return expected;
+  std::string host;
+  std::string port;
+  if (value.front() == '[') {
+    const auto close = value.find(']');
+    if (close == std::string::npos || close + 1 >= value.size() || value[close + 1] != ':') return expected;
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+    if (host.empty() || host.find(':') == std::string::npos) return expected;
+    for (const char c : host) {
+      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ':' ||
+                      c == '.' || c == '%' || c == '-' || c == '_';
+      if (!ok) return expected;
+    }
+  } else {
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos) return expected;
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+    // A bare IPv6 address is ambiguous about where the port starts; the brackets are required.
+    for (const char c : host) {
+      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+                      c == '-' || c == '_';
+      if (!ok) return expected;
+    }
+  }
+  const auto number = (port.size() <= 5) ? parse_unsigned(port) : std::nullopt;
+  if (!number || *number > 65535) return "port must be a number from 0 to 65535, got " + quoted(port);
+  out.host = std::move(host);
+  out.port = static_cast<unsigned short>(*number);
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema walk.
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  void read(const YAML::Node& root, Config& config) {
+    mapping(root, "",
+            {
+                {"mode", [&](const YAML::Node& n, const std::string& p) { config.mode = mode(n, p); }},
+                {"exemptions", [&](const YAML::Node& n, const std::string& p) { exemptions(n, p, config.exemptions); }},
+                {"rules", [&](const YAML::Node& n, const std::string& p) { rules(n, p, config.rules); }},
+                {"server", [&](const YAML::Node& n, const std::string& p) { server(n, p, config.server); }},
+                {"logging", [&](const YAML::Node& n, const std::string& p) { logging(n, p, config.logging); }},
+            });
+  }
+
+ private:
+  using Handler = std::function<void(const YAML::Node&, const std::string&)>;
+  struct Field {
+    const char* key;
+    Handler handle;
+  };
+
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    throw ConfigError(source_ + ": " + path + ": " + problem);
+  }
+
+  // A mapping whose keys must all be among `fields`. Null (a section left empty, e.g. with all its
+  // lines commented out) means "nothing set here", so the defaults stay.
+  void mapping(const YAML::Node& node, const std::string& path, std::initializer_list<Field> fields) {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) {
+      if (path.empty()) throw ConfigError(source_ + ": expected a mapping at the top level, got " + describe(node));
+      fail(path, "expected a mapping, got " + describe(node));
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) fail(join_path(path, "<key>"), "keys must be strings, got " + describe(entry.first));
+      const std::string& key = entry.first.Scalar();
+      const std::string key_path = join_path(path, key_for_path(key));
+      const Field* field = nullptr;
+      for (const auto& candidate : fields) {
+        if (key == candidate.key) field = &candidate;
+      }
+      if (field == nullptr) {
+        std::string expected;
+        for (const auto& candidate : fields) {
+          if (!expected.empty()) expected += ", ";
+          expected += candidate.key;
+        }
+        fail(key_path, "unknown key (expected one of: " + expected + ")");
+      }
+      // yaml-cpp keeps duplicate keys as separate entries; a silent last-one-wins would hide typos.
+      if (!seen.insert(key).second) fail(key_path, "duplicate key");
+      field->handle(entry.second, key_path);
+    }
+  }
+
+  const std::string& scalar(const YAML::Node& node, const std::string& path, const std::string& expected) const {
+    if (!node.IsScalar()) fail(path, "expected " + expected + ", got " + describe(node));
+    return node.Scalar();
+  }
+
+  std::string string(const YAML::Node& node, const std::string& path) const {
+    const std::string& value = scalar(node, path, "a string");
+    if (has_control(value)) fail(path, "must not contain control characters, got " + quoted(value));
+    return value;
+  }
+
+  std::string non_empty_string(const YAML::Node& node, const std::string& path) const {
+    std::string value = string(node, path);
+    if (value.empty()) fail(path, "must not be empty");
+    return value;
+  }
+
+  // A list of strings, each checked by `check` (which returns a problem or nullopt). Null is an
+  // empty list: "namespaces:" with every item commented out means "none".
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& path,
+                                       const std::function<std::optional<std::string>(const std::string&)>& check) const {
+    std::vector<std::string> out;
+    if (node.IsNull()) return out;
+    if (!node.IsSequence()) fail(path, "expected a list, got " + describe(node));
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      const std::string item_path = path + "[" + std::to_string(index++) + "]";
+      const std::string& value = scalar(item, item_path, "a string");
+      if (auto problem = check(value)) fail(item_path, *problem);
+      out.push_back(value);
+    }
+    return out;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& path) const {
+    const std::string& value = scalar(node, path, "true or false");
+    // YAML 1.2 core schema booleans only; "yes"/"on" are YAML 1.1 and read differently by other tools.
+    if (value == "true" || value == "True" || value == "TRUE") return true;
+    if (value == "false" || value == "False" || value == "FALSE") return false;
+    fail(path, "expected true or false, got " + quoted(value));
+  }
+
+  std::uint64_t integer(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) const {
+    const char* expected = min > 0 ? "a positive integer" : "a non-negative integer";
+    const std::string& text = scalar(node, path, expected);
+    const auto value = parse_unsigned(text);
+    if (!value) fail(path, std::string("expected ") + expected + ", got " + quoted(text));
+    if (*value < min || *value > max) {
+      fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " + text + ")");
+    }
+    return *value;
+  }
+
+  std::size_t byte_size(const YAML::Node& node, const std::string& path, std::uint64_t min, const char* min_text,
+                        std::uint64_t max, const char* max_text) const {
+    const std::string& text = scalar(node, path, "a positive integer");
+    const auto value = parse_byte_size(text);
+    if (!value) {
+      fail(path, "expected a positive integer, got " + quoted(text) +
+                     " (a byte count such as 1048576, or with a suffix: 16Ki, 3Mi)");
+    }
+    if (*value < min || *value > max) {
+      fail(path, std::string("must be between ") + min_text + " and " + max_text + " bytes (got " + quoted(text) + ")");
+    }
+    return static_cast<std::size_t>(*value);
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path) const {
+    static constexpr std::chrono::milliseconds kMax{10 * 60 * 1000};
+    constexpr const char* kExpected = "expected a duration such as \"10s\", \"500ms\" or \"1m30s\"";
+    const std::string& text = scalar(node, path, "a duration");
+    const ParsedDuration parsed = parse_duration(text);
+    switch (parsed.problem) {
+      case DurationProblem::Format:
+        fail(path, std::string(kExpected) + ", got " + quoted(text));
+      case DurationProblem::SubMillisecond:
+        fail(path, "must be a whole number of milliseconds, got " + quoted(text));
+      case DurationProblem::OutOfRange:
+        break;
+      case DurationProblem::None:
+        if (parsed.value.count() > 0 && parsed.value <= kMax) return parsed.value;
+        break;
+    }
+    fail(path, "must be greater than 0 and at most 10m (got " + quoted(text) + ")");
+  }
+
+  template <typename Enum>
+  Enum choice(const YAML::Node& node, const std::string& path,
+              std::initializer_list<std::pair<const char*, Enum>> options) const {
+    std::string names;
+    for (const auto& option : options) {
+      if (!names.empty()) names += ", ";
+      names += option.first;
+    }
+    if (node.IsScalar()) {
+      for (const auto& option : options) {
+        if (node.Scalar() == option.first) return option.second;
+      }
+    }
+    fail(path, "must be one of " + names + " (got " + describe(node) + ")");
+  }
+
+  Mode mode(const YAML::Node& node, const std::string& path) const {
+    return choice<Mode>(node, path, {{"enforce", Mode::Enforce}, {"audit", Mode::Audit}});
+  }
+
+  Action action(const YAML::Node& node, const std::string& path) const {
+    return choice<Action>(node, path, {{"deny", Action::Deny}, {"warn", Action::Warn}, {"off", Action::Off}});
+  }
+
+  void exemptions(const YAML::Node& node, const std::string& path, Exemptions& out) {
+    mapping(node, path,
+            {
+                {"namespaces",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.namespaces = string_list(n, p, [](const std::string& v) -> std::optional<std::string> {
+                     if (is_dns1123_label(v)) return std::nullopt;
+                     return "must be a valid namespace name (a DNS-1123 label: at most 63 lowercase letters, digits "
+                            "or '-', starting and ending with a letter or digit), got " +
+                            quoted(v);
+                   });
+                 }},
+                {"serviceAccounts",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.serviceAccounts = string_list(n, p, [](const std::string& v) -> std::optional<std::string> {
+                     const auto colon = v.find(':');
+                     if (colon != std::string::npos && is_dns1123_label(std::string_view(v).substr(0, colon)) &&
+                         is_dns1123_label(std::string_view(v).substr(colon + 1))) {
+                       return std::nullopt;
+                     }
+                     return "expected \"namespace:name\" with both parts DNS-1123 labels, got " + quoted(v);
+                   });
+                 }},
+                {"images",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.images = string_list(n, p, [](const std::string& v) -> std::optional<std::string> {
+                     if (!v.empty() && !has_whitespace_or_control(v)) return std::nullopt;
+                     return "must be a non-empty image pattern without whitespace, got " + quoted(v);
+                   });
+                 }},
+            });
+  }
+
+  std::vector<std::string> host_paths(const YAML::Node& node, const std::string& path) const {
+    return string_list(node, path, [](const std::string& v) -> std::optional<std::string> {
+      if (!v.empty() && v.front() == '/' && !has_control(v)) return std::nullopt;
+      return "must be an absolute path (starting with '/'), got " + quoted(v);
+    });
+  }
+
+  void rules(const YAML::Node& node, const std::string& path, Rules& out) {
+    mapping(node, path,
+            {
+                {"privileged",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   mapping(n, p,
+                           {{"action", [&](const YAML::Node& v, const std::string& vp) {
+                               out.privileged.action = action(v, vp);
+                             }}});
+                 }},
+                {"runtimeSockets",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   auto& rule = out.runtimeSockets;
+                   mapping(n, p,
+                           {
+                               {"action",
+                                [&](const YAML::Node& v, const std::string& vp) { rule.action = action(v, vp); }},
+                               {"paths",
+                                [&](const YAML::Node& v, const std::string& vp) { rule.paths = host_paths(v, vp); }},
+                               {"extraPaths",
+                                [&](const YAML::Node& v, const std::string& vp) { rule.extraPaths = host_paths(v, vp); }},
+                               {"denyAllHostPaths",
+                                [&](const YAML::Node& v, const std::string& vp) {
+                                  rule.denyAllHostPaths = boolean(v, vp);
+                                }},
+                               {"allowedHostPaths",
+                                [&](const YAML::Node& v, const std::string& vp) {
+                                  rule.allowedHostPaths = host_paths(v, vp);
+                                }},
+                           });
+                 }},
+                {"images",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   mapping(n, p,
+                           {{"action", [&](const YAML::Node& v, const std::string& vp) {
+                               const Action a = action(v, vp);
+                               // Accepting deny/warn while enforcing nothing would be a silent hole.
+                               if (a != Action::Off) {
+                                 fail(vp, std::string("the image rules are not available in this version yet; only "
+                                                      "\"off\" is accepted (got \"") +
+                                              to_string(a) + "\")");
+                               }
+                               out.images.action = a;
+                             }}});
+                 }},
+            });
+  }
+
+  void listen_address(const YAML::Node& node, const std::string& path, std::string& out) const {
+    const std::string& value = scalar(node, path, "HOST:PORT");
+    HostPort parsed;
+    if (auto problem = host_port_problem(value, parsed)) fail(path, *problem);
+    out = value;
+  }
+
+  void server(const YAML::Node& node, const std::string& path, ServerConfig& out) {
+    mapping(node, path,
+            {
+                {"listen", [&](const YAML::Node& n, const std::string& p) { listen_address(n, p, out.listen); }},
+                {"metricsListen",
+                 [&](const YAML::Node& n, const std::string& p) { listen_address(n, p, out.metricsListen); }},
+                {"threads",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.threads = static_cast<unsigned>(integer(n, p, 0, 256));
+                 }},
+                {"shutdownGracePeriod",
+                 [&](const YAML::Node& n, const std::string& p) { out.shutdownGracePeriod = duration(n, p); }},
+                {"defaultReviewTimeout",
+                 [&](const YAML::Node& n, const std::string& p) { out.defaultReviewTimeout = duration(n, p); }},
+                {"tls", [&](const YAML::Node& n, const std::string& p) { tls(n, p, out.tls); }},
+                {"limits", [&](const YAML::Node& n, const std::string& p) { limits(n, p, out.limits); }},
+            });
+  }
+
+  void tls(const YAML::Node& node, const std::string& path, TlsConfig& out) {
+    mapping(node, path,
+            {
+                {"certFile", [&](const YAML::Node& n, const std::string& p) { out.certFile = non_empty_string(n, p); }},
+                {"keyFile", [&](const YAML::Node& n, const std::string& p) { out.keyFile = non_empty_string(n, p); }},
+                {"clientCaFile", [&](const YAML::Node& n, const std::string& p) { out.clientCaFile = string(n, p); }},
+                {"minVersion",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   const std::string value = string(n, p);
+                   if (value != "1.2" && value != "1.3") fail(p, "must be one of \"1.2\", \"1.3\" (got " + quoted(value) + ")");
+                   out.minVersion = value;
+                 }},
+                {"reloadInterval",
+                 [&](const YAML::Node& n, const std::string& p) { out.reloadInterval = duration(n, p); }},
+            });
+  }
+
+  void limits(const YAML::Node& node, const std::string& path, Limits& out) {
+    mapping(node, path,
+            {
+                {"maxBodyBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxBodyBytes = byte_size(n, p, 1ULL << 10, "1Ki", 64ULL << 20, "64Mi");
+                 }},
+                {"maxHeaderBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxHeaderBytes = byte_size(n, p, 1ULL << 10, "1Ki", 1ULL << 20, "1Mi");
+                 }},
+                {"readTimeout", [&](const YAML::Node& n, const std::string& p) { out.readTimeout = duration(n, p); }},
+                {"writeTimeout", [&](const YAML::Node& n, const std::string& p) { out.writeTimeout = duration(n, p); }},
+                {"idleTimeout", [&](const YAML::Node& n, const std::string& p) { out.idleTimeout = duration(n, p); }},
+                {"maxConnections",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxConnections = static_cast<std::size_t>(integer(n, p, 1, 1000000));
+                 }},
+            });
+  }
+
+  void logging(const YAML::Node& node, const std::string& path, LoggingConfig& out) {
+    mapping(node, path,
+            {
+                {"level",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.level = choice<const char*>(
+                       n, p, {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
+                 }},
+                {"logAllowed", [&](const YAML::Node& n, const std::string& p) { out.logAllowed = boolean(n, p); }},
+            });
+  }
+
+  std::string source_;
+};
+
+std::string position(const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0 || mark.column < 0) return "";
+  return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": ";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering. Strings are written plain only when every YAML parser reads them back as the same
+// string; anything that could be a boolean, null, number, alias or flow token is double-quoted.
+
+bool safe_as_plain(std::string_view text) {
+  static constexpr std::string_view kReserved[] = {
+      "y",    "Y",    "yes",   "Yes",   "YES",   "n",  "N",  "no",  "No",  "NO",   "true", "True", "TRUE",
+      "false", "False", "FALSE", "on",   "On",   "ON", "off", "Off", "OFF", "null", "Null", "NULL",
+  };
+  if (text.empty()) return false;
+  const char first = text.front();
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '/')) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  for (const auto reserved : kReserved) {
+    if (text == reserved) return false;
+  }
+  return true;
+}
+
+std::string yaml_string(std::string_view text) {
+  if (safe_as_plain(text)) return std::string(text);
+  static const char* const hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+class YamlWriter {
+ public:
+  void line(int indent, const std::string& key, const std::string& value) {
+    out_ += std::string(static_cast<std::size_t>(indent) * 2, ' ') + key + ":";
+    if (!value.empty()) out_ += " " + value;
+    out_ += "\n";
+  }
+  void section(int indent, const std::string& key) { line(indent, key, ""); }
+  void list(int indent, const std::string& key, const std::vector<std::string>& items) {
+    if (items.empty()) {
+      line(indent, key, "[]");
+      return;
+    }
+    section(indent, key);
+    for (const auto& item : items) out_ += std::string(static_cast<std::size_t>(indent + 1) * 2, ' ') + "- " + yaml_string(item) + "\n";
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+Config parse(const std::string& yaml_text, const std::string& source) {
+  if (yaml_text.size() > kMaxConfigBytes) {
+    throw ConfigError(source + ": config is " + std::to_string(yaml_text.size()) +
+                      " bytes; the limit is 1 MiB (1048576 bytes)");
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml_text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(source + ": " + position(e.mark) + "YAML nesting is too deep");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(source + ": " + position(e.mark) + "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": " + position(e.mark) + "YAML error: " + e.msg);
+  }
+
+  Config config;
+  if (documents.empty()) return config;  // empty file or only comments: the defaults
+  if (documents.size() > 1) {
+    throw ConfigError(source + ": holds " + std::to_string(documents.size()) +
+                      " YAML documents; a config file holds exactly one (remove the extra '---')");
+  }
+  try {
+    Reader(source).read(documents.front(), config);
+  } catch (const YAML::Exception& e) {
+    // Not expected (the walk checks node types before reading), but never let it escape as such.
+    throw ConfigError(source + ": " + position(e.mark) + "YAML error: " + e.msg);
+  }
+  return config;
+}
+
+Config load_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw ConfigError(path + ": cannot open: " + std::generic_category().message(errno));
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw ConfigError(path + ": cannot read: " + std::generic_category().message(errno));
+  if (S_ISDIR(info.st_mode)) throw ConfigError(path + ": is a directory, not a config file");
+
+  // Read at most one byte past the limit: enough to know it is too big, whatever the file claims.
+  std::string text;
+  char buffer[16384];
+  while (text.size() <= kMaxConfigBytes) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ConfigError(path + ": cannot read: " + std::generic_category().message(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  if (text.size() > kMaxConfigBytes) {
+    throw ConfigError(path + ": file is larger than 1 MiB (1048576 bytes); a podgate config is a few KiB");
+  }
+  return parse(text, path);
+}
+
+std::string to_yaml(const Config& config) {
+  YamlWriter w;
+  w.line(0, "mode", to_string(config.mode));
+  w.section(0, "exemptions");
+  w.list(1, "namespaces", config.exemptions.namespaces);
+  w.list(1, "serviceAccounts", config.exemptions.serviceAccounts);
+  w.list(1, "images", config.exemptions.images);
+  w.section(0, "rules");
+  w.section(1, "privileged");
+  w.line(2, "action", yaml_string(to_string(config.rules.privileged.action)));
+  w.section(1, "runtimeSockets");
+  const auto& sockets = config.rules.runtimeSockets;
+  w.line(2, "action", yaml_string(to_string(sockets.action)));
+  w.list(2, "paths", sockets.paths);
+  w.list(2, "extraPaths", sockets.extraPaths);
+  w.line(2, "denyAllHostPaths", sockets.denyAllHostPaths ? "true" : "false");
+  w.list(2, "allowedHostPaths", sockets.allowedHostPaths);
+  w.section(1, "images");
+  w.line(2, "action", yaml_string(to_string(config.rules.images.action)));
+  const auto& server = config.server;
+  w.section(0, "server");
+  w.line(1, "listen", yaml_string(server.listen));
+  w.line(1, "metricsListen", yaml_string(server.metricsListen));
+  w.line(1, "threads", std::to_string(server.threads));
+  w.line(1, "shutdownGracePeriod", format_duration(server.shutdownGracePeriod));
+  w.line(1, "defaultReviewTimeout", format_duration(server.defaultReviewTimeout));
+  w.section(1, "tls");
+  w.line(2, "certFile", yaml_string(server.tls.certFile));
+  w.line(2, "keyFile", yaml_string(server.tls.keyFile));
+  w.line(2, "clientCaFile", yaml_string(server.tls.clientCaFile));
+  w.line(2, "minVersion", yaml_string(server.tls.minVersion));
+  w.line(2, "reloadInterval", format_duration(server.tls.reloadInterval));
+  w.section(1, "limits");
+  w.line(2, "maxBodyBytes", std::to_string(server.limits.maxBodyBytes));
+  w.line(2, "maxHeaderBytes", std::to_string(server.limits.maxHeaderBytes));
+  w.line(2, "readTimeout", format_duration(server.limits.readTimeout));
+  w.line(2, "writeTimeout", format_duration(server.limits.writeTimeout));
+  w.line(2, "idleTimeout", format_duration(server.limits.idleTimeout));
+  w.line(2, "maxConnections", std::to_string(server.limits.maxConnections));
+  w.section(0, "logging");
+  w.line(1, "level", yaml_string(config.logging.level));
+  w.line(1, "logAllowed", config.logging.logAllowed ? "true" : "false");
+  return w.take();
+}
+
+HostPort parse_host_port(const std::string& value, const std::string& key) {
+  HostPort out;
+  if (auto problem = host_port_problem(value, out)) throw ConfigError(key + ": " + *problem);
+  return out;
+}
+
+}  // namespace podgate::config

@@ -1,0 +1,135 @@
+#pragma once
+// The podgate configuration: its model, its embedded defaults, and the YAML loader that validates it.
+// Every field here has a default, so `podgate serve` with no file is a working, safe gate.
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace podgate::config {
+
+enum class Mode { Enforce, Audit };
+enum class Action { Deny, Warn, Off };
+
+const char* to_string(Mode mode);
+const char* to_string(Action action);
+
+struct Exemptions {
+  std::vector<std::string> namespaces{"kube-system"};  // exact namespace names
+  std::vector<std::string> serviceAccounts;            // "namespace:name" of the Pod's service account
+  std::vector<std::string> images;                     // glob patterns: '*' within a path segment, '**' across
+
+  bool operator==(const Exemptions&) const = default;
+};
+
+struct PrivilegedRule {
+  Action action = Action::Deny;
+
+  bool operator==(const PrivilegedRule&) const = default;
+};
+
+struct RuntimeSocketsRule {
+  Action action = Action::Deny;
+  // Built-in list of runtime socket paths (docker, containerd, cri-o, cri-dockerd, podman).
+  // Replaceable through `paths`; `extraPaths` adds to whatever `paths` is.
+  std::vector<std::string> paths = default_socket_paths();
+  std::vector<std::string> extraPaths;
+  bool denyAllHostPaths = false;               // strict mode: any hostPath not in allowedHostPaths is a violation
+  std::vector<std::string> allowedHostPaths;   // used only when denyAllHostPaths is true
+  static std::vector<std::string> default_socket_paths();
+
+  bool operator==(const RuntimeSocketsRule&) const = default;
+};
+
+struct ImagesRule {
+  Action action = Action::Off;  // the image rules arrive later; "off" needs no network
+
+  bool operator==(const ImagesRule&) const = default;
+};
+
+struct Rules {
+  PrivilegedRule privileged;
+  RuntimeSocketsRule runtimeSockets;
+  ImagesRule images;
+
+  bool operator==(const Rules&) const = default;
+};
+
+struct TlsConfig {
+  std::string certFile = "/etc/podgate/tls/tls.crt";
+  std::string keyFile = "/etc/podgate/tls/tls.key";
+  std::string clientCaFile;                       // empty: no client certificate required
+  std::string minVersion = "1.2";                 // "1.2" or "1.3"
+  std::chrono::milliseconds reloadInterval{5000}; // how often the files are checked for rotation
+
+  bool operator==(const TlsConfig&) const = default;
+};
+
+struct Limits {
+  std::size_t maxBodyBytes = 3 * 1024 * 1024;      // the apiserver's own object limit
+  std::size_t maxHeaderBytes = 16 * 1024;
+  std::chrono::milliseconds readTimeout{10000};    // TLS handshake + headers + body of one request
+  std::chrono::milliseconds writeTimeout{10000};
+  // Longer than the apiserver's 90 s idle timeout, so the client closes first and never races a close.
+  std::chrono::milliseconds idleTimeout{120000};
+  std::size_t maxConnections = 1024;
+
+  bool operator==(const Limits&) const = default;
+};
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0:8443";
+  std::string metricsListen = "0.0.0.0:9090";
+  TlsConfig tls;
+  Limits limits;
+  unsigned threads = 0;                                  // 0: one per core
+  std::chrono::milliseconds shutdownGracePeriod{25000};  // SIGTERM: time to finish in-flight requests
+  std::chrono::milliseconds defaultReviewTimeout{10000}; // when the apiserver sends no ?timeout=
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // debug | info | warn | error
+  bool logAllowed = false;     // also log plain allows (every request); off by default for volume
+
+  bool operator==(const LoggingConfig&) const = default;
+};
+
+struct Config {
+  Mode mode = Mode::Enforce;
+  Exemptions exemptions;
+  Rules rules;
+  ServerConfig server;
+  LoggingConfig logging;
+
+  bool operator==(const Config&) const = default;
+};
+
+// Thrown for any unusable config. what() names the file, the key path and what is wrong, e.g.
+// "podgate.yaml: rules.privileged.action: must be one of deny, warn, off (got \"block\")".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Config text (and files) larger than this are refused before parsing: a real config is a few KiB.
+inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+
+// Parses YAML text (JSON is YAML too). Unknown keys are errors. `source` names the text in errors.
+Config parse(const std::string& yaml_text, const std::string& source = "config");
+// Reads and parses a file; a missing or unreadable file is a ConfigError.
+Config load_file(const std::string& path);
+// Renders a config back to YAML, every key included (docs/configuration.md shows the defaults this way).
+std::string to_yaml(const Config& config);
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT" split into parts; throws ConfigError naming `key` when invalid.
+struct HostPort {
+  std::string host;
+  unsigned short port = 0;
+};
+HostPort parse_host_port(const std::string& value, const std::string& key);
+
+}  // namespace podgate::config
