@@ -9,8 +9,9 @@ packages=(
   # libraries (see docs/architecture.md for why each one)
   rapidjson-dev libssl-dev prometheus-cpp-dev catch2 libcpprest-dev
   libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
-  # test tools: promtool comes with prometheus; openssl makes test certificates
-  prometheus openssl procps
+  # test tools: promtool comes with prometheus; openssl makes test certificates;
+  # python3-yaml for the chart checks (Helm itself is built from the Go module proxy)
+  prometheus openssl procps python3 python3-yaml
   # benchmark tools
   wrk nginx-light
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's "test" command: installs dependencies, builds, and runs every test:
-#   1. the normal build: all unit and integration tests (ctest)
+#   1. the normal build: all unit and integration tests (ctest), then the Helm chart checks
 #   2. ASan+UBSan build: all unit and integration tests again
 #   3. TSan build: the concurrency tests (Catch2 tag [concurrency])
 # Set PODGATE_TEST_QUICK=1 to run only step 1.
@@ -15,6 +15,8 @@ section "build (RelWithDebInfo)"
 bash scripts/build.sh default
 section "tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300
+section "Helm chart checks"
+bash tests/chart/test.sh
 
 if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
   section "build (ASan+UBSan)"

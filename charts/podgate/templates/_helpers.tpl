@@ -1,0 +1,167 @@
+{{/*
+The chart name, overridable.
+*/}}
+{{- define "podgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name prefix of every resource. Kubernetes names are limited to 63 characters (DNS labels).
+*/}}
+{{- define "podgate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "podgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels on every resource.
+*/}}
+{{- define "podgate.labels" -}}
+helm.sh/chart: {{ include "podgate.chart" . }}
+{{ include "podgate.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: podgate
+{{- end }}
+
+{{/*
+Labels that select the pods; they must never change between upgrades (selectors are immutable).
+*/}}
+{{- define "podgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "podgate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "podgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "podgate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "podgate.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The port of a "HOST:PORT", "[v6]:PORT" or ":PORT" listen address: the container ports and probes
+follow podgate's own config, so the two cannot disagree.
+*/}}
+{{- define "podgate.portOf" -}}
+{{- $port := splitList ":" (toString .) | last | atoi }}
+{{- if or (lt $port 1) (gt $port 65535) }}
+{{- fail (printf "podgate: listen address %q needs a port from 1 to 65535" (toString .)) }}
+{{- end }}
+{{- $port }}
+{{- end }}
+
+{{- define "podgate.webhookPort" -}}
+{{- include "podgate.portOf" (dig "server" "listen" "0.0.0.0:8443" .Values.config) }}
+{{- end }}
+
+{{- define "podgate.metricsPort" -}}
+{{- include "podgate.portOf" (dig "server" "metricsListen" "0.0.0.0:9090" .Values.config) }}
+{{- end }}
+
+{{/*
+The mode podgate runs in: auditOnly wins over config.mode.
+*/}}
+{{- define "podgate.mode" -}}
+{{- if .Values.auditOnly }}audit{{ else }}{{ .Values.config.mode | default "enforce" }}{{ end }}
+{{- end }}
+
+{{/*
+podgate.yaml as mounted into the pods: the `config` values, with the release namespace exempt and
+auditOnly applied.
+*/}}
+{{- define "podgate.config" -}}
+{{- $config := deepCopy (.Values.config | default dict) }}
+{{- $_ := set $config "mode" (include "podgate.mode" .) }}
+{{- $exemptions := $config.exemptions | default dict }}
+{{- $namespaces := $exemptions.namespaces | default list }}
+{{- $_ := set $exemptions "namespaces" (append $namespaces .Release.Namespace | uniq) }}
+{{- $_ := set $config "exemptions" $exemptions }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/*
+Namespaces the webhooks never match: podgate must not gate its own namespace, or its pods could not
+be recreated while it is down.
+*/}}
+{{- define "podgate.excludedNamespaces" -}}
+{{- append (.Values.webhook.excludeNamespaces | default list) .Release.Namespace | uniq | toJson }}
+{{- end }}
+
+{{/*
+The Secret holding the serving certificate, whichever way it is made.
+*/}}
+{{- define "podgate.tlsSecretName" -}}
+{{- if .Values.certManager.enabled }}
+{{- printf "%s-serving-cert" (include "podgate.fullname" .) }}
+{{- else if .Values.tls.existingSecret }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "podgate.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "podgate.serviceDNSNames" -}}
+{{- $svc := include "podgate.fullname" . }}
+{{- list (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson }}
+{{- end }}
+
+{{- define "podgate.scanImportSecretName" -}}
+{{- .Values.scanImport.existingSecret | default (printf "%s-scan-import" (include "podgate.fullname" .)) }}
+{{- end }}
+
+{{/*
+PromQL label matchers selecting this release's podgate series.
+*/}}
+{{- define "podgate.promSelector" -}}
+{{- .Values.metrics.prometheusRule.selector | default (printf "job=%q,namespace=%q" (include "podgate.fullname" .) .Release.Namespace) }}
+{{- end }}
+
+{{/*
+Refuse combinations that would render a broken install.
+*/}}
+{{- define "podgate.validate" -}}
+{{- if and .Values.certManager.enabled .Values.tls.existingSecret }}
+{{- fail "podgate: set either certManager.enabled or tls.existingSecret, not both" }}
+{{- end }}
+{{- if and .Values.tls.existingSecret (not .Values.tls.caBundle) }}
+{{- fail "podgate: tls.existingSecret needs tls.caBundle (base64 PEM of the CA that signed it), or the apiserver cannot trust podgate" }}
+{{- end }}
+{{- if and .Values.scanImport.token .Values.scanImport.existingSecret }}
+{{- fail "podgate: set either scanImport.token or scanImport.existingSecret, not both" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The enforce webhook's failurePolicy: an audit-only install must not block the cluster when podgate
+is down.
+*/}}
+{{- define "podgate.enforceFailurePolicy" -}}
+{{- if .Values.auditOnly }}Ignore{{ else }}{{ .Values.webhook.enforce.failurePolicy }}{{ end }}
+{{- end }}

@@ -1,0 +1,962 @@
+#!/usr/bin/env python3
+"""Checks of the podgate Helm chart (charts/podgate), run by tests/chart/test.sh.
+
+`helm lint --strict`, then `helm template` under default and non-default values (the files in
+charts/podgate/ci/ and --set overrides), asserting the facts a reviewer would check by hand: the
+webhook configuration, the pod's security settings, TLS wiring, the config file, monitoring objects,
+schema rejections, and the upgrade path that reuses the Helm-generated certificate (through a fake
+API server on loopback, since `helm template` alone never runs `lookup`).
+
+Prints one line per check and ends with `N passed, M failed` (`, K skipped` when a check's tool is
+missing). Exit status 1 if anything failed.
+
+Usage: checks.py --helm PATH_TO_HELM
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "podgate"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import values_doc  # noqa: E402  (sibling module)
+
+RELEASE = "podgate"
+NAMESPACE = "podgate"
+
+# Every metric podgate exports (lib/metrics/metrics.cpp, docs/operations.md).
+PODGATE_METRICS = {
+    "podgate_admission_requests_total",
+    "podgate_admission_review_duration_seconds",
+    "podgate_admission_violations_total",
+    "podgate_admission_exemptions_total",
+    "podgate_admission_skipped_total",
+    "podgate_admission_invalid_requests_total",
+    "podgate_http_requests_total",
+    "podgate_http_connections_open",
+    "podgate_http_connections_rejected_total",
+    "podgate_http_connection_timeouts_total",
+    "podgate_tls_serving_certificate_expiry_timestamp_seconds",
+    "podgate_tls_certificate_reloads_total",
+    "podgate_config_reloads_total",
+    "podgate_config_last_reload_success_timestamp_seconds",
+    "podgate_build_info",
+}
+HISTOGRAMS = {"podgate_admission_review_duration_seconds"}
+# Series the alerts use that podgate does not export itself.
+EXTERNAL_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
+
+EXPECTED_RULES = [
+    {"apiGroups": [""], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+     "resources": ["pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates"],
+     "scope": "Namespaced"},
+    {"apiGroups": ["apps"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+     "resources": ["deployments", "replicasets", "statefulsets", "daemonsets"], "scope": "Namespaced"},
+    {"apiGroups": ["batch"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+     "resources": ["jobs", "cronjobs"], "scope": "Namespaced"},
+]
+EXPECTED_ALERTS = {
+    "PodgateDown": "critical",
+    "PodgateNoReadyReplicas": "critical",
+    "PodgateReplicasMissing": "warning",
+    "PodgateReviewErrors": "warning",
+    "PodgateInvalidRequests": "warning",
+    "PodgateHighLatency": "warning",
+    "PodgateHighDenyRate": "info",
+    "PodgateCertificateExpiringSoon": "warning",
+    "PodgateCertificateReloadFailing": "warning",
+    "PodgateConfigReloadFailing": "warning",
+    "PodgateConnectionsRejected": "warning",
+}
+CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+                  "ValidatingAdmissionPolicyBinding"}
+
+
+class Skip(Exception):
+    """The check cannot run here (a tool is missing); it neither passes nor fails."""
+
+
+class HelmError(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, helm, workdir):
+        self.helm = helm
+        self.workdir = Path(workdir)
+        self.passed = self.failed = self.skipped = 0
+        self._cache = {}
+
+    # ---- reporting -------------------------------------------------------------------------
+    def check(self, name, fn):
+        try:
+            fn()
+        except Skip as e:
+            self.skipped += 1
+            print(f"skip  {name}: {e}")
+        except AssertionError as e:
+            self.failed += 1
+            print(f"FAIL  {name}: {e}")
+        except Exception as e:  # a crash in a check is a failure of that check, not of the run
+            self.failed += 1
+            print(f"FAIL  {name}: {type(e).__name__}: {e}")
+        else:
+            self.passed += 1
+            print(f"ok    {name}")
+        sys.stdout.flush()
+
+    # ---- helm ------------------------------------------------------------------------------
+    def run_helm(self, args, env=None, chart=None):
+        cmd = [self.helm] + args
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **(env or {})}, cwd=REPO)
+        return proc
+
+    def template_args(self, files=(), sets=(), set_strings=(), release=RELEASE, namespace=NAMESPACE,
+                      extra=(), chart=CHART):
+        args = ["template", release, str(chart), "--namespace", namespace]
+        for f in files:
+            args += ["-f", str(CHART / "ci" / f) if "/" not in str(f) else str(f)]
+        for s in sets:
+            args += ["--set", s]
+        for s in set_strings:
+            args += ["--set-string", s]
+        return args + list(extra)
+
+    def render(self, files=(), sets=(), set_strings=(), release=RELEASE, namespace=NAMESPACE, extra=(),
+               env=None, chart=CHART):
+        key = (tuple(files), tuple(sets), tuple(set_strings), release, namespace, tuple(extra), str(chart))
+        if env is None and key in self._cache:
+            return self._cache[key]
+        proc = self.run_helm(self.template_args(files, sets, set_strings, release, namespace, extra, chart),
+                             env=env)
+        if proc.returncode != 0:
+            raise HelmError(f"helm template failed: {proc.stderr.strip()}")
+        docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+        if env is None:
+            self._cache[key] = docs
+        return docs
+
+    def render_fails(self, expect_in_error, **kwargs):
+        proc = self.run_helm(self.template_args(**kwargs))
+        assert proc.returncode != 0, "helm template succeeded, expected a failure"
+        assert expect_in_error in proc.stderr, f"error does not mention {expect_in_error!r}: {proc.stderr.strip()}"
+
+
+# ---- helpers over rendered objects -------------------------------------------------------------
+def find(docs, kind, name=None):
+    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    return found
+
+
+def one(docs, kind, name=None):
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected one {kind}{' ' + name if name else ''}, found {len(found)}"
+    return found[0]
+
+
+def deployment(docs):
+    return one(docs, "Deployment")
+
+
+def pod_spec(docs):
+    return deployment(docs)["spec"]["template"]["spec"]
+
+
+def container(docs):
+    containers = pod_spec(docs)["containers"]
+    assert len(containers) == 1, f"expected one container, found {len(containers)}"
+    return containers[0]
+
+
+def webhooks(docs):
+    vwc = one(docs, "ValidatingWebhookConfiguration")
+    return {w["name"]: w for w in vwc["webhooks"]}
+
+
+def podgate_config(docs):
+    cm = one(docs, "ConfigMap", f"{fullname(docs)}-config")
+    return yaml.safe_load(cm["data"]["podgate.yaml"]), cm["data"]["podgate.yaml"]
+
+
+def fullname(docs):
+    return deployment(docs)["metadata"]["name"]
+
+
+def eq(actual, expected, what):
+    assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
+
+
+def volume(docs, name):
+    vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+    assert name in vols, f"no volume {name!r} (have {sorted(vols)})"
+    return vols[name]
+
+
+def mount(docs, name):
+    mounts = {m["name"]: m for m in container(docs)["volumeMounts"]}
+    assert name in mounts, f"no volumeMount {name!r} (have {sorted(mounts)})"
+    return mounts[name]
+
+
+def metric_names(expr):
+    """podgate_* / external metric names used in a PromQL expression, histogram suffixes removed."""
+    names = set()
+    for token in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*(?=\s*[{\[(]|\s*$|\s*[)<>=!+\-*/ ])", expr):
+        if token.startswith("podgate_") or token in EXTERNAL_METRICS:
+            names.add(token)
+    # Histogram series: _bucket/_sum/_count of a known histogram.
+    normalised = set()
+    for n in names:
+        base = re.sub(r"_(bucket|sum|count)$", "", n)
+        normalised.add(base if base in HISTOGRAMS else n)
+    return normalised
+
+
+def openssl(*args, input_bytes=None):
+    if not shutil.which("openssl"):
+        raise Skip("openssl not installed")
+    proc = subprocess.run(["openssl", *args], input=input_bytes, capture_output=True, timeout=30)
+    assert proc.returncode == 0, f"openssl {' '.join(args)}: {proc.stderr.decode().strip()}"
+    return proc.stdout.decode()
+
+
+# ---- the checks --------------------------------------------------------------------------------
+def lint_checks(r):
+    def lint(files=()):
+        def fn():
+            args = ["lint", "--strict", str(CHART)]
+            for f in files:
+                args += ["-f", str(CHART / "ci" / f)]
+            proc = r.run_helm(args)
+            assert proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+        return fn
+
+    r.check("helm lint --strict (default values)", lint())
+    for f in sorted(p.name for p in (CHART / "ci").glob("*.yaml")):
+        r.check(f"helm lint --strict -f ci/{f}", lint([f]))
+
+
+def default_checks(r):
+    d = lambda: r.render()  # noqa: E731
+
+    def kinds():
+        got = sorted(x["kind"] for x in d())
+        eq(got, sorted(["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment",
+                        "PodDisruptionBudget", "ValidatingWebhookConfiguration"]), "rendered kinds")
+    r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config", kinds)
+
+    def labels():
+        for x in d():
+            lb = x["metadata"].get("labels", {})
+            for key in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                        "app.kubernetes.io/managed-by", "helm.sh/chart"]:
+                assert key in lb, f"{x['kind']} {x['metadata']['name']} lacks label {key}"
+            eq(lb["helm.sh/chart"], "podgate-" + yaml.safe_load((CHART / "Chart.yaml").read_text())["version"],
+               "helm.sh/chart")
+            eq(lb["app.kubernetes.io/managed-by"], "Helm", "managed-by")
+    r.check("default: every object has app.kubernetes.io/* and helm.sh/chart labels", labels)
+
+    def namespaces():
+        for x in d():
+            if x["kind"] in CLUSTER_SCOPED:
+                assert "namespace" not in x["metadata"], f"{x['kind']} is cluster-scoped but has a namespace"
+            else:
+                eq(x["metadata"].get("namespace"), NAMESPACE, f"{x['kind']} namespace")
+    r.check("default: namespaced objects carry the release namespace", namespaces)
+
+    def replicas_args_image():
+        dep = deployment(d())
+        eq(dep["spec"]["replicas"], 2, "replicas")
+        c = container(d())
+        eq(c["args"], ["serve", "--config", "/etc/podgate/config/podgate.yaml"], "args")
+        app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+        eq(c["image"], f"ghcr.io/podgate/podgate:{app_version}", "image (tag defaults to appVersion)")
+        eq(c["imagePullPolicy"], "IfNotPresent", "imagePullPolicy")
+    r.check("default: 2 replicas, args serve --config, image tag = appVersion", replicas_args_image)
+
+    def pod_security():
+        ps = pod_spec(d())
+        sc = ps["securityContext"]
+        eq(sc.get("runAsNonRoot"), True, "pod runAsNonRoot")
+        eq(sc.get("runAsUser"), 65532, "pod runAsUser")
+        eq(sc.get("seccompProfile"), {"type": "RuntimeDefault"}, "pod seccompProfile")
+        eq(ps.get("automountServiceAccountToken"), False, "pod automountServiceAccountToken")
+        eq(one(d(), "ServiceAccount").get("automountServiceAccountToken"), False, "SA automountServiceAccountToken")
+        assert "hostNetwork" not in ps, "hostNetwork set by default"
+        assert "priorityClassName" not in ps, "priorityClassName set by default"
+    r.check("default: pod runs as 65532, non-root, seccomp RuntimeDefault, no SA token", pod_security)
+
+    def container_security():
+        sc = container(d())["securityContext"]
+        eq(sc.get("readOnlyRootFilesystem"), True, "readOnlyRootFilesystem")
+        eq(sc.get("allowPrivilegeEscalation"), False, "allowPrivilegeEscalation")
+        eq(sc.get("capabilities"), {"drop": ["ALL"]}, "capabilities")
+        assert not sc.get("privileged"), "privileged"
+    r.check("default: container read-only root, no privilege escalation, drops ALL capabilities",
+            container_security)
+
+    def probes():
+        c = container(d())
+        eq(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "https", "scheme": "HTTPS"}, "liveness")
+        eq(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "readiness")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        eq(ports, {"https": 8443, "metrics": 9090}, "container ports")
+    r.check("default: liveness /healthz and readiness /readyz over HTTPS on port https (8443)", probes)
+
+    def shutdown():
+        c = container(d())
+        eq(c["lifecycle"]["preStop"], {"sleep": {"seconds": 5}}, "preStop")
+        eq(pod_spec(d())["terminationGracePeriodSeconds"], 30, "terminationGracePeriodSeconds")
+    r.check("default: preStop sleep 5s, terminationGracePeriodSeconds 30", shutdown)
+
+    def resources():
+        res = container(d())["resources"]
+        assert res["requests"].get("cpu") and res["requests"].get("memory"), f"requests: {res.get('requests')}"
+        assert res["limits"].get("memory"), f"limits: {res.get('limits')}"
+    r.check("default: resource requests (cpu, memory) and memory limit", resources)
+
+    def anti_affinity():
+        aff = pod_spec(d())["affinity"]["podAntiAffinity"]
+        terms = aff["preferredDuringSchedulingIgnoredDuringExecution"]
+        eq(len(terms), 1, "preferred terms")
+        term = terms[0]["podAffinityTerm"]
+        eq(term["topologyKey"], "kubernetes.io/hostname", "topologyKey")
+        eq(term["labelSelector"]["matchLabels"], deployment(d())["spec"]["selector"]["matchLabels"],
+           "anti-affinity selector")
+        assert "requiredDuringSchedulingIgnoredDuringExecution" not in aff, "required anti-affinity by default"
+    r.check("default: preferred pod anti-affinity by hostname on the pod's own labels", anti_affinity)
+
+    def selectors():
+        dep = deployment(d())
+        sel = dep["spec"]["selector"]["matchLabels"]
+        eq(sel, {"app.kubernetes.io/name": "podgate", "app.kubernetes.io/instance": RELEASE}, "selector")
+        tmpl = dep["spec"]["template"]["metadata"]["labels"]
+        assert sel.items() <= tmpl.items(), f"pod labels {tmpl} do not contain the selector {sel}"
+        eq(one(d(), "Service")["spec"]["selector"], sel, "Service selector")
+        eq(one(d(), "PodDisruptionBudget")["spec"]["selector"]["matchLabels"], sel, "PDB selector")
+    r.check("default: Deployment, Service and PDB select the same pods", selectors)
+
+    def pdb():
+        spec = one(d(), "PodDisruptionBudget")["spec"]
+        eq(spec["minAvailable"], 1, "minAvailable")
+        eq(spec.get("unhealthyPodEvictionPolicy"), "AlwaysAllow", "unhealthyPodEvictionPolicy")
+        assert not find(r.render(sets=["replicaCount=1"]), "PodDisruptionBudget"), \
+            "a PDB with minAvailable 1 on a single replica would block every drain"
+    r.check("default: PDB minAvailable 1 (none with replicaCount=1)", pdb)
+
+    def service():
+        ports = {p["name"]: (p["port"], p["targetPort"]) for p in one(d(), "Service")["spec"]["ports"]}
+        eq(ports, {"https": (443, "https"), "metrics": (9090, "metrics")}, "Service ports")
+    r.check("default: Service 443 -> https and 9090 -> metrics", service)
+
+    def config():
+        cfg, _ = podgate_config(d())
+        eq(cfg["mode"], "enforce", "mode")
+        eq(cfg["exemptions"]["namespaces"], ["kube-system", NAMESPACE], "exemptions.namespaces")
+        eq(cfg["server"]["listen"], "0.0.0.0:8443", "server.listen")
+        eq(cfg["server"]["metricsListen"], "0.0.0.0:9090", "server.metricsListen")
+        eq(cfg["server"]["tls"]["certFile"], "/etc/podgate/tls/tls.crt", "tls.certFile")
+        eq(cfg["server"]["tls"]["keyFile"], "/etc/podgate/tls/tls.key", "tls.keyFile")
+        eq(cfg["rules"]["privileged"]["action"], "deny", "privileged action")
+        eq(cfg["rules"]["runtimeSockets"]["action"], "deny", "runtimeSockets action")
+        # YAML 1.1 tools read a bare off as false; it must reach podgate as the string "off".
+        eq(cfg["rules"]["images"]["action"], "off", "images action")
+    r.check("default: podgate.yaml has mode enforce, release ns exempt, listeners, TLS files, quoted \"off\"",
+            config)
+
+    def config_matches_values():
+        cfg, _ = podgate_config(d())
+        values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+        values["exemptions"]["namespaces"].append(NAMESPACE)
+        eq(cfg, values, "rendered config vs values.config")
+    r.check("default: podgate.yaml is values.config plus the release namespace, nothing else", config_matches_values)
+
+    def mounts():
+        eq(volume(d(), "config")["configMap"]["name"], f"{RELEASE}-config", "config volume")
+        eq(mount(d(), "config")["mountPath"], "/etc/podgate/config", "config mountPath")
+        eq(mount(d(), "tls")["mountPath"], "/etc/podgate/tls", "tls mountPath")
+        assert mount(d(), "config").get("readOnly") and mount(d(), "tls").get("readOnly"), "mounts not read-only"
+        eq(volume(d(), "tls")["secret"]["secretName"], one(d(), "Secret")["metadata"]["name"], "tls volume")
+        assert "emptyDir" in volume(d(), "scan-cache"), "scan-cache is not an emptyDir by default"
+    r.check("default: config and TLS Secret mounted read-only where podgate.yaml points", mounts)
+
+    def checksum():
+        _, text = podgate_config(d())
+        annotation = deployment(d())["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        eq(annotation, hashlib.sha256(text.rstrip("\n").encode()).hexdigest(), "checksum/config")
+    r.check("default: checksum/config annotation is the sha256 of the rendered podgate.yaml", checksum)
+
+    def checksum_rolls():
+        def annotation(docs):
+            return deployment(docs)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        base = annotation(d())
+        assert annotation(r.render(sets=["config.logging.level=debug"])) != base, "config change kept the checksum"
+        assert annotation(r.render(sets=["auditOnly=true"])) != base, "auditOnly kept the checksum"
+        eq(annotation(r.render(sets=["replicaCount=3"])), base, "checksum after a non-config change")
+    r.check("default: a config change (or auditOnly) changes the checksum; replicaCount does not", checksum_rolls)
+
+    def webhook_names_paths():
+        hooks = webhooks(d())
+        eq(sorted(hooks), ["audit.podgate.io", "enforce.podgate.io"], "webhook names")
+        eq(hooks["enforce.podgate.io"]["clientConfig"]["service"],
+           {"name": RELEASE, "namespace": NAMESPACE, "path": "/validate", "port": 443}, "enforce service")
+        eq(hooks["audit.podgate.io"]["clientConfig"]["service"],
+           {"name": RELEASE, "namespace": NAMESPACE, "path": "/audit", "port": 443}, "audit service")
+    r.check("default: two webhooks, enforce -> /validate, audit -> /audit, via the Service on 443",
+            webhook_names_paths)
+
+    def webhook_settings():
+        hooks = webhooks(d())
+        for name, policy in [("enforce.podgate.io", "Fail"), ("audit.podgate.io", "Ignore")]:
+            w = hooks[name]
+            eq(w["failurePolicy"], policy, f"{name} failurePolicy")
+            eq(w["timeoutSeconds"], 5, f"{name} timeoutSeconds")
+            eq(w["sideEffects"], "None", f"{name} sideEffects")
+            eq(w["admissionReviewVersions"], ["v1"], f"{name} admissionReviewVersions")
+            eq(w["matchPolicy"], "Equivalent", f"{name} matchPolicy")
+            eq(w["rules"], EXPECTED_RULES, f"{name} rules")
+    r.check("default: failurePolicy Fail/Ignore, timeout 5, sideEffects None, v1, Equivalent, all pod kinds",
+            webhook_settings)
+
+    def namespace_selectors():
+        hooks = webhooks(d())
+        names = {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", NAMESPACE]}
+        eq(hooks["enforce.podgate.io"]["namespaceSelector"],
+           {"matchExpressions": [names, {"key": "podgate.io/mode", "operator": "NotIn", "values": ["audit", "off"]}]},
+           "enforce namespaceSelector")
+        eq(hooks["audit.podgate.io"]["namespaceSelector"],
+           {"matchExpressions": [names, {"key": "podgate.io/mode", "operator": "In", "values": ["audit"]}]},
+           "audit namespaceSelector")
+    r.check("default: selectors exclude kube-system and the release ns; mode label routes audit/off", namespace_selectors)
+
+    def port_chain():
+        # apiserver -> Service port 443 -> targetPort "https" -> containerPort -> podgate's listen port.
+        docs = r.render(sets=["config.server.listen=:10443", "config.server.metricsListen=[::]:9102"])
+        cfg, _ = podgate_config(docs)
+        ports = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}
+        eq(ports, {"https": 10443, "metrics": 9102}, "container ports follow config listen addresses")
+        eq(cfg["server"]["listen"], ":10443", "server.listen")
+        svc = {p["name"]: p["targetPort"] for p in one(docs, "Service")["spec"]["ports"]}
+        eq(svc, {"https": "https", "metrics": "metrics"}, "Service targets named ports")
+    r.check("ports: container ports and probes follow config.server.listen/metricsListen", port_chain)
+
+
+def tls_checks(r):
+    d = lambda: r.render()  # noqa: E731
+
+    def secret_shape():
+        s = one(d(), "Secret")
+        eq(s["type"], "kubernetes.io/tls", "Secret type")
+        eq(sorted(s["data"]), ["ca.crt", "tls.crt", "tls.key"], "Secret keys")
+    r.check("tls(helm): Secret is kubernetes.io/tls with tls.crt, tls.key, ca.crt", secret_shape)
+
+    def ca_bundle():
+        ca = one(d(), "Secret")["data"]["ca.crt"]
+        for name, w in webhooks(d()).items():
+            eq(w["clientConfig"].get("caBundle"), ca, f"{name} caBundle")
+    r.check("tls(helm): both webhooks' caBundle is the Secret's CA", ca_bundle)
+
+    def certificate():
+        data = one(d(), "Secret")["data"]
+        files = {}
+        for key in data:
+            path = r.workdir / f"default-{key}"
+            path.write_bytes(base64.b64decode(data[key]))
+            files[key] = str(path)
+        out = openssl("verify", "-CAfile", files["ca.crt"], files["tls.crt"])
+        assert out.strip().endswith("OK"), out
+        sans = openssl("x509", "-in", files["tls.crt"], "-noout", "-ext", "subjectAltName")
+        for name in [f"DNS:{RELEASE}.{NAMESPACE}.svc", f"DNS:{RELEASE}.{NAMESPACE}.svc.cluster.local"]:
+            assert name in sans, f"{name} not in {sans.strip()}"
+        cert_key = openssl("x509", "-in", files["tls.crt"], "-noout", "-pubkey")
+        key_pub = openssl("pkey", "-in", files["tls.key"], "-pubout")
+        eq(cert_key, key_pub, "public key of tls.crt vs tls.key")
+    r.check("tls(helm): certificate verifies against ca.crt, has both service SANs, matches its key", certificate)
+
+    def other_namespace():
+        docs = r.render(release="gate", namespace="security")
+        eq(fullname(docs), "gate-podgate", "fullname")
+        hooks = webhooks(docs)
+        for w in hooks.values():
+            eq(w["clientConfig"]["service"]["namespace"], "security", "service namespace")
+            eq(w["clientConfig"]["service"]["name"], "gate-podgate", "service name")
+            eq(w["namespaceSelector"]["matchExpressions"][0]["values"], ["kube-system", "security"], "excluded")
+        cfg, _ = podgate_config(docs)
+        eq(cfg["exemptions"]["namespaces"], ["kube-system", "security"], "exempt namespaces")
+        crt = base64.b64decode(one(docs, "Secret")["data"]["tls.crt"])
+        sans = openssl("x509", "-noout", "-ext", "subjectAltName", input_bytes=crt)
+        assert "DNS:gate-podgate.security.svc" in sans, sans
+    r.check("tls(helm): release gate in ns security -> names, SANs, exclusions and exemptions follow", other_namespace)
+
+    def cert_manager():
+        docs = r.render(files=["cert-manager-values.yaml"])
+        assert not find(docs, "Secret"), "Helm-generated Secret rendered alongside cert-manager"
+        issuers = {i["metadata"]["name"]: i["spec"] for i in find(docs, "Issuer")}
+        eq(issuers.get(f"{RELEASE}-selfsigned"), {"selfSigned": {}}, "self-signed Issuer")
+        certs = {c["metadata"]["name"]: c["spec"] for c in find(docs, "Certificate")}
+        ca = certs[f"{RELEASE}-ca"]
+        eq(ca["isCA"], True, "CA isCA")
+        eq(ca["issuerRef"]["name"], f"{RELEASE}-selfsigned", "CA issuer")
+        eq(issuers.get(f"{RELEASE}-ca"), {"ca": {"secretName": ca["secretName"]}}, "CA Issuer")
+        serving = certs[f"{RELEASE}-serving-cert"]
+        eq(serving["dnsNames"], [f"{RELEASE}.{NAMESPACE}.svc", f"{RELEASE}.{NAMESPACE}.svc.cluster.local"],
+           "dnsNames")
+        eq(serving["issuerRef"]["name"], f"{RELEASE}-ca", "serving issuer")
+        eq(volume(docs, "tls")["secret"]["secretName"], serving["secretName"], "pod mounts the issued Secret")
+        vwc = one(docs, "ValidatingWebhookConfiguration")
+        eq(vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+           f"{NAMESPACE}/{RELEASE}-serving-cert", "inject-ca-from")
+        for w in vwc["webhooks"]:
+            assert "caBundle" not in w["clientConfig"], "caBundle rendered although cert-manager injects it"
+    r.check("tls(cert-manager): self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate, "
+            "inject-ca-from", cert_manager)
+
+    def cert_manager_issuer_ref():
+        docs = r.render(files=["full-values.yaml"])
+        assert not find(docs, "Issuer"), "chart Issuers rendered although issuerRef is set"
+        cert = one(docs, "Certificate")
+        eq(cert["spec"]["issuerRef"], {"name": "platform-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+           "issuerRef")
+    r.check("tls(cert-manager): certManager.issuerRef uses the given ClusterIssuer and no chart CA", cert_manager_issuer_ref)
+
+    def existing_secret():
+        bundle = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
+        docs = r.render(sets=["tls.existingSecret=my-tls", f"tls.caBundle={bundle}"])
+        assert not find(docs, "Secret"), "a Secret was generated although tls.existingSecret is set"
+        eq(volume(docs, "tls")["secret"]["secretName"], "my-tls", "tls volume")
+        for w in webhooks(docs).values():
+            eq(w["clientConfig"]["caBundle"], bundle, "caBundle")
+    r.check("tls(existing): tls.existingSecret + tls.caBundle are used as given", existing_secret)
+
+    def existing_secret_needs_bundle():
+        r.render_fails("tls.caBundle", sets=["tls.existingSecret=my-tls"])
+        r.render_fails("not both", sets=["tls.existingSecret=my-tls", "tls.caBundle=QUJD", "certManager.enabled=true"])
+    r.check("tls(existing): refused without tls.caBundle, or together with cert-manager", existing_secret_needs_bundle)
+
+
+def lookup_checks(r):
+    """Upgrades reuse the Helm-generated Secret: rendered against a fake API server that has it."""
+
+    def with_fake_apiserver(secrets, fn):
+        secrets_file = r.workdir / "secrets.json"
+        port_file = r.workdir / "apiserver.port"
+        if port_file.exists():
+            port_file.unlink()
+        secrets_file.write_text(json.dumps(secrets))
+        server = subprocess.Popen([sys.executable, str(HERE / "fake_apiserver.py"), str(secrets_file), str(port_file)])
+        try:
+            deadline = time.monotonic() + 10
+            while not port_file.exists():
+                assert server.poll() is None, "fake API server exited"
+                assert time.monotonic() < deadline, "fake API server did not start"
+                time.sleep(0.05)
+            kubeconfig = r.workdir / "kubeconfig"
+            kubeconfig.write_text(yaml.safe_dump({
+                "apiVersion": "v1", "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{port_file.read_text()}"}}],
+                "users": [{"name": "fake", "user": {"token": "fake"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                "current-context": "fake"}))
+            kubeconfig.chmod(0o600)
+            env = {"KUBECONFIG": str(kubeconfig), "HELM_CACHE_HOME": str(r.workdir / "helm-cache"),
+                   "HELM_CONFIG_HOME": str(r.workdir / "helm-config")}
+            return fn(lambda: r.render(extra=["--dry-run=server"], env=env))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    def reused():
+        first = r.render()
+        secret = one(first, "Secret")
+
+        def upgrade(render):
+            second = render()
+            eq(one(second, "Secret")["data"], secret["data"], "Secret data after upgrade")
+            for name, w in webhooks(second).items():
+                eq(w["clientConfig"]["caBundle"], secret["data"]["ca.crt"], f"{name} caBundle after upgrade")
+        with_fake_apiserver([secret], upgrade)
+    r.check("tls(helm): an upgrade finds the Secret with lookup and keeps certificate and caBundle", reused)
+
+    def regenerated_when_incomplete():
+        secret = json.loads(json.dumps(one(r.render(), "Secret")))
+        del secret["data"]["ca.crt"]
+
+        def upgrade(render):
+            second = render()
+            new = one(second, "Secret")["data"]
+            assert new["tls.crt"] != secret["data"]["tls.crt"], "reused a Secret without ca.crt"
+            eq(webhooks(second)["enforce.podgate.io"]["clientConfig"]["caBundle"], new["ca.crt"], "caBundle")
+        with_fake_apiserver([secret], upgrade)
+    r.check("tls(helm): a Secret without ca.crt is replaced by a new CA and certificate", regenerated_when_incomplete)
+
+    def fresh_install_against_cluster():
+        def install(render):
+            docs = render()
+            s = one(docs, "Secret")["data"]
+            eq(webhooks(docs)["audit.podgate.io"]["clientConfig"]["caBundle"], s["ca.crt"], "caBundle")
+        with_fake_apiserver([], install)
+    r.check("tls(helm): with no Secret in the cluster a new one is generated", fresh_install_against_cluster)
+
+
+def audit_checks(r):
+    def audit_only():
+        docs = r.render(files=["audit-values.yaml"])
+        cfg, _ = podgate_config(docs)
+        eq(cfg["mode"], "audit", "mode")
+        hooks = webhooks(docs)
+        eq(hooks["enforce.podgate.io"]["failurePolicy"], "Ignore", "enforce failurePolicy")
+        eq(hooks["audit.podgate.io"]["failurePolicy"], "Ignore", "audit failurePolicy")
+        eq(hooks["enforce.podgate.io"]["clientConfig"]["service"]["path"], "/validate", "enforce path")
+    r.check("auditOnly: podgate mode audit, both webhooks failurePolicy Ignore", audit_only)
+
+    def audit_only_wins():
+        docs = r.render(sets=["auditOnly=true", "webhook.enforce.failurePolicy=Fail", "config.mode=enforce"])
+        cfg, _ = podgate_config(docs)
+        eq(cfg["mode"], "audit", "mode")
+        eq(webhooks(docs)["enforce.podgate.io"]["failurePolicy"], "Ignore", "enforce failurePolicy")
+    r.check("auditOnly: overrides config.mode=enforce and failurePolicy=Fail", audit_only_wins)
+
+    def failure_policy_values():
+        docs = r.render(sets=["webhook.enforce.failurePolicy=Ignore", "webhook.enforce.timeoutSeconds=10",
+                              "webhook.audit.timeoutSeconds=3"])
+        hooks = webhooks(docs)
+        eq(hooks["enforce.podgate.io"]["failurePolicy"], "Ignore", "enforce failurePolicy")
+        eq(hooks["enforce.podgate.io"]["timeoutSeconds"], 10, "enforce timeoutSeconds")
+        eq(hooks["audit.podgate.io"]["timeoutSeconds"], 3, "audit timeoutSeconds")
+    r.check("webhook: failurePolicy and timeoutSeconds come from values", failure_policy_values)
+
+    def label_guard():
+        for files, actions in [(["audit-values.yaml"], ["Warn", "Audit"]), ((), ["Deny"])]:
+            docs = r.render(files=files, sets=["labelGuard.enabled=true"])
+            policy = one(docs, "ValidatingAdmissionPolicy")
+            binding = one(docs, "ValidatingAdmissionPolicyBinding")
+            eq(binding["spec"]["policyName"], policy["metadata"]["name"], "binding policyName")
+            eq(binding["spec"]["validationActions"], actions, f"validationActions ({files or 'enforce'})")
+            exprs = " ".join(v["expression"] for v in policy["spec"]["variables"])
+            assert "'podgate.io/mode'" in exprs and '["system:masters"]' in exprs, exprs
+            rules = policy["spec"]["matchConstraints"]["resourceRules"][0]
+            assert "namespaces" in rules["resources"] and rules["operations"] == ["CREATE", "UPDATE"], rules
+        assert not find(r.render(), "ValidatingAdmissionPolicy"), "label guard rendered while disabled"
+    r.check("labelGuard: policy + binding guard podgate.io/mode (Deny; Warn+Audit under auditOnly)", label_guard)
+
+
+def monitoring_checks(r):
+    d = lambda: r.render(files=["monitoring-values.yaml"])  # noqa: E731
+
+    def service_monitor():
+        sm = one(d(), "ServiceMonitor")
+        svc = one(d(), "Service")
+        sel = sm["spec"]["selector"]["matchLabels"]
+        assert sel.items() <= svc["metadata"]["labels"].items(), f"ServiceMonitor selector {sel} misses the Service"
+        eq(sm["spec"]["namespaceSelector"], {"matchNames": [NAMESPACE]}, "namespaceSelector")
+        eq([e["port"] for e in sm["spec"]["endpoints"]], ["metrics"], "endpoint ports")
+        assert "metrics" in [p["name"] for p in svc["spec"]["ports"]], "Service has no metrics port"
+        eq(sm["metadata"]["labels"].get("release"), "kube-prometheus-stack", "extra label")
+    r.check("monitoring: ServiceMonitor scrapes the Service's metrics port", service_monitor)
+
+    def rules():
+        pr = one(d(), "PrometheusRule")
+        alerts = {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
+        eq(sorted(alerts), sorted(EXPECTED_ALERTS), "alerts")
+        for name, a in alerts.items():
+            eq(a["labels"]["severity"], EXPECTED_ALERTS[name], f"{name} severity")
+            for key in ["summary", "description", "runbook_url"]:
+                assert a["annotations"].get(key), f"{name} has no {key}"
+            assert a["annotations"]["runbook_url"].endswith("#" + name.lower()), a["annotations"]["runbook_url"]
+        assert "podgate_tls_serving_certificate_expiry_timestamp_seconds" in alerts[
+            "PodgateCertificateExpiringSoon"]["expr"] and "7 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"]
+        assert "podgate_admission_review_duration_seconds_bucket" in alerts["PodgateHighLatency"]["expr"] and \
+            alerts["PodgateHighLatency"]["expr"].endswith("> 0.1")
+    r.check("monitoring: PrometheusRule has the 11 alerts with severities, summaries and runbook links", rules)
+
+    def rule_metrics():
+        pr = one(d(), "PrometheusRule")
+        for g in pr["spec"]["groups"]:
+            for a in g["rules"]:
+                used = metric_names(a["expr"])
+                assert used, f"{a['alert']}: no metric found in {a['expr']}"
+                unknown = used - PODGATE_METRICS - EXTERNAL_METRICS
+                assert not unknown, f"{a['alert']} uses metrics podgate does not export: {unknown}"
+                for m in used - EXTERNAL_METRICS:
+                    assert 'job="podgate",namespace="podgate"' in a["expr"], f"{a['alert']} does not select this release"
+    r.check("monitoring: every alert uses only metrics podgate exports (plus up, kube-state-metrics)", rule_metrics)
+
+    def rule_groups_file(strip_annotations):
+        pr = one(d(), "PrometheusRule")
+        groups = json.loads(json.dumps(pr["spec"]["groups"]))
+        if strip_annotations:
+            for g in groups:
+                for a in g["rules"]:
+                    a.pop("annotations", None)
+        return yaml.safe_dump({"groups": groups}, sort_keys=False)
+
+    def promtool_check():
+        if not shutil.which("promtool"):
+            raise Skip("promtool not installed (Debian package prometheus)")
+        path = r.workdir / "podgate-rules.yaml"
+        path.write_text(rule_groups_file(strip_annotations=False))
+        proc = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+    r.check("monitoring: promtool check rules accepts the rule groups", promtool_check)
+
+    def promtool_test():
+        if not shutil.which("promtool"):
+            raise Skip("promtool not installed (Debian package prometheus)")
+        testdir = r.workdir / "promtool-test"
+        testdir.mkdir(exist_ok=True)
+        (testdir / "rules.yaml").write_text(rule_groups_file(strip_annotations=True))
+        shutil.copy(HERE / "alerts_test.yaml", testdir / "alerts_test.yaml")
+        proc = subprocess.run(["promtool", "test", "rules", "alerts_test.yaml"], capture_output=True, text=True,
+                              timeout=60, cwd=testdir)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr).strip()[-3000:]
+    r.check("monitoring: promtool test rules: each alert fires (and stays quiet) on synthetic series", promtool_test)
+
+    def dashboard():
+        cm = one(d(), "ConfigMap", f"{RELEASE}-dashboard")
+        eq(cm["metadata"]["labels"].get("grafana_dashboard"), "1", "grafana_dashboard label")
+        eq(cm["metadata"].get("annotations", {}).get("grafana_folder"), "Security", "folder annotation")
+        dash = json.loads(cm["data"]["podgate.json"])
+        eq(dash, json.loads((CHART / "dashboards" / "podgate.json").read_text()), "ConfigMap vs dashboards/podgate.json")
+        exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+        assert len(exprs) >= 15, f"only {len(exprs)} queries"
+        used = set()
+        for e in exprs:
+            names = metric_names(e)
+            assert names, f"no metric in {e}"
+            used |= names
+        unknown = used - PODGATE_METRICS - {"up"}
+        assert not unknown, f"dashboard uses metrics podgate does not export: {unknown}"
+        joined = " ".join(exprs)
+        for q in ["histogram_quantile(0.5,", "histogram_quantile(0.99,", "histogram_quantile(0.999,"]:
+            assert q in joined, f"no {q} latency query"
+        for m in ["podgate_admission_requests_total", "podgate_admission_violations_total",
+                  "podgate_tls_serving_certificate_expiry_timestamp_seconds"]:
+            assert m in used, f"dashboard has no panel on {m}"
+    r.check("monitoring: Grafana dashboard ConfigMap (label grafana_dashboard=1), queries use real metrics", dashboard)
+
+    def network_policy():
+        np = one(d(), "NetworkPolicy")
+        eq(np["spec"]["podSelector"]["matchLabels"], deployment(d())["spec"]["selector"]["matchLabels"], "podSelector")
+        ingress = np["spec"]["ingress"]
+        eq(len(ingress), 2, "ingress rules")
+        eq(ingress[0], {"ports": [{"port": "https", "protocol": "TCP"}]}, "webhook rule (open to all sources)")
+        eq(ingress[1]["ports"], [{"port": "metrics", "protocol": "TCP"}], "metrics rule ports")
+        values = yaml.safe_load((CHART / "values.yaml").read_text())
+        eq(ingress[1]["from"], values["networkPolicy"]["metricsFrom"], "metrics rule sources")
+    r.check("monitoring: NetworkPolicy opens https to all, metrics to the configured selector", network_policy)
+
+    def monitoring_off_by_default():
+        kinds = {x["kind"] for x in r.render()}
+        for k in ["ServiceMonitor", "PrometheusRule", "NetworkPolicy"]:
+            assert k not in kinds, f"{k} rendered by default"
+        assert not find(r.render(), "ConfigMap", f"{RELEASE}-dashboard"), "dashboard rendered by default"
+    r.check("monitoring: ServiceMonitor, PrometheusRule, dashboard and NetworkPolicy are opt-in", monitoring_off_by_default)
+
+
+def full_checks(r):
+    d = lambda: r.render(files=["full-values.yaml"])  # noqa: E731
+
+    def everything():
+        kinds = sorted({x["kind"] for x in d()})
+        for k in ["Certificate", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule",
+                  "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
+                  "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration"]:
+            assert k in kinds, f"{k} missing from {kinds}"
+    r.check("full values: every optional object renders together", everything)
+
+    def pod_options():
+        ps = pod_spec(d())
+        c = container(d())
+        eq(deployment(d())["spec"]["replicas"], 3, "replicas")
+        eq(ps["priorityClassName"], "system-cluster-critical", "priorityClassName")
+        eq(ps["imagePullSecrets"], [{"name": "regcred"}], "imagePullSecrets")
+        eq(ps["nodeSelector"], {"kubernetes.io/os": "linux"}, "nodeSelector")
+        eq(ps["tolerations"][0]["key"], "node-role.kubernetes.io/control-plane", "tolerations")
+        assert "requiredDuringSchedulingIgnoredDuringExecution" in ps["affinity"]["podAntiAffinity"], "hard preset"
+        assert c["image"].startswith("ghcr.io/podgate/podgate@sha256:"), c["image"]
+        eq(c["lifecycle"]["preStop"]["sleep"]["seconds"], 10, "preStop")
+        eq(ps["terminationGracePeriodSeconds"], 40, "terminationGracePeriodSeconds")
+        eq({p["name"]: p["containerPort"] for p in c["ports"]}, {"https": 10443, "metrics": 9102}, "ports")
+        eq(volume(d(), "scan-cache")["persistentVolumeClaim"]["claimName"], "podgate-scan-cache", "scan cache PVC")
+        eq(mount(d(), "scan-import")["mountPath"], "/etc/podgate/scan-import", "scan-import mount")
+        tmpl = deployment(d())["spec"]["template"]["metadata"]
+        eq(tmpl["labels"].get("example.com/tier"), "security", "podLabels")
+        eq(tmpl["annotations"].get("example.com/team"), "platform", "podAnnotations")
+    r.check("full values: replicas, priorityClassName, pull secrets, scheduling, digest, hooks, volumes", pod_options)
+
+    def scan_import_secret():
+        s = one(d(), "Secret", f"{RELEASE}-scan-import")
+        eq(base64.b64decode(s["data"]["token"]).decode(), "not-a-real-token", "token")
+        eq(volume(d(), "scan-import")["secret"]["secretName"], f"{RELEASE}-scan-import", "scan-import volume")
+        assert not find(r.render(), "Secret", f"{RELEASE}-scan-import"), "scan-import Secret rendered by default"
+    r.check("full values: scanImport.token becomes a Secret mounted read-only (none by default)", scan_import_secret)
+
+    def webhook_options():
+        for name, w in webhooks(d()).items():
+            eq(w["namespaceSelector"]["matchExpressions"][0]["values"],
+               ["kube-system", "kube-node-lease", "cert-manager", NAMESPACE], f"{name} excluded namespaces")
+            eq(w["objectSelector"], {"matchExpressions": [{"key": "podgate.io/skip", "operator": "DoesNotExist"}]},
+               f"{name} objectSelector")
+        eq(webhooks(d())["enforce.podgate.io"]["timeoutSeconds"], 10, "enforce timeout")
+        vwc = one(d(), "ValidatingWebhookConfiguration")
+        eq(vwc["metadata"]["annotations"].get("example.com/owner"), "platform", "webhook annotations")
+    r.check("full values: excludeNamespaces, objectSelector and annotations reach both webhooks", webhook_options)
+
+    def config_passthrough():
+        cfg, _ = podgate_config(d())
+        eq(cfg["server"]["limits"], {"maxBodyBytes": "3Mi", "maxConnections": 2048}, "limits")
+        eq(cfg["server"]["tls"]["minVersion"], "1.3", "minVersion stays a string")
+        eq(cfg["server"]["threads"], 4, "threads")
+        eq(cfg["exemptions"]["namespaces"], ["kube-system", "monitoring", NAMESPACE], "exempt namespaces")
+        eq(cfg["rules"]["runtimeSockets"]["denyAllHostPaths"], True, "denyAllHostPaths")
+        eq(cfg["logging"], {"level": "debug", "logAllowed": True}, "logging")
+    r.check("full values: config keys beyond the defaults pass through with their types", config_passthrough)
+
+    def monitoring_options():
+        pr = one(d(), "PrometheusRule")
+        alerts = {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
+        assert "PodgateNoReadyReplicas" not in alerts, "kube-state-metrics alerts despite kubeStateMetrics=false"
+        assert all(a["labels"].get("team") == "platform" for a in alerts.values()), "alertLabels missing"
+        assert "14 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"], "certificateExpiryDays ignored"
+        eq(one(d(), "ConfigMap", f"{RELEASE}-dashboard")["metadata"]["namespace"], "monitoring", "dashboard namespace")
+        eq(one(d(), "ServiceMonitor")["spec"]["endpoints"][0]["interval"], "15s", "scrape interval")
+    r.check("full values: kubeStateMetrics=false, alertLabels, expiry days, dashboard namespace, interval",
+            monitoring_options)
+
+    def other_options():
+        docs = r.render(sets=["preStopSleepSeconds=0", "podAntiAffinityPreset=none", "image.tag=1.2.3",
+                              "hostNetwork=true"])
+        c = container(docs)
+        assert "lifecycle" not in c, "preStop hook rendered with preStopSleepSeconds=0"
+        assert "affinity" not in pod_spec(docs), "affinity rendered with preset none"
+        eq(c["image"], "ghcr.io/podgate/podgate:1.2.3", "image.tag")
+        eq(pod_spec(docs).get("dnsPolicy"), "ClusterFirstWithHostNet", "dnsPolicy with hostNetwork")
+    r.check("options: preStopSleepSeconds=0, podAntiAffinityPreset=none, image.tag, hostNetwork", other_options)
+
+
+def schema_checks(r):
+    cases = [
+        ("replicaCount: \"two\"", {"set_strings": ["replicaCount=two"]}, "/replicaCount"),
+        ("unknown top-level key replicas", {"sets": ["replicas=3"]}, "replicas"),
+        ("rules.privileged.action=block", {"sets": ["config.rules.privileged.action=block"]}, "/config/rules/privileged/action"),
+        ("rules.images.action=deny (not yet supported)", {"sets": ["config.rules.images.action=deny"]}, "/config/rules/images/action"),
+        ("unknown config key (podgate refuses them too)", {"sets": ["config.rulez.x=1"]}, "rulez"),
+        ("mode=block", {"sets": ["config.mode=block"]}, "/config/mode"),
+        ("failurePolicy=Sometimes", {"sets": ["webhook.enforce.failurePolicy=Sometimes"]}, "/webhook/enforce/failurePolicy"),
+        ("timeoutSeconds=60 (apiserver maximum is 30)", {"sets": ["webhook.enforce.timeoutSeconds=60"]}, "/webhook/enforce/timeoutSeconds"),
+        ("listen address without a port", {"sets": ["config.server.listen=8443"]}, "/config/server/listen"),
+        ("duration without a unit", {"set_strings": ["config.server.shutdownGracePeriod=25"]}, "/config/server/shutdownGracePeriod"),
+        ("image.digest that is not a digest", {"sets": ["image.digest=latest"]}, "/image/digest"),
+        ("bare off read as a boolean", {"sets": ["config.rules.runtimeSockets.action=false"]}, "/config/rules/runtimeSockets/action"),
+        ("exempt namespace that is not a DNS label", {"sets": ["config.exemptions.namespaces={Kube_System}"]}, "/config/exemptions/namespaces/0"),
+    ]
+    for title, kwargs, expected in cases:
+        r.check(f"schema rejects {title}", lambda kwargs=kwargs, expected=expected: r.render_fails(expected, **kwargs))
+
+    r.check("chart refuses Kubernetes older than 1.30 (kubeVersion)",
+            lambda: r.render_fails("kubeVersion", extra=["--kube-version", "1.29.0"]))
+
+
+def notes_checks(r):
+    """NOTES.txt is not part of `helm template` output: render it through tpl in a copy of the chart."""
+    def notes(sets=()):
+        chart = r.workdir / "notes-chart"
+        if not chart.exists():
+            shutil.copytree(CHART, chart)
+            shutil.copy(CHART / "templates" / "NOTES.txt", chart / "notes.txt")
+            (chart / "templates" / "zz-notes.yaml").write_text(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rendered-notes\n"
+                "data:\n  notes: {{ tpl (.Files.Get \"notes.txt\") . | toJson }}\n")
+        docs = r.render(sets=sets, chart=chart, extra=["--show-only", "templates/zz-notes.yaml"])
+        return docs[0]["data"]["notes"]
+
+    def enforce():
+        text = notes()
+        assert "MODE: ENFORCE" in text and "failurePolicy: Fail" in text, text
+        assert "labelGuard.enabled=true" in text, "no label-guard advice"
+    r.check("NOTES: default install says ENFORCE, Fail, and warns about the mode label", enforce)
+
+    def audit():
+        text = notes(sets=["auditOnly=true", "replicaCount=1"])
+        assert "MODE: AUDIT (auditOnly=true)" in text and "--set auditOnly=false" in text, text
+        assert "WARNING: replicaCount=1" in text and "blocks Pod creation" not in text, text
+    r.check("NOTES: auditOnly install says AUDIT and how to enforce; single replica warned", audit)
+
+
+def docs_checks(r):
+    def readme_values():
+        keys, uncovered, rows = values_doc.analyse(CHART / "values.yaml")
+        assert not uncovered, f"values without a '# --' description: {uncovered}"
+        readme = (CHART / "README.md").read_text()
+        missing = [k for k in keys if rows[k] not in readme]
+        assert not missing, (f"README values table is missing or out of date for {missing}; regenerate with "
+                             "python3 tests/chart/values_doc.py charts/podgate/values.yaml table")
+    r.check("README: the values table lists every value of values.yaml with its current default", readme_values)
+
+    def schema_covers_values():
+        schema = json.loads((CHART / "values.schema.json").read_text())
+        values = yaml.safe_load((CHART / "values.yaml").read_text())
+        eq(sorted(set(schema["properties"]) - {"global"}), sorted(values), "schema top-level keys vs values.yaml")
+    r.check("values.schema.json: describes exactly the top-level keys of values.yaml", schema_covers_values)
+
+
+def binary_checks(r):
+    """If podgate is built, the rendered podgate.yaml must load in it and decide as the mode says."""
+    binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
+    fixture = REPO / "tests" / "fixtures" / "reviews" / "pod-privileged.json"
+
+    def decide(files, expect_allowed, label):
+        def fn():
+            if not os.access(binary, os.X_OK):
+                raise Skip(f"{binary} not built (set PODGATE_BINARY)")
+            _, text = podgate_config(r.render(files=files))
+            path = r.workdir / f"podgate-{label}.yaml"
+            path.write_text(text)
+            proc = subprocess.run([binary, "review", "--config", str(path), str(fixture)], capture_output=True,
+                                  text=True, timeout=60)
+            assert proc.returncode == 0, f"podgate review: {proc.stderr.strip()}"
+            allowed = json.loads(proc.stdout)["response"]["allowed"]
+            eq(allowed, expect_allowed, "response.allowed for a privileged Pod")
+        return fn
+
+    r.check("podgate binary: default podgate.yaml loads and denies a privileged Pod", decide((), False, "default"))
+    r.check("podgate binary: auditOnly podgate.yaml loads and allows it",
+            decide(["audit-values.yaml"], True, "audit"))
+    r.check("podgate binary: full-values podgate.yaml loads and denies it", decide(["full-values.yaml"], False, "full"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--helm", required=True)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="podgate-chart-") as workdir:
+        # Keep helm away from the user's own config, cache and cluster.
+        os.environ.update({"HELM_CACHE_HOME": f"{workdir}/helm-cache", "HELM_CONFIG_HOME": f"{workdir}/helm-config",
+                           "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
+        r = Runner(args.helm, workdir)
+        for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
+                      full_checks, schema_checks, notes_checks, docs_checks, binary_checks]:
+            group(r)
+        summary = f"{r.passed} passed, {r.failed} failed"
+        if r.skipped:
+            summary += f", {r.skipped} skipped"
+        print(summary)
+        return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
