@@ -1,0 +1,657 @@
+// AdmissionReview decoding (in situ, RapidJSON) and pod spec extraction.
+//
+// Type policy: the kube-apiserver validates objects against their schema before validating
+// webhooks run, so a field of the wrong JSON type only reaches podgate from `podgate check`, from
+// a hand-written review or from a fuzzer. Every field podgate judges (and every object or list on
+// the way to it) must therefore have its schema type, or be null/absent (which Kubernetes reads as
+// unset); anything else is a DecodeError naming the field. Skipping a mistyped container list, or
+// reading `privileged: "true"` as false, would be a bypass; refusing is fail-closed.
+//
+// Duplicate keys are refused for the same reason: RapidJSON keeps every member while other JSON
+// readers keep the last one, so `{"containers":[clean],"containers":[privileged]}` could show
+// podgate one list and the cluster another.
+
+#include "admission/admission.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace podgate::admission {
+
+const char* to_string(Operation op) {
+  switch (op) {
+    case Operation::Create: return "CREATE";
+    case Operation::Update: return "UPDATE";
+    case Operation::Delete: return "DELETE";
+    case Operation::Connect: return "CONNECT";
+    case Operation::Unknown: break;
+  }
+  return "UNKNOWN";
+}
+
+const char* field_name(ContainerList list) {
+  switch (list) {
+    case ContainerList::Init: return "initContainers";
+    case ContainerList::Regular: return "containers";
+    case ContainerList::Ephemeral: return "ephemeralContainers";
+  }
+  return "containers";
+}
+
+namespace {
+
+using Value = rapidjson::Value;
+
+constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
+constexpr std::string_view kReviewKind = "AdmissionReview";
+
+std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+const char* type_name(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "a boolean";
+    case rapidjson::kObjectType: return "an object";
+    case rapidjson::kArrayType: return "an array";
+    case rapidjson::kStringType: return "a string";
+    case rapidjson::kNumberType: return "a number";
+  }
+  return "unknown";
+}
+
+// A value from the request, quoted for an error message: bounded and on one line.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 64;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const char c = s[i];
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  out += '"';
+  return out;
+}
+
+// A field path, built on the stack as the decoder descends and rendered only for an error, so
+// the happy path allocates nothing for it.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view key;  // member name, or "" for an array element
+  std::size_t index = 0;
+
+  Path member(std::string_view k) const { return Path{this, k, 0}; }
+  Path element(std::size_t i) const { return Path{this, {}, i}; }
+
+  std::string render() const {
+    std::string parentText = parent ? parent->render() : std::string();
+    if (key.empty() && parent) return parentText + "[" + std::to_string(index) + "]";
+    if (parentText.empty()) return std::string(key);
+    return parentText + "." + std::string(key);
+  }
+};
+
+struct Failure {
+  std::string message;
+};
+
+// The members of an object that the decoder reads, found in one pass over it.
+template <std::size_t N>
+class Members {
+ public:
+  explicit Members(const std::array<std::string_view, N>& keys) : keys_(keys) {}
+
+  // False (with `failure` set) for a duplicate key.
+  bool scan(const Value& object, const Path& path, Failure& failure) {
+    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+      const std::string_view name = view(it->name);
+      for (std::size_t i = 0; i < N; ++i) {
+        if (name != keys_[i]) continue;
+        if (seen_[i]) {
+          failure.message = path.member(name).render() + ": duplicate key";
+          return false;
+        }
+        seen_[i] = true;
+        // JSON null means "unset" to Kubernetes; treat it exactly like an absent key.
+        values_[i] = it->value.IsNull() ? nullptr : &it->value;
+        break;
+      }
+    }
+    return true;
+  }
+
+  const Value* operator[](std::size_t i) const { return values_[i]; }
+
+ private:
+  const std::array<std::string_view, N>& keys_;
+  std::array<const Value*, N> values_{};
+  std::array<bool, N> seen_{};
+};
+
+bool wrong_type(const Path& path, const char* expected, const Value& got, Failure& failure) {
+  failure.message = path.render() + ": expected " + expected + ", got " + type_name(got);
+  return false;
+}
+
+bool read_string(const Value* v, const Path& path, std::string_view& out, Failure& failure) {
+  if (!v) return true;
+  if (!v->IsString()) return wrong_type(path, "a string", *v, failure);
+  out = view(*v);
+  return true;
+}
+
+bool read_bool(const Value* v, const Path& path, std::optional<bool>& out, Failure& failure) {
+  if (!v) return true;
+  if (!v->IsBool()) return wrong_type(path, "a boolean", *v, failure);
+  out = v->GetBool();
+  return true;
+}
+
+bool check_object(const Value* v, const Path& path, Failure& failure) {
+  if (!v || v->IsObject()) return true;
+  return wrong_type(path, "an object", *v, failure);
+}
+
+bool check_array(const Value* v, const Path& path, Failure& failure) {
+  if (!v || v->IsArray()) return true;
+  return wrong_type(path, "an array", *v, failure);
+}
+
+// Where each pod-bearing kind keeps its pod spec. Matched on the kind alone, whatever the group
+// and version, so old and future versions (batch/v1beta1 CronJob, extensions/v1beta1 Deployment)
+// are judged by the path to the spec rather than waved through by a version whitelist.
+struct SpecLocation {
+  std::string_view kind;
+  std::array<std::string_view, 5> steps;
+  std::size_t depth;
+  const char* fieldPath;
+};
+
+constexpr std::array<SpecLocation, 10> kSpecLocations{{
+    {"Pod", {"spec"}, 1, "spec"},
+    {"EphemeralContainers", {"spec"}, 1, "spec"},  // see find_pod_spec for the legacy object
+    {"Deployment", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"ReplicaSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"StatefulSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"DaemonSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"Job", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"ReplicationController", {"spec", "template", "spec"}, 3, "spec.template.spec"},
+    {"PodTemplate", {"template", "spec"}, 2, "template.spec"},
+    {"CronJob", {"spec", "jobTemplate", "spec", "template", "spec"}, 5, "spec.jobTemplate.spec.template.spec"},
+}};
+
+const SpecLocation* spec_location(std::string_view kind) {
+  for (const auto& loc : kSpecLocations)
+    if (loc.kind == kind) return &loc;
+  return nullptr;
+}
+
+constexpr std::array<std::string_view, 4> kContainerKeys{"name", "image", "securityContext", "volumeMounts"};
+constexpr std::array<std::string_view, 1> kPrivilegedKeys{"privileged"};
+constexpr std::array<std::string_view, 1> kNameKeys{"name"};
+
+bool read_containers(const Value* list, ContainerList kind, const Path& path, PodSpec& spec, Failure& failure) {
+  if (!check_array(list, path, failure)) return false;
+  if (!list) return true;
+  const auto& items = list->GetArray();
+  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+    const Value& item = items[i];
+    const Path itemPath = path.element(i);
+    if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
+    Members<4> m(kContainerKeys);
+    if (!m.scan(item, itemPath, failure)) return false;
+
+    Container c;
+    c.list = kind;
+    c.index = i;
+    if (!read_string(m[0], itemPath.member("name"), c.name, failure)) return false;
+    if (!read_string(m[1], itemPath.member("image"), c.image, failure)) return false;
+
+    const Path scPath = itemPath.member("securityContext");
+    if (!check_object(m[2], scPath, failure)) return false;
+    if (m[2]) {
+      Members<1> sc(kPrivilegedKeys);
+      if (!sc.scan(*m[2], scPath, failure)) return false;
+      if (!read_bool(sc[0], scPath.member("privileged"), c.privileged, failure)) return false;
+    }
+
+    const Path mountsPath = itemPath.member("volumeMounts");
+    if (!check_array(m[3], mountsPath, failure)) return false;
+    if (m[3]) {
+      const auto& mounts = m[3]->GetArray();
+      c.volumeMounts.reserve(mounts.Size());
+      for (rapidjson::SizeType j = 0; j < mounts.Size(); ++j) {
+        const Path mountPath = mountsPath.element(j);
+        if (!mounts[j].IsObject()) return wrong_type(mountPath, "an object", mounts[j], failure);
+        Members<1> mm(kNameKeys);
+        if (!mm.scan(mounts[j], mountPath, failure)) return false;
+        std::string_view name;
+        if (!read_string(mm[0], mountPath.member("name"), name, failure)) return false;
+        c.volumeMounts.push_back(name);
+      }
+    }
+    spec.containers.push_back(std::move(c));
+  }
+  return true;
+}
+
+constexpr std::array<std::string_view, 3> kVolumeKeys{"name", "hostPath", "image"};
+constexpr std::array<std::string_view, 2> kHostPathKeys{"path", "type"};
+constexpr std::array<std::string_view, 1> kImageVolumeKeys{"reference"};
+
+bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& failure) {
+  if (!check_array(list, path, failure)) return false;
+  if (!list) return true;
+  const auto& items = list->GetArray();
+  spec.volumes.reserve(items.Size());
+  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+    const Value& item = items[i];
+    const Path itemPath = path.element(i);
+    if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
+    Members<3> m(kVolumeKeys);
+    if (!m.scan(item, itemPath, failure)) return false;
+
+    Volume vol;
+    vol.index = i;
+    if (!read_string(m[0], itemPath.member("name"), vol.name, failure)) return false;
+
+    const Path hpPath = itemPath.member("hostPath");
+    if (!check_object(m[1], hpPath, failure)) return false;
+    if (m[1]) {
+      Members<2> hp(kHostPathKeys);
+      if (!hp.scan(*m[1], hpPath, failure)) return false;
+      HostPathVolume host;
+      // A hostPath without a path stays "" and is judged (and refused) as a non-absolute path.
+      if (!read_string(hp[0], hpPath.member("path"), host.path, failure)) return false;
+      if (!read_string(hp[1], hpPath.member("type"), host.type, failure)) return false;
+      vol.hostPath = host;
+    }
+
+    const Path imgPath = itemPath.member("image");
+    if (!check_object(m[2], imgPath, failure)) return false;
+    if (m[2]) {
+      Members<1> img(kImageVolumeKeys);
+      if (!img.scan(*m[2], imgPath, failure)) return false;
+      std::string_view reference;
+      if (!read_string(img[0], imgPath.member("reference"), reference, failure)) return false;
+      vol.imageReference = reference;
+    }
+    spec.volumes.push_back(vol);
+  }
+  return true;
+}
+
+constexpr std::array<std::string_view, 6> kPodSpecKeys{
+    "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount"};
+
+bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure& failure) {
+  Members<6> m(kPodSpecKeys);
+  if (!m.scan(object, path, failure)) return false;
+
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < 3; ++i)
+    if (m[i] && m[i]->IsArray()) total += m[i]->Size();
+  spec.containers.reserve(total);
+
+  if (!read_containers(m[0], ContainerList::Init, path.member(kPodSpecKeys[0]), spec, failure)) return false;
+  if (!read_containers(m[1], ContainerList::Regular, path.member(kPodSpecKeys[1]), spec, failure)) return false;
+  if (!read_containers(m[2], ContainerList::Ephemeral, path.member(kPodSpecKeys[2]), spec, failure)) return false;
+  if (!read_volumes(m[3], path.member(kPodSpecKeys[3]), spec, failure)) return false;
+  if (!read_string(m[4], path.member(kPodSpecKeys[4]), spec.serviceAccountName, failure)) return false;
+  // `serviceAccount` is the deprecated alias the API still honours when serviceAccountName is
+  // empty; a manifest given to `podgate check` may use it alone.
+  std::string_view deprecatedServiceAccount;
+  if (!read_string(m[5], path.member(kPodSpecKeys[5]), deprecatedServiceAccount, failure)) return false;
+  if (spec.serviceAccountName.empty()) spec.serviceAccountName = deprecatedServiceAccount;
+  return true;
+}
+
+constexpr std::array<std::string_view, 2> kObjectNameKeys{"name", "generateName"};
+constexpr std::array<std::string_view, 3> kObjectKeys{"metadata", "spec", "ephemeralContainers"};
+
+// Fills `info` from request.object or request.oldObject (`value` is null when absent).
+
+bool read_object(const Value* value, std::string_view kind, const Path& path, ObjectInfo& info, Failure& failure) {
+  if (!value) return true;
+  if (!value->IsObject()) return wrong_type(path, "an object or null", *value, failure);
+
+  Members<3> top(kObjectKeys);
+  if (!top.scan(*value, path, failure)) return false;
+
+  const Path metaPath = path.member("metadata");
+  if (!check_object(top[0], metaPath, failure)) return false;
+  if (top[0]) {
+    Members<2> meta(kObjectNameKeys);
+    if (!meta.scan(*top[0], metaPath, failure)) return false;
+    std::string_view name, generateName;
+    if (!read_string(meta[0], metaPath.member("name"), name, failure)) return false;
+    if (!read_string(meta[1], metaPath.member("generateName"), generateName, failure)) return false;
+    info.name = name.empty() ? generateName : name;
+  }
+
+  const SpecLocation* loc = spec_location(kind);
+  if (!loc) return true;
+
+  // Older apiservers sent kind EphemeralContainers with an object that holds the list at the top
+  // level (no spec); newer ones send the whole Pod. An object with both is refused: podgate could
+  // not tell which one the cluster will use.
+  if (kind == "EphemeralContainers" && top[2]) {
+    if (top[1]) {
+      failure.message = path.render() + ": has both spec and ephemeralContainers; cannot tell which holds the pod spec";
+      return false;
+    }
+    PodSpec spec;
+    if (!read_pod_spec(*value, path, spec, failure)) return false;
+    info.podSpec = std::move(spec);
+    return true;
+  }
+
+  const Value* cur = value;
+  Path steps[5];
+  const Path* parent = &path;
+  for (std::size_t i = 0; i < loc->depth; ++i) {
+    steps[i] = parent->member(loc->steps[i]);
+    const std::array<std::string_view, 1> key{loc->steps[i]};
+    Members<1> m(key);
+    if (!m.scan(*cur, *parent, failure)) return false;
+    // An absent step means the object carries no containers at all: nothing to judge.
+    if (!m[0]) return true;
+    if (!m[0]->IsObject()) return wrong_type(steps[i], "an object", *m[0], failure);
+    cur = m[0];
+    parent = &steps[i];
+  }
+  PodSpec spec;
+  spec.fieldPath = loc->fieldPath;
+  if (!read_pod_spec(*cur, *parent, spec, failure)) return false;
+  info.podSpec = std::move(spec);
+  return true;
+}
+
+Operation parse_operation(std::string_view text) {
+  if (text == "CREATE") return Operation::Create;
+  if (text == "UPDATE") return Operation::Update;
+  if (text == "DELETE") return Operation::Delete;
+  if (text == "CONNECT") return Operation::Connect;
+  return Operation::Unknown;
+}
+
+constexpr std::array<std::string_view, 3> kGvkKeys{"group", "version", "kind"};
+
+bool read_gvk(const Value& v, const Path& path, GroupVersionKind& gvk, Failure& failure) {
+  Members<3> m(kGvkKeys);
+  if (!m.scan(v, path, failure)) return false;
+  return read_string(m[0], path.member("group"), gvk.group, failure) &&
+         read_string(m[1], path.member("version"), gvk.version, failure) &&
+         read_string(m[2], path.member("kind"), gvk.kind, failure);
+}
+
+constexpr std::array<std::string_view, 3> kUserInfoKeys{"username", "uid", "groups"};
+
+bool read_user_info(const Value* v, const Path& path, UserInfo& user, Failure& failure) {
+  if (!check_object(v, path, failure)) return false;
+  if (!v) return true;
+  Members<3> m(kUserInfoKeys);
+  if (!m.scan(*v, path, failure)) return false;
+  if (!read_string(m[0], path.member("username"), user.username, failure)) return false;
+  if (!read_string(m[1], path.member("uid"), user.uid, failure)) return false;
+  const Path groupsPath = path.member("groups");
+  if (!check_array(m[2], groupsPath, failure)) return false;
+  if (m[2]) {
+    const auto& groups = m[2]->GetArray();
+    user.groups.reserve(groups.Size());
+    for (rapidjson::SizeType i = 0; i < groups.Size(); ++i) {
+      if (!groups[i].IsString()) return wrong_type(groupsPath.element(i), "a string", groups[i], failure);
+      user.groups.push_back(view(groups[i]));
+    }
+  }
+  return true;
+}
+
+constexpr std::array<std::string_view, 3> kRootKeys{"apiVersion", "kind", "request"};
+constexpr std::array<std::string_view, 12> kRequestKeys{
+    "uid", "kind", "requestKind", "resource", "subResource", "name",
+    "namespace", "operation", "userInfo", "dryRun", "object", "oldObject"};
+constexpr std::array<std::string_view, 1> kResourceKeys{"resource"};
+
+// Checks one of the two fixed root strings (apiVersion, kind).
+bool expect_literal(const Value* v, std::string_view key, std::string_view expected, const char* hint,
+                    Failure& failure) {
+  if (v && v->IsString() && view(*v) == expected) return true;
+  const std::string want = "expected " + quoted(expected);
+  if (!v) {
+    failure.message = std::string(key) + ": missing, " + want;
+    return false;
+  }
+  if (!v->IsString()) {
+    failure.message = std::string(key) + ": " + want + ", got " + type_name(*v);
+    return false;
+  }
+  failure.message = std::string(key) + ": " + want + ", got " + quoted(view(*v)) + hint;
+  return false;
+}
+
+bool read_review(const Value& root, Request& req, Failure& failure) {
+  if (!root.IsObject()) {
+    failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + type_name(root);
+    return false;
+  }
+  const Path rootPath;
+  Members<3> top(kRootKeys);
+  if (!top.scan(root, rootPath, failure)) return false;
+  if (!expect_literal(top[0], "apiVersion", kApiVersion,
+                      " (podgate speaks only admission.k8s.io/v1; set admissionReviewVersions: [\"v1\"])", failure))
+    return false;
+  if (!expect_literal(top[1], "kind", kReviewKind, "", failure)) return false;
+
+  const Path reqPath = rootPath.member("request");
+  if (!top[2] || !top[2]->IsObject()) {
+    failure.message = "request: missing or not an object";
+    return false;
+  }
+  const Value& r = *top[2];
+  Members<12> m(kRequestKeys);
+  if (!m.scan(r, reqPath, failure)) return false;
+
+  if (!m[0] || !m[0]->IsString() || m[0]->GetStringLength() == 0) {
+    failure.message = "request.uid: missing or not a non-empty string";
+    return false;
+  }
+  req.uid = view(*m[0]);
+
+  if (!m[1] || !m[1]->IsObject()) {
+    failure.message = "request.kind: missing or not an object";
+    return false;
+  }
+  if (!read_gvk(*m[1], reqPath.member("kind"), req.kind, failure)) return false;
+  if (req.kind.kind.empty()) {
+    failure.message = "request.kind.kind: missing or empty";
+    return false;
+  }
+
+  req.requestKind = req.kind;
+  const Path rkPath = reqPath.member("requestKind");
+  if (!check_object(m[2], rkPath, failure)) return false;
+  if (m[2] && !read_gvk(*m[2], rkPath, req.requestKind, failure)) return false;
+
+  const Path resPath = reqPath.member("resource");
+  if (!check_object(m[3], resPath, failure)) return false;
+  if (m[3]) {
+    Members<1> res(kResourceKeys);
+    if (!res.scan(*m[3], resPath, failure)) return false;
+    if (!read_string(res[0], resPath.member("resource"), req.resource, failure)) return false;
+  }
+  if (!read_string(m[4], reqPath.member("subResource"), req.subResource, failure)) return false;
+  if (!read_string(m[5], reqPath.member("name"), req.name, failure)) return false;
+  if (!read_string(m[6], reqPath.member("namespace"), req.namespace_, failure)) return false;
+
+  if (!m[7] || !m[7]->IsString()) {
+    failure.message = "request.operation: missing or not a string";
+    return false;
+  }
+  req.operationText = view(*m[7]);
+  req.operation = parse_operation(req.operationText);
+
+  if (!read_user_info(m[8], reqPath.member("userInfo"), req.userInfo, failure)) return false;
+  std::optional<bool> dryRun;
+  if (!read_bool(m[9], reqPath.member("dryRun"), dryRun, failure)) return false;
+  req.dryRun = dryRun.value_or(false);
+
+  req.podBearing = is_pod_bearing_kind(req.kind.kind);
+  if (!read_object(m[10], req.kind.kind, reqPath.member("object"), req.object, failure)) return false;
+  if (!read_object(m[11], req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_pod_bearing_kind(std::string_view kind) { return spec_location(kind) != nullptr; }
+
+Review::Review() = default;
+Review::Review(Review&&) noexcept = default;
+Review& Review::operator=(Review&&) noexcept = default;
+Review::~Review() = default;
+
+namespace {
+
+// Deeper than any Kubernetes object (a pod with affinity rules inside a CronJob is ~25 levels),
+// shallow enough that the recursive parser's stack use stays small on any worker thread.
+constexpr unsigned kMaxNestingDepth = 512;
+
+// Forwards RapidJSON's SAX events to the Document building the DOM, refusing nesting beyond
+// kMaxNestingDepth before the parser recurses into it. The recursive parser is used because it
+// is markedly faster than the iterative one; this bound is what makes it safe.
+template <typename Handler>
+struct DepthLimiter {
+  Handler& next;
+  unsigned depth = 0;
+  bool tooDeep = false;
+
+  bool Null() { return next.Null(); }
+  bool Bool(bool b) { return next.Bool(b); }
+  bool Int(int i) { return next.Int(i); }
+  bool Uint(unsigned i) { return next.Uint(i); }
+  bool Int64(std::int64_t i) { return next.Int64(i); }
+  bool Uint64(std::uint64_t i) { return next.Uint64(i); }
+  bool Double(double d) { return next.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return next.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return next.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next.Key(s, n, copy); }
+  bool StartObject() { return enter() && next.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth;
+    return next.EndObject(members);
+  }
+  bool StartArray() { return enter() && next.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth;
+    return next.EndArray(elements);
+  }
+
+ private:
+  bool enter() {
+    if (++depth <= kMaxNestingDepth) return true;
+    tooDeep = true;
+    return false;
+  }
+};
+
+// Parses `text` in situ into a Document (through GenericDocument::Populate), keeping the result.
+struct InsituParse {
+  char* text;
+  bool validateUtf8;
+  rapidjson::ParseResult result;
+  bool tooDeep = false;
+
+  bool operator()(rapidjson::Document& doc) {
+    rapidjson::InsituStringStream stream(text);
+    rapidjson::Reader reader;
+    DepthLimiter<rapidjson::Document> limiter{doc};
+    // Validating UTF-8 means every string podgate echoes back (uid, names) is valid JSON text in
+    // the response. Pure ASCII, the usual case, is valid by construction and skips the cost.
+    result = validateUtf8
+                 ? reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(stream, limiter)
+                 : reader.Parse<rapidjson::kParseInsituFlag>(stream, limiter);
+    tooDeep = limiter.tooDeep;
+    return !result.IsError();
+  }
+};
+
+// Eight bytes at a time: this runs over every body, and the byte loop does not vectorise at -O2.
+bool is_ascii(std::string_view text) {
+  std::uint64_t any = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    any |= word;
+  }
+  for (; i < text.size(); ++i) any |= static_cast<unsigned char>(text[i]);
+  return (any & 0x8080808080808080ULL) == 0;
+}
+
+}  // namespace
+
+struct Decoder {
+  static DecodeResult decode(std::string body) {
+    DecodeResult result;
+    // A NUL ends RapidJSON's in-situ stream, so anything after one would go unread; no valid JSON
+    // text contains a raw NUL.
+    if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
+      const auto offset = static_cast<const char*>(nul) - body.data();
+      result.error = DecodeError{"body is not valid JSON: NUL byte at offset " + std::to_string(offset)};
+      return result;
+    }
+
+    Review review;
+    review.buffer_ = std::make_unique<std::string>(std::move(body));
+
+    // The DOM of a typical review fits in this stack buffer; larger ones spill to the heap.
+    alignas(16) char valueBuffer[16 * 1024];
+    rapidjson::MemoryPoolAllocator<> valueAllocator(valueBuffer, sizeof valueBuffer);
+    rapidjson::Document doc(&valueAllocator);
+    InsituParse parse{review.buffer_->data(), !is_ascii(*review.buffer_), {}};
+    doc.Populate(parse);
+    if (parse.tooDeep) {
+      result.error = DecodeError{"body is not valid JSON: nested deeper than " + std::to_string(kMaxNestingDepth) +
+                                 " levels at offset " + std::to_string(parse.result.Offset() - 1)};  // the bracket
+      return result;
+    }
+    if (parse.result.IsError()) {
+      std::string reason = rapidjson::GetParseError_En(parse.result.Code());
+      if (!reason.empty() && reason.back() == '.') reason.pop_back();
+      result.error = DecodeError{"body is not valid JSON: " + reason + " at offset " + std::to_string(parse.result.Offset())};
+      return result;
+    }
+
+    Failure failure;
+    if (!read_review(doc, review.request_, failure)) {
+      result.error = DecodeError{std::move(failure.message)};
+      return result;
+    }
+    result.review = std::move(review);
+    return result;
+  }
+};
+
+DecodeResult decode(std::string body) {
+  try {
+    return Decoder::decode(std::move(body));
+  } catch (const std::bad_alloc&) {
+    DecodeResult result;
+    result.error = DecodeError{"body is too large to decode"};
+    return result;
+  }
+}
+
+}  // namespace podgate::admission

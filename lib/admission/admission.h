@@ -1,0 +1,141 @@
+#pragma once
+// admission.k8s.io/v1 AdmissionReview: decoding a request, finding every pod spec it carries, and
+// encoding the response exactly as the kube-apiserver accepts it.
+//
+// Decoding parses the body in situ with RapidJSON: the string_views below point into the Review's
+// own buffer and stay valid for as long as the Review lives.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace podgate::admission {
+
+enum class Operation { Create, Update, Delete, Connect, Unknown };
+const char* to_string(Operation op);  // "CREATE", ... "UNKNOWN"
+
+enum class ContainerList { Init, Regular, Ephemeral };
+const char* field_name(ContainerList list);  // "initContainers", "containers", "ephemeralContainers"
+
+struct Container {
+  ContainerList list = ContainerList::Regular;
+  std::size_t index = 0;                 // position within its list
+  std::string_view name;
+  std::string_view image;
+  std::optional<bool> privileged;        // securityContext.privileged, if present
+  std::vector<std::string_view> volumeMounts;  // names of the volumes it mounts
+};
+
+struct HostPathVolume {
+  std::string_view path;
+  std::string_view type;                 // "" when absent
+};
+
+struct Volume {
+  std::size_t index = 0;
+  std::string_view name;
+  std::optional<HostPathVolume> hostPath;
+  std::optional<std::string_view> imageReference;  // volumes[].image.reference (Kubernetes 1.31+)
+};
+
+// One pod spec found inside an object, with where it was found.
+struct PodSpec {
+  std::string fieldPath;                 // e.g. "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec"
+  std::string_view serviceAccountName;   // "" when absent (Kubernetes then uses "default")
+  std::vector<Container> containers;     // init, regular, ephemeral, in that order
+  std::vector<Volume> volumes;
+};
+
+struct GroupVersionKind {
+  std::string_view group;
+  std::string_view version;
+  std::string_view kind;
+};
+
+struct UserInfo {
+  std::string_view username;
+  std::string_view uid;
+  std::vector<std::string_view> groups;
+};
+
+// What podgate knows about the object under review.
+struct ObjectInfo {
+  std::string_view name;          // metadata.name, or metadata.generateName when name is empty
+  std::optional<PodSpec> podSpec; // absent when the object carries no pod spec
+};
+
+struct Request {
+  std::string_view uid;
+  GroupVersionKind kind;
+  GroupVersionKind requestKind;   // equals kind when the apiserver did not convert
+  std::string_view resource;      // e.g. "pods", "deployments"
+  std::string_view subResource;   // e.g. "ephemeralcontainers", "" for the main resource
+  std::string_view name;
+  std::string_view namespace_;
+  Operation operation = Operation::Unknown;
+  std::string_view operationText; // as sent, for logs
+  UserInfo userInfo;
+  bool dryRun = false;
+  bool podBearing = false;        // kind is one podgate knows carries a pod spec
+  ObjectInfo object;              // request.object (absent on DELETE)
+  ObjectInfo oldObject;           // request.oldObject (UPDATE, DELETE)
+};
+
+// A decoded AdmissionReview. Move-only: the views in `request` point into `buffer_`.
+class Review {
+ public:
+  Review(const Review&) = delete;
+  Review& operator=(const Review&) = delete;
+  Review(Review&&) noexcept;
+  Review& operator=(Review&&) noexcept;
+  ~Review();
+
+  const Request& request() const { return request_; }
+
+ private:
+  friend struct Decoder;
+  Review();
+  // The body, parsed in situ; views point into it. Heap-held so moving a Review keeps them valid.
+  std::unique_ptr<std::string> buffer_;
+  Request request_;
+};
+
+// A request podgate cannot judge: HTTP 400 with `message`.
+struct DecodeError {
+  std::string message;  // one line, for a person: "request.uid: missing"
+};
+
+struct DecodeResult {
+  std::optional<Review> review;
+  std::optional<DecodeError> error;
+  explicit operator bool() const { return review.has_value(); }
+};
+
+// Decodes an AdmissionReview body, taking ownership of it (it is parsed in situ, without a copy).
+// Never throws on bad input; never crashes.
+DecodeResult decode(std::string body);
+
+// Finds the pod spec of a decoded object by kind, for every pod-bearing kind and any API version:
+// Pod / EphemeralContainers -> spec; CronJob -> spec.jobTemplate.spec.template.spec;
+// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController -> spec.template.spec;
+// PodTemplate -> template.spec.
+bool is_pod_bearing_kind(std::string_view kind);
+
+struct Response {
+  std::string uid;
+  bool allowed = true;
+  int code = 0;                    // used only when !allowed (403 normally)
+  std::string reason;              // e.g. "Forbidden"
+  std::string message;
+  std::vector<std::string> warnings;
+  std::vector<std::pair<std::string, std::string>> auditAnnotations;
+};
+
+// Encodes {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{...}}.
+std::string encode(const Response& response);
+
+}  // namespace podgate::admission
