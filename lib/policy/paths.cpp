@@ -1,0 +1,107 @@
+// Host path normalisation, component-wise containment and the image glob. Pure string functions.
+
+#include <algorithm>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace podgate::policy {
+
+// Resolves the path lexically while building it, so no component list is allocated. The
+// /var/run -> /run mapping is applied the moment "/var/run" is formed, not at the end: /var/run is
+// a symlink to /run on current distributions, so "/var/run/.." is "/" on the node, and
+// "/var/run/../var/run/docker.sock" must come out as /run/docker.sock like the node sees it.
+std::string normalize_host_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return {};
+  std::string out;
+  out.reserve(path.size());
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    while (pos < path.size() && path[pos] == '/') ++pos;
+    const std::size_t end = std::min(path.find('/', pos), path.size());
+    const std::string_view part = path.substr(pos, end - pos);
+    pos = end;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      // Never climbs above "/": popping from an empty path leaves it empty (the root).
+      const std::size_t slash = out.rfind('/');
+      out.resize(slash == std::string::npos ? 0 : slash);
+      continue;
+    }
+    out += '/';
+    out += part;
+    if (out == "/var/run") out = "/run";
+  }
+  if (out.empty()) out = "/";
+  return out;
+}
+
+bool covers(std::string_view ancestor, std::string_view path) {
+  if (ancestor.empty() || path.empty()) return false;
+  if (ancestor == "/") return path.front() == '/';
+  if (path.size() < ancestor.size() || path.substr(0, ancestor.size()) != ancestor) return false;
+  return path.size() == ancestor.size() || path[ancestor.size()] == '/';
+}
+
+// Simulates the pattern as an NFA over token positions: O(len(pattern) * len(text)) in every case,
+// so patterns such as "*a*a*a*a*b" cannot make matching exponential.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  enum class Token : unsigned char { Literal, AnyOne, Star, DoubleStar };
+  struct Step {
+    Token token;
+    char literal;
+  };
+  std::vector<Step> steps;
+  steps.reserve(pattern.size());
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '*') {
+      if (i + 1 < pattern.size() && pattern[i + 1] == '*') {
+        steps.push_back({Token::DoubleStar, 0});
+        while (i + 1 < pattern.size() && pattern[i + 1] == '*') ++i;  // "***" is "**"
+      } else {
+        steps.push_back({Token::Star, 0});
+      }
+    } else if (pattern[i] == '?') {
+      steps.push_back({Token::AnyOne, 0});
+    } else {
+      steps.push_back({Token::Literal, pattern[i]});
+    }
+  }
+
+  const std::size_t n = steps.size();
+  std::vector<unsigned char> current(n + 1, 0), next(n + 1, 0);
+  // Stars may match nothing: a live state on a star also makes the state after it live.
+  auto close = [&](std::vector<unsigned char>& states) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (states[i] && (steps[i].token == Token::Star || steps[i].token == Token::DoubleStar)) states[i + 1] = 1;
+  };
+  current[0] = 1;
+  close(current);
+  for (const char c : text) {
+    std::fill(next.begin(), next.end(), 0);
+    bool alive = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!current[i]) continue;
+      switch (steps[i].token) {
+        case Token::Literal:
+          if (steps[i].literal == c) next[i + 1] = alive = true;
+          break;
+        case Token::AnyOne:
+          if (c != '/') next[i + 1] = alive = true;
+          break;
+        case Token::Star:
+          if (c != '/') next[i] = alive = true;
+          break;
+        case Token::DoubleStar:
+          next[i] = alive = true;
+          break;
+      }
+    }
+    if (!alive) return false;
+    close(next);
+    current.swap(next);
+  }
+  return current[n] != 0;
+}
+
+}  // namespace podgate::policy

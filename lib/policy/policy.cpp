@@ -1,0 +1,462 @@
+// The rules (privileged, runtime sockets), exemptions, UPDATE semantics, modes, and the response
+// a verdict becomes.
+//
+// How a request is judged:
+// - Only pod-bearing kinds with a pod spec in `object` are judged. DELETE and CONNECT, and kinds
+//   or subresources that carry no pod spec, are allowed without judgement (the review pipeline
+//   counts them).
+// - Namespace and service-account exemptions allow the whole request; image exemptions lift the
+//   container rules from matching containers. Every exemption that suppressed something is
+//   recorded in the verdict, so it is counted and logged.
+// - UPDATE: a violation already present in oldObject (same rule, subject and value) is
+//   "preexisting" and only warned about. Pods are always judged at CREATE and their privileged
+//   flags and volumes are immutable, so the only way such a violation exists is that the object
+//   was admitted before the rules tightened (or before podgate ran). Denying every later update of
+//   it (a label change, the finalizer removal that lets deletion finish) would wedge it without
+//   making anything safer. What the update introduces (a new ephemeral container, a changed pod
+//   template) is judged like a CREATE.
+// - dryRun has no influence: a server-side dry run must predict the real answer.
+
+#include "policy/policy.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+namespace podgate::policy {
+
+const char* to_string(Decision d) {
+  switch (d) {
+    case Decision::Allowed: return "allowed";
+    case Decision::Denied: return "denied";
+    case Decision::WouldDeny: return "would_deny";
+  }
+  return "allowed";
+}
+
+namespace {
+
+using admission::Container;
+using admission::ContainerList;
+using admission::PodSpec;
+using admission::Request;
+using config::Action;
+
+constexpr std::string_view kRulePrivileged = "privileged";
+constexpr std::string_view kRuleRuntimeSockets = "runtimeSockets";
+
+// The apiserver truncates each warning at 256 characters and all of them at about 4 KiB.
+constexpr std::size_t kMaxWarningBytes = 250;
+constexpr std::size_t kMaxWarnings = 15;
+// Bounds for what one response carries about a pod with very many violations.
+constexpr std::size_t kMaxMessageViolations = 20;
+constexpr std::size_t kMaxAnnotatedViolations = 20;
+constexpr std::size_t kMaxAnnotatedExemptions = 10;
+constexpr std::size_t kMaxQuotedBytes = 128;
+
+// Cuts `s` to at most `max` bytes on a UTF-8 character boundary, marking the cut with "…".
+void truncate_utf8(std::string& s, std::size_t max) {
+  if (s.size() <= max) return;
+  static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+  std::size_t cut = max - kEllipsis.size();
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  s += kEllipsis;
+}
+
+// A name or path from the request, made safe for a one-line message: control characters become
+// '?', and it is bounded. (Input was validated as UTF-8 by the decoder.)
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(std::min(s.size(), kMaxQuotedBytes + 3));
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+    if (out.size() > kMaxQuotedBytes + 3) break;
+  }
+  truncate_utf8(out, kMaxQuotedBytes);
+  return out;
+}
+
+std::string quote(std::string_view s) { return "\"" + printable(s) + "\""; }
+
+// "Deployment default/web": how messages name the object under review.
+std::string describe_object(const Request& request) {
+  std::string name(request.object.name.empty() ? request.name : request.object.name);
+  std::string out = printable(request.kind.kind);
+  out += ' ';
+  if (!request.namespace_.empty()) {
+    out += printable(request.namespace_);
+    out += '/';
+  }
+  out += name.empty() ? std::string("(unnamed)") : printable(name);
+  return out;
+}
+
+const char* container_noun(ContainerList list) {
+  switch (list) {
+    case ContainerList::Init: return "init container";
+    case ContainerList::Regular: return "container";
+    case ContainerList::Ephemeral: return "ephemeral container";
+  }
+  return "container";
+}
+
+std::string field_prefix(const PodSpec& spec) { return spec.fieldPath.empty() ? std::string() : spec.fieldPath + "."; }
+
+// A violation under construction: `summary` is the short form used in warnings, `detail` adds why
+// it matters and how to fix it, and becomes the message once the object name is put in front.
+struct Finding {
+  Violation violation;
+  std::string summary;
+  std::string detail;
+};
+
+struct ExemptionLog {
+  std::vector<Exemption>* out;  // null while judging oldObject: only the new object's count
+  void add(std::string_view kind, std::string_view value) const {
+    if (!out) return;
+    for (const auto& e : *out)
+      if (e.kind == kind && e.value == value) return;
+    out->push_back(Exemption{std::string(kind), std::string(value)});
+  }
+};
+
+bool image_exempt(const config::Exemptions& exemptions, std::string_view image) {
+  for (const auto& pattern : exemptions.images)
+    if (glob_match(pattern, image)) return true;
+  return false;
+}
+
+// The service-account exemption is keyed on the identity the workload will run as (the pod
+// spec's serviceAccountName in the request's namespace, "default" when unset), not on who sent
+// the request. A requester-based exemption would let anyone holding or impersonating a
+// controller's token create privileged pods; this one only lets the pods of an exempt service
+// account through, and who may run pods as that account is already governed by RBAC on the
+// namespace.
+const std::string* exempt_service_account(const config::Exemptions& exemptions, std::string_view ns,
+                                          const PodSpec& spec) {
+  const std::string_view sa = spec.serviceAccountName.empty() ? std::string_view("default") : spec.serviceAccountName;
+  for (const auto& entry : exemptions.serviceAccounts) {
+    const std::string_view e(entry);
+    if (e.size() == ns.size() + 1 + sa.size() && e.substr(0, ns.size()) == ns && e[ns.size()] == ':' &&
+        e.substr(ns.size() + 1) == sa)
+      return &entry;
+  }
+  return nullptr;
+}
+
+struct RuleSet {
+  const config::Config& config;
+  const std::vector<std::string>& sockets;
+  const std::vector<std::string>& allowed;
+};
+
+void check_privileged(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
+                      std::vector<Finding>& findings) {
+  const Action action = rules.config.rules.privileged.action;
+  if (action == Action::Off) return;
+  for (const Container& c : spec.containers) {
+    if (!c.privileged.value_or(false)) continue;
+    if (image_exempt(rules.config.exemptions, c.image)) {
+      exempt.add("image", c.image);
+      continue;
+    }
+    Finding f;
+    f.violation.rule = kRulePrivileged;
+    f.violation.action = action;
+    f.violation.subject = std::string(container_noun(c.list)) + " " + quote(c.name);
+    f.violation.fieldPath = field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) +
+                            "].securityContext.privileged";
+    f.violation.value = "true";
+    f.summary = f.violation.subject + " is privileged (" + f.violation.fieldPath + "=true)";
+    f.detail = f.summary +
+               "; privileged containers get full access to the node. Remove securityContext.privileged or set it "
+               "to false.";
+    findings.push_back(std::move(f));
+  }
+}
+
+// A hostPath violation is exempt only when some container mounts the volume and every container
+// mounting it runs an exempt image. An unmounted hostPath volume is never exempt: an ephemeral
+// container added later could mount it.
+bool volume_exempt(const config::Exemptions& exemptions, const PodSpec& spec, std::string_view volume,
+                   const ExemptionLog& exempt) {
+  if (exemptions.images.empty()) return false;
+  bool mounted = false;
+  for (const Container& c : spec.containers) {
+    if (std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) == c.volumeMounts.end()) continue;
+    if (!image_exempt(exemptions, c.image)) return false;
+    mounted = true;
+  }
+  if (!mounted) return false;
+  for (const Container& c : spec.containers)
+    if (std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) != c.volumeMounts.end())
+      exempt.add("image", c.image);
+  return true;
+}
+
+// Each configured runtime path counts both ways: a hostPath equal to or above it exposes it (a
+// parent directory exposes the socket inside), and a hostPath below it is inside it. The second
+// direction is what makes directory entries such as /run/containerd (containerd.sock, its ttrpc
+// and shim sockets) or /run/docker cover whatever lives in them.
+void check_runtime_sockets(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
+                           std::vector<Finding>& findings) {
+  const auto& rule = rules.config.rules.runtimeSockets;
+  if (rule.action == Action::Off) return;
+  for (const auto& volume : spec.volumes) {
+    if (!volume.hostPath) continue;
+    const std::string_view written = volume.hostPath->path;
+    const std::string normalised = normalize_host_path(written);
+    const std::string field = field_prefix(spec) + "volumes[" + std::to_string(volume.index) + "].hostPath.path";
+    const std::string subject = "volume " + quote(volume.name);
+    std::string shown = "hostPath " + quote(written);
+    if (!normalised.empty() && normalised != written) shown += " (normalised: " + normalised + ")";
+
+    std::string summary, detail;
+    if (normalised.empty()) {
+      summary = subject + " has " + shown + " at " + field + ", which is not an absolute path";
+      detail = summary + "; podgate cannot tell what it exposes, so it is refused. Use an absolute path.";
+    } else {
+      // Normalised paths never spell /var/run, but on nodes where /var/run is a real directory
+      // (older distributions) the sockets live there, so "/var" is their parent too.
+      const bool coversVarRun = covers(normalised, "/var/run");
+      const std::string* hit = nullptr;
+      bool inside = false, viaVarRun = false;
+      std::size_t hits = 0;
+      for (const auto& socket : rules.sockets) {
+        const bool exposes = covers(normalised, socket);
+        const bool exposesTwin = !exposes && coversVarRun && covers("/run", socket);
+        const bool within = !exposes && !exposesTwin && covers(socket, normalised);
+        if (!exposes && !exposesTwin && !within) continue;
+        if (!hit) {
+          hit = &socket;
+          inside = within;
+          viaVarRun = exposesTwin;
+        }
+        ++hits;
+      }
+      if (hit) {
+        summary = subject + " mounts " + shown + " at " + field + ", " +
+                  (inside ? "inside the container runtime directory " : "exposing the container runtime socket ") +
+                  (viaVarRun ? "/var" : "") + *hit;
+        if (hits > 1) summary += " (and " + std::to_string(hits - 1) + " more runtime paths)";
+        detail = summary +
+                 "; whoever reaches a runtime socket controls every container on the node. Remove the hostPath "
+                 "volume (use emptyDir, a ConfigMap, a Secret or a CSI volume instead).";
+      } else if (rule.denyAllHostPaths &&
+                 std::none_of(rules.allowed.begin(), rules.allowed.end(),
+                              [&](const std::string& a) { return covers(a, normalised); })) {
+        summary = subject + " mounts " + shown + " at " + field + ", which is not in allowedHostPaths";
+        detail = summary +
+                 "; hostPath is denied except for the allowlist (rules.runtimeSockets.allowedHostPaths), because a "
+                 "symlink on the node can point anywhere. Use another volume type or get the path allowlisted.";
+      } else {
+        continue;
+      }
+    }
+
+    if (volume_exempt(rules.config.exemptions, spec, volume.name, exempt)) continue;
+    Finding f;
+    f.violation.rule = kRuleRuntimeSockets;
+    f.violation.action = rule.action;
+    f.violation.subject = subject;
+    f.violation.fieldPath = field;
+    f.violation.value = std::string(written);
+    f.summary = std::move(summary);
+    f.detail = std::move(detail);
+    findings.push_back(std::move(f));
+  }
+}
+
+std::vector<Finding> find_violations(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt) {
+  std::vector<Finding> findings;
+  check_privileged(rules, spec, exempt, findings);
+  check_runtime_sockets(rules, spec, exempt, findings);
+  return findings;
+}
+
+bool same_identity(const Violation& a, const Violation& b) {
+  return a.rule == b.rule && a.subject == b.subject && a.value == b.value;
+}
+
+std::string violations_json(const std::vector<Violation>& violations) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartArray();
+  for (std::size_t i = 0; i < violations.size() && i < kMaxAnnotatedViolations; ++i) {
+    const Violation& v = violations[i];
+    w.StartObject();
+    w.Key("rule");
+    str(v.rule);
+    w.Key("action");
+    str(config::to_string(v.action));
+    w.Key("subject");
+    str(printable(v.subject));
+    w.Key("field");
+    str(v.fieldPath);
+    w.Key("value");
+    str(printable(v.value));
+    if (v.preexisting) {
+      w.Key("preexisting");
+      w.Bool(true);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string exemptions_text(const std::vector<Exemption>& exemptions) {
+  std::string out;
+  for (std::size_t i = 0; i < exemptions.size() && i < kMaxAnnotatedExemptions; ++i) {
+    if (!out.empty()) out += ',';
+    out += exemptions[i].kind + "=" + printable(exemptions[i].value);
+  }
+  if (exemptions.size() > kMaxAnnotatedExemptions)
+    out += ",+" + std::to_string(exemptions.size() - kMaxAnnotatedExemptions) + " more";
+  return out;
+}
+
+void annotate(Verdict& v) {
+  if (v.violations.empty() && v.exemptions.empty()) return;
+  v.auditAnnotations.emplace_back("decision", to_string(v.decision));
+  v.auditAnnotations.emplace_back("mode", config::to_string(v.mode));
+  if (v.decision == Decision::WouldDeny) v.auditAnnotations.emplace_back("would-deny", "true");
+  if (!v.violations.empty()) {
+    v.auditAnnotations.emplace_back("violation-count", std::to_string(v.violations.size()));
+    v.auditAnnotations.emplace_back("violations", violations_json(v.violations));
+  }
+  if (!v.exemptions.empty()) v.auditAnnotations.emplace_back("exempt", exemptions_text(v.exemptions));
+}
+
+}  // namespace
+
+Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
+  // Relative entries are refused by config validation; should one get here it is skipped rather
+  // than allowed to match nothing in a confusing way.
+  auto add = [](std::vector<std::string>& out, const std::string& path) {
+    std::string n = normalize_host_path(path);
+    if (!n.empty() && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+  };
+  const auto& rule = config_.rules.runtimeSockets;
+  for (const auto& p : rule.paths) add(socketPaths_, p);
+  for (const auto& p : rule.extraPaths) add(socketPaths_, p);
+  for (const auto& p : rule.allowedHostPaths) add(allowedPaths_, p);
+}
+
+Verdict Evaluator::evaluate(const Request& request, Route route) const {
+  Verdict verdict;
+  verdict.mode = (route == Route::Audit || config_.mode == config::Mode::Audit) ? config::Mode::Audit
+                                                                                : config::Mode::Enforce;
+  if (!request.podBearing || !request.object.podSpec) return verdict;
+  if (request.operation == admission::Operation::Delete || request.operation == admission::Operation::Connect)
+    return verdict;
+  // The status subresource cannot change the spec (the apiserver keeps the old one), so there is
+  // nothing new to judge; every other subresource of a pod-bearing kind that carries one
+  // (ephemeralcontainers, resize) is judged.
+  if (request.subResource == "status") return verdict;
+
+  const PodSpec& spec = *request.object.podSpec;
+  const auto& exemptions = config_.exemptions;
+  if (std::find(exemptions.namespaces.begin(), exemptions.namespaces.end(), request.namespace_) !=
+      exemptions.namespaces.end()) {
+    verdict.exemptions.push_back(Exemption{"namespace", std::string(request.namespace_)});
+    annotate(verdict);
+    return verdict;
+  }
+  if (const std::string* sa = exempt_service_account(exemptions, request.namespace_, spec)) {
+    verdict.exemptions.push_back(Exemption{"serviceAccount", *sa});
+    annotate(verdict);
+    return verdict;
+  }
+
+  const RuleSet rules{config_, socketPaths_, allowedPaths_};
+  std::vector<Finding> findings = find_violations(rules, spec, ExemptionLog{&verdict.exemptions});
+  if (findings.empty() && verdict.exemptions.empty()) return verdict;
+
+  if (request.operation == admission::Operation::Update && request.oldObject.podSpec && !findings.empty()) {
+    const PodSpec& old = *request.oldObject.podSpec;
+    // The old object is judged by the same rules and exemptions. If it ran under an exempt service
+    // account, nothing in it counts as preexisting: switching a privileged template away from the
+    // exempt account is a new violation.
+    if (!exempt_service_account(exemptions, request.namespace_, old)) {
+      const std::vector<Finding> before = find_violations(rules, old, ExemptionLog{nullptr});
+      for (auto& f : findings)
+        f.violation.preexisting = std::any_of(before.begin(), before.end(), [&](const Finding& b) {
+          return same_identity(b.violation, f.violation);
+        });
+    }
+  }
+
+  const std::string object = describe_object(request);
+  std::vector<const Finding*> denying;
+  for (const auto& f : findings)
+    if (f.violation.action == Action::Deny && !f.violation.preexisting) denying.push_back(&f);
+  if (!denying.empty())
+    verdict.decision = verdict.mode == config::Mode::Enforce ? Decision::Denied : Decision::WouldDeny;
+
+  if (!denying.empty()) {
+    std::string& m = verdict.message;
+    m = verdict.decision == Decision::Denied ? "podgate denied " : "podgate would deny ";
+    m += object;
+    m += ": ";
+    if (denying.size() == 1) {
+      m += denying.front()->detail;
+    } else {
+      m += std::to_string(denying.size()) + " violations:";
+      for (std::size_t i = 0; i < denying.size() && i < kMaxMessageViolations; ++i)
+        m += " (" + std::to_string(i + 1) + ") " + denying[i]->detail;
+      if (denying.size() > kMaxMessageViolations)
+        m += " (and " + std::to_string(denying.size() - kMaxMessageViolations) + " more)";
+    }
+  }
+
+  // One warning per violation that did not deny: every one in audit mode, warn-action ones and
+  // preexisting ones in enforce mode. Denying violations are already in the deny message.
+  std::size_t unshown = 0;
+  for (const auto& f : findings) {
+    const bool denies = f.violation.action == Action::Deny && !f.violation.preexisting;
+    if (denies && verdict.decision == Decision::Denied) continue;
+    if (verdict.warnings.size() == kMaxWarnings) {
+      ++unshown;
+      continue;
+    }
+    std::string w = denies ? "[podgate] would deny: " : "[podgate] warning: ";
+    w += object;
+    w += ": ";
+    w += f.summary;
+    if (f.violation.preexisting) w += " (already present before this update, so not denied)";
+    truncate_utf8(w, kMaxWarningBytes);
+    verdict.warnings.push_back(std::move(w));
+  }
+  if (unshown > 0)
+    verdict.warnings.push_back("[podgate] " + std::to_string(unshown) +
+                               " more violations not shown; see the audit annotations or podgate's decision log");
+
+  verdict.violations.reserve(findings.size());
+  for (auto& f : findings) {
+    f.violation.message = object + ": " + f.detail;
+    verdict.violations.push_back(std::move(f.violation));
+  }
+  annotate(verdict);
+  return verdict;
+}
+
+admission::Response to_response(std::string_view uid, const Verdict& verdict) {
+  admission::Response r;
+  r.uid = std::string(uid);
+  r.allowed = verdict.decision != Decision::Denied;
+  if (!r.allowed) {
+    r.code = 403;
+    r.reason = "Forbidden";
+    r.message = verdict.message;
+  }
+  r.warnings = verdict.warnings;
+  r.auditAnnotations = verdict.auditAnnotations;
+  return r;
+}
+
+}  // namespace podgate::policy
