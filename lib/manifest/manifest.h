@@ -1,0 +1,40 @@
+#pragma once
+// Kubernetes manifests on disk (YAML or JSON, multi-document, files or directories) turned into
+// the AdmissionReview the apiserver would send for creating them, so `podgate check` judges a
+// manifest exactly as admission would.
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace podgate::manifest {
+
+struct Document {
+  std::string source;     // "deploy/web.yaml:12" (file and the line the document starts on)
+  std::string kind;       // "" when the document has no kind (it is then skipped)
+  std::string apiVersion;
+  std::string name;
+  std::string namespace_; // "" when the manifest does not say
+  std::string json;       // the object as JSON
+};
+
+class ManifestError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads one file, or every *.yaml, *.yml and *.json file under a directory (recursively, sorted),
+// or standard input for "-". `kind: List` documents are flattened into their items. Empty
+// documents are skipped. Throws ManifestError naming the file and line on unreadable YAML.
+// Files larger than max_file_bytes are refused.
+std::vector<Document> load(const std::string& path, std::size_t max_file_bytes = 16 * 1024 * 1024);
+
+// Parses YAML text (possibly multi-document); `source` names it in errors and Document::source.
+std::vector<Document> parse(const std::string& text, const std::string& source);
+
+// The admission.k8s.io/v1 AdmissionReview a CREATE of this object would produce, with the
+// namespace defaulted to `default_namespace` when the manifest has none.
+std::string to_admission_review(const Document& doc, const std::string& default_namespace = "default");
+
+}  // namespace podgate::manifest
