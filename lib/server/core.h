@@ -1,0 +1,108 @@
+#pragma once
+// Internal to the server: the shared state of one Server, its per-thread workers and the
+// connection sessions. One io_context per thread: a connection lives on one worker for its whole
+// life, so its state needs no strand and no lock; only counters cross threads (atomics).
+
+#include <array>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "policy/review.h"
+#include "server/server.h"
+#include "server/tls_context.h"
+
+namespace podgate::server::detail {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+class Session;
+using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+using SessionList =
+    boost::intrusive::list<Session, boost::intrusive::base_hook<SessionHook>, boost::intrusive::constant_time_size<false>>;
+
+// One thread's event loop and the connections it owns. Every member except `ioc` is touched only
+// from that thread (or before run() starts / after it ends).
+struct Worker {
+  explicit Worker(std::chrono::milliseconds sweep_interval);
+
+  SessionList sessions;  // declared before ioc: sessions destroyed with the ioc unlink themselves
+  net::io_context ioc{1};
+  net::executor_work_guard<net::io_context::executor_type> guard{ioc.get_executor()};
+  // Deadlines are enforced by one sweep per interval instead of a timer per operation: every
+  // read and write would otherwise arm and cancel a timer.
+  net::steady_timer sweeper{ioc};
+  std::chrono::milliseconds sweepInterval;
+  std::array<char, 16384> discard{};  // sink for bytes read while lingering before a close
+  bool stopped = false;
+
+  void start_sweeping();
+  void close_idle();  // drain: idle keep-alive connections close now
+  void close_all();   // grace period over: everything closes now
+};
+
+struct ServerCore {
+  ServerCore(const config::ServerConfig& config, const policy::Reviewer& reviewer, metrics::Metrics& metrics,
+             log::Logger& logger);
+  ~ServerCore();
+
+  // Fixed at construction; read from every thread.
+  const config::ServerConfig config;
+  metrics::Metrics& metrics;
+  log::Logger& logger;
+  std::atomic<bool> draining{false};
+  Router router;
+  const std::chrono::milliseconds lingerTimeout;
+
+  std::atomic<std::size_t> open{0};  // sessions alive, on all workers
+  std::atomic<bool> stopRequested{false};
+  std::atomic<bool> destroying{false};
+
+  // Declared after everything sessions touch in their destructors, before what runs on workers[0].
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  // The rest lives on workers[0]'s thread: the acceptor, the certificates and the drain.
+  CertificateStore certificates;
+  tcp::acceptor acceptor;
+  net::steady_timer reloadTimer;
+  net::steady_timer acceptRetryTimer;
+  net::steady_timer graceTimer;
+  net::steady_timer hardStopTimer;
+  std::size_t nextWorker = 0;
+  bool drainStarted = false;
+  bool finished = false;
+  bool acceptErrorLogged = false;
+  unsigned short port = 0;
+
+  void run();
+  void stop();
+
+  // Called by a session's destructor, on any worker thread.
+  void session_closed() noexcept;
+
+ private:
+  void open_listener();
+  void do_accept();
+  void on_accept(const boost::system::error_code& ec, tcp::socket socket, Worker& target);
+  void schedule_reload();
+  void begin_drain();
+  void maybe_finish();
+  void finish();
+  void on_grace_expired();
+  void run_worker(Worker& worker);
+};
+
+}  // namespace podgate::server::detail

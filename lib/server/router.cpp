@@ -1,0 +1,169 @@
+// Request routing and the ?timeout= query: pure functions of the request, no sockets.
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <new>
+
+#include "server/server.h"
+
+namespace podgate::server {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMinReviewTimeout{100};
+constexpr milliseconds kMaxReviewTimeout{30000};
+
+std::string_view path_of(std::string_view target) {
+  auto query = target.find('?');
+  return query == std::string_view::npos ? target : target.substr(0, query);
+}
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.contentType = "text/plain; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse method_not_allowed(std::string allow) {
+  HttpResponse response = text(405, "method not allowed\n");
+  response.allow = std::move(allow);
+  return response;
+}
+
+// One Go duration component's unit, in milliseconds; 0 for an unknown unit.
+double unit_ms(std::string_view unit) {
+  if (unit == "ns") return 1e-6;
+  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1e-3;
+  if (unit == "ms") return 1;
+  if (unit == "s") return 1e3;
+  if (unit == "m") return 60e3;
+  if (unit == "h") return 3600e3;
+  return 0;
+}
+
+// Go's time.ParseDuration without the sign: a sequence of decimal numbers, each with a unit.
+bool parse_go_duration(std::string_view text, double& out_ms) {
+  if (text.empty() || text.size() > 32) return false;
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    double whole = 0;
+    bool digits = false;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      whole = whole * 10 + (text[i] - '0');
+      ++i;
+      digits = true;
+    }
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      double scale = 0.1;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        whole += (text[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+        digits = true;
+      }
+    }
+    if (!digits || i == start) return false;
+    size_t unit_start = i;
+    while (i < text.size() && !(text[i] >= '0' && text[i] <= '9') && text[i] != '.') ++i;
+    double scale = unit_ms(text.substr(unit_start, i - unit_start));
+    if (scale == 0) return false;
+    total += whole * scale;
+  }
+  if (!std::isfinite(total)) return false;
+  out_ms = total;
+  return true;
+}
+
+}  // namespace
+
+std::string_view route_label(std::string_view target) {
+  auto path = path_of(target);
+  if (path == "/validate") return "validate";
+  if (path == "/audit") return "audit";
+  if (path == "/healthz") return "healthz";
+  if (path == "/readyz") return "readyz";
+  return "other";
+}
+
+milliseconds parse_timeout_query(std::string_view target, milliseconds fallback) {
+  auto query_start = target.find('?');
+  if (query_start == std::string_view::npos) return fallback;
+  std::string_view query = target.substr(query_start + 1);
+  auto fragment = query.find('#');
+  if (fragment != std::string_view::npos) query = query.substr(0, fragment);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != "timeout") continue;
+    double ms = 0;
+    if (!parse_go_duration(pair.substr(eq + 1), ms)) return fallback;
+    auto value = milliseconds(static_cast<long long>(std::min(ms, 1e12)));
+    return std::clamp(value, kMinReviewTimeout, kMaxReviewTimeout);
+  }
+  return fallback;
+}
+
+std::chrono::steady_clock::time_point review_deadline(std::chrono::steady_clock::time_point now,
+                                                      milliseconds timeout) {
+  milliseconds margin = std::min(std::max(timeout / 10, milliseconds(100)), timeout / 2);
+  return now + (timeout - margin);
+}
+
+Router::Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, const std::atomic<bool>& draining,
+               milliseconds default_review_timeout)
+    : reviewer_(reviewer), metrics_(metrics), draining_(draining), defaultReviewTimeout_(default_review_timeout) {}
+
+HttpResponse Router::handle(HttpRequest request) const {
+  const std::string_view label = route_label(request.target);
+  HttpResponse response;
+  try {
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    if (label == "validate" || label == "audit") {
+      if (request.method != "POST") {
+        response = method_not_allowed("POST");
+      } else {
+        auto timeout = parse_timeout_query(request.target, defaultReviewTimeout_);
+        auto deadline = review_deadline(std::chrono::steady_clock::now(), timeout);
+        auto route = label == "validate" ? policy::Route::Validate : policy::Route::Audit;
+        auto outcome = reviewer_.review(std::move(request.body), route, deadline);
+        response.status = outcome.httpStatus;
+        response.contentType = std::move(outcome.contentType);
+        response.body = std::move(outcome.body);
+      }
+    } else if (label == "healthz") {
+      response = get ? text(200, "ok\n") : method_not_allowed("GET, HEAD");
+    } else if (label == "readyz") {
+      if (!get) {
+        response = method_not_allowed("GET, HEAD");
+      } else {
+        response = draining_.load(std::memory_order_relaxed) ? text(503, "draining\n") : text(200, "ok\n");
+      }
+    } else {
+      response = text(404, "not found\n");
+    }
+  } catch (const std::bad_alloc&) {
+    response = text(500, "out of memory\n");
+  } catch (const std::exception&) {
+    response = text(500, "internal error\n");
+  }
+  if (metrics_) {
+    try {
+      metrics_->count_http_request(label, response.status);
+    } catch (const std::exception&) {
+      // A metric that cannot be counted must not turn an answer into a failure.
+    }
+  }
+  return response;
+}
+
+}  // namespace podgate::server
