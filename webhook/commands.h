@@ -1,0 +1,23 @@
+#pragma once
+// The podgate subcommands. Each returns the process exit code.
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace podgate::cli {
+
+// Flags that override the config file for `serve`.
+struct ServeOverrides {
+  std::string listen, metricsListen, tlsCert, tlsKey, logLevel;
+};
+
+// Loads --config FILE, or the embedded defaults when it is empty. Throws config::ConfigError.
+config::Config load_config(const std::string& path);
+
+int serve(const std::string& config_path, const ServeOverrides& overrides);
+int review(const std::string& config_path, const std::string& input, bool audit_route);
+int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
+
+}  // namespace podgate::cli

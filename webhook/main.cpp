@@ -1,0 +1,78 @@
+// podgate: the command line. Parses flags and hands each subcommand to its wiring in this folder.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "podgate: a Kubernetes validating admission webhook that refuses privileged containers and\n"
+      "container-runtime socket mounts (and, in later releases, unscanned or vulnerable images).\n"
+      "Docs: docs/configuration.md, docs/operations.md"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("podgate ") + podgate::kVersion);
+
+  std::string config_path;
+  auto add_config = [&config_path](CLI::App* sub) {
+    sub->add_option("--config,-c", config_path,
+                    "YAML config file (docs/configuration.md). Without it the embedded defaults apply.")
+        ->check(CLI::ExistingFile);
+  };
+
+  // serve
+  podgate::cli::ServeOverrides overrides;
+  auto* serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS /validate, /audit, /healthz, /readyz;\n"
+                                            "plain-HTTP /metrics). SIGTERM drains and exits 0; SIGHUP reloads the rules.");
+  add_config(serve);
+  serve->add_option("--listen", overrides.listen, "HOST:PORT for the HTTPS webhook (overrides server.listen; default 0.0.0.0:8443)");
+  serve->add_option("--metrics-listen", overrides.metricsListen,
+                    "HOST:PORT for plain-HTTP /metrics (overrides server.metricsListen; default 0.0.0.0:9090)");
+  serve->add_option("--tls-cert", overrides.tlsCert, "PEM certificate chain file (overrides server.tls.certFile)");
+  serve->add_option("--tls-key", overrides.tlsKey, "PEM private key file (overrides server.tls.keyFile)");
+  serve->add_option("--log-level", overrides.logLevel, "debug | info | warn | error (overrides logging.level)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  // review
+  std::string review_input = "-";
+  bool review_audit = false;
+  auto* review = app.add_subcommand(
+      "review",
+      "Judge one AdmissionReview (JSON) and print the response the server would send.\n"
+      "Exit 0 whatever the decision; exit 2 with a one-line error if the input is unusable.");
+  add_config(review);
+  review->add_option("input", review_input, "AdmissionReview file, or - for standard input (default -)");
+  review->add_flag("--audit", review_audit, "Answer as the /audit route does (never deny)");
+
+  // check
+  std::vector<std::string> check_paths;
+  std::string check_namespace = "default";
+  auto* check = app.add_subcommand(
+      "check",
+      "Judge Kubernetes manifests (YAML or JSON, multi-document, files or directories) as admission\n"
+      "would on CREATE. One line per violation. Exit 1 if enforcement would deny anything, 2 on bad input.");
+  add_config(check);
+  check->add_option("-f,--filename", check_paths, "Manifest file or directory (repeatable), or - for stdin")->required();
+  check->add_option("--namespace,-n", check_namespace, "Namespace for objects that do not set one (default \"default\")");
+
+  // version
+  auto* version = app.add_subcommand("version", "Print the podgate version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, or the usage error
+    return rc == 0 ? 0 : 2;      // usage errors exit 2, like unusable input
+  }
+
+  if (*serve) return podgate::cli::serve(config_path, overrides);
+  if (*review) return podgate::cli::review(config_path, review_input, review_audit);
+  if (*check) return podgate::cli::check(config_path, check_paths, check_namespace);
+  if (*version) {
+    std::cout << "podgate " << podgate::kVersion << "\n";
+    return 0;
+  }
+  return 2;
+}

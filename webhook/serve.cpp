@@ -1,0 +1,132 @@
+// `podgate serve`: wires config, logs, metrics, the review pipeline and the HTTPS server, and turns
+// signals into a graceful drain (SIGTERM, SIGINT) or a rules reload (SIGHUP).
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "policy/policy.h"
+#include "policy/review.h"
+#include "server/server.h"
+#include "version.h"
+
+namespace podgate::cli {
+
+config::Config load_config(const std::string& path) {
+  return path.empty() ? config::Config{} : config::load_file(path);
+}
+
+namespace {
+
+void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
+  if (!o.listen.empty()) cfg.server.listen = o.listen;
+  if (!o.metricsListen.empty()) cfg.server.metricsListen = o.metricsListen;
+  if (!o.tlsCert.empty()) cfg.server.tls.certFile = o.tlsCert;
+  if (!o.tlsKey.empty()) cfg.server.tls.keyFile = o.tlsKey;
+  if (!o.logLevel.empty()) cfg.logging.level = o.logLevel;
+  // Flags are validated like the file, so a bad --listen names itself.
+  config::parse_host_port(cfg.server.listen, "--listen");
+  config::parse_host_port(cfg.server.metricsListen, "--metrics-listen");
+}
+
+// Rules, mode and exemptions reload on SIGHUP; server settings (listen, TLS files, limits) need a
+// restart because they are bound at start. A bad file keeps the rules in force.
+void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger) {
+  if (path.empty()) {
+    logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
+    return;
+  }
+  try {
+    auto cfg = config::load_file(path);
+    const auto& old_server = reviewer.evaluator()->config().server;
+    cfg.server = old_server;  // server settings keep their start-up values, flags included
+    const char* mode = config::to_string(cfg.mode);
+    reviewer.replace(std::make_shared<const policy::Evaluator>(std::move(cfg)));
+    metrics.count_config_reload(true);
+    logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", mode);
+  } catch (const std::exception& e) {
+    metrics.count_config_reload(false);
+    logger.line(log::Level::Error, "config reload failed; keeping the rules in force").str("config", path).str("error", e.what());
+  }
+}
+
+}  // namespace
+
+int serve(const std::string& config_path, const ServeOverrides& overrides) {
+  log::Logger logger(2, log::Level::Info);
+  config::Config cfg;
+  try {
+    cfg = load_config(config_path);
+    apply_overrides(cfg, overrides);
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: bad configuration").str("error", e.what());
+    return 1;
+  }
+  log::Level level;
+  if (log::parse_level(cfg.logging.level, level)) logger.set_min_level(level);
+
+  // Block the signals in every thread; one thread below waits for them synchronously.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the gate
+
+  metrics::Metrics metrics;
+  const auto server_cfg = cfg.server;
+  const std::string mode = config::to_string(cfg.mode);
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger);
+
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<server::Server> https;
+  try {
+    auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
+    metrics_server = std::make_unique<metrics::MetricsServer>(mhp.host, mhp.port, metrics);
+    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger);
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start").str("error", e.what());
+    return 1;
+  }
+
+  logger.line(log::Level::Info, "podgate started")
+      .str("version", kVersion)
+      .str("listen", server_cfg.listen)
+      .integer("port", https->port())
+      .str("metricsListen", server_cfg.metricsListen)
+      .integer("metricsPort", metrics_server->port())
+      .str("mode", mode)
+      .str("config", config_path.empty() ? "<embedded defaults>" : config_path);
+
+  std::atomic<bool> signalled{false};
+  std::thread signal_thread([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        reload(config_path, reviewer, metrics, logger);
+        continue;
+      }
+      signalled = true;
+      logger.line(log::Level::Info, "shutting down: draining connections").str("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      https->stop();
+      return;
+    }
+  });
+
+  https->run();
+  // run() also returns if the server stopped by itself; wake the signal thread so it can exit.
+  if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  logger.line(log::Level::Info, "podgate stopped");
+  return 0;
+}
+
+}  // namespace podgate::cli
