@@ -12,13 +12,9 @@
 namespace podgate::cli {
 
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace) {
-  config::Config cfg;
-  try {
-    cfg = load_config(config_path);
-  } catch (const std::exception& e) {
-    std::cerr << "podgate check: " << e.what() << "\n";
-    return 2;
-  }
+  auto loaded = load_config_or_report("check", config_path);
+  if (!loaded) return 2;
+  config::Config cfg = std::move(*loaded);
   // A pipeline wants to know what enforcement would do, whatever mode the cluster config is in.
   cfg.mode = config::Mode::Enforce;
   const policy::Evaluator evaluator(std::move(cfg));

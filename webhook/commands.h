@@ -1,6 +1,7 @@
 #pragma once
 // The podgate subcommands. Each returns the process exit code.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct ServeOverrides {
 
 // Loads --config FILE, or the embedded defaults when it is empty. Throws config::ConfigError.
 config::Config load_config(const std::string& path);
+// The same for the one-shot commands: a bad file prints "podgate <command>: <why>" on stderr and
+// gives nullopt (they then exit 2).
+std::optional<config::Config> load_config_or_report(const char* command, const std::string& path);
 
 int serve(const std::string& config_path, const ServeOverrides& overrides);
 int review(const std::string& config_path, const std::string& input, bool audit_route);

@@ -25,13 +25,9 @@ bool read_bounded(std::istream& in, std::size_t limit, std::string& out) {
 }  // namespace
 
 int review(const std::string& config_path, const std::string& input, bool audit_route) {
-  config::Config cfg;
-  try {
-    cfg = load_config(config_path);
-  } catch (const std::exception& e) {
-    std::cerr << "podgate review: " << e.what() << "\n";
-    return 2;
-  }
+  auto loaded = load_config_or_report("review", config_path);
+  if (!loaded) return 2;
+  config::Config cfg = std::move(*loaded);
   const std::size_t limit = cfg.server.limits.maxBodyBytes;
 
   std::string body;

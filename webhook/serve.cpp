@@ -18,10 +18,6 @@
 
 namespace podgate::cli {
 
-config::Config load_config(const std::string& path) {
-  return path.empty() ? config::Config{} : config::load_file(path);
-}
-
 namespace {
 
 void apply_overrides(config::Config& cfg, const ServeOverrides& o) {

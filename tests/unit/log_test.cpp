@@ -7,27 +7,11 @@
 #include <vector>
 
 #include "log/log.h"
+#include "support/log_capture.h"
 
 namespace {
 
-// Captures what a Logger writes through a pipe.
-struct Pipe {
-  int fds[2]{-1, -1};
-  Pipe() { REQUIRE(::pipe(fds) == 0); }
-  ~Pipe() {
-    ::close(fds[0]);
-    if (fds[1] >= 0) ::close(fds[1]);
-  }
-  std::string drain() {
-    ::close(fds[1]);
-    fds[1] = -1;
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-};
+using Pipe = podgate::test::LogCapture;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -46,7 +30,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 TEST_CASE("log lines are single JSON objects with ts, level, msg and typed fields", "[log]") {
   Pipe pipe;
   {
-    podgate::log::Logger logger(pipe.fds[1], podgate::log::Level::Info);
+    podgate::log::Logger logger(pipe.writer(), podgate::log::Level::Info);
     logger.line(podgate::log::Level::Warn, "admission denied")
         .str("uid", "abc")
         .str("tricky", "quote\" backslash\\ newline\n tab\t ctl\x01")
@@ -75,7 +59,7 @@ TEST_CASE("log lines are single JSON objects with ts, level, msg and typed field
 TEST_CASE("lines below the minimum level are dropped; non-finite numbers become null", "[log]") {
   Pipe pipe;
   {
-    podgate::log::Logger logger(pipe.fds[1], podgate::log::Level::Warn);
+    podgate::log::Logger logger(pipe.writer(), podgate::log::Level::Warn);
     logger.line(podgate::log::Level::Info, "dropped").str("k", "v");
     logger.line(podgate::log::Level::Error, "kept").num("nan", 0.0 / 0.0);
   }
@@ -91,10 +75,10 @@ TEST_CASE("concurrent writers never interleave lines", "[log][concurrency]") {
   std::thread reader([&] {
     char buf[65536];
     ssize_t n;
-    while ((n = ::read(pipe.fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(pipe.reader(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
   });
   {
-    podgate::log::Logger logger(pipe.fds[1], podgate::log::Level::Info);
+    podgate::log::Logger logger(pipe.writer(), podgate::log::Level::Info);
     std::vector<std::thread> writers;
     for (int t = 0; t < 4; ++t)
       writers.emplace_back([&logger, t] {
@@ -103,8 +87,7 @@ TEST_CASE("concurrent writers never interleave lines", "[log][concurrency]") {
       });
     for (auto& w : writers) w.join();
   }
-  ::close(pipe.fds[1]);
-  pipe.fds[1] = -1;
+  pipe.close_writer();
   reader.join();
   auto lines = lines_of(out);
   REQUIRE(lines.size() == 2000);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "policy/review.h"
+#include "support/log_capture.h"
 
 using Catch::Matchers::Contains;
 using namespace podgate;
@@ -30,32 +31,14 @@ rapidjson::Document parse(const std::string& body) {
   return doc;
 }
 
-struct Captured {
-  int fds[2]{-1, -1};
-  Captured() { REQUIRE(::pipe(fds) == 0); }
-  ~Captured() {
-    if (fds[0] >= 0) ::close(fds[0]);
-    if (fds[1] >= 0) ::close(fds[1]);
-  }
-  std::string drain() {
-    ::close(fds[1]);
-    fds[1] = -1;
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("a privileged Pod is denied, counted and logged with who asked", "[review]") {
   metrics::Metrics m;
-  Captured cap;
+  test::LogCapture cap;
   std::string logs;
   {
-    log::Logger logger(cap.fds[1]);
+    log::Logger logger(cap.writer());
     policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(config::Config{}), &m, &logger);
     auto out = reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline());
     REQUIRE(out.httpStatus == 200);
