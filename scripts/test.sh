@@ -8,22 +8,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/install-deps.sh
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 section() { echo; echo "=== $* ($(( $(date +%s) - start ))s) ==="; }
 
 section "build (RelWithDebInfo)"
 bash scripts/build.sh default
 section "tests (RelWithDebInfo)"
-ctest --test-dir build --output-on-failure -j 2 --timeout 300
+ctest --test-dir build --output-on-failure -j 2 --timeout 300 | tee "$logs/ctest.log"
 section "Helm chart checks"
-bash tests/chart/test.sh
+bash tests/chart/test.sh | tee "$logs/chart.log"
 
 if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
   section "build (ASan+UBSan)"
   bash scripts/build.sh asan
   section "tests (ASan+UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600
+    ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600 | tee "$logs/ctest-asan.log"
 
   section "build (TSan)"
   bash scripts/build.sh tsan
@@ -36,7 +38,18 @@ if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
     [ -n "$names" ] || continue
     echo "--- $bin [concurrency]"
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-      "$bin" "[concurrency]"
+      "$bin" "[concurrency]" | tee -a "$logs/tsan.log"
   done
 fi
 section "all tests passed"
+# One closing line over every pass: ctest's "out of N", the chart's "N passed", Catch2's "in N test cases".
+total=0
+for f in "$logs"/ctest*.log; do
+  n=$(sed -n 's/.*tests failed out of \([0-9][0-9]*\).*/\1/p' "$f" | tail -1); total=$((total + ${n:-0}))
+done
+n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/chart.log" | tail -1); total=$((total + ${n:-0}))
+if [ -f "$logs/tsan.log" ]; then
+  n=$(sed -n 's/.* in \([0-9][0-9]*\) test cases\{0,1\})$/\1/p' "$logs/tsan.log" | awk '{s+=$1} END {print s+0}')
+  total=$((total + n))
+fi
+echo "tests: $total passed, 0 failed"
