@@ -252,12 +252,15 @@ TlsContext build_tls_context(const config::TlsConfig& tls, const TlsFiles& files
 CertificateStore::CertificateStore(config::TlsConfig tls, metrics::Metrics& metrics, log::Logger& logger)
     : tls_(std::move(tls)), metrics_(metrics), logger_(logger) {
   TlsFiles files = read_tls_files(tls_);
-  TlsContext built = build_tls_context(tls_, files);
+  adopt(build_tls_context(tls_, files), files.digest, "TLS certificate loaded");
+}
+
+void CertificateStore::adopt(TlsContext built, const std::array<unsigned char, 32>& digest, const char* event) {
   current_ = std::move(built.context);
   info_ = std::move(built.certificate);
-  loadedDigest_ = files.digest;
+  loadedDigest_ = digest;
   metrics_.set_certificate_expiry(static_cast<double>(info_.notAfter));
-  logger_.line(log::Level::Info, "TLS certificate loaded")
+  logger_.line(log::Level::Info, event)
       .str("cert", tls_.certFile)
       .str("subject", info_.subject)
       .str("serial", info_.serial)
@@ -272,19 +275,10 @@ bool CertificateStore::reload_if_changed() {
     if (files.digest == loadedDigest_) return false;
     attempt = files.digest;
     if (hasFailedDigest_ && attempt == failedDigest_) return false;
-    TlsContext built = build_tls_context(tls_, files);
-    current_ = std::move(built.context);
-    info_ = std::move(built.certificate);
-    loadedDigest_ = attempt;
+    adopt(build_tls_context(tls_, files), attempt, "TLS certificate reloaded");
     hasFailedDigest_ = false;
     lastFailure_.clear();
     metrics_.count_certificate_reload(true);
-    metrics_.set_certificate_expiry(static_cast<double>(info_.notAfter));
-    logger_.line(log::Level::Info, "TLS certificate reloaded")
-        .str("cert", tls_.certFile)
-        .str("subject", info_.subject)
-        .str("serial", info_.serial)
-        .integer("notAfter", info_.notAfter);
     return true;
   } catch (const std::exception& e) {
     failure = e.what();

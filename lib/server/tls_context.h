@@ -53,6 +53,9 @@ class CertificateStore {
   bool reload_if_changed();
 
  private:
+  // Makes a freshly built context the current one: records its digest, expiry gauge and a log line.
+  void adopt(TlsContext built, const std::array<unsigned char, 32>& digest, const char* event);
+
   config::TlsConfig tls_;
   metrics::Metrics& metrics_;
   log::Logger& logger_;

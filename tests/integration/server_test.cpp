@@ -786,20 +786,32 @@ TEST_CASE("server: an RSA certificate works too", "[server][tls]") {
   CHECK(client.peer_serial() == h.certs.leaf.serial);
 }
 
-TEST_CASE("server: start-up errors are clear", "[server]") {
+// What a Server needs, for tests that construct (or fail to construct) their own rather than run
+// one through Harness. Logs go to /dev/null.
+struct ServerParts {
   pt::TempDir dir;
   pt::CertificateAuthority ca;
-  auto certs = pt::write_server_certificate(ca, dir.path());
+  pt::ServerCertFiles certs = pt::write_server_certificate(ca, dir.path());
   podgate::metrics::Metrics metrics;
   int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  podgate::log::Logger logger(null_fd);
-  podgate::policy::Reviewer reviewer(std::make_shared<const podgate::policy::Evaluator>(podgate::config::Config{}),
-                                     &metrics, nullptr);
+  podgate::log::Logger logger{null_fd};
+  podgate::policy::Reviewer reviewer{std::make_shared<const podgate::policy::Evaluator>(podgate::config::Config{}),
+                                     &metrics, nullptr};
   podgate::config::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.threads = 1;
-  config.tls.certFile = certs.certFile;
-  config.tls.keyFile = certs.keyFile;
+
+  explicit ServerParts(unsigned threads) {
+    config.listen = "127.0.0.1:0";
+    config.threads = threads;
+    config.tls.certFile = certs.certFile;
+    config.tls.keyFile = certs.keyFile;
+  }
+  ~ServerParts() { ::close(null_fd); }
+};
+
+TEST_CASE("server: start-up errors are clear", "[server]") {
+  ServerParts parts(1);
+  auto [dir, ca, metrics, logger, reviewer, config] = std::tie(parts.dir, parts.ca, parts.metrics, parts.logger,
+                                                               parts.reviewer, parts.config);
 
   SECTION("port in use") {
     podgate::server::Server first(config, reviewer, metrics, logger);
@@ -834,7 +846,6 @@ TEST_CASE("server: start-up errors are clear", "[server]") {
     podgate::server::Server any(config, reviewer, metrics, logger);
     CHECK(any.port() != 0);
   }
-  ::close(null_fd);
 }
 
 TEST_CASE("server: stop() finishes the request in flight, closes idle connections, run() returns",
@@ -886,19 +897,9 @@ TEST_CASE("server: the grace period bounds the drain", "[server][drain][concurre
 }
 
 TEST_CASE("server: stop() before run() and with nothing open returns at once", "[server][drain]") {
-  pt::TempDir dir;
-  pt::CertificateAuthority ca;
-  auto certs = pt::write_server_certificate(ca, dir.path());
-  podgate::metrics::Metrics metrics;
-  int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  podgate::log::Logger logger(null_fd);
-  podgate::policy::Reviewer reviewer(std::make_shared<const podgate::policy::Evaluator>(podgate::config::Config{}),
-                                     &metrics, nullptr);
-  podgate::config::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.threads = 3;
-  config.tls.certFile = certs.certFile;
-  config.tls.keyFile = certs.keyFile;
+  ServerParts parts(3);
+  auto [dir, ca, metrics, logger, reviewer, config] = std::tie(parts.dir, parts.ca, parts.metrics, parts.logger,
+                                                               parts.reviewer, parts.config);
   {
     podgate::server::Server server(config, reviewer, metrics, logger);
     server.stop();
@@ -911,7 +912,6 @@ TEST_CASE("server: stop() before run() and with nothing open returns at once", "
     podgate::server::Server never_run(config, reviewer, metrics, logger);  // destroyed without run()
     CHECK(never_run.ready());
   }
-  ::close(null_fd);
 }
 
 TEST_CASE("server: many concurrent keep-alive clients", "[server][concurrency]") {
