@@ -10,8 +10,11 @@ packages=(
   rapidjson-dev libssl-dev prometheus-cpp-dev catch2 libcpprest-dev
   libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
   # test tools: promtool comes with prometheus; openssl makes test certificates;
-  # python3-yaml for the chart checks (Helm itself is built from the Go module proxy)
+  # python3-yaml for the chart checks (Helm itself is built from the Go module proxy);
+  # a real registry for the image-rule tests: docker-registry, skopeo to push to it, htpasswd
+  # (apache2-utils) for its Basic auth (tests/support/test_registry.h)
   prometheus openssl procps python3 python3-yaml
+  docker-registry skopeo apache2-utils
   # benchmark tools
   wrk nginx-light
 )
@@ -32,5 +35,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The prometheus package enables a system service we do not want running; tests start their own.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus 2>/dev/null || true; fi
+# The prometheus and docker-registry packages enable system services we do not want running;
+# tests start their own.
+if command -v systemctl >/dev/null 2>&1; then
+  for unit in prometheus docker-registry; do $SUDO systemctl disable --now "$unit" 2>/dev/null || true; done
+fi
