@@ -4,6 +4,8 @@
 
 #include "config/config.h"
 
+#include "image/reference.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include <initializer_list>
 #include <optional>
 #include <set>
+#include <stdexcept>
+#include <algorithm>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -39,6 +43,8 @@ const char* to_string(Action action) {
   }
   return "deny";
 }
+
+const char* to_string(OnResolveError value) { return value == OnResolveError::Allow ? "allow" : "deny"; }
 
 std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
   // Sockets and the runtime state directories that hold them. The policy treats a hostPath as
@@ -328,6 +334,75 @@ std::optional<std::string> host_port_problem(const std::string& value, HostPort&
   return std::nullopt;
 }
 
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string fold_docker_hub(std::string domain) {
+  return domain == "index.docker.io" ? std::string("docker.io") : domain;
+}
+
+// trustedRegistries entry -> "domain" (whole registry) or "domain/path/" (repository prefix).
+std::string normalize_trusted_entry(const std::string& entry) {
+  if (entry.empty()) throw std::invalid_argument("must not be empty");
+  std::string text = entry;
+  while (!text.empty() && text.back() == '/') text.pop_back();
+  if (text.find('/') == std::string::npos) {
+    // A registry: it must read as a domain to `docker pull` (a '.', a ':' or "localhost").
+    const auto parsed = image::parse(text + "/probe");
+    const std::string domain = parsed ? lowercase(parsed.reference->domain) : std::string();
+    if (!parsed || domain != fold_docker_hub(lowercase(text)))
+      throw std::invalid_argument("expected a registry such as \"ghcr.io\" or \"registry.example.com:5000\", or a "
+                                  "repository prefix such as \"ghcr.io/myorg/\", got " + quoted(entry));
+    return domain;
+  }
+  // Parsed with a probe component after it, so "docker.io/library" stays a prefix and is not
+  // read as the image docker.io/library/library.
+  const auto parsed = image::parse(text + "/probe");
+  const bool plain = text.find('@') == std::string::npos && text.substr(text.rfind('/')).find(':') == std::string::npos;
+  if (!parsed || !plain || !parsed.reference->path.ends_with("/probe"))
+    throw std::invalid_argument("expected a repository prefix such as \"ghcr.io/myorg/\" (no tag or digest), got " +
+                                quoted(entry) + (parsed ? "" : " (" + parsed.error + ")"));
+  const std::string& path = parsed.reference->path;
+  return lowercase(parsed.reference->domain) + "/" + path.substr(0, path.size() - std::string_view("probe").size());
+}
+
+// blocked entry -> "sha256:...", "domain/path", "domain/path:tag" or "domain/path@sha256:...".
+std::string normalize_blocked_entry(const std::string& entry) {
+  if (image::is_valid_digest(entry)) return entry;
+  if (entry.starts_with("sha256:") || entry.starts_with("sha512:"))
+    throw std::invalid_argument("expected a digest of the form sha256:<64 lowercase hex>, got " + quoted(entry));
+  const auto parsed = image::parse(entry);
+  if (!parsed) throw std::invalid_argument("expected a repository, repository:tag, repository@digest or a digest "
+                                           "(sha256:<64 hex>), got " + quoted(entry) + ": " + parsed.error);
+  const image::Reference& ref = *parsed.reference;
+  std::string out = lowercase(ref.domain) + "/" + ref.path;
+  if (!ref.digest.empty()) return out + "@" + ref.digest;
+  const auto last = entry.rfind('/');
+  const bool explicit_tag = entry.find(':', last == std::string::npos ? 0 : last) != std::string::npos;
+  return explicit_tag ? out + ":" + ref.tag : out;
+}
+
+// registries[].host: "host", "host:port", "[v6]:port", with '*' allowed as a whole DNS label.
+std::optional<std::string> registry_host_problem(const std::string& host) {
+  const std::string expected = "expected a registry host such as \"registry.example.com:5000\" or a glob such as "
+                               "\"*.example.com\" (no scheme, no path), got " + quoted(host);
+  if (host.find("://") != std::string::npos || host.find('/') != std::string::npos) return expected;
+  std::string probe = host;
+  // Each '*' label stands for one ordinary label.
+  for (std::size_t at = probe.find('*'); at != std::string::npos; at = probe.find('*', at)) {
+    const bool whole = (at == 0 || probe[at - 1] == '.') && (at + 1 == probe.size() || probe[at + 1] == '.' || probe[at + 1] == ':');
+    if (!whole) return expected;
+    probe.replace(at, 1, "x");
+  }
+  const auto parsed = image::parse(probe + "/probe");
+  if (!parsed || lowercase(parsed.reference->domain) != fold_docker_hub(lowercase(probe))) return expected;
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The schema walk.
 
@@ -341,6 +416,8 @@ class Reader {
                 {"mode", [&](const YAML::Node& n, const std::string& p) { config.mode = mode(n, p); }},
                 {"exemptions", [&](const YAML::Node& n, const std::string& p) { exemptions(n, p, config.exemptions); }},
                 {"rules", [&](const YAML::Node& n, const std::string& p) { rules(n, p, config.rules); }},
+                {"registries",
+                 [&](const YAML::Node& n, const std::string& p) { registries(n, p, config.registries); }},
                 {"server", [&](const YAML::Node& n, const std::string& p) { server(n, p, config.server); }},
                 {"logging", [&](const YAML::Node& n, const std::string& p) { logging(n, p, config.logging); }},
             });
@@ -569,21 +646,91 @@ class Reader {
                                 }},
                            });
                  }},
-                {"images",
+                {"images", [&](const YAML::Node& n, const std::string& p) { images(n, p, out.images); }},
+            });
+  }
+
+  void images(const YAML::Node& node, const std::string& path, ImagesRule& out) {
+    mapping(node, path,
+            {
+                {"action", [&](const YAML::Node& n, const std::string& p) { out.action = action(n, p); }},
+                {"resolve", [&](const YAML::Node& n, const std::string& p) { resolve(n, p, out.resolve); }},
+                {"onResolveError",
                  [&](const YAML::Node& n, const std::string& p) {
-                   mapping(n, p,
-                           {{"action", [&](const YAML::Node& v, const std::string& vp) {
-                               const Action a = action(v, vp);
-                               // Accepting deny/warn while enforcing nothing would be a silent hole.
-                               if (a != Action::Off) {
-                                 fail(vp, std::string("the image rules are not available in this version yet; only "
-                                                      "\"off\" is accepted (got \"") +
-                                              to_string(a) + "\")");
-                               }
-                               out.images.action = a;
-                             }}});
+                   out.onResolveError = choice<OnResolveError>(
+                       n, p, {{"deny", OnResolveError::Deny}, {"allow", OnResolveError::Allow}});
+                 }},
+                {"trustedRegistries",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.trustedRegistries = normalized_list(n, p, normalize_trusted_entry);
+                 }},
+                {"blocked",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.blocked = normalized_list(n, p, normalize_blocked_entry);
+                 }},
+                {"requireDigest", [&](const YAML::Node& n, const std::string& p) { out.requireDigest = boolean(n, p); }},
+            });
+  }
+
+  void resolve(const YAML::Node& node, const std::string& path, ResolveSettings& out) {
+    mapping(node, path,
+            {
+                {"timeout", [&](const YAML::Node& n, const std::string& p) { out.timeout = duration(n, p); }},
+                {"cacheTTL", [&](const YAML::Node& n, const std::string& p) { out.cacheTTL = duration(n, p); }},
+                {"errorTTL", [&](const YAML::Node& n, const std::string& p) { out.errorTTL = duration(n, p); }},
+                {"maxEntries",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxEntries = static_cast<std::size_t>(integer(n, p, 1, 10000000));
+                 }},
+                {"maxManifestBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxManifestBytes = byte_size(n, p, 4ULL << 10, "4Ki", 64ULL << 20, "64Mi");
                  }},
             });
+  }
+
+  // A list whose entries are rewritten to a canonical form by `normalize` (which returns the
+  // form, or throws std::invalid_argument with the problem).
+  std::vector<std::string> normalized_list(const YAML::Node& node, const std::string& path,
+                                           std::string (*normalize)(const std::string&)) const {
+    std::vector<std::string> raw = string_list(node, path, [](const std::string&) { return std::nullopt; });
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      try {
+        std::string entry = normalize(raw[i]);
+        if (std::find(out.begin(), out.end(), entry) == out.end()) out.push_back(std::move(entry));
+      } catch (const std::invalid_argument& e) {
+        fail(path + "[" + std::to_string(i) + "]", e.what());
+      }
+    }
+    return out;
+  }
+
+  void registries(const YAML::Node& node, const std::string& path, std::vector<RegistryConfig>& out) {
+    out.clear();
+    if (node.IsNull()) return;
+    if (!node.IsSequence()) fail(path, "expected a list, got " + describe(node));
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      const std::string item_path = path + "[" + std::to_string(index++) + "]";
+      RegistryConfig registry;
+      mapping(item, item_path,
+              {
+                  {"host",
+                   [&](const YAML::Node& n, const std::string& p) {
+                     registry.host = non_empty_string(n, p);
+                     if (auto problem = registry_host_problem(registry.host)) fail(p, *problem);
+                   }},
+                  {"caFile", [&](const YAML::Node& n, const std::string& p) { registry.caFile = string(n, p); }},
+                  {"plainHTTP", [&](const YAML::Node& n, const std::string& p) { registry.plainHTTP = boolean(n, p); }},
+                  {"credentialsFile",
+                   [&](const YAML::Node& n, const std::string& p) { registry.credentialsFile = string(n, p); }},
+              });
+      if (registry.host.empty()) fail(item_path + ".host", "is required");
+      for (const auto& other : out)
+        if (other.host == registry.host) fail(item_path + ".host", "duplicate registry " + quoted(registry.host));
+      out.push_back(std::move(registry));
+    }
   }
 
   void listen_address(const YAML::Node& node, const std::string& path, std::string& out) const {
@@ -819,7 +966,29 @@ std::string to_yaml(const Config& config) {
   w.line(2, "denyAllHostPaths", sockets.denyAllHostPaths ? "true" : "false");
   w.list(2, "allowedHostPaths", sockets.allowedHostPaths);
   w.section(1, "images");
-  w.line(2, "action", yaml_string(to_string(config.rules.images.action)));
+  const auto& images = config.rules.images;
+  w.line(2, "action", yaml_string(to_string(images.action)));
+  w.section(2, "resolve");
+  w.line(3, "timeout", format_duration(images.resolve.timeout));
+  w.line(3, "cacheTTL", format_duration(images.resolve.cacheTTL));
+  w.line(3, "errorTTL", format_duration(images.resolve.errorTTL));
+  w.line(3, "maxEntries", std::to_string(images.resolve.maxEntries));
+  w.line(3, "maxManifestBytes", std::to_string(images.resolve.maxManifestBytes));
+  w.line(2, "onResolveError", to_string(images.onResolveError));
+  w.list(2, "trustedRegistries", images.trustedRegistries);
+  w.list(2, "blocked", images.blocked);
+  w.line(2, "requireDigest", images.requireDigest ? "true" : "false");
+  if (config.registries.empty()) {
+    w.line(0, "registries", "[]");
+  } else {
+    w.section(0, "registries");
+    for (const auto& r : config.registries) {
+      w.line(1, "- host", yaml_string(r.host));
+      w.line(2, "caFile", yaml_string(r.caFile));
+      w.line(2, "plainHTTP", r.plainHTTP ? "true" : "false");
+      w.line(2, "credentialsFile", yaml_string(r.credentialsFile));
+    }
+  }
   const auto& server = config.server;
   w.section(0, "server");
   w.line(1, "listen", yaml_string(server.listen));
@@ -850,6 +1019,50 @@ HostPort parse_host_port(const std::string& value, const std::string& key) {
   HostPort out;
   if (auto problem = host_port_problem(value, out)) throw ConfigError(key + ": " + *problem);
   return out;
+}
+
+namespace {
+
+struct SplitHost {
+  std::string_view host, port;
+};
+SplitHost split_host(std::string_view text) {
+  std::size_t colon = text.rfind(':');
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    colon = (close != std::string_view::npos && close + 1 < text.size() && text[close + 1] == ':') ? close + 1
+                                                                                                  : std::string_view::npos;
+  }
+  if (colon == std::string_view::npos) return {text, {}};
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
+bool iequal(std::string_view a, std::string_view b) { return lowercase(a) == lowercase(b); }
+
+}  // namespace
+
+bool registry_host_matches(std::string_view pattern, std::string_view domain) {
+  const std::string p = fold_docker_hub(lowercase(pattern));
+  const std::string d = fold_docker_hub(lowercase(domain));
+  if (p == d) return true;
+  const SplitHost ph = split_host(p), dh = split_host(d);
+  if (ph.port != dh.port || p.find('*') == std::string::npos) return false;
+  // Label by label: "*" matches exactly one label, so "*.example.com" is not "example.com".
+  std::string_view a = ph.host, b = dh.host;
+  while (true) {
+    const auto da = a.find('.'), db = b.find('.');
+    const std::string_view la = a.substr(0, da), lb = b.substr(0, db);
+    if (lb.empty() || (la != "*" && !iequal(la, lb))) return false;
+    if (da == std::string_view::npos || db == std::string_view::npos) return da == db;
+    a.remove_prefix(da + 1);
+    b.remove_prefix(db + 1);
+  }
+}
+
+const RegistryConfig* find_registry(const std::vector<RegistryConfig>& registries, std::string_view domain) {
+  for (const auto& r : registries)
+    if (registry_host_matches(r.host, domain)) return &r;
+  return nullptr;
 }
 
 }  // namespace podgate::config

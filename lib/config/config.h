@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podgate::config {
@@ -43,10 +44,45 @@ struct RuntimeSocketsRule {
   bool operator==(const RuntimeSocketsRule&) const = default;
 };
 
+// What a failed tag-to-digest resolution (registry down, timeout, auth refused) means for the image.
+enum class OnResolveError { Deny, Allow };
+const char* to_string(OnResolveError value);
+
+struct ResolveSettings {
+  std::chrono::milliseconds timeout{3000};    // one registry resolution (HEAD, token, GET), end to end
+  std::chrono::milliseconds cacheTTL{60000};  // how long a resolved tag->digest is trusted
+  std::chrono::milliseconds errorTTL{5000};   // how long a failure is remembered (no storm on an outage)
+  std::size_t maxEntries = 100000;            // digest cache bound, LRU eviction
+  std::size_t maxManifestBytes = 4 * 1024 * 1024;
+
+  bool operator==(const ResolveSettings&) const = default;
+};
+
 struct ImagesRule {
-  Action action = Action::Off;  // the image rules arrive later; "off" needs no network
+  // Off by default: resolving needs registry egress and, for private registries, credentials;
+  // turning it on without them would deny every pod. The chart and docs show how to enable it.
+  Action action = Action::Off;
+  ResolveSettings resolve;
+  OnResolveError onResolveError = OnResolveError::Deny;
+  // Registries ("ghcr.io", "registry.example.com:5000") or repository prefixes ("ghcr.io/myorg/").
+  // Non-empty: images from anywhere else are refused (and never resolved). Stored normalised.
+  std::vector<std::string> trustedRegistries;
+  // Known-bad images: a repository ("docker.io/evil/miner", any tag), a digest ("sha256:..."), or
+  // "repository@sha256:...". Stored normalised.
+  std::vector<std::string> blocked;
+  bool requireDigest = false;  // refuse references that carry no @sha256 digest
 
   bool operator==(const ImagesRule&) const = default;
+};
+
+// How podgate reaches one registry (or every registry matching a glob such as "*.example.com").
+struct RegistryConfig {
+  std::string host;             // "registry.example.com:5000", "docker.io", "*.example.com"
+  std::string caFile;           // extra CA bundle for this registry's TLS (the system roots stay trusted)
+  bool plainHTTP = false;       // plain http:// (only ever for a registry listed here)
+  std::string credentialsFile;  // a dockerconfigjson file (a mounted kubernetes.io/dockerconfigjson Secret)
+
+  bool operator==(const RegistryConfig&) const = default;
 };
 
 struct Rules {
@@ -102,6 +138,7 @@ struct Config {
   Mode mode = Mode::Enforce;
   Exemptions exemptions;
   Rules rules;
+  std::vector<RegistryConfig> registries;
   ServerConfig server;
   LoggingConfig logging;
 
@@ -131,5 +168,12 @@ struct HostPort {
   unsigned short port = 0;
 };
 HostPort parse_host_port(const std::string& value, const std::string& key);
+
+// True when a registries[].host pattern names `domain` (an image reference's domain, e.g.
+// "docker.io", "registry.example.com:5000"): equal ignoring case, or a glob whose '*' labels each
+// match exactly one DNS label. Ports must be equal; "docker.io" and "index.docker.io" are one.
+bool registry_host_matches(std::string_view pattern, std::string_view domain);
+// The first registries[] entry whose host matches `domain`, or null.
+const RegistryConfig* find_registry(const std::vector<RegistryConfig>& registries, std::string_view domain);
 
 }  // namespace podgate::config

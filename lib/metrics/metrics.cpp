@@ -9,7 +9,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <mutex>
 #include <shared_mutex>
+#include <vector>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -143,6 +145,46 @@ struct Metrics::Impl {
           .Help("Always 1; labels carry the podgate version.")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& registryRequests =
+      prometheus::BuildCounter()
+          .Name("podgate_registry_requests_total")
+          .Help("HTTP requests to registries and their token endpoints, by registry and status code (\"error\": no answer).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& registryErrors =
+      prometheus::BuildCounter()
+          .Name("podgate_registry_errors_total")
+          .Help("Failed tag-to-digest resolutions, by registry and kind.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& resolveDurations =
+      prometheus::BuildHistogram()
+          .Name("podgate_image_resolve_duration_seconds")
+          .Help("Time to resolve one image tag to its digest at the registry (cache misses only), by registry.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& digestCache =
+      prometheus::BuildCounter()
+          .Name("podgate_image_digest_cache_lookups_total")
+          .Help("Digest cache lookups, by result (hit, miss, coalesced).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& digestCacheEntries =
+      prometheus::BuildGauge()
+          .Name("podgate_image_digest_cache_entries")
+          .Help("Entries in the tag-to-digest cache.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& resolveFailures =
+      prometheus::BuildCounter()
+          .Name("podgate_image_resolve_failures_total")
+          .Help("Image resolutions that failed while judging a pod, by outcome (denied, allowed: fail-open).")
+          .Register(*registry);
+
+  LabelledCache<prometheus::Counter> registryRequestsCache{registryRequests};
+  LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
+  LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
+  LabelledCache<prometheus::Counter> digestCacheCache{digestCache};
+  LabelledCache<prometheus::Counter> resolveFailuresCache{resolveFailures};
+  prometheus::Gauge& digestCacheEntriesGauge = digestCacheEntries.Add({});
+  std::mutex registryLabelsMutex;
+  std::vector<std::string> registryLabels;
+
   LabelledCache<prometheus::Counter> requestsCache{requests};
   LabelledCache<prometheus::Histogram> durationsCache{durations};
   LabelledCache<prometheus::Counter> violationsCache{violations};
@@ -192,6 +234,41 @@ void Metrics::count_skipped(std::string_view reason) { impl_->skippedCache.get({
 
 void Metrics::count_invalid_request(std::string_view reason) {
   impl_->invalidCache.get({{"reason", reason}}).Increment();
+}
+
+void Metrics::count_registry_request(std::string_view registry, std::string_view code) {
+  impl_->registryRequestsCache.get({{"registry", registry}, {"code", code}}).Increment();
+}
+
+void Metrics::count_registry_error(std::string_view registry, std::string_view kind) {
+  impl_->registryErrorsCache.get({{"registry", registry}, {"kind", kind}}).Increment();
+}
+
+void Metrics::observe_resolve_duration(std::string_view registry, double seconds) {
+  // A registry round trip: milliseconds on a LAN, seconds when it is slow or far away.
+  static const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                 0.25,  0.5,    1,     2.5,  5,     10};
+  impl_->resolveDurationsCache.get({{"registry", registry}}, buckets).Observe(seconds);
+}
+
+void Metrics::count_digest_cache(std::string_view result) {
+  impl_->digestCacheCache.get({{"result", result}}).Increment();
+}
+
+void Metrics::set_digest_cache_entries(double entries) { impl_->digestCacheEntriesGauge.Set(entries); }
+
+void Metrics::count_resolve_failure(std::string_view outcome) {
+  impl_->resolveFailuresCache.get({{"outcome", outcome}}).Increment();
+}
+
+std::string Metrics::registry_label(std::string_view domain) {
+  static constexpr std::size_t kMaxRegistryLabels = 64;
+  std::lock_guard<std::mutex> lock(impl_->registryLabelsMutex);
+  for (const auto& known : impl_->registryLabels)
+    if (known == domain) return known;
+  if (impl_->registryLabels.size() >= kMaxRegistryLabels) return "other";
+  impl_->registryLabels.emplace_back(domain);
+  return std::string(domain);
 }
 
 void Metrics::count_http_request(std::string_view route, int code) {

@@ -49,6 +49,27 @@ class Metrics {
   void count_certificate_reload(bool success);
   void set_certificate_expiry(double unix_seconds);
 
+  // Image resolution. `registry` label values are bounded by the caller (registry_label()).
+  // podgate_registry_requests_total{registry,code}: every HTTP answer from a registry or its token
+  // endpoint; code "error" when no answer arrived (refused, TLS failure, timeout)
+  void count_registry_request(std::string_view registry, std::string_view code);
+  // podgate_registry_errors_total{registry,kind}: failed resolutions by kind (not_found, unauthorized,
+  // rate_limited, timeout, unreachable, tls, bad_response, too_large, server_error)
+  void count_registry_error(std::string_view registry, std::string_view kind);
+  // podgate_image_resolve_duration_seconds{registry}: one tag->digest resolution at the registry
+  void observe_resolve_duration(std::string_view registry, double seconds);
+  // podgate_image_digest_cache_lookups_total{result}: hit, miss (a registry request starts),
+  // coalesced (waited for a request already in flight)
+  void count_digest_cache(std::string_view result);
+  // podgate_image_digest_cache_entries
+  void set_digest_cache_entries(double entries);
+  // podgate_image_resolve_failures_total{outcome}: resolutions that failed while judging a pod, by
+  // what onResolveError made of them (denied, allowed); "allowed" is the fail-open path
+  void count_resolve_failure(std::string_view outcome);
+  // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
+  // pod spec naming random hosts cannot grow the series without bound.
+  std::string registry_label(std::string_view domain);
+
   // Text exposition of the registry (used by tests and `podgate review --metrics`).
   std::string serialize() const;
 

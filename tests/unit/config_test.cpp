@@ -277,7 +277,7 @@ TEST_CASE("JSON input works", "[config]") {
         "podgate.yaml: server.threads: expected a non-negative integer, got \"4x\"");
   CHECK(error_of(R"({"server": {"limits": {"readTimeout": 10}}})").find("expected a duration") != std::string::npos);
   CHECK(error_of(R"({"modee": "audit"})") ==
-        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, server, logging)");
+        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)");
   CHECK(error_of(R"({"mode": "audit",)").find("YAML syntax error") != std::string::npos);
 }
 
@@ -287,7 +287,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
     const char* message;
   };
   const Case cases[] = {
-      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, server, logging)"},
+      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)"},
       {"exemptions:\n  users: []\n",
        "podgate.yaml: exemptions.users: unknown key (expected one of: namespaces, serviceAccounts, images)"},
       {"rules:\n  hostNetwork: {action: deny}\n",
@@ -297,7 +297,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
       {"rules:\n  runtimeSockets:\n    extrapaths: []\n",
        "podgate.yaml: rules.runtimeSockets.extrapaths: unknown key (expected one of: action, paths, extraPaths, "
        "denyAllHostPaths, allowedHostPaths)"},
-      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action)"},
+      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest)"},
       {"server:\n  port: 8443\n",
        "podgate.yaml: server.port: unknown key (expected one of: listen, metricsListen, threads, shutdownGracePeriod, "
        "defaultReviewTimeout, tls, limits)"},
@@ -309,7 +309,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
        "writeTimeout, idleTimeout, maxConnections)"},
       {"logging:\n  format: json\n", "podgate.yaml: logging.format: unknown key (expected one of: level, logAllowed)"},
       // Keys are case-sensitive, as in Kubernetes.
-      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, server, logging)"},
+      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)"},
       // YAML merge keys are not supported by yaml-cpp; they must not be silently ignored.
       {"base: &b {action: deny}\n", "podgate.yaml: base: unknown key"},
   };
@@ -383,12 +383,10 @@ TEST_CASE("enum values are checked", "[config]") {
   CHECK(parse("rules:\n  privileged:\n    action: warn\n").rules.privileged.action == Action::Warn);
   CHECK(parse("rules:\n  privileged:\n    action: deny\n").rules.privileged.action == Action::Deny);
 
-  // The image rules are not implemented yet: refusing beats silently not enforcing.
-  CHECK(error_of("rules:\n  images:\n    action: deny\n") ==
-        "podgate.yaml: rules.images.action: the image rules are not available in this version yet; only \"off\" "
-        "is accepted (got \"deny\")");
-  CHECK(error_of("rules:\n  images:\n    action: warn\n").find("not available in this version yet") !=
-        std::string::npos);
+  CHECK(parse("rules:\n  images:\n    action: deny\n").rules.images.action == Action::Deny);
+  CHECK(parse("rules:\n  images:\n    action: warn\n").rules.images.action == Action::Warn);
+  CHECK(error_of("rules:\n  images:\n    onResolveError: ignore\n") ==
+        "podgate.yaml: rules.images.onResolveError: must be one of deny, allow (got \"ignore\")");
   CHECK(error_of("rules:\n  images:\n    action: block\n") ==
         "podgate.yaml: rules.images.action: must be one of deny, warn, off (got \"block\")");
 
@@ -692,7 +690,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 38);
+    CHECK(keys.size() == 49);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -782,4 +780,70 @@ TEST_CASE("docs/configuration.md documents every key and shows the defaults verb
     INFO(key);
     CHECK_THAT(docs, Catch::Matchers::Contains("`" + key + "`"));
   }
+}
+
+TEST_CASE("image rules: trusted registries and blocked images are normalised; registries are checked", "[config]") {
+  const Config c = parse(R"(
+rules:
+  images:
+    action: deny
+    resolve: {timeout: 2s, cacheTTL: 30s, errorTTL: 1s, maxEntries: 500, maxManifestBytes: 1Mi}
+    onResolveError: allow
+    trustedRegistries: ["GHCR.io/myorg/", "index.docker.io", "registry.example.com:5000", "docker.io/library"]
+    blocked:
+      - evil/miner
+      - "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      - quay.io/x/y:1.0
+      - localhost:5000/a@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+    requireDigest: true
+registries:
+  - host: "*.example.com"
+    caFile: /etc/podgate/ca.crt
+  - host: localhost:5000
+    plainHTTP: true
+    credentialsFile: /etc/podgate/docker.json
+)");
+  const auto& images = c.rules.images;
+  CHECK(images.resolve.timeout == 2s);
+  CHECK(images.resolve.cacheTTL == 30s);
+  CHECK(images.resolve.maxEntries == 500);
+  CHECK(images.resolve.maxManifestBytes == 1048576);
+  CHECK(images.onResolveError == podgate::config::OnResolveError::Allow);
+  CHECK(images.requireDigest);
+  // Lower case domains; index.docker.io is docker.io; prefixes end in '/'.
+  CHECK(images.trustedRegistries ==
+        std::vector<std::string>{"ghcr.io/myorg/", "docker.io", "registry.example.com:5000", "docker.io/library/"});
+  CHECK(images.blocked == std::vector<std::string>{
+                              "docker.io/evil/miner",
+                              "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                              "quay.io/x/y:1.0",
+                              "localhost:5000/a@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"});
+  REQUIRE(c.registries.size() == 2);
+  CHECK(c.registries[1].plainHTTP);
+  CHECK(podgate::config::to_yaml(c).find("plainHTTP: true") != std::string::npos);
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+
+  CHECK(podgate::config::registry_host_matches("*.example.com", "reg.example.com"));
+  CHECK_FALSE(podgate::config::registry_host_matches("*.example.com", "example.com"));
+  CHECK_FALSE(podgate::config::registry_host_matches("*.example.com", "a.b.example.com"));
+  CHECK_FALSE(podgate::config::registry_host_matches("*.example.com", "reg.example.com:5000"));
+  CHECK(podgate::config::registry_host_matches("Index.Docker.io", "docker.io"));
+  CHECK(podgate::config::find_registry(c.registries, "localhost:5000") == &c.registries[1]);
+
+  // Refused, each with the key path and why.
+  CHECK(error_of("rules:\n  images:\n    trustedRegistries: [quay]\n").find(
+            "rules.images.trustedRegistries[0]: expected a registry such as") != std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    trustedRegistries: [\"ghcr.io/o:1/\"]\n").find("no tag or digest") !=
+        std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    blocked: [\"Evil/Miner\"]\n").find("rules.images.blocked[0]") !=
+        std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    blocked: [\"sha256:abc\"]\n").find("rules.images.blocked[0]") !=
+        std::string::npos);
+  CHECK(error_of("registries:\n  - host: https://reg.example.com\n").find("registries[0].host: expected a registry host") !=
+        std::string::npos);
+  CHECK(error_of("registries:\n  - caFile: /x\n") == "podgate.yaml: registries[0].host: is required");
+  CHECK(error_of("registries:\n  - host: a.io\n  - host: a.io\n").find("duplicate registry") != std::string::npos);
+  CHECK(error_of("registries:\n  - host: a.io\n    insecure: true\n").find("registries[0].insecure: unknown key") !=
+        std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    resolve: {maxEntries: 0}\n").find("must be between 1 and") != std::string::npos);
 }
