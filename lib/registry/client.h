@@ -1,0 +1,86 @@
+#pragma once
+// The registry client: resolves an image reference to its manifest digest over the OCI
+// distribution API, with the bearer-token and Basic flows, per-registry TLS settings and bounded
+// answers. Asynchronous (cpprestsdk underneath): a slow registry holds no caller's thread.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "image/reference.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+
+namespace podgate::registry {
+
+// Why a resolution failed. NotFound is an answer about the image (it does not exist); the others
+// are about reaching the registry, and follow onResolveError.
+enum class Failure {
+  None,
+  NotFound,      // 404, MANIFEST_UNKNOWN, NAME_UNKNOWN
+  Unauthorized,  // 401/403 after the auth flow (no or wrong credentials)
+  RateLimited,   // 429 (Retry-After honoured)
+  Timeout,       // no complete answer within resolve.timeout or the admission deadline
+  Unreachable,   // connection refused, DNS failure, connection reset
+  Tls,           // certificate verification or handshake failure
+  BadResponse,   // an answer that breaks the protocol (bad digest, unparsable manifest, bad redirect)
+  TooLarge,      // manifest or token answer over its size limit
+  ServerError,   // 5xx
+};
+const char* to_string(Failure failure);  // "not_found", "timeout", ... (metric label values)
+
+struct ChildManifest {
+  std::string platform;  // "linux/amd64", "linux/arm64/v8", "unknown/unknown" (attestations)
+  std::string digest;
+  bool operator==(const ChildManifest&) const = default;
+};
+
+struct Resolution {
+  Failure failure = Failure::None;
+  std::string error;      // one sentence for people: what happened, with the registry's host
+  std::string digest;     // "sha256:..." when resolved
+  std::string mediaType;  // of the resolved manifest
+  std::vector<ChildManifest> children;  // the platform manifests of an index / manifest list
+  std::chrono::seconds retryAfter{0};   // 429: what the registry asked for
+  int requests = 0;                     // HTTP requests this resolution made (token fetches included)
+  bool ok() const { return failure == Failure::None; }
+};
+
+bool is_index_media_type(std::string_view media_type);
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{3000};  // one resolution, every request in it together
+  std::size_t maxManifestBytes = 4 * 1024 * 1024;
+  std::size_t maxTokenBytes = 64 * 1024;
+  std::string userAgent = "podgate";
+};
+
+class Client {
+ public:
+  // Reads every registries[].credentialsFile now; throws std::runtime_error naming the file when
+  // one is unusable (podgate refuses to start rather than run without the credentials it was given).
+  Client(std::vector<config::RegistryConfig> registries, ClientOptions options, metrics::Metrics* metrics,
+         log::Logger* logger);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  using Callback = std::function<void(Resolution)>;
+  // Resolves `ref` (its digest if it has one, else its tag). `done` is called exactly once, on a
+  // client thread, never inline. Steps: HEAD /v2/<path>/manifests/<ref> with the full Accept
+  // list; the Docker-Content-Digest header, or a GET and SHA-256 of the bytes when it is absent or
+  // HEAD is refused; a GET of an index to list its children; a 401 answered by the challenge's
+  // bearer-token or Basic flow, once.
+  void resolve(const image::Reference& ref, Callback done);
+
+  struct Impl;  // internal (client.cpp); public only so its helpers can name it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace podgate::registry
