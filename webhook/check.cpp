@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "manifest/manifest.h"
 #include "policy/policy.h"
+#include "policy/review.h"
 
 namespace podgate::cli {
 
@@ -17,6 +18,14 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
   config::Config cfg = std::move(*loaded);
   // A pipeline wants to know what enforcement would do, whatever mode the cluster config is in.
   cfg.mode = config::Mode::Enforce;
+  std::shared_ptr<registry::DigestCache> images;
+  try {
+    images = policy::make_image_resolver(cfg, nullptr, nullptr);
+  } catch (const std::exception& e) {
+    std::cerr << "podgate check: " << e.what() << "\n";
+    return 2;
+  }
+  const auto timeout = cfg.server.defaultReviewTimeout;
   const policy::Evaluator evaluator(std::move(cfg));
 
   std::vector<manifest::Document> docs;
@@ -45,7 +54,9 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
     const auto& request = decoded.review->request();
     if (!request.podBearing) continue;
     ++judged;
-    const auto verdict = evaluator.evaluate(request, policy::Route::Validate);
+    const auto resolutions = policy::resolve_images(images.get(), evaluator.images_to_resolve(request),
+                                                    std::chrono::steady_clock::now() + timeout);
+    const auto verdict = evaluator.evaluate(request, policy::Route::Validate, &resolutions);
     for (const auto& v : verdict.violations) {
       ++violations;
       std::cout << doc.source << ": " << (v.action == config::Action::Deny ? "deny" : "warn") << " [" << v.rule

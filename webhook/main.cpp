@@ -9,8 +9,8 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "podgate: a Kubernetes validating admission webhook that refuses privileged containers and\n"
-      "container-runtime socket mounts (and, in later releases, unscanned or vulnerable images).\n"
+      "podgate: a Kubernetes validating admission webhook that refuses privileged containers,\n"
+      "container-runtime socket mounts, and untrusted, blocked or missing images (resolved to digests).\n"
       "Docs: docs/configuration.md, docs/operations.md"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("podgate ") + podgate::kVersion);
@@ -57,6 +57,17 @@ int main(int argc, char** argv) {
   check->add_option("-f,--filename", check_paths, "Manifest file or directory (repeatable), or - for stdin")->required();
   check->add_option("--namespace,-n", check_namespace, "Namespace for objects that do not set one (default \"default\")");
 
+  // resolve
+  std::vector<std::string> resolve_images;
+  auto* resolve = app.add_subcommand(
+      "resolve",
+      "Resolve image references to digests at their registries, as the image rules do (in the style of\n"
+      "`crane digest`), using the config's registries (CA files, plainHTTP, credentials) and\n"
+      "rules.images.resolve.timeout. Prints \"IMAGE DIGEST\", then \"  PLATFORM DIGEST\" for each child of an\n"
+      "index. Exit 1 if any image could not be resolved, 2 on bad input.");
+  add_config(resolve);
+  resolve->add_option("images", resolve_images, "Image references (nginx, ghcr.io/org/app:1.2, ...)")->required();
+
   // version
   auto* version = app.add_subcommand("version", "Print the podgate version");
 
@@ -70,6 +81,7 @@ int main(int argc, char** argv) {
   if (*serve) return podgate::cli::serve(config_path, overrides);
   if (*review) return podgate::cli::review(config_path, review_input, review_audit);
   if (*check) return podgate::cli::check(config_path, check_paths, check_namespace);
+  if (*resolve) return podgate::cli::resolve(config_path, resolve_images);
   if (*version) {
     std::cout << "podgate " << podgate::kVersion << "\n";
     return 0;

@@ -48,7 +48,14 @@ int review(const std::string& config_path, const std::string& input, bool audit_
   }
 
   const auto deadline = std::chrono::steady_clock::now() + cfg.server.defaultReviewTimeout;
-  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), nullptr, nullptr);
+  std::shared_ptr<registry::DigestCache> images;
+  try {
+    images = policy::make_image_resolver(cfg, nullptr, nullptr);
+  } catch (const std::exception& e) {
+    std::cerr << "podgate review: " << e.what() << "\n";
+    return 2;
+  }
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), nullptr, nullptr, images);
   auto outcome = reviewer.review(std::move(body), audit_route ? policy::Route::Audit : policy::Route::Validate, deadline);
   if (outcome.httpStatus != 200) {
     // The body is already one line naming the problem.

@@ -43,7 +43,13 @@ void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metric
     const auto& old_server = reviewer.evaluator()->config().server;
     cfg.server = old_server;  // server settings keep their start-up values, flags included
     const char* mode = config::to_string(cfg.mode);
-    reviewer.replace(std::make_shared<const policy::Evaluator>(std::move(cfg)));
+    // A new resolver (and an empty digest cache) only when how registries are reached changed.
+    const auto& old = reviewer.evaluator()->config();
+    std::shared_ptr<registry::DigestCache> images;
+    if (cfg.registries != old.registries || cfg.rules.images.resolve != old.rules.images.resolve ||
+        (old.rules.images.action == config::Action::Off && cfg.rules.images.action != config::Action::Off))
+      images = policy::make_image_resolver(cfg, &metrics, &logger);
+    reviewer.replace(std::make_shared<const policy::Evaluator>(std::move(cfg)), std::move(images));
     metrics.count_config_reload(true);
     logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", mode);
   } catch (const std::exception& e) {
@@ -79,7 +85,15 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   metrics::Metrics metrics;
   const auto server_cfg = cfg.server;
   const std::string mode = config::to_string(cfg.mode);
-  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger);
+  const char* images_action = config::to_string(cfg.rules.images.action);
+  std::shared_ptr<registry::DigestCache> images;
+  try {
+    images = policy::make_image_resolver(cfg, &metrics, &logger);
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
+    return 1;
+  }
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images);
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   std::unique_ptr<server::Server> https;
@@ -99,6 +113,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       .str("metricsListen", server_cfg.metricsListen)
       .integer("metricsPort", metrics_server->port())
       .str("mode", mode)
+      .str("imageRules", images_action)
       .str("config", config_path.empty() ? "<embedded defaults>" : config_path);
 
   std::atomic<bool> signalled{false};

@@ -23,6 +23,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace podgate::policy {
 
@@ -45,6 +46,7 @@ using config::Action;
 
 constexpr std::string_view kRulePrivileged = "privileged";
 constexpr std::string_view kRuleRuntimeSockets = "runtimeSockets";
+constexpr std::string_view kRuleImages = "images";
 
 // The apiserver truncates each warning at 256 characters and all of them at about 4 KiB.
 constexpr std::size_t kMaxWarningBytes = 250;
@@ -151,6 +153,14 @@ struct RuleSet {
   const config::Config& config;
   const std::vector<std::string>& sockets;
   const std::vector<std::string>& allowed;
+  const ImageResolutions* resolutions = nullptr;
+};
+
+// What the image rules record while judging the new object (null while judging oldObject).
+struct ImageLog {
+  std::vector<JudgedImage>* judged = nullptr;
+  int* failuresDenied = nullptr;
+  int* failuresAllowed = nullptr;
 };
 
 void check_privileged(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
@@ -270,10 +280,163 @@ void check_runtime_sockets(const RuleSet& rules, const PodSpec& spec, const Exem
   }
 }
 
-std::vector<Finding> find_violations(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt) {
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// One image in a pod spec: a container's image or an image volume's reference.
+struct ImageSite {
+  std::string subject;
+  std::string field;
+  std::string_view image;
+};
+
+std::vector<ImageSite> image_sites(const PodSpec& spec) {
+  std::vector<ImageSite> sites;
+  for (const Container& c : spec.containers)
+    sites.push_back(ImageSite{std::string(container_noun(c.list)) + " " + quote(c.name),
+                              field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) + "].image",
+                              c.image});
+  for (const auto& v : spec.volumes)
+    if (v.imageReference)
+      sites.push_back(ImageSite{"volume " + quote(v.name),
+                                field_prefix(spec) + "volumes[" + std::to_string(v.index) + "].image.reference",
+                                *v.imageReference});
+  return sites;
+}
+
+// The checks that need no registry: the reference's form, trust, the block list by name, and
+// requireDigest. Returns the finding, or nullopt when the image passes them.
+std::optional<Finding> static_image_check(const config::ImagesRule& rule, const ImageSite& site,
+                                          const image::ParseResult& parsed) {
+  Finding f;
+  f.violation.rule = kRuleImages;
+  f.violation.action = rule.action;
+  f.violation.subject = site.subject;
+  f.violation.fieldPath = site.field;
+  f.violation.value = std::string(site.image);
+  if (!parsed) {
+    f.summary = site.subject + " has image " + quote(site.image) + " at " + site.field +
+                ", which is not a valid image reference (" + parsed.error + ")";
+    f.detail = f.summary + "; the kubelet could not pull it either. Correct the image name.";
+    return f;
+  }
+  const image::Reference& ref = *parsed.reference;
+  const std::string domain = lowercase(ref.domain);
+  const std::string repository = domain + "/" + ref.path;
+  if (!rule.trustedRegistries.empty()) {
+    const bool trusted = std::any_of(rule.trustedRegistries.begin(), rule.trustedRegistries.end(), [&](const std::string& t) {
+      return t.back() == '/' ? (repository + "/").starts_with(t) : domain == t;
+    });
+    if (!trusted) {
+      std::string list;
+      for (std::size_t i = 0; i < rule.trustedRegistries.size() && i < 5; ++i) list += (i ? ", " : "") + rule.trustedRegistries[i];
+      if (rule.trustedRegistries.size() > 5) list += ", ...";
+      f.summary = site.subject + " uses image " + quote(site.image) + " from " + repository + ", which is not a trusted registry";
+      f.detail = f.summary + "; only images from " + list +
+                 " are admitted (rules.images.trustedRegistries). Copy the image into a trusted registry.";
+      return f;
+    }
+  }
+  for (const auto& entry : rule.blocked) {
+    const bool hit = entry == repository || (!ref.tag.empty() && entry == repository + ":" + ref.tag) ||
+                     (!ref.digest.empty() && (entry == ref.digest || entry == repository + "@" + ref.digest));
+    if (hit) {
+      f.summary = site.subject + " uses image " + quote(site.image) + ", which is blocked (" + entry + ")";
+      f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
+      return f;
+    }
+  }
+  if (rule.requireDigest && ref.digest.empty()) {
+    f.summary = site.subject + " uses image " + quote(site.image) + " without a digest";
+    f.detail = f.summary + "; rules.images.requireDigest admits only images pinned by digest, because a tag can be "
+                           "re-pushed. Use " + repository + "@sha256:<digest> (`podgate resolve` prints it).";
+    return f;
+  }
+  return std::nullopt;
+}
+
+void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt, const ImageLog& log,
+                  std::vector<Finding>& findings) {
+  const auto& rule = rules.config.rules.images;
+  if (rule.action == Action::Off) return;
+  for (const ImageSite& site : image_sites(spec)) {
+    if (image_exempt(rules.config.exemptions, site.image)) {
+      exempt.add("image", site.image);
+      continue;
+    }
+    const image::ParseResult parsed = image::parse(site.image);
+    if (auto f = static_image_check(rule, site, parsed)) {
+      findings.push_back(std::move(*f));
+      continue;
+    }
+    const image::Reference& ref = *parsed.reference;
+    const std::string repository = lowercase(ref.domain) + "/" + ref.path;
+    std::string digest = ref.digest;
+    std::vector<std::string> digests;  // every digest the block list is checked against
+    Finding f;
+    f.violation.rule = kRuleImages;
+    f.violation.action = rule.action;
+    f.violation.subject = site.subject;
+    f.violation.fieldPath = site.field;
+    f.violation.value = std::string(site.image);
+    if (digest.empty()) {
+      std::shared_ptr<const registry::Resolution> r;
+      if (rules.resolutions) {
+        if (auto it = rules.resolutions->find(ref.canonical()); it != rules.resolutions->end()) r = it->second;
+      }
+      if (r && r->ok()) {
+        digest = r->digest;
+        for (const auto& child : r->children) digests.push_back(child.digest);
+      } else if (r && r->failure == registry::Failure::NotFound) {
+        f.summary = site.subject + " uses image " + quote(site.image) + ", which does not exist (" + r->error + ")";
+        f.detail = f.summary + "; check the name and tag: the kubelet could not pull it either.";
+        findings.push_back(std::move(f));
+        continue;
+      } else {
+        const std::string why = r ? r->error : std::string("podgate has no registry access here");
+        const bool deny = rule.onResolveError == config::OnResolveError::Deny;
+        f.summary = "podgate could not resolve image " + quote(site.image) + " of " + site.subject + " to a digest" +
+                    (deny ? "" : " (allowed by rules.images.onResolveError: allow)") + ": " + why;
+        if (deny) {
+          f.detail = f.summary + "; rules.images.onResolveError is deny, so it is refused until the registry answers. "
+                                 "Retry, or pin the image by digest.";
+          if (log.failuresDenied) ++*log.failuresDenied;
+        } else {
+          f.violation.action = Action::Warn;  // fail-open, by configuration, and said out loud
+          f.detail = f.summary + ".";
+          if (log.failuresAllowed) ++*log.failuresAllowed;
+        }
+        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), ""});
+        findings.push_back(std::move(f));
+        continue;
+      }
+    }
+    if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), digest});
+    digests.insert(digests.begin(), digest);
+    const std::string* blocked = nullptr;
+    for (const auto& d : digests) {
+      for (const auto& entry : rule.blocked)
+        if (entry == d || entry == repository + "@" + d) blocked = &entry;
+      if (blocked) break;
+    }
+    if (blocked) {
+      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digest + "), which is blocked (" + *blocked + ")";
+      f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
+      findings.push_back(std::move(f));
+    }
+  }
+}
+
+std::vector<Finding> find_violations(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
+                                     const ImageLog& images = {}) {
   std::vector<Finding> findings;
   check_privileged(rules, spec, exempt, findings);
   check_runtime_sockets(rules, spec, exempt, findings);
+  check_images(rules, spec, exempt, images, findings);
   return findings;
 }
 
@@ -332,6 +495,28 @@ void annotate(Verdict& v) {
   if (!v.exemptions.empty()) v.auditAnnotations.emplace_back("exempt", exemptions_text(v.exemptions));
 }
 
+// "images": the digest each container was judged as, so the apiserver's audit log shows exactly
+// what was admitted (a tag can be re-pushed a second later).
+void annotate_images(Verdict& v) {
+  if (v.images.empty()) return;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartArray();
+  for (std::size_t i = 0; i < v.images.size() && i < kMaxAnnotatedViolations; ++i) {
+    w.StartObject();
+    w.Key("subject");
+    str(printable(v.images[i].subject));
+    w.Key("image");
+    str(printable(v.images[i].image));
+    w.Key("digest");
+    str(v.images[i].digest);
+    w.EndObject();
+  }
+  w.EndArray();
+  v.auditAnnotations.emplace_back("images", std::string(buffer.GetString(), buffer.GetSize()));
+}
+
 }  // namespace
 
 Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
@@ -347,7 +532,7 @@ Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
   for (const auto& p : rule.allowedHostPaths) add(allowedPaths_, p);
 }
 
-Verdict Evaluator::evaluate(const Request& request, Route route) const {
+Verdict Evaluator::evaluate(const Request& request, Route route, const ImageResolutions* resolutions) const {
   Verdict verdict;
   verdict.mode = (route == Route::Audit || config_.mode == config::Mode::Audit) ? config::Mode::Audit
                                                                                 : config::Mode::Enforce;
@@ -373,9 +558,14 @@ Verdict Evaluator::evaluate(const Request& request, Route route) const {
     return verdict;
   }
 
-  const RuleSet rules{config_, socketPaths_, allowedPaths_};
-  std::vector<Finding> findings = find_violations(rules, spec, ExemptionLog{&verdict.exemptions});
-  if (findings.empty() && verdict.exemptions.empty()) return verdict;
+  const RuleSet rules{config_, socketPaths_, allowedPaths_, resolutions};
+  std::vector<Finding> findings =
+      find_violations(rules, spec, ExemptionLog{&verdict.exemptions},
+                      ImageLog{&verdict.images, &verdict.resolveFailuresDenied, &verdict.resolveFailuresAllowed});
+  if (findings.empty() && verdict.exemptions.empty()) {
+    annotate_images(verdict);
+    return verdict;
+  }
 
   if (request.operation == admission::Operation::Update && request.oldObject.podSpec && !findings.empty()) {
     const PodSpec& old = *request.oldObject.podSpec;
@@ -442,7 +632,34 @@ Verdict Evaluator::evaluate(const Request& request, Route route) const {
     verdict.violations.push_back(std::move(f.violation));
   }
   annotate(verdict);
+  annotate_images(verdict);
   return verdict;
+}
+
+std::vector<image::Reference> Evaluator::images_to_resolve(const Request& request) const {
+  std::vector<image::Reference> out;
+  const auto& rule = config_.rules.images;
+  if (rule.action == Action::Off || !request.podBearing || !request.object.podSpec) return out;
+  if (request.operation == admission::Operation::Delete || request.operation == admission::Operation::Connect ||
+      request.subResource == "status")
+    return out;
+  const auto& exemptions = config_.exemptions;
+  if (std::find(exemptions.namespaces.begin(), exemptions.namespaces.end(), request.namespace_) != exemptions.namespaces.end())
+    return out;
+  auto add_spec = [&](const PodSpec& spec) {
+    if (exempt_service_account(exemptions, request.namespace_, spec)) return;
+    for (const ImageSite& site : image_sites(spec)) {
+      if (image_exempt(exemptions, site.image)) continue;
+      image::ParseResult parsed = image::parse(site.image);
+      if (static_image_check(rule, site, parsed) || !parsed.reference->digest.empty()) continue;
+      const std::string key = parsed.reference->canonical();
+      if (std::none_of(out.begin(), out.end(), [&](const image::Reference& r) { return r.canonical() == key; }))
+        out.push_back(std::move(*parsed.reference));
+    }
+  };
+  add_spec(*request.object.podSpec);
+  if (request.operation == admission::Operation::Update && request.oldObject.podSpec) add_spec(*request.oldObject.podSpec);
+  return out;
 }
 
 admission::Response to_response(std::string_view uid, const Verdict& verdict) {

@@ -3,13 +3,17 @@
 // Pure functions of (config, request): no I/O, no clocks, so `podgate review`, `podgate check`
 // and the server all judge identically.
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "admission/admission.h"
 #include "config/config.h"
+#include "image/reference.h"
+#include "registry/client.h"
 
 namespace podgate::policy {
 
@@ -34,6 +38,17 @@ struct Exemption {
   std::string value;  // what matched
 };
 
+// What the registry said about each image, keyed by the reference's canonical() form. Filled by
+// the Reviewer from the digest cache before the rules run, so evaluate() itself never waits.
+using ImageResolutions = std::unordered_map<std::string, std::shared_ptr<const registry::Resolution>>;
+
+// The image a container (or image volume) was judged as: what the apiserver audit log records.
+struct JudgedImage {
+  std::string subject;  // "container \"app\"", "volume \"models\""
+  std::string image;    // as written in the spec
+  std::string digest;   // "sha256:..."; empty when it could not be resolved
+};
+
 struct Verdict {
   Decision decision = Decision::Allowed;
   config::Mode mode = config::Mode::Enforce;  // effective mode (Audit on the /audit route)
@@ -42,6 +57,9 @@ struct Verdict {
   std::string message;                        // deny message naming every denying violation
   std::vector<std::string> warnings;          // kubectl "Warning:" lines
   std::vector<std::pair<std::string, std::string>> auditAnnotations;
+  std::vector<JudgedImage> images;  // every image the image rules judged (new object only)
+  int resolveFailuresDenied = 0;    // images whose resolution failed, refused by onResolveError=deny
+  int resolveFailuresAllowed = 0;   // ... and let through by onResolveError=allow (the fail-open path)
 };
 
 // Path normalisation used by the runtime-socket rule. Lexical only: collapses "//", drops "." and a
@@ -57,7 +75,15 @@ bool glob_match(std::string_view pattern, std::string_view text);
 class Evaluator {
  public:
   explicit Evaluator(config::Config config);  // normalises the configured paths once
-  Verdict evaluate(const admission::Request& request, Route route) const;
+  // `resolutions` answers the image rules' digest questions (see images_to_resolve); an image
+  // missing from it counts as a failed resolution. Null is fine when the image rules are off.
+  Verdict evaluate(const admission::Request& request, Route route, const ImageResolutions* resolutions = nullptr) const;
+  // The references the image rules need resolved at the registry for this request (object and,
+  // on UPDATE, oldObject), without duplicates. Empty when the rules are off or the request is
+  // exempt. Images that are already refused without a digest (invalid, untrusted, blocked,
+  // tag-only under requireDigest) and images pinned by digest are not in it: podgate never
+  // contacts a registry it does not trust.
+  std::vector<image::Reference> images_to_resolve(const admission::Request& request) const;
   const config::Config& config() const { return config_; }
 
  private:

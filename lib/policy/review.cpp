@@ -1,6 +1,7 @@
 #include "policy/review.h"
 
 #include <array>
+#include <future>
 
 namespace podgate::policy {
 
@@ -13,12 +14,58 @@ std::string_view kind_label(std::string_view kind) {
   return "other";  // bounded label values: a client cannot mint new series
 }
 
-Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger)
-    : evaluator_(std::move(evaluator)), metrics_(metrics), logger_(logger) {}
+std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
+                                                           log::Logger* logger) {
+  if (config.rules.images.action == config::Action::Off) return nullptr;
+  const auto& settings = config.rules.images.resolve;
+  registry::ClientOptions options;
+  options.timeout = settings.timeout;
+  options.maxManifestBytes = settings.maxManifestBytes;
+  auto client = std::make_shared<registry::Client>(config.registries, options, metrics, logger);
+  registry::CacheOptions cache;
+  cache.ttl = settings.cacheTTL;
+  cache.errorTTL = settings.errorTTL;
+  cache.maxEntries = settings.maxEntries;
+  return std::make_shared<registry::DigestCache>(
+      [client](const image::Reference& ref, std::function<void(registry::Resolution)> done) {
+        client->resolve(ref, std::move(done));
+      },
+      cache, metrics);
+}
 
-void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator) {
+ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
+                                std::chrono::steady_clock::time_point deadline) {
+  ImageResolutions out;
+  if (!images || refs.empty()) return out;
+  struct Shared {
+    std::mutex mutex;
+    ImageResolutions results;
+    std::size_t remaining;
+    std::promise<void> all;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->remaining = refs.size();
+  auto finished = shared->all.get_future();
+  for (const auto& ref : refs) {
+    images->resolve(ref, deadline, [shared, key = ref.canonical()](registry::DigestCache::Result r) {
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      shared->results[key] = std::move(r);
+      if (--shared->remaining == 0) shared->all.set_value();
+    });
+  }
+  finished.wait();
+  std::lock_guard<std::mutex> lock(shared->mutex);
+  return shared->results;
+}
+
+Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
+                   std::shared_ptr<registry::DigestCache> images)
+    : evaluator_(std::move(evaluator)), images_(std::move(images)), metrics_(metrics), logger_(logger) {}
+
+void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images) {
   std::lock_guard<std::mutex> lock(mutex_);
   evaluator_ = std::move(evaluator);
+  if (images) images_ = std::move(images);
 }
 
 std::shared_ptr<const Evaluator> Reviewer::evaluator() const {
@@ -66,27 +113,108 @@ std::string exemptions_json(const std::vector<Exemption>& exemptions) {
   return out;
 }
 
+std::string images_json(const std::vector<JudgedImage>& images) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"subject\":";
+    log::append_json_string(out, images[i].subject);
+    out += ",\"image\":";
+    log::append_json_string(out, images[i].image);
+    out += ",\"digest\":";
+    log::append_json_string(out, images[i].digest);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
 }  // namespace
 
-ReviewOutcome Reviewer::review(std::string body, Route route,
-                               std::chrono::steady_clock::time_point /*deadline: used by the image rules*/) const {
-  const auto started = std::chrono::steady_clock::now();
-  const auto evaluator = this->evaluator();
-  ReviewOutcome outcome;
+// One review between decode and answer: owns the body (the decoded request points into it) and
+// collects the resolutions of its images as they arrive.
+struct Reviewer::Pending {
+  std::shared_ptr<const Evaluator> evaluator;
+  admission::DecodeResult decoded;
+  Route route = Route::Validate;
+  std::chrono::steady_clock::time_point started;
+  Completion done;
+  std::mutex mutex;  // guards resolutions and remaining
+  ImageResolutions resolutions;
+  std::size_t remaining = 0;
+};
 
-  auto decoded = admission::decode(std::move(body));
-  if (!decoded) {
+ReviewOutcome Reviewer::review(std::string body, Route route, std::chrono::steady_clock::time_point deadline) const {
+  std::promise<ReviewOutcome> promise;
+  auto future = promise.get_future();
+  review_async(std::move(body), route, deadline, [&promise](ReviewOutcome outcome) { promise.set_value(std::move(outcome)); });
+  return future.get();
+}
+
+void Reviewer::review_async(std::string body, Route route, std::chrono::steady_clock::time_point deadline,
+                            Completion done) const {
+  auto pending = std::make_shared<Pending>();
+  pending->started = std::chrono::steady_clock::now();
+  pending->route = route;
+  pending->done = std::move(done);
+  std::shared_ptr<registry::DigestCache> images;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending->evaluator = evaluator_;
+    images = images_;
+  }
+
+  pending->decoded = admission::decode(std::move(body));
+  if (!pending->decoded) {
+    const auto& decoded = pending->decoded;
     const std::string& why = decoded.error ? decoded.error->message : std::string("unusable AdmissionReview");
+    ReviewOutcome outcome;
     outcome.httpStatus = 400;
     outcome.contentType = "text/plain; charset=utf-8";
     outcome.body = "invalid AdmissionReview: " + why + "\n";
     if (metrics_) metrics_->count_invalid_request("invalid_review");
     if (logger_) logger_->line(log::Level::Warn, "invalid admission review").str("error", why).str("route", route_label(route));
-    return outcome;
+    return pending->done(std::move(outcome));
   }
 
-  const admission::Request& request = decoded.review->request();
-  const Verdict verdict = evaluator->evaluate(request, route);
+  std::vector<image::Reference> refs = pending->evaluator->images_to_resolve(pending->decoded.review->request());
+  if (refs.empty() || !images) return finish(pending);
+  pending->remaining = refs.size();
+  for (const auto& ref : refs) {
+    images->resolve(ref, deadline, [this, pending, key = ref.canonical()](registry::DigestCache::Result result) {
+      bool last = false;
+      {
+        std::lock_guard<std::mutex> lock(pending->mutex);
+        pending->resolutions[key] = std::move(result);
+        last = --pending->remaining == 0;
+      }
+      if (last) finish(pending);
+    });
+  }
+}
+
+void Reviewer::finish(const std::shared_ptr<Pending>& pending) const {
+  // This may run on a registry thread, where an escaping exception would end the process.
+  ReviewOutcome outcome;
+  try {
+    outcome = judge(pending);
+  } catch (const std::exception& e) {
+    outcome = ReviewOutcome{};
+    outcome.httpStatus = 500;
+    outcome.contentType = "text/plain; charset=utf-8";
+    outcome.body = "internal error\n";
+    if (logger_) logger_->line(log::Level::Error, "review failed").str("error", e.what());
+  }
+  pending->done(std::move(outcome));
+}
+
+ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
+  const auto& evaluator = pending->evaluator;
+  const auto route = pending->route;
+  const auto started = pending->started;
+  ReviewOutcome outcome;
+  const admission::Request& request = pending->decoded.review->request();
+  const Verdict verdict = evaluator->evaluate(request, route, &pending->resolutions);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;
 
@@ -99,6 +227,8 @@ ReviewOutcome Reviewer::review(std::string body, Route route,
     metrics_->observe_review_duration(route_label(route), seconds);
     for (const auto& v : verdict.violations) metrics_->count_violation(v.rule, config::to_string(v.action));
     for (const auto& e : verdict.exemptions) metrics_->count_exemption(e.kind);
+    for (int i = 0; i < verdict.resolveFailuresDenied; ++i) metrics_->count_resolve_failure("denied");
+    for (int i = 0; i < verdict.resolveFailuresAllowed; ++i) metrics_->count_resolve_failure("allowed");
     // Requests allowed without a pod spec to judge are fail-open paths: count each one.
     if (!request.podBearing) metrics_->count_skipped("unknown_kind");
     else if (!request.object.podSpec) metrics_->count_skipped("no_pod_spec");
@@ -126,6 +256,7 @@ ReviewOutcome Reviewer::review(std::string body, Route route,
         .strings("groups", request.userInfo.groups)
         .raw_json("violations", violations_json(verdict.violations));
     if (!verdict.exemptions.empty()) line.raw_json("exemptions", exemptions_json(verdict.exemptions));
+    if (!verdict.images.empty()) line.raw_json("images", images_json(verdict.images));
     line.num("latencyMs", seconds * 1000.0);
   }
   return outcome;

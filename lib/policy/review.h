@@ -3,9 +3,12 @@
 // encode the answer, count it and log it. Thread-safe; the Evaluator can be swapped on reload.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "registry/digest_cache.h"
 
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -20,22 +23,46 @@ struct ReviewOutcome {
   Decision decision = Decision::Allowed;  // meaningful when httpStatus == 200
 };
 
+// The image resolver for the image rules: the registry client behind the digest cache, built from
+// a config's registries and rules.images.resolve. Null when the image rules are off.
+std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
+                                                           log::Logger* logger);
+
+// Resolves `refs` in parallel and waits for all of them (at most until `deadline`). With a null
+// `images` nothing is resolved (each image then counts as a failed resolution). For the CLI.
+ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
+                                std::chrono::steady_clock::time_point deadline);
+
 class Reviewer {
  public:
-  // metrics and logger may be null (the CLI runs without them).
-  Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger);
+  // metrics and logger may be null (the CLI runs without them). `images` resolves tags for the
+  // image rules; without it every image that needs resolving counts as a failed resolution.
+  Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
+           std::shared_ptr<registry::DigestCache> images = nullptr);
 
-  // `deadline` is when the apiserver stops waiting (from ?timeout=); work that can block (registry
-  // look-ups, in later rules) must finish before it.
+  using Completion = std::function<void(ReviewOutcome)>;
+  // Reviews one body. `done` is called exactly once: inline when nothing has to be asked of a
+  // registry (the rules are off, or every digest is cached), otherwise on a registry thread when
+  // the last image is resolved, or at `deadline` (when the apiserver stops waiting, from
+  // ?timeout=) with what is known by then. The images of one pod resolve in parallel.
+  void review_async(std::string body, Route route, std::chrono::steady_clock::time_point deadline,
+                    Completion done) const;
+  // The same, waiting for the answer (the CLI).
   ReviewOutcome review(std::string body, Route route, std::chrono::steady_clock::time_point deadline) const;
 
-  // Swaps the rules in use (config reload). Requests in flight finish with the old ones.
-  void replace(std::shared_ptr<const Evaluator> evaluator);
+  // Swaps the rules in use (config reload). Requests in flight finish with the old ones. A null
+  // `images` keeps the resolver in use.
+  void replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images = nullptr);
   std::shared_ptr<const Evaluator> evaluator() const;
 
  private:
-  mutable std::mutex mutex_;  // guards evaluator_ (held only to copy the pointer)
+  struct Pending;
+  void finish(const std::shared_ptr<Pending>& pending) const;
+  ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
+
+  mutable std::mutex mutex_;  // guards evaluator_ and images_ (held only to copy the pointers)
   std::shared_ptr<const Evaluator> evaluator_;
+  std::shared_ptr<registry::DigestCache> images_;
   metrics::Metrics* metrics_;
   log::Logger* logger_;
 };

@@ -1,6 +1,8 @@
 // Request routing and the ?timeout= query: pure functions of the request, no sockets.
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <cmath>
 #include <exception>
 #include <new>
@@ -124,7 +126,33 @@ Router::Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, cons
     : reviewer_(reviewer), metrics_(metrics), draining_(draining), defaultReviewTimeout_(default_review_timeout) {}
 
 HttpResponse Router::handle(HttpRequest request) const {
+  std::promise<HttpResponse> promise;
+  auto future = promise.get_future();
+  handle_async(std::move(request), [&promise](HttpResponse response) { promise.set_value(std::move(response)); });
+  return future.get();
+}
+
+void Router::handle_async(HttpRequest request, Completion done) const {
   const std::string_view label = route_label(request.target);
+  // Counts the answer, then hands it over; a metric that cannot be counted must not turn an
+  // answer into a failure.
+  // Once only: an exception thrown after the reviewer answered must not answer twice.
+  struct Once {
+    Completion complete;
+    std::atomic<bool> used{false};
+  };
+  auto once = std::make_shared<Once>();
+  once->complete = std::move(done);
+  auto answer = [this, label, once](HttpResponse response) {
+    if (once->used.exchange(true)) return;
+    if (metrics_) {
+      try {
+        metrics_->count_http_request(label, response.status);
+      } catch (const std::exception&) {
+      }
+    }
+    once->complete(std::move(response));
+  };
   HttpResponse response;
   try {
     const bool get = request.method == "GET" || request.method == "HEAD";
@@ -135,10 +163,14 @@ HttpResponse Router::handle(HttpRequest request) const {
         auto timeout = parse_timeout_query(request.target, defaultReviewTimeout_);
         auto deadline = review_deadline(std::chrono::steady_clock::now(), timeout);
         auto route = label == "validate" ? policy::Route::Validate : policy::Route::Audit;
-        auto outcome = reviewer_.review(std::move(request.body), route, deadline);
-        response.status = outcome.httpStatus;
-        response.contentType = std::move(outcome.contentType);
-        response.body = std::move(outcome.body);
+        reviewer_.review_async(std::move(request.body), route, deadline, [answer](policy::ReviewOutcome outcome) {
+          HttpResponse r;
+          r.status = outcome.httpStatus;
+          r.contentType = std::move(outcome.contentType);
+          r.body = std::move(outcome.body);
+          answer(std::move(r));
+        });
+        return;
       }
     } else if (label == "healthz") {
       response = get ? text(200, "ok\n") : method_not_allowed("GET, HEAD");
@@ -156,14 +188,7 @@ HttpResponse Router::handle(HttpRequest request) const {
   } catch (const std::exception&) {
     response = text(500, "internal error\n");
   }
-  if (metrics_) {
-    try {
-      metrics_->count_http_request(label, response.status);
-    } catch (const std::exception&) {
-      // A metric that cannot be counted must not turn an answer into a failure.
-    }
-  }
-  return response;
+  answer(std::move(response));
 }
 
 }  // namespace podgate::server

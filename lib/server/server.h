@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ class Router {
  public:
   Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, const std::atomic<bool>& draining,
          std::chrono::milliseconds default_review_timeout = std::chrono::seconds(10));
+  // Answers a request. `done` is called exactly once: inline for everything that needs no registry,
+  // later (on a registry thread) for a review whose images are being resolved. Never throws.
+  using Completion = std::function<void(HttpResponse)>;
+  void handle_async(HttpRequest request, Completion done) const;
+  // The same, waiting for the answer (tests, fuzzers).
   HttpResponse handle(HttpRequest request) const;
 
  private:

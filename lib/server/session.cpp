@@ -4,6 +4,7 @@
 #include "server/session.h"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
@@ -246,11 +247,21 @@ void Session::on_read_error(const error_code& ec) {
 }
 
 void Session::handle_request() {
-  phase_ = Phase::Handle;
+  // A review answers by its own deadline (at most the apiserver's 30 s); this bound only catches
+  // a bug that would otherwise hold the connection forever.
+  set_phase(Phase::Handle, std::chrono::seconds(60));
   keepAlive_ = parser_->keep_alive() && !server_.draining.load(std::memory_order_relaxed);
   const bool head = request_.method == "HEAD";
-  HttpResponse response = server_.router.handle(HttpRequest{request_.method, request_.target, std::move(request_.body)});
-  write_response(response, head);
+  server_.router.handle_async(
+      HttpRequest{request_.method, request_.target, std::move(request_.body)},
+      [self = shared_from_this(), head](HttpResponse response) {
+        // Inline on this worker for answers that need no registry; otherwise this arrives on a
+        // registry thread and is handed back, because a connection is served by one thread only.
+        net::dispatch(self->stream_.get_executor(), [self, head, response = std::move(response)]() {
+          if (self->closed_) return;
+          self->write_response(response, head);
+        });
+      });
 }
 
 void Session::send_error(int status, std::string_view message) {

@@ -3,6 +3,7 @@
 // do not link the support library) can use it too.
 
 #include <string>
+#include <vector>
 
 namespace podgate::test {
 
@@ -33,6 +34,23 @@ inline std::string pod_review(const std::string& uid, bool privileged = false, s
     annotations += "\"example.com/note-" + std::to_string(i) + "\":\"" + std::string(48, 'x') + "\"";
   }
   return build(annotations);
+}
+
+// A Pod CREATE review whose containers ("c0", "c1", ...) run `images`, in namespace `ns`.
+inline std::string pod_review_with_images(const std::string& uid, const std::vector<std::string>& images,
+                                          const std::string& ns = "default") {
+  std::string containers;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (i) containers += ',';
+    containers += "{\"name\":\"c" + std::to_string(i) + "\",\"image\":\"" + images[i] + "\"}";
+  }
+  return "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"" + uid +
+         "\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},"
+         "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"},"
+         "\"name\":\"web\",\"namespace\":\"" + ns + "\",\"operation\":\"CREATE\","
+         "\"userInfo\":{\"username\":\"alice\"},"
+         "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"" + ns +
+         "\"},\"spec\":{\"containers\":[" + containers + "]}},\"oldObject\":null,\"dryRun\":false}}";
 }
 
 }  // namespace podgate::test

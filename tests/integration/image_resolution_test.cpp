@@ -1,0 +1,376 @@
+// Image resolution against a real registry (Debian's docker-registry over TLS on loopback, see
+// tests/support/test_registry.h): the registry client, the digest cache in front of it, the image
+// rules, and the `podgate serve` / `podgate resolve` binaries. The bearer-token cases use a token
+// issuer written for these tests (docker-registry validates tokens but issues none).
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "metrics/metrics.h"
+#include "policy/policy.h"
+#include "policy/review.h"
+#include "registry/client.h"
+#include "registry/digest_cache.h"
+#include "support/https_client.h"
+#include "support/process.h"
+#include "support/review_body.h"
+#include "support/temp_dir.h"
+#include "support/test_registry.h"
+#include "support/tls_certs.h"
+
+namespace pt = podgate::test;
+using namespace podgate;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
+
+config::RegistryConfig registry_entry(const pt::TestRegistry& reg, const std::string& credentialsFile = "") {
+  config::RegistryConfig r;
+  r.host = reg.host();
+  r.caFile = reg.ca_file();
+  r.credentialsFile = credentialsFile;
+  return r;
+}
+
+image::Reference parse_ref(const std::string& text) {
+  auto parsed = image::parse(text);
+  REQUIRE(parsed);
+  return *parsed.reference;
+}
+
+registry::Resolution resolve_now(registry::Client& client, const std::string& image) {
+  std::promise<registry::Resolution> promise;
+  auto future = promise.get_future();
+  client.resolve(parse_ref(image), [&promise](registry::Resolution r) { promise.set_value(std::move(r)); });
+  REQUIRE(future.wait_for(20s) == std::future_status::ready);
+  auto r = future.get();
+  UNSCOPED_INFO(image << ": " << registry::to_string(r.failure) << ": " << r.error);
+  return r;
+}
+
+std::string docker_config(const std::string& host, const std::string& user, const std::string& password) {
+  return "{\"auths\":{\"" + host + "\":{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}}}";
+}
+
+// `podgate serve` on loopback with a config that turns the image rules on for `reg`.
+struct Served {
+  pt::TempDir dir{"podgate-images"};
+  pt::CertificateAuthority ca;
+  pt::ServerCertFiles certs;
+  unsigned short port = pt::free_port();
+  unsigned short metricsPort = pt::free_port();
+  std::unique_ptr<pt::Process> process;
+
+  explicit Served(const std::string& configYaml) {
+    certs = pt::write_server_certificate(ca, dir.path());
+    pt::write_file(dir.file("podgate.yaml"), configYaml);
+    process = std::make_unique<pt::Process>(std::vector<std::string>{
+        PODGATE_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--metrics-listen",
+        "127.0.0.1:" + std::to_string(metricsPort), "--tls-cert", certs.certFile, "--tls-key", certs.keyFile,
+        "--config", dir.file("podgate.yaml")});
+    REQUIRE(process->wait_for_output("podgate started", 20s));
+  }
+  pt::ClientOptions client() const {
+    pt::ClientOptions o;
+    o.port = port;
+    o.caFile = certs.caFile;
+    o.timeout = 30s;
+    return o;
+  }
+  pt::Response validate(const std::string& body, const std::string& query = "") const {
+    pt::HttpsClient c(client());
+    return c.request("POST", "/validate" + query, body);
+  }
+};
+
+std::string images_config(const pt::TestRegistry& reg, const std::string& extra = "") {
+  return "rules:\n"
+         "  images:\n"
+         "    action: deny\n"
+         "    resolve: {timeout: 3s, cacheTTL: 60s, errorTTL: 5s}\n" +
+         extra +
+         "registries:\n"
+         "  - host: \"" + reg.host() + "\"\n"
+         "    caFile: \"" + reg.ca_file() + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("client: a tag resolves to the digest the registry holds; a digest reference too", "[images]") {
+  pt::TestRegistry reg;
+  const std::string digest = reg.push_image("team/app", "1.0");
+  registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
+
+  auto r = resolve_now(client, reg.host() + "/team/app:1.0");
+  REQUIRE(r.ok());
+  CHECK(r.digest == digest);
+  CHECK(r.mediaType == "application/vnd.oci.image.manifest.v1+json");
+  CHECK(r.children.empty());
+  CHECK(r.requests == 1);  // one HEAD: the digest header answers it
+  CHECK(reg.manifest_requests("team/app", "1.0", "HEAD") == 1);
+  CHECK(reg.manifest_requests("team/app", "1.0", "GET") == 0);
+
+  auto by_digest = resolve_now(client, reg.host() + "/team/app@" + digest);
+  REQUIRE(by_digest.ok());
+  CHECK(by_digest.digest == digest);
+}
+
+TEST_CASE("client: an index resolves to its own digest and lists its children per platform", "[images]") {
+  pt::TestRegistry reg;
+  const auto pushed = reg.push_index("team/multi", "2");
+  registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
+  auto r = resolve_now(client, reg.host() + "/team/multi:2");
+  REQUIRE(r.ok());
+  CHECK(r.digest == pushed.digest);
+  CHECK(registry::is_index_media_type(r.mediaType));
+  REQUIRE(r.children.size() == pushed.children.size());
+  for (std::size_t i = 0; i < r.children.size(); ++i) {
+    CHECK(r.children[i].platform == pushed.children[i].first);
+    CHECK(r.children[i].digest == pushed.children[i].second);
+  }
+  // HEAD for the digest, one GET by digest for the children.
+  CHECK(reg.manifest_requests("team/multi", "2", "HEAD") == 1);
+  CHECK(reg.manifest_requests("team/multi", pushed.digest, "GET") == 1);
+}
+
+TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with their own kinds", "[images]") {
+  pt::TestRegistry reg;
+  reg.push_image("team/app", "1.0");
+
+  registry::Client trusting({registry_entry(reg)}, {}, nullptr, nullptr);
+  auto missing_tag = resolve_now(trusting, reg.host() + "/team/app:nope");
+  CHECK(missing_tag.failure == registry::Failure::NotFound);
+  auto missing_repo = resolve_now(trusting, reg.host() + "/team/none:1");
+  CHECK(missing_repo.failure == registry::Failure::NotFound);
+  CHECK(contains(missing_repo.error, "does not exist"));
+
+  // Without the registry's CA, verification fails: TLS is verified by default.
+  registry::Client untrusting({}, {}, nullptr, nullptr);
+  auto untrusted = resolve_now(untrusting, reg.host() + "/team/app:1.0");
+  CHECK(untrusted.failure == registry::Failure::Tls);
+
+  reg.stop();
+  auto down = resolve_now(trusting, reg.host() + "/team/app:1.0");
+  CHECK(down.failure == registry::Failure::Unreachable);
+
+  pt::SilentServer hung;
+  registry::ClientOptions options;
+  options.timeout = 500ms;
+  registry::Client impatient({}, options, nullptr, nullptr);
+  const auto started = Clock::now();
+  auto slow = resolve_now(impatient, hung.host() + "/team/app:1.0");
+  const auto took = Clock::now() - started;
+  CHECK(slow.failure == registry::Failure::Timeout);
+  CHECK(took >= 450ms);
+  CHECK(took < 5s);  // the budget, not the transport's own (much longer) timeout
+}
+
+TEST_CASE("client: Basic auth from a dockerconfigjson file; refused without it", "[images][auth]") {
+  pt::RegistryOptions options;
+  options.basicAuth = true;
+  pt::TestRegistry reg(options);
+  const std::string digest = reg.push_image("private/app", "1");
+  pt::TempDir dir("podgate-creds");
+  pt::write_file(dir.file("good.json"), docker_config(reg.host(), options.user, options.password));
+  pt::write_file(dir.file("bad.json"), docker_config(reg.host(), options.user, "wrong"));
+
+  registry::Client with({registry_entry(reg, dir.file("good.json"))}, {}, nullptr, nullptr);
+  auto ok = resolve_now(with, reg.host() + "/private/app:1");
+  REQUIRE(ok.ok());
+  CHECK(ok.digest == digest);
+
+  registry::Client wrong({registry_entry(reg, dir.file("bad.json"))}, {}, nullptr, nullptr);
+  auto refused = resolve_now(wrong, reg.host() + "/private/app:1");
+  CHECK(refused.failure == registry::Failure::Unauthorized);
+  CHECK(contains(refused.error, "with the configured credentials"));
+  CHECK_FALSE(contains(refused.error, "wrong"));  // never the secret
+
+  registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
+  auto anonymous = resolve_now(without, reg.host() + "/private/app:1");
+  CHECK(anonymous.failure == registry::Failure::Unauthorized);
+  CHECK(contains(anonymous.error, "no credentials are configured"));
+}
+
+TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched once and reused", "[images][auth]") {
+  SECTION("anonymous pull tokens") {
+    pt::RegistryOptions options;
+    options.tokenAuth = true;
+    pt::TestRegistry reg(options);
+    const std::string digest = reg.push_image("public/app", "1");
+    registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
+    auto first = resolve_now(client, reg.host() + "/public/app:1");
+    REQUIRE(first.ok());
+    CHECK(first.digest == digest);
+    CHECK(first.requests == 3);  // HEAD 401, token, HEAD 200
+    auto second = resolve_now(client, reg.host() + "/public/app:1");
+    REQUIRE(second.ok());
+    CHECK(second.requests == 1);  // the cached token goes with the first request
+    CHECK(reg.token_requests() == 1);
+  }
+  SECTION("credentials required by the token service") {
+    pt::RegistryOptions options;
+    options.tokenAuth = true;
+    options.anonymousPull = false;
+    pt::TestRegistry reg(options);
+    const std::string digest = reg.push_image("private/app", "1");
+    pt::TempDir dir("podgate-creds");
+    pt::write_file(dir.file("config.json"), docker_config(reg.host(), options.user, options.password));
+
+    registry::Client with({registry_entry(reg, dir.file("config.json"))}, {}, nullptr, nullptr);
+    auto ok = resolve_now(with, reg.host() + "/private/app:1");
+    REQUIRE(ok.ok());
+    CHECK(ok.digest == digest);
+    const auto log = reg.token_log();
+    REQUIRE_FALSE(log.empty());
+    CHECK(log.back().user == options.user);
+
+    registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
+    auto refused = resolve_now(without, reg.host() + "/private/app:1");
+    CHECK(refused.failure == registry::Failure::Unauthorized);
+  }
+}
+
+TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", "[images]") {
+  pt::TestRegistry reg;
+  const std::string before = reg.push_image("team/app", "moving");
+  auto client = std::make_shared<registry::Client>(std::vector{registry_entry(reg)}, registry::ClientOptions{},
+                                                   nullptr, nullptr);
+  registry::DigestCache cache([client](const image::Reference& r, auto done) { client->resolve(r, std::move(done)); },
+                              {1500ms, 500ms, 100}, nullptr);
+  auto lookup = [&] {
+    std::promise<registry::DigestCache::Result> p;
+    auto f = p.get_future();
+    cache.resolve(parse_ref(reg.host() + "/team/app:moving"), Clock::now() + 10s, [&p](auto r) { p.set_value(r); });
+    return f.get();
+  };
+  CHECK(lookup()->digest == before);
+  const std::string after = reg.push_image("team/app", "moving");
+  REQUIRE(after != before);
+  CHECK(lookup()->digest == before);  // cached
+  std::this_thread::sleep_for(1600ms);
+  CHECK(lookup()->digest == after);
+  CHECK(reg.manifest_requests("team/app", "moving", "HEAD") == 2);
+}
+
+TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one manifest request", "[images][binary]") {
+  pt::TestRegistry reg;
+  const std::string digest = reg.push_image("team/popular", "1");
+  Served served(images_config(reg));
+  const std::string image = reg.host() + "/team/popular:1";
+
+  constexpr int kReviews = 50;
+  std::vector<std::future<pt::Response>> answers;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kReviews; ++i) {
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      pt::HttpsClient c(served.client());
+      c.connect();  // connect first, so the 50 requests arrive together
+      while (!go.load()) std::this_thread::yield();
+      return c.request("POST", "/validate", pt::pod_review_with_images("uid-" + std::to_string(i), {image}));
+    }));
+  }
+  go = true;
+  for (auto& a : answers) {
+    const auto response = a.get();
+    REQUIRE(response.status == 200);
+    CHECK(contains(response.body, "\"allowed\":true"));
+    CHECK(contains(response.body, digest));  // the judged digest, in the audit annotations
+  }
+  CHECK(reg.manifest_requests("team/popular", "1") == 1);
+  INFO("the access log counted " << reg.manifest_requests("team/popular", "1") << " manifest requests");
+}
+
+TEST_CASE("serve: missing images are denied; an outage follows onResolveError and is counted", "[images][binary]") {
+  pt::TestRegistry reg;
+  reg.push_image("team/app", "1.0");
+  const std::string good = reg.host() + "/team/app:1.0";
+
+  SECTION("not found is a deny reason of its own") {
+    Served served(images_config(reg));
+    auto r = served.validate(pt::pod_review_with_images("u1", {good, reg.host() + "/team/app:typo"}));
+    REQUIRE(r.status == 200);
+    CHECK(contains(r.body, "\"allowed\":false"));
+    CHECK(contains(r.body, "container \\\"c1\\\" uses image"));
+    CHECK(contains(r.body, "which does not exist"));
+    CHECK_FALSE(contains(r.body, "container \\\"c0\\\" uses image"));
+  }
+  SECTION("registry down, onResolveError deny") {
+    Served served(images_config(reg));
+    reg.stop();
+    auto r = served.validate(pt::pod_review_with_images("u2", {good}));
+    CHECK(contains(r.body, "\"allowed\":false"));
+    CHECK(contains(r.body, "could not resolve image"));
+    CHECK(contains(r.body, "onResolveError is deny"));
+  }
+  SECTION("registry down, onResolveError allow: allowed with a warning, counted as fail-open") {
+    Served served(images_config(reg, "    onResolveError: allow\n"));
+    reg.stop();
+    auto r = served.validate(pt::pod_review_with_images("u3", {good}));
+    INFO(r.body);
+    CHECK(contains(r.body, "\"allowed\":true"));
+    CHECK(contains(r.body, "allowed by rules.images.onResolveError: allow"));
+    pt::Process curl({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(served.metricsPort) + "/metrics"});
+    REQUIRE(curl.wait_for(10s) == 0);
+    CHECK(contains(curl.stdout_text(), "podgate_image_resolve_failures_total{outcome=\"allowed\"} 1"));
+    CHECK(contains(curl.stdout_text(), "podgate_registry_errors_total{kind=\"unreachable\""));
+  }
+}
+
+TEST_CASE("serve: a hung registry costs one review its deadline, and no other request waits", "[images][binary]") {
+  pt::SilentServer hung;
+  pt::TestRegistry reg;
+  reg.push_image("team/app", "1.0");
+  // resolve.timeout is longer than the apiserver's: the review's deadline is what ends the wait.
+  Served served("server: {threads: 1}\n"
+                "rules:\n  images:\n    action: deny\n    resolve: {timeout: 20s}\n"
+                "registries:\n"
+                "  - host: \"" + reg.host() + "\"\n    caFile: \"" + reg.ca_file() + "\"\n");
+  const auto started = Clock::now();
+  auto slow = std::async(std::launch::async, [&] {
+    return served.validate(pt::pod_review_with_images("slow", {hung.host() + "/team/app:1"}), "?timeout=2s");
+  });
+  REQUIRE(hung.wait_accepted(1, 5s));
+  // With one worker thread, a blocked worker would hold this answer until the slow one ends.
+  const auto fast_started = Clock::now();
+  auto fast = served.validate(pt::pod_review_with_images("fast", {"nginx:1@sha256:" + std::string(64, 'a')}));
+  const auto fast_took = Clock::now() - fast_started;
+  CHECK(contains(fast.body, "\"allowed\":true"));
+  const auto answer = slow.get();
+  const auto took = Clock::now() - started;
+  CHECK(contains(answer.body, "\"allowed\":false"));
+  CHECK(contains(answer.body, "did not answer before the admission deadline"));
+  CHECK(took >= 1500ms);  // ?timeout=2s less the answer margin
+  CHECK(took < 2500ms);   // ...and not the 20 s resolve budget
+  CHECK(fast_took < 1500ms);
+}
+
+TEST_CASE("podgate resolve prints digests and index children; exit 1 when one fails", "[images][binary]") {
+  pt::TestRegistry reg;
+  const std::string digest = reg.push_image("team/app", "1.0");
+  const auto index = reg.push_index("team/multi", "2");
+  pt::TempDir dir("podgate-resolve");
+  pt::write_file(dir.file("podgate.yaml"), images_config(reg));
+
+  pt::Process ok({PODGATE_BINARY, "resolve", "--config", dir.file("podgate.yaml"), reg.host() + "/team/app:1.0",
+                  reg.host() + "/team/multi:2"});
+  INFO(ok.stderr_text());
+  REQUIRE(ok.wait_for(30s) == 0);
+  const std::string out = ok.stdout_text();
+  CHECK(contains(out, reg.host() + "/team/app:1.0 " + digest));
+  CHECK(contains(out, reg.host() + "/team/multi:2 " + index.digest));
+  CHECK(contains(out, "  linux/arm64 " + index.children[1].second));
+
+  pt::Process missing({PODGATE_BINARY, "resolve", "--config", dir.file("podgate.yaml"), reg.host() + "/team/app:gone"});
+  REQUIRE(missing.wait_for(30s) == 1);
+  CHECK(contains(missing.stderr_text(), "not_found"));
+
+  pt::Process bad({PODGATE_BINARY, "resolve", "UPPER/Case"});
+  REQUIRE(bad.wait_for(30s) == 2);
+  CHECK(contains(bad.stderr_text(), "must be lowercase"));
+}
