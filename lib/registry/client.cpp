@@ -1,6 +1,7 @@
-// The OCI distribution client on cpprestsdk. One resolution is a small state machine (Attempt)
-// driven by task continuations: HEAD, maybe a token fetch and a retry, maybe a GET. Each step
-// checks the resolution's time budget; a timer cancels whatever is in flight when it runs out.
+// The OCI distribution client. One resolution is a small state machine (Attempt) driven by the
+// transport's callbacks: HEAD, maybe a token fetch and a retry, maybe a GET. Every request of a
+// resolution shares one deadline (resolve.timeout), which the transport enforces on each
+// operation, so nothing outlives it.
 //
 // Facts it follows (see docs/architecture.md "Image resolution"): the Accept list must name the
 // index and list types or a multi-arch tag resolves to a different digest; HEAD does not count
@@ -8,8 +9,6 @@
 
 #include "registry/client.h"
 
-#include <cpprest/http_client.h>
-#include <cpprest/producerconsumerstream.h>
 #include <openssl/evp.h>
 #include <rapidjson/document.h>
 
@@ -19,12 +18,16 @@
 #include <mutex>
 
 #include "registry/credentials.h"
-#include "registry/timers.h"
+#include "registry/http_transport.h"
 
 namespace podgate::registry {
 
-namespace http = web::http;
 using Clock = std::chrono::steady_clock;
+using detail::HttpRequest;
+using detail::HttpResponse;
+using detail::Transport;
+using detail::TransportError;
+using detail::TransportResult;
 
 const char* to_string(Failure failure) {
   switch (failure) {
@@ -65,13 +68,11 @@ std::string sha256_digest(const std::string& bytes) {
 }
 
 std::string base64(std::string_view text) {
-  std::vector<unsigned char> bytes(text.begin(), text.end());
-  return utility::conversions::to_base64(bytes);
-}
-
-std::string header(const http::http_headers& headers, const char* name) {
-  auto it = headers.find(name);
-  return it == headers.end() ? std::string() : it->second;
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(std::max(n, 0)));
+  return out;
 }
 
 // A WWW-Authenticate challenge: scheme and its parameters (realm, service, scope, error).
@@ -126,18 +127,15 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-// How a transport failure (no HTTP answer) is classified.
-Failure classify(const std::exception& e, bool timed_out) {
-  if (timed_out) return Failure::Timeout;
-  std::string what = e.what();
-  std::transform(what.begin(), what.end(), what.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (const auto* h = dynamic_cast<const http::http_exception*>(&e)) {
-    if (h->error_code() == std::errc::timed_out || h->error_code().value() == ETIMEDOUT) return Failure::Timeout;
+Failure to_failure(TransportError error) {
+  switch (error) {
+    case TransportError::None: return Failure::None;
+    case TransportError::Timeout: return Failure::Timeout;
+    case TransportError::Unreachable: return Failure::Unreachable;
+    case TransportError::Tls: return Failure::Tls;
+    case TransportError::TooLarge: return Failure::TooLarge;
+    case TransportError::Protocol: return Failure::BadResponse;
   }
-  if (what.find("certificate") != std::string::npos || what.find("handshake") != std::string::npos ||
-      what.find("ssl") != std::string::npos || what.find("tls") != std::string::npos)
-    return Failure::Tls;
-  if (what.find("timed out") != std::string::npos || what.find("timeout") != std::string::npos) return Failure::Timeout;
   return Failure::Unreachable;
 }
 
@@ -146,13 +144,12 @@ struct Token {
   Clock::time_point expires;
 };
 
-// One scheme://host[:port] with its pooled connection(s) and what it taught us about its auth.
+// One scheme://host[:port]: its transport pool and what it taught us about its auth.
 struct Origin {
+  std::shared_ptr<detail::Origin> pool;
   std::string base;  // "https://registry.example.com:5000"
-  std::unique_ptr<http::client::http_client> client;
-  const config::RegistryConfig* settings = nullptr;  // null: defaults
-  std::mutex mutex;                                  // guards the learned challenge
-  Challenge challenge;                               // last 401 challenge (realm/service), if any
+  std::mutex mutex;  // guards the learned challenge
+  Challenge challenge;  // last 401 challenge (realm/service), if any
 };
 
 }  // namespace
@@ -173,29 +170,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::map<std::string, std::shared_ptr<Origin>> origins;
   std::map<std::string, Token> tokens;
 
-  std::shared_ptr<Origin> origin(const std::string& scheme, const std::string& host,
-                                 const config::RegistryConfig* settings) {
-    const std::string base = scheme + "://" + host;
+  // `authority` is "host", "host:port" or "[v6]:port", as an image reference or URL writes it.
+  std::shared_ptr<Origin> origin(bool tls, const std::string& authority, const config::RegistryConfig* settings) {
+    const std::string base = std::string(tls ? "https://" : "http://") + authority;
     std::lock_guard<std::mutex> lock(mutex);
+    if (origins.size() > 1024 && !origins.count(base)) origins.clear();  // bound: hosts come from pod specs
     auto& slot = origins[base];
     if (!slot) {
+      detail::Url url;
+      if (!detail::parse_url(base, url)) throw std::runtime_error("unusable registry address " + authority);
+      if (settings) url.endpoint.caFile = settings->caFile;
       auto o = std::make_shared<Origin>();
       o->base = base;
-      o->settings = settings;
-      http::client::http_client_config cfg;
-      cfg.set_timeout(std::chrono::duration_cast<std::chrono::seconds>(options.timeout) +
-                      std::chrono::seconds(1));  // our own budget timer cancels earlier
-      cfg.set_validate_certificates(true);
-      cfg.set_max_redirects(0);  // redirects are followed here, where Authorization can be dropped
-      if (settings && !settings->caFile.empty()) {
-        const std::string ca = settings->caFile;
-        cfg.set_ssl_context_callback([ca](boost::asio::ssl::context& ctx) {
-          boost::system::error_code ec;
-          ctx.set_default_verify_paths(ec);
-          ctx.load_verify_file(ca, ec);  // a missing file was refused at start-up
-        });
-      }
-      o->client = std::make_unique<http::client::http_client>(utility::conversions::to_string_t(base), cfg);
+      o->pool = Transport::shared().origin(url.endpoint);
       slot = std::move(o);
     }
     return slot;
@@ -232,19 +219,18 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     deadline_ = started_ + impl_->options.timeout;
     host_ = ref_.registry_host();
     settings_ = config::find_registry(impl_->registries, ref_.domain);
-    scheme_ = settings_ && settings_->plainHTTP ? "http" : "https";
+    tls_ = !(settings_ && settings_->plainHTTP);
     label_ = impl_->metrics ? impl_->metrics->registry_label(ref_.domain) : std::string(ref_.domain);
     credential_ = impl_->keyring.find(ref_.domain, ref_.path);
     scope_ = "repository:" + ref_.path + ":pull";
   }
 
   void start() {
-    auto self = shared_from_this();
-    budget_ = Timers::shared().at(deadline_, [self] {
-      self->timedOut_ = true;
-      self->cancel_.cancel();
-    });
-    origin_ = impl_->origin(scheme_, host_, settings_);
+    try {
+      origin_ = impl_->origin(tls_, host_, settings_);
+    } catch (const std::exception& e) {
+      return fail(Failure::Unreachable, "cannot reach registry " + host_ + ": " + e.what());
+    }
     // A registry that asked for a bearer token before will ask again: fetch it first and save
     // the 401 round trip.
     Challenge known;
@@ -252,22 +238,21 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       std::lock_guard<std::mutex> lock(origin_->mutex);
       known = origin_->challenge;
     }
-    if (known.scheme == "bearer") return authorize(known, [self] { self->request(http::methods::HEAD, self->manifest_path()); });
+    auto self = shared_from_this();
+    if (known.scheme == "bearer") return authorize(known, [self] { self->request("HEAD", self->manifest_path()); });
     if (known.scheme == "basic" && credential_) authorization_ = basic_header();
-    request(http::methods::HEAD, manifest_path());
+    request("HEAD", manifest_path());
   }
 
  private:
   std::string manifest_path(std::string_view reference = {}) const {
     return "/v2/" + ref_.path + "/manifests/" + std::string(reference.empty() ? ref_.manifest_reference() : reference);
   }
-  std::string basic_header() const {
-    return "Basic " + base64(credential_->username + ":" + credential_->password);
-  }
+  std::string basic_header() const { return "Basic " + base64(credential_->username + ":" + credential_->password); }
 
   void finish(Resolution r) {
-    if (finished_.exchange(true)) return;
-    if (budget_) budget_->cancel();
+    if (finished_) return;
+    finished_ = true;
     r.requests = requests_;
     auto* m = impl_->metrics;
     if (m) {
@@ -292,19 +277,12 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     finish(std::move(r));
   }
 
-  void fail_transport(const std::exception& e) {
-    const Failure f = classify(e, timedOut_);
-    std::string why = f == Failure::Timeout
-                          ? "registry " + host_ + " did not answer within " +
-                                std::to_string(impl_->options.timeout.count()) + "ms"
-                          : "cannot reach registry " + host_ + ": " + e.what();
-    fail(f, std::move(why));
-  }
-
-  bool out_of_time() {
-    if (Clock::now() < deadline_ && !timedOut_) return false;
-    fail(Failure::Timeout, "registry " + host_ + " did not answer within " + std::to_string(impl_->options.timeout.count()) + "ms");
-    return true;
+  void fail_transport(const TransportResult& t, const std::string& who) {
+    const Failure f = to_failure(t.error);
+    if (f == Failure::Timeout)
+      return fail(f, who + " did not answer within " + std::to_string(impl_->options.timeout.count()) + "ms");
+    if (f == Failure::TooLarge) return fail(f, who + " sent an answer over the size limit (" + t.message + ")");
+    fail(f, "cannot reach " + who + ": " + t.message);
   }
 
   void count(const std::string& code) {
@@ -312,52 +290,65 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (impl_->metrics) impl_->metrics->count_registry_request(label_, code);
   }
 
-  // Sends a request to the registry (or, after a redirect, to `absolute_url`).
-  void request(const http::method& method, const std::string& path, std::string absolute_url = {}, int redirects = 0) {
-    if (out_of_time()) return;
-    http::http_request req(method);
-    req.headers().add("Accept", kAccept);
-    req.headers().add("User-Agent", impl_->options.userAgent);
-    std::shared_ptr<Origin> target = origin_;
-    std::string uri = path;
-    if (!absolute_url.empty()) {
-      // A redirect: its own origin (connection pool), and Authorization only for the same host.
-      web::uri u(absolute_url);
-      const std::string host = u.host() + (u.port() > 0 ? ":" + std::to_string(u.port()) : "");
-      if (u.scheme() != "https" && !(u.scheme() == "http" && scheme_ == "http"))
-        return fail(Failure::BadResponse, "registry " + host_ + " redirected to a non-https URL");
-      target = impl_->origin(u.scheme(), host, config::find_registry(impl_->registries, host));
-      uri = u.resource().to_string();
-      if (target != origin_) redirectedAway_ = true;
-    }
-    if (!authorization_.empty() && !redirectedAway_) req.headers().add("Authorization", authorization_);
-    req.set_request_uri(uri);
+  using Handler = std::function<void(HttpResponse)>;
+  // Sends through the transport; counts the answer; a transport failure ends the resolution.
+  void send(const std::shared_ptr<Origin>& origin, HttpRequest req, std::size_t max_body, const std::string& who,
+            Handler then) {
+    req.headers.emplace_back("User-Agent", impl_->options.userAgent);
+    Transport::Limits limits;
+    limits.maxBodyBytes = max_body;
     auto self = shared_from_this();
-    target->client->request(req, cancel_.get_token())
-        .then([self, method, path, redirects](pplx::task<http::http_response> t) {
-          http::http_response response;
-          try {
-            response = t.get();
-          } catch (const std::exception& e) {
-            self->count("error");
-            return self->fail_transport(e);
-          }
-          self->count(std::to_string(response.status_code()));
-          self->on_response(method, path, std::move(response), redirects);
-        });
+    Transport::shared().send(origin->pool, std::move(req), limits, deadline_,
+                             [self, who, then = std::move(then)](TransportResult t) {
+                               if (t.error != TransportError::None) {
+                                 self->count("error");
+                                 return self->fail_transport(t, who);
+                               }
+                               self->count(std::to_string(t.response.status));
+                               then(std::move(t.response));
+                             });
   }
 
-  void on_response(const http::method& method, const std::string& path, http::http_response response, int redirects) {
-    const auto status = response.status_code();
+  // A manifest request to the registry (or, after a redirect, to `absolute_url`).
+  void request(const std::string& method, const std::string& path, const std::string& absolute_url = {},
+               int redirects = 0) {
+    HttpRequest req;
+    req.method = method;
+    req.headers.emplace_back("Accept", kAccept);
+    std::shared_ptr<Origin> target = origin_;
+    req.target = path;
+    if (!absolute_url.empty()) {
+      // A redirect: its own origin (connection pool), and Authorization only for the same host.
+      detail::Url url;
+      if (!detail::parse_url(absolute_url, url))
+        return fail(Failure::BadResponse, "registry " + host_ + " redirected to an unusable URL");
+      if (tls_ && !url.endpoint.tls)
+        return fail(Failure::BadResponse, "registry " + host_ + " redirected from https to plain http");
+      try {
+        target = impl_->origin(url.endpoint.tls, url.authority, config::find_registry(impl_->registries, url.authority));
+      } catch (const std::exception& e) {
+        return fail(Failure::BadResponse, "registry " + host_ + " redirected to " + url.authority + ": " + e.what());
+      }
+      req.target = url.target;
+      if (target != origin_) redirectedAway_ = true;
+    }
+    if (!authorization_.empty() && !redirectedAway_) req.headers.emplace_back("Authorization", authorization_);
+    auto self = shared_from_this();
+    send(target, std::move(req), impl_->options.maxManifestBytes, "registry " + host_,
+         [self, method, path, redirects](HttpResponse response) {
+           self->on_response(method, path, std::move(response), redirects);
+         });
+  }
+
+  void on_response(const std::string& method, const std::string& path, HttpResponse response, int redirects) {
+    const int status = response.status;
     if (status == 200) {
-      if (method == http::methods::HEAD) return on_head(response);
-      return read_body(response, impl_->options.maxManifestBytes, [self = shared_from_this(), response](std::string body) {
-        self->on_manifest(response, std::move(body));
-      });
+      if (method == "HEAD") return on_head(response);
+      return on_manifest(response);
     }
     if (status == 401 && !triedAuth_) {
       triedAuth_ = true;
-      const Challenge c = parse_challenge(header(response.headers(), "WWW-Authenticate"));
+      const Challenge c = parse_challenge(response.header("WWW-Authenticate"));
       if (c.scheme == "bearer" || c.scheme == "basic") {
         std::lock_guard<std::mutex> lock(origin_->mutex);
         origin_->challenge = c;
@@ -378,40 +369,44 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       return fail(Failure::NotFound, "image " + ref_.canonical() + " does not exist (registry " + host_ +
                                          " answered 404 for " + std::string(ref_.manifest_reference()) + ")");
     }
-    if (status == 405 && method == http::methods::HEAD) return request(http::methods::GET, path);
+    if (status == 405 && method == "HEAD") return request("GET", path);
     if (status == 429) {
       Resolution r;
       r.failure = Failure::RateLimited;
-      const std::string after = header(response.headers(), "Retry-After");
+      const std::string after = response.header("Retry-After");
       long seconds = 60;  // an HTTP-date or garbage: a minute
-      if (!after.empty() && std::all_of(after.begin(), after.end(), ::isdigit) && after.size() < 7) seconds = std::stol(after);
+      if (!after.empty() && after.size() < 7 && std::all_of(after.begin(), after.end(), ::isdigit)) seconds = std::stol(after);
       r.retryAfter = std::chrono::seconds(std::clamp<long>(seconds, 1, 3600));
-      r.error = "registry " + host_ + " is rate limiting podgate (HTTP 429; retry after " + std::to_string(r.retryAfter.count()) + "s)";
+      r.error = "registry " + host_ + " is rate limiting podgate (HTTP 429; retry after " +
+                std::to_string(r.retryAfter.count()) + "s)";
       return finish(std::move(r));
     }
     if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
-      const std::string location = header(response.headers(), "Location");
+      std::string location = response.header("Location");
       if (location.empty() || redirects >= kMaxRedirects)
         return fail(Failure::BadResponse, "registry " + host_ + " sent too many redirects or one without a Location");
-      std::string absolute = location;
-      if (location.front() == '/') absolute = origin_->base + location;
-      const http::method next = status == 303 ? http::methods::GET : method;
-      return request(next, path, absolute, redirects + 1);
+      if (location.front() == '/') location = origin_->base + location;
+      return request(status == 303 ? std::string("GET") : method, path, location, redirects + 1);
     }
     if (status >= 500)
       return fail(Failure::ServerError, "registry " + host_ + " failed with HTTP " + std::to_string(status));
     fail(Failure::BadResponse, "registry " + host_ + " answered HTTP " + std::to_string(status) + " for " + path);
   }
 
-  void on_head(const http::http_response& response) {
-    const std::string digest = header(response.headers(), "Docker-Content-Digest");
-    std::string type = header(response.headers(), "Content-Type");
+  static std::string media_type(const HttpResponse& response) {
+    std::string type = response.header("Content-Type");
     if (const auto semi = type.find(';'); semi != std::string::npos) type.resize(semi);
-    if (!image::is_valid_digest(digest)) return request(http::methods::GET, manifest_path());
+    return type;
+  }
+
+  void on_head(const HttpResponse& response) {
+    const std::string digest = response.header("Docker-Content-Digest");
+    const std::string type = media_type(response);
+    if (!image::is_valid_digest(digest)) return request("GET", manifest_path());
     if (is_index_media_type(type)) {
       // Fetch the index once, by digest, for its children (the scan cache may know either).
       headDigest_ = digest;
-      return request(http::methods::GET, manifest_path(digest));
+      return request("GET", manifest_path(digest));
     }
     Resolution r;
     r.digest = digest;
@@ -419,9 +414,10 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     finish(std::move(r));
   }
 
-  void on_manifest(const http::http_response& response, std::string body) {
+  void on_manifest(const HttpResponse& response) {
+    const std::string& body = response.body;
     const std::string computed = sha256_digest(body);
-    const std::string claimed = header(response.headers(), "Docker-Content-Digest");
+    const std::string claimed = response.header("Docker-Content-Digest");
     if (!claimed.empty() && claimed.starts_with("sha256:") && claimed != computed)
       return fail(Failure::BadResponse, "registry " + host_ + " sent a manifest whose bytes do not match its digest " + claimed);
     if (!headDigest_.empty() && headDigest_ != computed)
@@ -430,8 +426,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       return fail(Failure::BadResponse, "registry " + host_ + " sent a manifest that does not match " + ref_.digest);
     Resolution r;
     r.digest = computed;
-    std::string type = header(response.headers(), "Content-Type");
-    if (const auto semi = type.find(';'); semi != std::string::npos) type.resize(semi);
+    std::string type = media_type(response);
     rapidjson::Document doc;
     doc.Parse(body.data(), body.size());
     if (doc.HasParseError() || !doc.IsObject())
@@ -459,131 +454,81 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     finish(std::move(r));
   }
 
-  // Reads a body of at most `limit` bytes; more is TooLarge, and the connection is dropped.
-  void read_body(const http::http_response& response, std::size_t limit, std::function<void(std::string)> then) {
-    const auto length = response.headers().content_length();
-    if (length > limit) {
-      cancel_.cancel();
-      return fail(Failure::TooLarge, "registry " + host_ + " sent " + std::to_string(length) +
-                                         " bytes; the limit is " + std::to_string(limit));
-    }
-    read_chunk(response.body().streambuf(), std::make_shared<std::string>(), limit, std::move(then));
-  }
-
-  // One chunk at a time into `out`, so a body that grows past `limit` is cut off there.
-  void read_chunk(Concurrency::streams::streambuf<uint8_t> body, std::shared_ptr<std::string> out, std::size_t limit,
-                  std::function<void(std::string)> then) {
-    auto self = shared_from_this();
-    auto chunk = std::make_shared<std::vector<uint8_t>>(16 * 1024);
-    body.getn(chunk->data(), chunk->size()).then([self, body, out, chunk, limit, then](pplx::task<size_t> t) {
-      std::size_t n = 0;
-      try {
-        n = t.get();
-      } catch (const std::exception& e) {
-        return self->fail_transport(e);
-      }
-      if (n == 0) return then(std::move(*out));
-      out->append(reinterpret_cast<const char*>(chunk->data()), n);
-      if (out->size() > limit) {
-        self->cancel_.cancel();
-        return self->fail(Failure::TooLarge, "registry " + self->host_ + " sent more than " + std::to_string(limit) + " bytes");
-      }
-      if (self->out_of_time()) return;
-      self->read_chunk(body, out, limit, then);
-    });
-  }
-
   // Gets a bearer token for this repository (cached until shortly before it expires), sets the
   // Authorization header, then continues with `next`.
   void authorize(const Challenge& c, std::function<void()> next) {
     auto realm_it = c.params.find("realm");
-    if (realm_it == c.params.end() || realm_it->second.empty())
-      return fail(Failure::BadResponse, "registry " + host_ + " asked for a bearer token without a realm");
-    const std::string realm = realm_it->second;
-    web::uri realm_uri;
-    try {
-      realm_uri = web::uri(realm);
-    } catch (const std::exception&) {
-      return fail(Failure::BadResponse, "registry " + host_ + " named an unusable token realm");
-    }
+    detail::Url realm;
+    if (realm_it == c.params.end() || !detail::parse_url(realm_it->second, realm))
+      return fail(Failure::BadResponse, "registry " + host_ + " asked for a bearer token without a usable realm");
     // A token endpoint over plain http would expose credentials; only a registry configured for
     // plain HTTP may use one.
-    if (realm_uri.scheme() != "https" && !(realm_uri.scheme() == "http" && scheme_ == "http"))
-      return fail(Failure::BadResponse, "registry " + host_ + " named a token realm that is not https: " + realm);
+    if (!realm.endpoint.tls && tls_)
+      return fail(Failure::BadResponse, "registry " + host_ + " named a token realm that is not https: " + realm_it->second);
     const std::string service = c.params.count("service") ? c.params.at("service") : std::string();
     const std::string user = credential_ ? credential_->username : std::string();
-    const std::string key = realm + "\x1f" + service + "\x1f" + scope_ + "\x1f" + user;
+    const std::string key = realm_it->second + "\x1f" + service + "\x1f" + scope_ + "\x1f" + user;
     if (auto token = impl_->cached_token(key)) {
       authorization_ = "Bearer " + *token;
       return next();
     }
-    if (out_of_time()) return;
 
-    const std::string host = realm_uri.host() + (realm_uri.port() > 0 ? ":" + std::to_string(realm_uri.port()) : "");
     // The token service belongs to the registry that named it: without an entry of its own it
     // shares the registry's settings (its CA file, typically).
-    const config::RegistryConfig* realm_settings = config::find_registry(impl_->registries, host);
-    auto origin = impl_->origin(realm_uri.scheme(), host, realm_settings ? realm_settings : settings_);
+    const config::RegistryConfig* realm_settings = config::find_registry(impl_->registries, realm.authority);
+    std::shared_ptr<Origin> origin;
+    try {
+      origin = impl_->origin(realm.endpoint.tls, realm.authority, realm_settings ? realm_settings : settings_);
+    } catch (const std::exception& e) {
+      return fail(Failure::BadResponse, "registry " + host_ + " named an unusable token realm: " + e.what());
+    }
     std::string query = "scope=" + url_encode(scope_);
     if (!service.empty()) query = "service=" + url_encode(service) + "&" + query;
-    std::string resource = realm_uri.path();
-    if (resource.empty()) resource = "/";
-    http::http_request req(http::methods::GET);
+    HttpRequest req;
     if (credential_ && !credential_->identityToken.empty()) {
       // An identity token is an OAuth2 refresh token, exchanged with a POST (distribution's token spec).
-      req.set_method(http::methods::POST);
-      req.set_body("grant_type=refresh_token&client_id=podgate&" + query +
-                       "&refresh_token=" + url_encode(credential_->identityToken),
-                   "application/x-www-form-urlencoded");
-      req.set_request_uri(resource + (realm_uri.query().empty() ? "" : "?" + realm_uri.query()));
+      req.method = "POST";
+      req.target = realm.target;
+      req.body = "grant_type=refresh_token&client_id=podgate&" + query + "&refresh_token=" + url_encode(credential_->identityToken);
+      req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
     } else {
-      if (credential_) req.headers().add("Authorization", basic_header());
-      req.set_request_uri(resource + "?" + (realm_uri.query().empty() ? "" : realm_uri.query() + "&") + query);
+      req.method = "GET";
+      req.target = realm.target + (realm.target.find('?') == std::string::npos ? "?" : "&") + query;
+      if (credential_) req.headers.emplace_back("Authorization", basic_header());
     }
-    req.headers().add("User-Agent", impl_->options.userAgent);
+    const std::string who = "the token service of registry " + host_;
     auto self = shared_from_this();
-    origin->client->request(req, cancel_.get_token()).then([self, key, next](pplx::task<http::http_response> t) {
-      http::http_response response;
-      try {
-        response = t.get();
-      } catch (const std::exception& e) {
-        self->count("error");
-        return self->fail_transport(e);
-      }
-      self->count(std::to_string(response.status_code()));
-      const auto status = response.status_code();
+    send(origin, std::move(req), impl_->options.maxTokenBytes, who, [self, key, who, next](HttpResponse response) {
+      const int status = response.status;
       if (status == 401 || status == 403)
-        return self->fail(Failure::Unauthorized,
-                          "the token service of registry " + self->host_ + " refused " +
-                              (self->credential_ ? "the configured credentials" : "an anonymous token") + " for " +
-                              self->ref_.path + " (HTTP " + std::to_string(status) + ")");
-      if (status == 429) return self->fail(Failure::RateLimited, "the token service of registry " + self->host_ + " is rate limiting podgate");
+        return self->fail(Failure::Unauthorized, who + " refused " +
+                                                     (self->credential_ ? "the configured credentials" : "an anonymous token") +
+                                                     " for " + self->ref_.path + " (HTTP " + std::to_string(status) + ")");
+      if (status == 429) return self->fail(Failure::RateLimited, who + " is rate limiting podgate");
       if (status != 200)
         return self->fail(status >= 500 ? Failure::ServerError : Failure::BadResponse,
-                          "the token service of registry " + self->host_ + " answered HTTP " + std::to_string(status));
-      self->read_body(response, self->impl_->options.maxTokenBytes, [self, key, next](std::string body) {
-        rapidjson::Document doc;
-        doc.Parse(body.data(), body.size());
-        std::string token;
-        long expires = 60;  // the spec's default when expires_in is absent
-        if (!doc.HasParseError() && doc.IsObject()) {
-          for (const char* name : {"access_token", "token"}) {  // access_token wins (the OAuth2 name)
-            auto it = doc.FindMember(name);
-            if (it != doc.MemberEnd() && it->value.IsString() && it->value.GetStringLength() > 0) {
-              token = it->value.GetString();
-              break;
-            }
+                          who + " answered HTTP " + std::to_string(status));
+      rapidjson::Document doc;
+      doc.Parse(response.body.data(), response.body.size());
+      std::string token;
+      long expires = 60;  // the spec's default when expires_in is absent
+      if (!doc.HasParseError() && doc.IsObject()) {
+        for (const char* name : {"access_token", "token"}) {  // access_token wins (the OAuth2 name)
+          auto it = doc.FindMember(name);
+          if (it != doc.MemberEnd() && it->value.IsString() && it->value.GetStringLength() > 0) {
+            token = it->value.GetString();
+            break;
           }
-          auto e = doc.FindMember("expires_in");
-          if (e != doc.MemberEnd() && e->value.IsInt64()) expires = static_cast<long>(std::clamp<int64_t>(e->value.GetInt64(), 1, 86400));
         }
-        const bool printable = std::all_of(token.begin(), token.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
-        if (token.empty() || !printable)
-          return self->fail(Failure::BadResponse, "the token service of registry " + self->host_ + " sent no usable token");
-        self->impl_->store_token(key, token, std::chrono::seconds(expires));
-        self->authorization_ = "Bearer " + token;
-        next();
-      });
+        auto e = doc.FindMember("expires_in");
+        if (e != doc.MemberEnd() && e->value.IsInt64())
+          expires = static_cast<long>(std::clamp<int64_t>(e->value.GetInt64(), 1, 86400));
+      }
+      const bool printable = std::all_of(token.begin(), token.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
+      if (token.empty() || !printable) return self->fail(Failure::BadResponse, who + " sent no usable token");
+      self->impl_->store_token(key, token, std::chrono::seconds(expires));
+      self->authorization_ = "Bearer " + token;
+      next();
     });
   }
 
@@ -591,7 +536,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   image::Reference ref_;
   Client::Callback done_;
   Clock::time_point started_, deadline_;
-  std::string host_, scheme_, label_, scope_;
+  std::string host_, label_, scope_;
+  bool tls_ = true;
   const config::RegistryConfig* settings_ = nullptr;
   std::optional<Credential> credential_;
   std::shared_ptr<Origin> origin_;
@@ -599,11 +545,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   std::string headDigest_;
   bool triedAuth_ = false;
   bool redirectedAway_ = false;
+  bool finished_ = false;  // steps run one after another, never concurrently
   int requests_ = 0;
-  std::atomic<bool> finished_{false};
-  std::atomic<bool> timedOut_{false};
-  pplx::cancellation_token_source cancel_;
-  std::shared_ptr<Timers::Handle> budget_;
 };
 
 }  // namespace
@@ -618,9 +561,12 @@ Client::Client(std::vector<config::RegistryConfig> registries, ClientOptions opt
   for (const auto& r : impl_->registries) {
     if (!r.credentialsFile.empty()) impl_->keyring.add_file(r.credentialsFile);
     if (!r.caFile.empty()) {
-      std::FILE* f = std::fopen(r.caFile.c_str(), "r");
-      if (!f) throw std::runtime_error("registries: " + r.host + ": caFile " + r.caFile + " cannot be read");
-      std::fclose(f);
+      // Load it now, so a bad file stops podgate at start rather than failing every resolution.
+      try {
+        detail::check_ca_file(r.caFile);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("registries: " + r.host + ": caFile: " + e.what());
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The registry client: resolves an image reference to its manifest digest over the OCI
 // distribution API, with the bearer-token and Basic flows, per-registry TLS settings and bounded
-// answers. Asynchronous (cpprestsdk underneath): a slow registry holds no caller's thread.
+// answers. Asynchronous (Boost.Beast underneath, lib/registry/http_transport.h): a slow registry
+// holds no caller's thread.
 
 #include <chrono>
 #include <functional>

@@ -1,0 +1,371 @@
+#include "registry/http_transport.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+// GCC 12 reports a false "maybe uninitialized" boost::optional inside Beast's parser (third-party
+// code inlined into ours); silence that one warning for Beast's HTTP headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace podgate::registry::detail {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() &&
+        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return v;
+  }
+  return {};
+}
+
+bool parse_url(std::string_view text, Url& out) {
+  Url url;
+  if (text.starts_with("https://")) {
+    url.endpoint.tls = true;
+    text.remove_prefix(8);
+  } else if (text.starts_with("http://")) {
+    url.endpoint.tls = false;
+    text.remove_prefix(7);
+  } else {
+    return false;
+  }
+  const auto slash = text.find_first_of("/?#");
+  std::string_view authority = text.substr(0, slash);
+  std::string_view rest = slash == std::string_view::npos ? std::string_view{} : text.substr(slash);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;  // no userinfo
+  url.authority = std::string(authority);
+  std::string_view host = authority, port;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
+      port = authority.substr(close + 2);
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return false;
+  for (char c : host)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '\\') return false;
+  url.endpoint.host = std::string(host);
+  url.endpoint.port = port.empty() ? (url.endpoint.tls ? "443" : "80") : std::string(port);
+  if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  url.target = rest.empty() ? "/" : (rest.front() == '?' ? "/" + std::string(rest) : std::string(rest));
+  for (char c : url.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;  // no header injection
+  out = std::move(url);
+  return true;
+}
+
+// One kept-alive connection: plain TCP or TLS over TCP, with the read buffer that belongs to it.
+struct Connection {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+class Origin {
+ public:
+  Origin(net::io_context& io, Endpoint endpoint) : io_(io), endpoint_(std::move(endpoint)), context_(ssl::context::tls_client) {
+    if (!endpoint_.tls) return;
+    context_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    context_.set_verify_mode(ssl::verify_peer);
+    error_code ec;
+    context_.set_default_verify_paths(ec);  // the system CAs; once per origin, not per connection
+    if (!endpoint_.caFile.empty()) {
+      context_.load_verify_file(endpoint_.caFile, ec);
+      if (ec) throw std::runtime_error("cannot load CA file " + endpoint_.caFile + ": " + ec.message());
+    }
+  }
+
+  const Endpoint& endpoint() const { return endpoint_; }
+  net::io_context& io() { return io_; }
+  ssl::context& context() { return context_; }
+
+  std::unique_ptr<Connection> acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (idle_.empty()) return nullptr;
+    auto c = std::move(idle_.back());  // most recently used: the least likely to have been closed
+    idle_.pop_back();
+    return c;
+  }
+  void release(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (idle_.size() >= kMaxIdle) idle_.erase(idle_.begin());  // bound: drop the oldest
+    idle_.push_back(std::move(c));
+  }
+
+ private:
+  static constexpr std::size_t kMaxIdle = 32;
+  net::io_context& io_;
+  Endpoint endpoint_;
+  ssl::context context_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+void check_ca_file(const std::string& path) {
+  ssl::context context(ssl::context::tls_client);
+  error_code ec;
+  context.load_verify_file(path, ec);
+  if (ec) throw std::runtime_error("cannot load CA file " + path + ": " + ec.message());
+}
+
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+TransportError classify(const error_code& ec) {
+  if (ec == beast::error::timeout || ec == net::error::timed_out || ec == net::error::operation_aborted)
+    return TransportError::Timeout;
+  if (ec == http::error::body_limit || ec == http::error::header_limit || ec == http::error::buffer_overflow)
+    return TransportError::TooLarge;
+  if (ec.category() == net::error::get_ssl_category() || ec.category() == net::ssl::error::get_stream_category())
+    return TransportError::Tls;
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) return TransportError::Protocol;
+  return TransportError::Unreachable;
+}
+
+// One request/response exchange, possibly on a new connection.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<Origin> origin, HttpRequest request, Transport::Limits limits, Clock::time_point deadline,
+           std::function<void(TransportResult)> done)
+      : origin_(std::move(origin)), request_(std::move(request)), limits_(limits), deadline_(deadline),
+        done_(std::move(done)), resolver_(origin_->io()) {}
+
+  void start() {
+    if (Clock::now() >= deadline_) return finish(TransportError::Timeout, "deadline passed before the request");
+    conn_ = origin_->acquire();
+    reused_ = conn_ != nullptr;
+    if (reused_) return write();
+    connect();
+  }
+
+ private:
+  void connect() {
+    conn_ = std::make_unique<Connection>();
+    const Endpoint& e = origin_->endpoint();
+    if (e.tls) {
+      conn_->tls.emplace(origin_->io(), origin_->context());
+      SSL* ssl = conn_->tls->native_handle();
+      // Verify the certificate names this host (an IP literal against IP SANs), and send SNI.
+      if (is_ip_literal(e.host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), e.host.c_str());
+      } else {
+        SSL_set1_host(ssl, e.host.c_str());
+        SSL_set_tlsext_host_name(ssl, e.host.c_str());
+      }
+    } else {
+      conn_->plain.emplace(origin_->io());
+    }
+    conn_->tcp().expires_at(deadline_);
+    auto self = shared_from_this();
+    resolver_.async_resolve(e.host, e.port, [self](const error_code& ec, tcp::resolver::results_type results) {
+      if (ec) return self->fail(ec, "cannot resolve " + self->origin_->endpoint().host);
+      self->conn_->tcp().expires_at(self->deadline_);
+      self->conn_->tcp().async_connect(results, [self](const error_code& ec, const tcp::endpoint&) {
+        if (ec) return self->fail(ec, "cannot connect");
+        self->conn_->tcp().socket().set_option(tcp::no_delay(true));
+        if (!self->conn_->tls) return self->write();
+        self->conn_->tls->async_handshake(ssl::stream_base::client, [self](const error_code& ec) {
+          if (ec) {
+            std::string why = "TLS handshake failed";
+            const long verify = SSL_get_verify_result(self->conn_->tls->native_handle());
+            if (verify != X509_V_OK) why += ": certificate verification: " + std::string(X509_verify_cert_error_string(verify));
+            return self->fail(ec, why);
+          }
+          self->write();
+        });
+      });
+    });
+  }
+
+  void write() {
+    message_.emplace();
+    auto& m = *message_;
+    m.version(11);
+    m.method_string(request_.method);
+    m.target(request_.target);
+    const Endpoint& e = origin_->endpoint();
+    const bool default_port = (e.tls && e.port == "443") || (!e.tls && e.port == "80");
+    const std::string host = e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host;
+    m.set(http::field::host, default_port ? host : host + ":" + e.port);
+    for (const auto& [k, v] : request_.headers) m.set(k, v);
+    m.body() = request_.body;
+    m.prepare_payload();
+    m.keep_alive(true);
+    conn_->tcp().expires_at(deadline_);
+    auto self = shared_from_this();
+    auto on_write = [self](const error_code& ec, std::size_t) {
+      if (ec) return self->retry_or_fail(ec, "cannot send the request");
+      self->read();
+    };
+    if (conn_->tls) http::async_write(*conn_->tls, m, on_write);
+    else http::async_write(*conn_->plain, m, on_write);
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
+    parser_->body_limit(limits_.maxBodyBytes);
+    if (request_.method == "HEAD") parser_->skip(true);  // a HEAD answer's Content-Length has no body
+    auto self = shared_from_this();
+    auto on_read = [self](const error_code& ec, std::size_t) {
+      if (ec) return self->retry_or_fail(ec, "cannot read the answer");
+      self->complete();
+    };
+    if (conn_->tls) http::async_read(*conn_->tls, conn_->buffer, *parser_, on_read);
+    else http::async_read(*conn_->plain, conn_->buffer, *parser_, on_read);
+  }
+
+  void complete() {
+    auto message = parser_->release();
+    TransportResult result;
+    result.response.status = static_cast<int>(message.result_int());
+    for (const auto& field : message) result.response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    result.response.body = std::move(message.body());
+    if (message.keep_alive()) {
+      conn_->tcp().expires_never();
+      origin_->release(std::move(conn_));
+    }
+    deliver(std::move(result));
+  }
+
+  // A kept-alive connection may have been closed by the server while idle: try once more on a
+  // fresh connection before calling it a failure.
+  void retry_or_fail(const error_code& ec, const std::string& what) {
+    const bool closed = ec == http::error::end_of_stream || ec == net::error::connection_reset ||
+                        ec == net::error::broken_pipe || ec == net::error::eof ||
+                        ec == net::ssl::error::stream_truncated;
+    if (reused_ && closed && !retried_ && Clock::now() < deadline_) {
+      retried_ = true;
+      reused_ = false;
+      return connect();
+    }
+    fail(ec, what);
+  }
+
+  void fail(const error_code& ec, const std::string& what) {
+    const TransportError kind = classify(ec);
+    std::string message = kind == TransportError::Timeout ? std::string("no answer before the deadline") : what + ": " + ec.message();
+    finish(kind, std::move(message));
+  }
+
+  void finish(TransportError error, std::string message) {
+    if (conn_) {
+      error_code ignored;
+      conn_->tcp().socket().close(ignored);
+      conn_.reset();
+    }
+    TransportResult result;
+    result.error = error;
+    result.message = std::move(message);
+    deliver(std::move(result));
+  }
+
+  void deliver(TransportResult result) {
+    auto done = std::move(done_);
+    if (done) done(std::move(result));
+  }
+
+  std::shared_ptr<Origin> origin_;
+  HttpRequest request_;
+  Transport::Limits limits_;
+  Clock::time_point deadline_;
+  std::function<void(TransportResult)> done_;
+  tcp::resolver resolver_;
+  std::unique_ptr<Connection> conn_;
+  std::optional<http::request<http::string_body>> message_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  bool reused_ = false;
+  bool retried_ = false;
+};
+
+}  // namespace
+
+struct Transport::Impl {
+  net::io_context io;
+  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
+  std::vector<std::thread> threads;
+  std::mutex mutex;
+  std::vector<std::shared_ptr<Origin>> origins;
+
+  Impl() {
+    // Two threads: TLS handshakes with a registry are the CPU work here; more would only contend
+    // with the webhook's own workers.
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  ~Impl() {
+    work.reset();
+    io.stop();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+Transport::Transport() : impl_(std::make_unique<Impl>()) {}
+Transport::~Transport() = default;
+
+Transport& Transport::shared() {
+  static Transport* instance = new Transport();  // intentionally never deleted (see the header)
+  return *instance;
+}
+
+std::shared_ptr<Origin> Transport::origin(const Endpoint& endpoint) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  for (const auto& o : impl_->origins)
+    if (o->endpoint() == endpoint) return o;
+  // Bound: origins come from pod specs when no registry allowlist is set.
+  if (impl_->origins.size() >= 1024) impl_->origins.erase(impl_->origins.begin());
+  auto o = std::make_shared<Origin>(impl_->io, endpoint);
+  impl_->origins.push_back(o);
+  return o;
+}
+
+void Transport::send(std::shared_ptr<Origin> origin, HttpRequest request, Limits limits, Clock::time_point deadline,
+                     std::function<void(TransportResult)> done) {
+  auto exchange = std::make_shared<Exchange>(std::move(origin), std::move(request), limits, deadline, std::move(done));
+  net::post(impl_->io, [exchange] { exchange->start(); });
+}
+
+}  // namespace podgate::registry::detail
