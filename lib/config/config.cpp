@@ -348,9 +348,12 @@ std::string fold_docker_hub(std::string domain) {
 // trustedRegistries entry -> "domain" (whole registry) or "domain/path/" (repository prefix).
 std::string normalize_trusted_entry(const std::string& entry) {
   if (entry.empty()) throw std::invalid_argument("must not be empty");
+  // A '/' anywhere (a trailing one included: "myorg/") makes it a repository prefix.
+  const bool prefix = entry.find('/') != std::string::npos;
   std::string text = entry;
   while (!text.empty() && text.back() == '/') text.pop_back();
-  if (text.find('/') == std::string::npos) {
+  if (text.empty()) throw std::invalid_argument("expected a registry or a repository prefix, got " + quoted(entry));
+  if (!prefix) {
     // A registry: it must read as a domain to `docker pull` (a '.', a ':' or "localhost").
     const auto parsed = image::parse(text + "/probe");
     const std::string domain = parsed ? lowercase(parsed.reference->domain) : std::string();
@@ -362,7 +365,9 @@ std::string normalize_trusted_entry(const std::string& entry) {
   // Parsed with a probe component after it, so "docker.io/library" stays a prefix and is not
   // read as the image docker.io/library/library.
   const auto parsed = image::parse(text + "/probe");
-  const bool plain = text.find('@') == std::string::npos && text.substr(text.rfind('/')).find(':') == std::string::npos;
+  const auto last_slash = text.rfind('/');
+  const bool plain = text.find('@') == std::string::npos &&
+                     text.substr(last_slash == std::string::npos ? 0 : last_slash).find(':') == std::string::npos;
   if (!parsed || !plain || !parsed.reference->path.ends_with("/probe"))
     throw std::invalid_argument("expected a repository prefix such as \"ghcr.io/myorg/\" (no tag or digest), got " +
                                 quoted(entry) + (parsed ? "" : " (" + parsed.error + ")"));

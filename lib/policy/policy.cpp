@@ -370,6 +370,8 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
     }
     const image::ParseResult parsed = image::parse(site.image);
     if (auto f = static_image_check(rule, site, parsed)) {
+      // Recorded too (with the digest it was written with, if any): with action warn it is admitted.
+      if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), parsed ? parsed.reference->digest : ""});
       findings.push_back(std::move(*f));
       continue;
     }
@@ -394,6 +396,7 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
       } else if (r && r->failure == registry::Failure::NotFound) {
         f.summary = site.subject + " uses image " + quote(site.image) + ", which does not exist (" + r->error + ")";
         f.detail = f.summary + "; check the name and tag: the kubelet could not pull it either.";
+        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), ""});
         findings.push_back(std::move(f));
         continue;
       } else {
@@ -646,6 +649,8 @@ std::vector<image::Reference> Evaluator::images_to_resolve(const Request& reques
   const auto& exemptions = config_.exemptions;
   if (std::find(exemptions.namespaces.begin(), exemptions.namespaces.end(), request.namespace_) != exemptions.namespaces.end())
     return out;
+  // Exempt by service account: evaluate() allows without judging anything, oldObject included.
+  if (exempt_service_account(exemptions, request.namespace_, *request.object.podSpec)) return out;
   auto add_spec = [&](const PodSpec& spec) {
     if (exempt_service_account(exemptions, request.namespace_, spec)) return;
     for (const ImageSite& site : image_sites(spec)) {
