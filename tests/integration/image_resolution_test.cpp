@@ -5,7 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -373,4 +376,110 @@ TEST_CASE("podgate resolve prints digests and index children; exit 1 when one fa
   pt::Process bad({PODGATE_BINARY, "resolve", "UPPER/Case"});
   REQUIRE(bad.wait_for(30s) == 2);
   CHECK(contains(bad.stderr_text(), "must be lowercase"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark (hidden: run by bench/image_resolution.sh, not by ctest). Wall times of reviews
+// through `podgate serve` against the loopback registry, with a baseline measured in the same
+// run: one HEAD of a manifest straight to the registry over a kept-alive TLS connection.
+
+namespace {
+
+struct Stats {
+  double p50 = 0, p90 = 0, max = 0;
+};
+Stats stats(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms[ms.size() * 9 / 10], ms.back()};
+}
+std::string row(const char* name, const Stats& s, std::size_t n) {
+  char buffer[160];
+  std::snprintf(buffer, sizeof buffer, "%-34s %5zu %9.2f %9.2f %9.2f", name, n, s.p50, s.p90, s.max);
+  return buffer;
+}
+
+}  // namespace
+
+TEST_CASE("bench: cold and warm resolution, and 8 uncached images against 1", "[.bench]") {
+  const int reps = std::getenv("PODGATE_BENCH_REPS") ? std::atoi(std::getenv("PODGATE_BENCH_REPS")) : 20;
+  const char* delay = std::getenv("PODGATE_BENCH_DELAY_MS");
+  pt::TestRegistry reg;
+  // With a delay, podgate reaches the registry through bench/delay_proxy.py: a registry across a
+  // network, where resolving a pod's images in parallel is what keeps a review fast.
+  std::unique_ptr<pt::Process> proxy;
+  std::string host = reg.host();
+  unsigned short port = reg.port();
+  if (delay) {
+    port = pt::free_port();
+    proxy = std::make_unique<pt::Process>(std::vector<std::string>{
+        "/usr/bin/python3", std::string(PODGATE_SOURCE_DIR) + "/bench/delay_proxy.py", std::to_string(port),
+        "127.0.0.1", std::to_string(reg.port()), delay});
+    REQUIRE(proxy->wait_for_output("delay proxy", 10s, true));
+    host = "127.0.0.1:" + std::to_string(port);
+  }
+  // Fresh tags for every cold review: tag t<i> for the single-image runs, m<i> for the 8-image ones.
+  std::vector<std::string> single, multi;
+  for (int i = 0; i < reps; ++i) {
+    reg.push_image("bench/app", "t" + std::to_string(i));
+    single.push_back(host + "/bench/app:t" + std::to_string(i));
+  }
+  for (int i = 0; i < reps * 8; ++i) {
+    reg.push_image("bench/app", "m" + std::to_string(i));
+    multi.push_back(host + "/bench/app:m" + std::to_string(i));
+  }
+  Served served("rules:\n  images:\n    action: deny\n    resolve: {timeout: 5s}\n"
+                "registries:\n  - host: \"" + host + "\"\n    caFile: \"" + reg.ca_file() + "\"\n");
+  pt::HttpsClient client(served.client());
+  client.connect();
+  auto timed = [&](const std::vector<std::string>& images) {
+    const auto t0 = Clock::now();
+    auto r = client.request("POST", "/validate", pt::pod_review_with_images("bench", images));
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    REQUIRE(r.status == 200);
+    INFO(r.body);
+    REQUIRE(contains(r.body, "\"allowed\":true"));
+    return ms;
+  };
+
+  // Baseline: one request straight to the registry (through the proxy when there is one) on a
+  // kept-alive TLS connection: what a single resolution cannot beat.
+  pt::ClientOptions direct;
+  direct.port = port;
+  direct.caFile = reg.ca_file();
+  direct.serverName = "127.0.0.1";
+  pt::HttpsClient registry_client(direct);
+  std::vector<double> baseline;
+  for (int i = 0; i < reps * 5; ++i) {
+    const auto t0 = Clock::now();
+    auto r = registry_client.request("GET", "/v2/");
+    baseline.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    REQUIRE(r.status == 200);
+  }
+
+  std::vector<double> cold1, cold8, warm1, warm8;
+  for (int i = 0; i < reps; ++i) cold1.push_back(timed({single[i]}));
+  for (int i = 0; i < reps; ++i) {
+    std::vector<std::string> eight(multi.begin() + i * 8, multi.begin() + i * 8 + 8);
+    cold8.push_back(timed(eight));
+  }
+  for (int i = 0; i < reps * 10; ++i) warm1.push_back(timed({single[i % reps]}));
+  for (int i = 0; i < reps * 10; ++i) {
+    std::vector<std::string> eight(multi.begin(), multi.begin() + 8);
+    warm8.push_back(timed(eight));
+  }
+  const Stats b = stats(baseline), c1 = stats(cold1), c8 = stats(cold8), w1 = stats(warm1), w8 = stats(warm8);
+  std::string report = std::string("registry: ") + (delay ? std::string("behind delay_proxy.py, +") + delay + " ms per response chunk" : "direct loopback") + "\n";
+  report += "case                               reps   p50_ms    p90_ms    max_ms\n";
+  report += row("baseline: GET /v2/ to registry", b, baseline.size()) + "\n";
+  report += row("review, 1 image, cold (HEAD)", c1, cold1.size()) + "\n";
+  report += row("review, 8 images, cold (8 HEADs)", c8, cold8.size()) + "\n";
+  report += row("review, 1 image, warm (cached)", w1, warm1.size()) + "\n";
+  report += row("review, 8 images, warm (cached)", w8, warm8.size()) + "\n";
+  char ratios[200];
+  std::snprintf(ratios, sizeof ratios,
+                "ratio cold 8 images / cold 1 image (p50): %.2f\nratio cold 1 image / baseline (p50): %.2f\n",
+                c8.p50 / c1.p50, c1.p50 / b.p50);
+  report += ratios;
+  std::printf("%s", report.c_str());
+  CHECK(c8.p50 > 0);
 }
