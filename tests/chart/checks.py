@@ -3,9 +3,10 @@
 
 `helm lint --strict`, then `helm template` under default and non-default values (the files in
 charts/podgate/ci/ and --set overrides), asserting the facts a reviewer would check by hand: the
-webhook configuration, the pod's security settings, TLS wiring, the config file, monitoring objects,
-schema rejections, and the upgrade path that reuses the Helm-generated certificate (through a fake
-API server on loopback, since `helm template` alone never runs `lookup`).
+webhook configuration, the pod's security settings, TLS wiring, the config file, the image rules and
+their registry mounts, monitoring objects, schema rejections, and the upgrade path that reuses the
+Helm-generated certificate (through a fake API server on loopback, since `helm template` alone never
+runs `lookup`).
 
 Prints one line per check and ends with `N passed, M failed` (`, K skipped` when a check's tool is
 missing). Exit status 1 if anything failed.
@@ -232,6 +233,63 @@ def openssl(*args, input_bytes=None):
     proc = subprocess.run(["openssl", *args], input=input_bytes, capture_output=True, timeout=30)
     assert proc.returncode == 0, f"openssl {' '.join(args)}: {proc.stderr.decode().strip()}"
     return proc.stdout.decode()
+
+
+REGISTRY_MOUNTS = "/etc/podgate/registries"
+BYTE_UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "k": 1000, "M": 10**6, "G": 10**9}
+DURATION_NS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "µs": 10**3, "ns": 1}
+
+
+def byte_size(value):
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|k|M|G)?", str(value))
+    assert m, f"not a byte size: {value!r}"
+    return int(m.group(1)) * BYTE_UNITS[m.group(2) or ""]
+
+
+def duration_ns(value):
+    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|us|µs|ns|h|m|s)", str(value))
+    assert parts and "".join(n + u for n, u in parts) == str(value), f"not a duration: {value!r}"
+    return sum(round(float(n) * DURATION_NS[u]) for n, u in parts)
+
+
+def image_settings(images):
+    """rules.images with byte sizes and durations reduced to numbers, so "4Mi" equals 4194304."""
+    out = json.loads(json.dumps(images))
+    resolve = out.get("resolve", {})
+    for key in ("timeout", "cacheTTL", "errorTTL"):
+        if key in resolve:
+            resolve[key] = duration_ns(resolve[key])
+    if "maxManifestBytes" in resolve:
+        resolve["maxManifestBytes"] = byte_size(resolve["maxManifestBytes"])
+    return out
+
+
+def podgate_defaults():
+    """podgate's default config, from the block in docs/configuration.md a unit test keeps in sync with the code."""
+    text = (REPO / "docs" / "configuration.md").read_text()
+    m = re.search(r"^## The defaults\n.*?```yaml\n(.*?)```", text, re.S | re.M)
+    assert m, "no defaults block under '## The defaults' in docs/configuration.md"
+    return yaml.safe_load(m.group(1))
+
+
+def manifests_config():
+    docs = [d for d in yaml.safe_load_all((REPO / "manifests" / "podgate.yaml").read_text()) if d]
+    cm = one(docs, "ConfigMap", "podgate-config")
+    return yaml.safe_load(cm["data"]["podgate.yaml"]), cm["data"]["podgate.yaml"]
+
+
+def mounted_files(docs):
+    """{file path inside the container: volume} for every file of a Secret/ConfigMap volume mounted with items."""
+    vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+    files = {}
+    for m in container(docs)["volumeMounts"]:
+        v = vols[m["name"]]
+        source = v.get("secret") or v.get("configMap") or {}
+        for item in source.get("items", []):
+            files[f"{m['mountPath']}/{item['path']}"] = v
+    return files
 
 
 # ---- the checks --------------------------------------------------------------------------------
@@ -853,7 +911,25 @@ def schema_checks(r):
         ("replicaCount: \"two\"", {"set_strings": ["replicaCount=two"]}, "/replicaCount"),
         ("unknown top-level key replicas", {"sets": ["replicas=3"]}, "replicas"),
         ("rules.privileged.action=block", {"sets": ["config.rules.privileged.action=block"]}, "/config/rules/privileged/action"),
-        ("rules.images.action=deny (not yet supported)", {"sets": ["config.rules.images.action=deny"]}, "/config/rules/images/action"),
+        ("rules.images.action=block", {"sets": ["config.rules.images.action=block"]}, "/config/rules/images/action"),
+        ("rules.images.onResolveError=warn", {"sets": ["config.rules.images.onResolveError=warn"]},
+         "/config/rules/images/onResolveError"),
+        ("rules.images.resolve.timeout without a unit", {"set_strings": ["config.rules.images.resolve.timeout=3"]},
+         "/config/rules/images/resolve/timeout"),
+        ("rules.images.resolve.maxManifestBytes=lots", {"sets": ["config.rules.images.resolve.maxManifestBytes=lots"]},
+         "/config/rules/images/resolve/maxManifestBytes"),
+        ("rules.images.requireDigest=yes", {"set_strings": ["config.rules.images.requireDigest=yes"]},
+         "/config/rules/images/requireDigest"),
+        ("unknown key under rules.images.resolve", {"sets": ["config.rules.images.resolve.ttl=1m"]}, "ttl"),
+        ("registries entry with a scheme", {"sets": ["config.registries[0].host=https://ghcr.io"]},
+         "/config/registries/0/host"),
+        ("registries entry without a host", {"sets": ["config.registries[0].plainHTTP=true"]}, "host"),
+        ("registryCredentials entry without secretName", {"sets": ["registryCredentials[0].name=x"]},
+         "/registryCredentials/0"),
+        ("registryCAs with both configMapName and secretName",
+         {"sets": ["registryCAs[0].configMapName=ca", "registryCAs[0].secretName=ca"]}, "/registryCAs/0"),
+        ("registryCAs key escaping the directory", {"sets": ["registryCAs[0].configMapName=ca", "registryCAs[0].key=../x"]},
+         "/registryCAs/0/key"),
         ("unknown config key (podgate refuses them too)", {"sets": ["config.rulez.x=1"]}, "rulez"),
         ("mode=block", {"sets": ["config.mode=block"]}, "/config/mode"),
         ("failurePolicy=Sometimes", {"sets": ["webhook.enforce.failurePolicy=Sometimes"]}, "/webhook/enforce/failurePolicy"),
@@ -869,6 +945,122 @@ def schema_checks(r):
 
     r.check("chart refuses Kubernetes older than 1.30 (kubeVersion)",
             lambda: r.render_fails("kubeVersion", extra=["--kube-version", "1.29.0"]))
+
+
+def image_checks(r):
+    d = lambda: r.render(files=["images-values.yaml"])  # noqa: E731
+    ci = yaml.safe_load((CHART / "ci" / "images-values.yaml").read_text())
+
+    def off_by_default():
+        cfg, _ = podgate_config(r.render())
+        defaults = podgate_defaults()
+        eq(cfg["rules"]["images"]["action"], "off", "images action")
+        eq(image_settings(cfg["rules"]["images"]), image_settings(defaults["rules"]["images"]),
+           "rules.images vs podgate's defaults")
+        eq(cfg["registries"], defaults["registries"], "registries")
+        names = [v["name"] for v in pod_spec(r.render())["volumes"]]
+        assert not [n for n in names if n.startswith("registry-")], f"registry volumes by default: {names}"
+    r.check("images: default podgate.yaml has the image rules off, podgate's default settings, no registries, "
+            "no registry volumes", off_by_default)
+
+    def config_keys():
+        cfg, _ = podgate_config(d())
+        eq(cfg["rules"]["images"], ci["config"]["rules"]["images"], "rules.images")
+        eq(cfg["registries"], ci["config"]["registries"], "registries")
+        eq(cfg["rules"]["images"]["resolve"]["maxManifestBytes"], "8Mi", "byte size stays a string")
+        eq(cfg["registries"][2]["host"], "*.internal.example.com:5000", "glob host")
+    r.check("images(ci/images-values.yaml): action, resolve, trust, block list, requireDigest and registries reach "
+            "podgate.yaml", config_keys)
+
+    def credentials_mounted():
+        docs = d()
+        vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+        for i, entry in enumerate(ci["registryCredentials"]):
+            name = f"registry-credentials-{i}"
+            m = mount(docs, name)
+            eq(m["mountPath"], f"{REGISTRY_MOUNTS}/credentials/{entry['secretName']}", f"{name} mountPath")
+            eq(m.get("readOnly"), True, f"{name} readOnly")
+            secret = vols[name]["secret"]
+            eq(secret["secretName"], entry["secretName"], f"{name} secretName")
+            eq(secret["items"], [{"key": ".dockerconfigjson", "path": ".dockerconfigjson"}], f"{name} items")
+            eq(secret.get("defaultMode"), 0o440, f"{name} defaultMode")
+    r.check("images: registryCredentials Secrets mounted read-only (0440, only .dockerconfigjson) at "
+            "/etc/podgate/registries/credentials/<secretName>/", credentials_mounted)
+
+    def cas_mounted():
+        docs = d()
+        vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+        for i, entry in enumerate(ci["registryCAs"]):
+            name = f"registry-ca-{i}"
+            source = entry.get("configMapName") or entry["secretName"]
+            key = entry.get("key", "ca.crt")
+            m = mount(docs, name)
+            eq(m["mountPath"], f"{REGISTRY_MOUNTS}/ca/{source}", f"{name} mountPath")
+            eq(m.get("readOnly"), True, f"{name} readOnly")
+            v = vols[name]
+            if "configMapName" in entry:
+                eq(v["configMap"]["name"], source, f"{name} ConfigMap")
+                items = v["configMap"]["items"]
+            else:
+                eq(v["secret"]["secretName"], source, f"{name} Secret")
+                eq(v["secret"].get("defaultMode"), 0o440, f"{name} defaultMode")
+                items = v["secret"]["items"]
+            eq(items, [{"key": key, "path": key}], f"{name} items (only the CA key)")
+    r.check("images: registryCAs (ConfigMap or Secret, key default ca.crt) mounted read-only at "
+            "/etc/podgate/registries/ca/<name>/<key>", cas_mounted)
+
+    def config_names_mounted_files():
+        docs = d()
+        cfg, _ = podgate_config(docs)
+        files = mounted_files(docs)
+        named = [r_[f] for r_ in cfg["registries"] for f in ("caFile", "credentialsFile") if r_.get(f)]
+        assert len(named) == 4, f"expected 4 files named in the ci registries, got {named}"
+        for f in named:
+            assert f in files, f"{f} is named in config.registries but not mounted (mounted: {sorted(files)})"
+    r.check("images: every caFile and credentialsFile in the ci config is a file the pod mounts", config_names_mounted_files)
+
+    def unmounted_file_refused():
+        r.render_fails("config.registries[0].credentialsFile",
+                       sets=["config.registries[0].host=ghcr.io",
+                             f"config.registries[0].credentialsFile={REGISTRY_MOUNTS}/credentials/ghcr/.dockerconfigjson"])
+        r.render_fails("add it to registryCAs",
+                       sets=["config.registries[0].host=ghcr.io", "registryCAs[0].configMapName=ca",
+                             f"config.registries[0].caFile={REGISTRY_MOUNTS}/ca/ca/other.pem"])
+        r.render_fails("mounted at /etc/podgate/registries/ca/ca",
+                       sets=["registryCAs[0].configMapName=ca", "registryCAs[1].secretName=ca"])
+        # A file the chart does not manage (baked into the image, say) is left to podgate.
+        docs = r.render(sets=["config.registries[0].host=ghcr.io", "config.registries[0].caFile=/etc/ssl/extra.pem"])
+        eq(podgate_config(docs)[0]["registries"][0]["caFile"], "/etc/ssl/extra.pem", "caFile outside the mounts")
+    r.check("images: a registry file under /etc/podgate/registries/ that is not mounted, or two mounts on one path, "
+            "fail the render", unmounted_file_refused)
+
+    def egress_open():
+        np = one(d(), "NetworkPolicy")
+        eq(np["spec"]["policyTypes"], ["Ingress"], "policyTypes (egress to registries and DNS must stay open)")
+        assert "egress" not in np["spec"], f"egress rules restrict podgate: {np['spec']['egress']}"
+    r.check("images: with image rules on, the NetworkPolicy leaves egress (registries, DNS) unrestricted", egress_open)
+
+    def checksum_follows_image_config():
+        def annotation(docs):
+            return deployment(docs)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        base = annotation(r.render())
+        for sets in (["config.rules.images.action=warn"], ["config.rules.images.blocked={docker.io/library/bad}"],
+                     ["config.registries[0].host=ghcr.io", "config.registries[0].plainHTTP=true"]):
+            assert annotation(r.render(sets=sets)) != base, f"checksum unchanged after --set {sets}"
+        eq(annotation(r.render(sets=["registryCredentials[0].secretName=x"])), base,
+           "checksum after only mounting a Secret (the pod template changes anyway)")
+    r.check("images: changing rules.images or registries changes checksum/config", checksum_follows_image_config)
+
+    def defaults_agree():
+        defaults = podgate_defaults()
+        values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+        manifest, _ = manifests_config()
+        for what, cfg in (("values.yaml", values), ("manifests/podgate.yaml", manifest)):
+            eq(image_settings(cfg["rules"]["images"]), image_settings(defaults["rules"]["images"]),
+               f"{what} rules.images vs podgate's defaults")
+            eq(cfg["registries"], defaults["registries"], f"{what} registries")
+    r.check("images: values.yaml and manifests/podgate.yaml carry podgate's default image settings (action off)",
+            defaults_agree)
 
 
 def notes_checks(r):
@@ -896,6 +1088,13 @@ def notes_checks(r):
         assert "WARNING: replicaCount=1" in text and "blocks Pod creation" not in text, text
     r.check("NOTES: auditOnly install says AUDIT and how to enforce; single replica warned", audit)
 
+    def images():
+        assert "IMAGE RULES" not in notes(), "image-rules note while they are off"
+        text = notes(sets=["config.rules.images.action=warn", "config.rules.images.onResolveError=allow"])
+        assert "IMAGE RULES: warn" in text and "egress" in text and "registryCredentials" in text, text
+        assert "onResolveError=allow" in text, text
+    r.check("NOTES: image rules on -> says they need registry egress, DNS and credentials (nothing when off)", images)
+
 
 def docs_checks(r):
     def readme_values():
@@ -919,24 +1118,65 @@ def binary_checks(r):
     binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
     fixture = REPO / "tests" / "fixtures" / "reviews" / "pod-privileged.json"
 
+    def review(text, label):
+        if not os.access(binary, os.X_OK):
+            raise Skip(f"{binary} not built (set PODGATE_BINARY)")
+        path = r.workdir / f"podgate-{label}.yaml"
+        path.write_text(text)
+        proc = subprocess.run([binary, "review", "--config", str(path), str(fixture)], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, f"podgate review: {proc.stderr.strip()}"
+        return json.loads(proc.stdout)["response"]
+
     def decide(files, expect_allowed, label):
         def fn():
-            if not os.access(binary, os.X_OK):
-                raise Skip(f"{binary} not built (set PODGATE_BINARY)")
             _, text = podgate_config(r.render(files=files))
-            path = r.workdir / f"podgate-{label}.yaml"
-            path.write_text(text)
-            proc = subprocess.run([binary, "review", "--config", str(path), str(fixture)], capture_output=True,
-                                  text=True, timeout=60)
-            assert proc.returncode == 0, f"podgate review: {proc.stderr.strip()}"
-            allowed = json.loads(proc.stdout)["response"]["allowed"]
-            eq(allowed, expect_allowed, "response.allowed for a privileged Pod")
+            eq(review(text, label)["allowed"], expect_allowed, "response.allowed for a privileged Pod")
         return fn
 
     r.check("podgate binary: default podgate.yaml loads and denies a privileged Pod", decide((), False, "default"))
     r.check("podgate binary: auditOnly podgate.yaml loads and allows it",
             decide(["audit-values.yaml"], True, "audit"))
     r.check("podgate binary: full-values podgate.yaml loads and denies it", decide(["full-values.yaml"], False, "full"))
+
+    def manifests():
+        _, text = manifests_config()
+        eq(review(text, "manifests")["allowed"], False, "response.allowed for a privileged Pod")
+    r.check("podgate binary: manifests/podgate.yaml's config loads and denies it", manifests)
+
+    def images():
+        # podgate opens every caFile and credentialsFile at start: put real files where the pod's
+        # mounts would be, and point the rendered config there.
+        if not os.access(binary, os.X_OK):
+            raise Skip(f"{binary} not built (set PODGATE_BINARY)")
+        docs = r.render(files=["images-values.yaml"])
+        _, text = podgate_config(docs)
+        root = r.workdir / "registries"
+        ca = None
+        for f in mounted_files(docs):
+            if not f.startswith(REGISTRY_MOUNTS + "/"):
+                continue
+            local = root / f[len(REGISTRY_MOUNTS) + 1:]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if local.name == ".dockerconfigjson":
+                auth = base64.b64encode(b"user:not-a-real-password").decode()
+                local.write_text(json.dumps({"auths": {"harbor.example.com": {"auth": auth}}}))
+            else:
+                if ca is None:
+                    key = r.workdir / "registry-ca.key"
+                    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", str(key), "-subj", "/CN=podgate chart test registry CA", "-days", "1",
+                            "-out", str(r.workdir / "registry-ca.crt"))
+                    ca = (r.workdir / "registry-ca.crt").read_text()
+                local.write_text(ca)
+        response = review(text.replace(REGISTRY_MOUNTS + "/", f"{root}/"), "images")
+        eq(response["allowed"], False, "response.allowed")
+        rules = [v["rule"] for v in json.loads(response["auditAnnotations"]["violations"])]
+        # The fixture's images come from registries outside trustedRegistries: refused without a
+        # network call, so this check needs no registry.
+        assert "images" in rules, f"no image-rule violation: {rules}"
+    r.check("podgate binary: images-values podgate.yaml loads with its CA and credential files and refuses "
+            "untrusted images", images)
 
 
 def main():
@@ -949,7 +1189,7 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, schema_checks, notes_checks, docs_checks, binary_checks]:
+                      full_checks, image_checks, schema_checks, notes_checks, docs_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"
         if r.skipped:

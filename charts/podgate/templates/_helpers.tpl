@@ -137,6 +137,32 @@ The Secret holding the serving certificate, whichever way it is made.
 {{- end }}
 
 {{/*
+Where registry files are mounted (values: registryCredentials, registryCAs). Credentials and CAs have
+their own subtrees, so one Secret may serve as both without two mounts on one path.
+*/}}
+{{- define "podgate.registryCredentialsDir" -}}
+{{- printf "/etc/podgate/registries/credentials/%s" .secretName }}
+{{- end }}
+
+{{- define "podgate.registryCADir" -}}
+{{- printf "/etc/podgate/registries/ca/%s" (.configMapName | default .secretName) }}
+{{- end }}
+
+{{/*
+Every registry file the chart mounts, as a JSON list of paths.
+*/}}
+{{- define "podgate.registryFiles" -}}
+{{- $files := list }}
+{{- range .Values.registryCredentials }}
+{{- $files = append $files (printf "%s/.dockerconfigjson" (include "podgate.registryCredentialsDir" .)) }}
+{{- end }}
+{{- range .Values.registryCAs }}
+{{- $files = append $files (printf "%s/%s" (include "podgate.registryCADir" .) (.key | default "ca.crt")) }}
+{{- end }}
+{{- toJson $files }}
+{{- end }}
+
+{{/*
 PromQL label matchers selecting this release's podgate series.
 */}}
 {{- define "podgate.promSelector" -}}
@@ -155,6 +181,30 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- if and .Values.scanImport.token .Values.scanImport.existingSecret }}
 {{- fail "podgate: set either scanImport.token or scanImport.existingSecret, not both" }}
+{{- end }}
+{{- $dirs := list }}
+{{- range .Values.registryCredentials }}
+{{- $dirs = append $dirs (include "podgate.registryCredentialsDir" .) }}
+{{- end }}
+{{- range .Values.registryCAs }}
+{{- $dirs = append $dirs (include "podgate.registryCADir" .) }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $dirs }}
+{{- if hasKey $seen . }}
+{{- fail (printf "podgate: two registryCredentials or registryCAs entries would be mounted at %s; list each Secret or ConfigMap once (in registryCAs a ConfigMap and a Secret cannot share a name)" .) }}
+{{- end }}
+{{- $_ := set $seen . true }}
+{{- end }}
+{{- /* A file named under the chart's mount point but not mounted would only fail when podgate starts. */}}
+{{- $mounted := include "podgate.registryFiles" . | fromJsonArray }}
+{{- range $i, $registry := ((.Values.config | default dict).registries | default list) }}
+{{- range $field := list "caFile" "credentialsFile" }}
+{{- $file := toString (get $registry $field) }}
+{{- if and (hasPrefix "/etc/podgate/registries/" $file) (not (has $file $mounted)) }}
+{{- fail (printf "podgate: config.registries[%d].%s is %s, which the chart does not mount (mounted: %s); add it to %s" $i $field $file (join ", " $mounted | default "none") (ternary "registryCAs" "registryCredentials" (eq $field "caFile"))) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 
