@@ -239,7 +239,7 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
   }
 }
 
-TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", "[images]") {
+TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", "[images][concurrency]") {
   pt::TestRegistry reg;
   const std::string before = reg.push_image("team/app", "moving");
   auto client = std::make_shared<registry::Client>(std::vector{registry_entry(reg)}, registry::ClientOptions{},
@@ -261,7 +261,7 @@ TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", 
   CHECK(reg.manifest_requests("team/app", "moving", "HEAD") == 2);
 }
 
-TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one manifest request", "[images][binary]") {
+TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one manifest request", "[images][binary][concurrency]") {
   pt::TestRegistry reg;
   const std::string digest = reg.push_image("team/popular", "1");
   Served served(images_config(reg));
@@ -325,7 +325,7 @@ TEST_CASE("serve: missing images are denied; an outage follows onResolveError an
   }
 }
 
-TEST_CASE("serve: a hung registry costs one review its deadline, and no other request waits", "[images][binary]") {
+TEST_CASE("serve: a hung registry costs one review its deadline, and no other request waits", "[images][binary][concurrency]") {
   pt::SilentServer hung;
   pt::TestRegistry reg;
   reg.push_image("team/app", "1.0");

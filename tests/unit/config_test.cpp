@@ -847,3 +847,10 @@ registries:
         std::string::npos);
   CHECK(error_of("rules:\n  images:\n    resolve: {maxEntries: 0}\n").find("must be between 1 and") != std::string::npos);
 }
+
+TEST_CASE("examples/blocked-images.yaml loads and every entry is normalised", "[config]") {
+  const Config c = podgate::config::load_file(std::string(PODGATE_SOURCE_DIR) + "/examples/blocked-images.yaml");
+  CHECK(c.rules.images.action == Action::Deny);
+  CHECK(c.rules.images.blocked.size() == 4);
+  for (const auto& entry : c.rules.images.blocked) CHECK((entry.starts_with("docker.io/") || entry.starts_with("quay.io/") || entry.starts_with("sha256:")));
+}
