@@ -136,6 +136,9 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // run() also returns if the server stopped by itself; wake the signal thread so it can exit.
   if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  // A review cut off by the grace period may still be waiting on a registry; its answer goes to a
+  // connection of the server, so let it finish (by its deadline) before the server is destroyed.
+  reviewer.wait_idle();
   logger.line(log::Level::Info, "podgate stopped");
   return 0;
 }

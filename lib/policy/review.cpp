@@ -62,6 +62,13 @@ Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics*
                    std::shared_ptr<registry::DigestCache> images)
     : evaluator_(std::move(evaluator)), images_(std::move(images)), metrics_(metrics), logger_(logger) {}
 
+Reviewer::~Reviewer() { wait_idle(); }
+
+void Reviewer::wait_idle() const {
+  std::unique_lock<std::mutex> lock(idleMutex_);
+  idle_.wait(lock, [this] { return waiting_ == 0; });
+}
+
 void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images) {
   std::lock_guard<std::mutex> lock(mutex_);
   evaluator_ = std::move(evaluator);
@@ -180,6 +187,10 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
   std::vector<image::Reference> refs = pending->evaluator->images_to_resolve(pending->decoded.review->request());
   if (refs.empty() || !images) return finish(pending);
   pending->remaining = refs.size();
+  {
+    std::lock_guard<std::mutex> lock(idleMutex_);
+    ++waiting_;
+  }
   for (const auto& ref : refs) {
     images->resolve(ref, deadline, [this, pending, key = ref.canonical()](registry::DigestCache::Result result) {
       bool last = false;
@@ -188,7 +199,10 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
         pending->resolutions[key] = std::move(result);
         last = --pending->remaining == 0;
       }
-      if (last) finish(pending);
+      if (!last) return;
+      finish(pending);
+      std::lock_guard<std::mutex> lock(idleMutex_);
+      if (--waiting_ == 0) idle_.notify_all();
     });
   }
 }

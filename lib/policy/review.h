@@ -3,6 +3,7 @@
 // encode the answer, count it and log it. Thread-safe; the Evaluator can be swapped on reload.
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,15 @@ class Reviewer {
   // image rules; without it every image that needs resolving counts as a failed resolution.
   Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
            std::shared_ptr<registry::DigestCache> images = nullptr);
+  // Waits for reviews still waiting on the registry (each ends by its deadline, so this is bounded).
+  ~Reviewer();
+  Reviewer(const Reviewer&) = delete;
+  Reviewer& operator=(const Reviewer&) = delete;
+
+  // Blocks until no review is waiting on the registry. Reviews finish by their own deadlines, so
+  // this ends within the longest admission timeout (30 s). Called at shutdown before the server's
+  // connections (which the answers go to) are destroyed.
+  void wait_idle() const;
 
   using Completion = std::function<void(ReviewOutcome)>;
   // Reviews one body. `done` is called exactly once: inline when nothing has to be asked of a
@@ -60,6 +70,9 @@ class Reviewer {
   void finish(const std::shared_ptr<Pending>& pending) const;
   ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
 
+  mutable std::mutex idleMutex_;  // guards waiting_
+  mutable std::condition_variable idle_;
+  mutable std::size_t waiting_ = 0;  // reviews waiting on the registry
   mutable std::mutex mutex_;  // guards evaluator_ and images_ (held only to copy the pointers)
   std::shared_ptr<const Evaluator> evaluator_;
   std::shared_ptr<registry::DigestCache> images_;
