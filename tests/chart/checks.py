@@ -55,8 +55,14 @@ PODGATE_METRICS = {
     "podgate_config_reloads_total",
     "podgate_config_last_reload_success_timestamp_seconds",
     "podgate_build_info",
+    "podgate_registry_requests_total",
+    "podgate_registry_errors_total",
+    "podgate_image_resolve_duration_seconds",
+    "podgate_image_digest_cache_lookups_total",
+    "podgate_image_digest_cache_entries",
+    "podgate_image_resolve_failures_total",
 }
-HISTOGRAMS = {"podgate_admission_review_duration_seconds"}
+HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds"}
 # Series the alerts use that podgate does not export itself.
 EXTERNAL_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
 
@@ -81,6 +87,8 @@ EXPECTED_ALERTS = {
     "PodgateCertificateReloadFailing": "warning",
     "PodgateConfigReloadFailing": "warning",
     "PodgateConnectionsRejected": "warning",
+    "PodgateImageResolveFailOpen": "warning",
+    "PodgateRegistryErrors": "warning",
 }
 CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding"}
@@ -739,7 +747,7 @@ def monitoring_checks(r):
             "PodgateCertificateExpiringSoon"]["expr"] and "7 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"]
         assert "podgate_admission_review_duration_seconds_bucket" in alerts["PodgateHighLatency"]["expr"] and \
             alerts["PodgateHighLatency"]["expr"].endswith("> 0.1")
-    r.check("monitoring: PrometheusRule has the 11 alerts with severities, summaries and runbook links", rules)
+    r.check("monitoring: PrometheusRule has the 13 alerts with severities, summaries and runbook links", rules)
 
     def rule_metrics():
         pr = one(d(), "PrometheusRule")
