@@ -810,7 +810,9 @@ def monitoring_checks(r):
         for q in ["histogram_quantile(0.5,", "histogram_quantile(0.99,", "histogram_quantile(0.999,"]:
             assert q in joined, f"no {q} latency query"
         for m in ["podgate_admission_requests_total", "podgate_admission_violations_total",
-                  "podgate_tls_serving_certificate_expiry_timestamp_seconds"]:
+                  "podgate_tls_serving_certificate_expiry_timestamp_seconds",
+                  "podgate_image_digest_cache_lookups_total", "podgate_registry_errors_total",
+                  "podgate_image_resolve_failures_total", "podgate_image_resolve_duration_seconds"]:
             assert m in used, f"dashboard has no panel on {m}"
     r.check("monitoring: Grafana dashboard ConfigMap (label grafana_dashboard=1), queries use real metrics", dashboard)
 
