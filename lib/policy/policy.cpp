@@ -310,14 +310,20 @@ std::vector<ImageSite> image_sites(const PodSpec& spec) {
 
 // The checks that need no registry: the reference's form, trust, the block list by name, and
 // requireDigest. Returns the finding, or nullopt when the image passes them.
-std::optional<Finding> static_image_check(const config::ImagesRule& rule, const ImageSite& site,
-                                          const image::ParseResult& parsed) {
+// An image-rule finding about `site`, summary and detail still to be written.
+Finding image_finding(const config::ImagesRule& rule, const ImageSite& site) {
   Finding f;
   f.violation.rule = kRuleImages;
   f.violation.action = rule.action;
   f.violation.subject = site.subject;
   f.violation.fieldPath = site.field;
   f.violation.value = std::string(site.image);
+  return f;
+}
+
+std::optional<Finding> static_image_check(const config::ImagesRule& rule, const ImageSite& site,
+                                          const image::ParseResult& parsed) {
+  Finding f = image_finding(rule, site);
   if (!parsed) {
     f.summary = site.subject + " has image " + quote(site.image) + " at " + site.field +
                 ", which is not a valid image reference (" + parsed.error + ")";
@@ -379,12 +385,7 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
     const std::string repository = lowercase(ref.domain) + "/" + ref.path;
     std::string digest = ref.digest;
     std::vector<std::string> digests;  // every digest the block list is checked against
-    Finding f;
-    f.violation.rule = kRuleImages;
-    f.violation.action = rule.action;
-    f.violation.subject = site.subject;
-    f.violation.fieldPath = site.field;
-    f.violation.value = std::string(site.image);
+    Finding f = image_finding(rule, site);
     if (digest.empty()) {
       std::shared_ptr<const registry::Resolution> r;
       if (rules.resolutions) {

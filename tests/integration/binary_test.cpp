@@ -21,6 +21,7 @@
 
 #include "support/https_client.h"
 #include "support/process.h"
+#include "support/served_podgate.h"
 #include "support/review_body.h"
 #include "support/temp_dir.h"
 #include "support/tls_certs.h"
@@ -64,37 +65,7 @@ std::string http_get(unsigned short port, const std::string& target) {
   return res.body();
 }
 
-// `podgate serve` on free loopback ports with a fresh certificate.
-struct Served {
-  pt::TempDir dir{"podgate-binary"};
-  pt::CertificateAuthority ca;
-  pt::ServerCertFiles certs;
-  unsigned short port = pt::free_port();
-  unsigned short metricsPort = pt::free_port();
-  std::unique_ptr<pt::Process> process;
-
-  explicit Served(const std::string& configYaml = "") {
-    certs = pt::write_server_certificate(ca, dir.path());
-    std::vector<std::string> args{PODGATE_BINARY, "serve",
-                                  "--listen", "127.0.0.1:" + std::to_string(port),
-                                  "--metrics-listen", "127.0.0.1:" + std::to_string(metricsPort),
-                                  "--tls-cert", certs.certFile, "--tls-key", certs.keyFile};
-    if (!configYaml.empty()) {
-      pt::write_file(config_path(), configYaml);
-      args.push_back("--config");
-      args.push_back(config_path());
-    }
-    process = std::make_unique<pt::Process>(args);
-    REQUIRE(process->wait_for_output("podgate started", 20s));
-  }
-  std::string config_path() const { return dir.file("podgate.yaml"); }
-  pt::ClientOptions client() const {
-    pt::ClientOptions o;
-    o.port = port;
-    o.caFile = certs.caFile;
-    return o;
-  }
-};
+using Served = pt::ServedPodgate;
 
 }  // namespace
 

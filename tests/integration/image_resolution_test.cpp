@@ -20,6 +20,7 @@
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
+#include "support/served_podgate.h"
 #include "support/temp_dir.h"
 #include "support/test_registry.h"
 #include "support/tls_certs.h"
@@ -61,36 +62,7 @@ std::string docker_config(const std::string& host, const std::string& user, cons
   return "{\"auths\":{\"" + host + "\":{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}}}";
 }
 
-// `podgate serve` on loopback with a config that turns the image rules on for `reg`.
-struct Served {
-  pt::TempDir dir{"podgate-images"};
-  pt::CertificateAuthority ca;
-  pt::ServerCertFiles certs;
-  unsigned short port = pt::free_port();
-  unsigned short metricsPort = pt::free_port();
-  std::unique_ptr<pt::Process> process;
-
-  explicit Served(const std::string& configYaml) {
-    certs = pt::write_server_certificate(ca, dir.path());
-    pt::write_file(dir.file("podgate.yaml"), configYaml);
-    process = std::make_unique<pt::Process>(std::vector<std::string>{
-        PODGATE_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--metrics-listen",
-        "127.0.0.1:" + std::to_string(metricsPort), "--tls-cert", certs.certFile, "--tls-key", certs.keyFile,
-        "--config", dir.file("podgate.yaml")});
-    REQUIRE(process->wait_for_output("podgate started", 20s));
-  }
-  pt::ClientOptions client() const {
-    pt::ClientOptions o;
-    o.port = port;
-    o.caFile = certs.caFile;
-    o.timeout = 30s;
-    return o;
-  }
-  pt::Response validate(const std::string& body, const std::string& query = "") const {
-    pt::HttpsClient c(client());
-    return c.request("POST", "/validate" + query, body);
-  }
-};
+using Served = pt::ServedPodgate;
 
 std::string images_config(const pt::TestRegistry& reg, const std::string& extra = "") {
   return "rules:\n"
