@@ -148,8 +148,11 @@ struct Token {
 struct Origin {
   std::shared_ptr<detail::Origin> pool;
   std::string base;  // "https://registry.example.com:5000"
-  std::mutex mutex;  // guards the learned challenge
+  std::mutex mutex;  // guards challenge and quietUntil
   Challenge challenge;  // last 401 challenge (realm/service), if any
+  // After a 429, no request goes to this registry before its Retry-After has passed: every
+  // repository on it is refused at once instead of adding to the pressure.
+  Clock::time_point quietUntil{};
 };
 
 }  // namespace
@@ -234,9 +237,19 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     // A registry that asked for a bearer token before will ask again: fetch it first and save
     // the 401 round trip.
     Challenge known;
+    Clock::time_point quiet;
     {
       std::lock_guard<std::mutex> lock(origin_->mutex);
       known = origin_->challenge;
+      quiet = origin_->quietUntil;
+    }
+    if (const auto now = Clock::now(); now < quiet) {
+      Resolution r;
+      r.failure = Failure::RateLimited;
+      r.retryAfter = std::chrono::ceil<std::chrono::seconds>(quiet - now);
+      r.error = "registry " + host_ + " is rate limiting podgate (HTTP 429; not asked again for another " +
+                std::to_string(r.retryAfter.count()) + "s)";
+      return finish(std::move(r));
     }
     auto self = shared_from_this();
     if (known.scheme == "bearer") return authorize(known, [self] { self->request("HEAD", self->manifest_path()); });
@@ -379,6 +392,10 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       r.retryAfter = std::chrono::seconds(std::clamp<long>(seconds, 1, 3600));
       r.error = "registry " + host_ + " is rate limiting podgate (HTTP 429; retry after " +
                 std::to_string(r.retryAfter.count()) + "s)";
+      {
+        std::lock_guard<std::mutex> lock(origin_->mutex);
+        origin_->quietUntil = std::max(origin_->quietUntil, Clock::now() + r.retryAfter);
+      }
       return finish(std::move(r));
     }
     if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
