@@ -318,7 +318,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
                                  return self->fail_transport(t, who);
                                }
                                self->count(std::to_string(t.response.status));
-                               then(std::move(t.response));
+                               // The resolution must end whatever happens: the digest cache
+                               // waits on it for every image that shares this reference.
+                               try {
+                                 then(std::move(t.response));
+                               } catch (const std::exception& e) {
+                                 self->fail(Failure::BadResponse, who + " sent an answer podgate could not handle: " + e.what());
+                               }
                              });
   }
 
@@ -344,6 +350,9 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       }
       req.target = url.target;
       if (target != origin_) redirectedAway_ = true;
+      currentBase_ = target->base;
+    } else {
+      currentBase_ = origin_->base;
     }
     if (!authorization_.empty() && !redirectedAway_) req.headers.emplace_back("Authorization", authorization_);
     auto self = shared_from_this();
@@ -359,10 +368,18 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       if (method == "HEAD") return on_head(response);
       return on_manifest(response);
     }
+    if (status == 401 && redirectedAway_) {
+      // Credentials and tokens belong to the registry they were configured for; another host
+      // that asks for them gets none.
+      return fail(Failure::Unauthorized, "registry " + host_ + " redirected to a host that asks for credentials; "
+                                         "podgate does not send credentials across hosts");
+    }
     if (status == 401 && !triedAuth_) {
       triedAuth_ = true;
       const Challenge c = parse_challenge(response.header("WWW-Authenticate"));
-      if (c.scheme == "bearer" || c.scheme == "basic") {
+      // Remembered (to authenticate up front next time) only when it is usable, so one bad
+      // answer cannot break every later resolution at this registry.
+      if ((c.scheme == "bearer" && usable_realm(c)) || c.scheme == "basic") {
         std::lock_guard<std::mutex> lock(origin_->mutex);
         origin_->challenge = c;
       }
@@ -402,7 +419,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       std::string location = response.header("Location");
       if (location.empty() || redirects >= kMaxRedirects)
         return fail(Failure::BadResponse, "registry " + host_ + " sent too many redirects or one without a Location");
-      if (location.front() == '/') location = origin_->base + location;
+      // Relative to the host that sent it (after a redirect, not the registry we started at).
+      if (location.front() == '/') location = currentBase_ + location;
       return request(status == 303 ? std::string("GET") : method, path, location, redirects + 1);
     }
     if (status >= 500)
@@ -420,6 +438,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     const std::string digest = response.header("Docker-Content-Digest");
     const std::string type = media_type(response);
     if (!image::is_valid_digest(digest)) return request("GET", manifest_path());
+    if (!ref_.digest.empty() && digest.starts_with(ref_.digest.substr(0, ref_.digest.find(':') + 1)) && digest != ref_.digest)
+      return fail(Failure::BadResponse, "registry " + host_ + " answered " + digest + " for " + ref_.digest);
     if (is_index_media_type(type)) {
       // Fetch the index once, by digest, for its children (the scan cache may know either).
       headDigest_ = digest;
@@ -469,6 +489,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       }
     }
     finish(std::move(r));
+  }
+
+  // A realm podgate will ask for a token: a URL, https unless the registry itself is plain HTTP.
+  bool usable_realm(const Challenge& c) const {
+    auto it = c.params.find("realm");
+    detail::Url realm;
+    return it != c.params.end() && detail::parse_url(it->second, realm) && (realm.endpoint.tls || !tls_);
   }
 
   // Gets a bearer token for this repository (cached until shortly before it expires), sets the
@@ -559,6 +586,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   std::optional<Credential> credential_;
   std::shared_ptr<Origin> origin_;
   std::string authorization_;
+  std::string currentBase_;  // scheme://authority of the host the last request went to
   std::string headDigest_;
   bool triedAuth_ = false;
   bool redirectedAway_ = false;

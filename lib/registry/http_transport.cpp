@@ -237,25 +237,64 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     conn_->tcp().expires_at(deadline_);
     auto self = shared_from_this();
     auto on_write = [self](const error_code& ec, std::size_t) {
-      if (ec) return self->retry_or_fail(ec, "cannot send the request");
-      self->read();
+      self->guarded([&] {
+        if (ec) return self->retry_or_fail(ec, "cannot send the request");
+        self->read();
+      });
     };
     if (conn_->tls) http::async_write(*conn_->tls, m, on_write);
     else http::async_write(*conn_->plain, m, on_write);
   }
 
+  // The header first, then the body: Beast 1.74 can miss its own body limit when the body
+  // arrives in the same read as the header (boostorg/beast#2183), and its string body reserves
+  // the announced Content-Length, so an absurd one would throw bad_alloc. Checking the length
+  // between the two reads closes both.
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
     parser_->body_limit(limits_.maxBodyBytes);
     if (request_.method == "HEAD") parser_->skip(true);  // a HEAD answer's Content-Length has no body
     auto self = shared_from_this();
-    auto on_read = [self](const error_code& ec, std::size_t) {
-      if (ec) return self->retry_or_fail(ec, "cannot read the answer");
-      self->complete();
+    auto on_header = [self](const error_code& ec, std::size_t) {
+      self->guarded([&] {
+        if (ec) return self->retry_or_fail(ec, "cannot read the answer");
+        const auto length = self->parser_->content_length();
+        if (length && *length > self->limits_.maxBodyBytes && self->request_.method != "HEAD")
+          return self->finish(TransportError::TooLarge, "the answer announces " + std::to_string(*length) +
+                                                            " bytes; the limit is " +
+                                                            std::to_string(self->limits_.maxBodyBytes));
+        self->read_body();
+      });
     };
+    if (conn_->tls) http::async_read_header(*conn_->tls, conn_->buffer, *parser_, on_header);
+    else http::async_read_header(*conn_->plain, conn_->buffer, *parser_, on_header);
+  }
+
+  void read_body() {
+    auto self = shared_from_this();
+    auto on_read = [self](const error_code& ec, std::size_t) {
+      self->guarded([&] {
+        if (ec) return self->fail(ec, "cannot read the answer");
+        self->complete();
+      });
+    };
+    if (parser_->is_done()) return complete();
     if (conn_->tls) http::async_read(*conn_->tls, conn_->buffer, *parser_, on_read);
     else http::async_read(*conn_->plain, conn_->buffer, *parser_, on_read);
+  }
+
+  // Runs a completion step; an exception (bad_alloc from a hostile answer, say) ends this exchange
+  // with an error instead of escaping into the transport thread.
+  template <typename F>
+  void guarded(F&& step) {
+    try {
+      step();
+    } catch (const std::bad_alloc&) {
+      finish(TransportError::TooLarge, "out of memory reading the answer");
+    } catch (const std::exception& e) {
+      finish(TransportError::Protocol, std::string("cannot read the answer: ") + e.what());
+    }
   }
 
   void complete() {
@@ -304,7 +343,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void deliver(TransportResult result) {
-    auto done = std::move(done_);
+    auto done = std::move(done_);  // once: a guarded step that throws after delivering cannot deliver again
     if (done) done(std::move(result));
   }
 
@@ -333,7 +372,18 @@ struct Transport::Impl {
   Impl() {
     // Two threads: TLS handshakes with a registry are the CPU work here; more would only contend
     // with the webhook's own workers.
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+    for (int i = 0; i < 2; ++i)
+      threads.emplace_back([this] {
+        // Steps catch their own exceptions (Exchange::guarded); this is the last net, so that a
+        // missed one costs one resolution (which then ends at its deadline), not the process.
+        for (;;) {
+          try {
+            io.run();
+            return;
+          } catch (...) {
+          }
+        }
+      });
   }
   ~Impl() {
     work.reset();
