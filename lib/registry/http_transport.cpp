@@ -78,6 +78,7 @@ bool parse_url(std::string_view text, Url& out) {
     port = authority.substr(colon + 1);
   }
   if (host.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return false;
+  if (!port.empty() && std::stoul(std::string(port)) > 65535) return false;
   for (char c : host)
     if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '\\') return false;
   url.endpoint.host = std::string(host);
