@@ -83,7 +83,7 @@ TEST_CASE("version and --help work for every command", "[binary]") {
   CHECK(bad.code == 2);
 }
 
-TEST_CASE("review prints the response the server would send; exit 2 on unusable input", "[binary]") {
+TEST_CASE("review prints the response the server would send, exit 2 on unusable input", "[binary]") {
   auto r = run({"review", fixture("pod-privileged.json")});
   CHECK(r.code == 0);
   CHECK(contains(r.out, R"("kind":"AdmissionReview")"));
@@ -111,7 +111,7 @@ TEST_CASE("review prints the response the server would send; exit 2 on unusable 
   CHECK(missing.code == 2);
 }
 
-TEST_CASE("check judges manifests in files and directories; exit 1 when anything would be denied", "[binary]") {
+TEST_CASE("check judges manifests in files and directories, exit 1 when anything would be denied", "[binary]") {
   pt::TempDir dir;
   std::filesystem::create_directories(dir.file("deploy"));
   pt::write_file(dir.file("deploy/web.yaml"), R"(apiVersion: apps/v1
@@ -212,7 +212,7 @@ TEST_CASE("serve: /metrics passes promtool check metrics after real traffic", "[
   CHECK(pt::read_file(dir.file("promtool.out")).empty());  // promtool prints lint problems, if any
 }
 
-TEST_CASE("serve: SIGHUP reloads the rules; a bad file keeps the old ones", "[binary]") {
+TEST_CASE("serve: SIGHUP reloads the rules, a bad file keeps the old ones", "[binary]") {
   Served served("mode: enforce\n");
   pt::HttpsClient client(served.client());
   CHECK(contains(client.request("POST", "/validate", pt::pod_review("a", true)).body, R"("allowed":false)"));

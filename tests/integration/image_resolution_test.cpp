@@ -77,7 +77,7 @@ std::string images_config(const pt::TestRegistry& reg, const std::string& extra 
 
 }  // namespace
 
-TEST_CASE("client: a tag resolves to the digest the registry holds; a digest reference too", "[images]") {
+TEST_CASE("client: a tag resolves to the digest the registry holds, a digest reference too", "[images]") {
   pt::TestRegistry reg;
   const std::string digest = reg.push_image("team/app", "1.0");
   registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
@@ -146,7 +146,7 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   CHECK(took < 5s);  // the budget, not the transport's own (much longer) timeout
 }
 
-TEST_CASE("client: Basic auth from a dockerconfigjson file; refused without it", "[images][auth]") {
+TEST_CASE("client: Basic auth from a dockerconfigjson file, refused without it", "[images][auth]") {
   pt::RegistryOptions options;
   options.basicAuth = true;
   pt::TestRegistry reg(options);
@@ -261,7 +261,7 @@ TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one man
   INFO("the access log counted " << reg.manifest_requests("team/popular", "1") << " manifest requests");
 }
 
-TEST_CASE("serve: missing images are denied; an outage follows onResolveError and is counted", "[images][binary]") {
+TEST_CASE("serve: missing images are denied, an outage follows onResolveError and is counted", "[images][binary]") {
   pt::TestRegistry reg;
   reg.push_image("team/app", "1.0");
   const std::string good = reg.host() + "/team/app:1.0";
@@ -325,7 +325,7 @@ TEST_CASE("serve: a hung registry costs one review its deadline, and no other re
   CHECK(fast_took < 1500ms);
 }
 
-TEST_CASE("podgate resolve prints digests and index children; exit 1 when one fails", "[images][binary]") {
+TEST_CASE("podgate resolve prints digests and index children, exit 1 when one fails", "[images][binary]") {
   pt::TestRegistry reg;
   const std::string digest = reg.push_image("team/app", "1.0");
   const auto index = reg.push_index("team/multi", "2");

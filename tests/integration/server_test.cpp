@@ -207,7 +207,7 @@ std::string post_head(std::string_view target, std::size_t length, std::string_v
 
 }  // namespace
 
-TEST_CASE("server: reviews over TLS echo the uid; health endpoints answer", "[server][integration]") {
+TEST_CASE("server: reviews over TLS echo the uid, health endpoints answer", "[server][integration]") {
   Harness h;
   pt::HttpsClient client(h.client());
 
@@ -383,7 +383,7 @@ TEST_CASE("server: a body over the limit gets 413 before it is read, without gro
   }
 }
 
-TEST_CASE("server: a body at the limit is served; one byte more is 413", "[server][limits]") {
+TEST_CASE("server: a body at the limit is served, one byte more is 413", "[server][limits]") {
   Harness h([](auto& config, auto&) { config.limits.maxBodyBytes = 64 * 1024; });
   std::string body = pt::pod_review("uid-at-limit", false, 60 * 1024);
   REQUIRE(body.size() <= 64 * 1024);

@@ -56,7 +56,7 @@ TEST_CASE("log lines are single JSON objects with ts, level, msg and typed field
   CHECK(std::string(doc["violations"][0]["rule"].GetString()) == "privileged");
 }
 
-TEST_CASE("lines below the minimum level are dropped; non-finite numbers become null", "[log]") {
+TEST_CASE("lines below the minimum level are dropped, non-finite numbers become null", "[log]") {
   Pipe pipe;
   {
     podgate::log::Logger logger(pipe.writer(), podgate::log::Level::Warn);

@@ -54,7 +54,7 @@ metadata: {name: web}
   CHECK(d["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"].IsBool());
 }
 
-TEST_CASE("scalar typing follows the YAML core schema; quoted scalars stay strings", "[manifest]") {
+TEST_CASE("scalar typing follows the YAML core schema, quoted scalars stay strings", "[manifest]") {
   auto docs = podgate::manifest::parse(
       "kind: X\na: true\nb: 'true'\nc: 42\nd: \"42\"\ne: ~\nf: 1.5\ng: 0755\nh: +3\ni: yes\nj: -7\n", "t");
   REQUIRE(docs.size() == 1);

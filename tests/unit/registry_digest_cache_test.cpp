@@ -158,7 +158,7 @@ TEST_CASE("failures are cached for errorTTL only, a 429 for its Retry-After", "[
   CHECK(cache.peek(ref("a/b:2")) != nullptr);
 }
 
-TEST_CASE("a waiter gets a timeout at its deadline; the late answer is still cached", "[registry][cache][concurrency]") {
+TEST_CASE("a waiter gets a timeout at its deadline, the late answer is still cached", "[registry][cache][concurrency]") {
   ManualFetch fetch;
   registry::DigestCache cache(fetch.function(), {60s, 5s, 100}, nullptr);
   Slot slow;

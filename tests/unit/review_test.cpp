@@ -90,7 +90,7 @@ TEST_CASE("unusable bodies get a 400 with a one-line reason and are counted", "[
   CHECK_THAT(m.serialize(), Contains(R"(podgate_admission_invalid_requests_total{reason="invalid_review"} 3)"));
 }
 
-TEST_CASE("DELETE is allowed and counted as skipped; unknown kinds as other", "[review]") {
+TEST_CASE("DELETE is allowed and counted as skipped, unknown kinds as other", "[review]") {
   metrics::Metrics m;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(config::Config{}), &m, nullptr);
   auto out = reviewer.review(fixture("pod-delete.json"), policy::Route::Validate, far_deadline());
