@@ -44,6 +44,15 @@ const char* to_string(Action action) {
   return "deny";
 }
 
+const char* to_string(OnUnscanned value) {
+  switch (value) {
+    case OnUnscanned::Deny: return "deny";
+    case OnUnscanned::Warn: return "warn";
+    case OnUnscanned::Allow: return "allow";
+  }
+  return "deny";
+}
+
 const char* to_string(OnResolveError value) { return value == OnResolveError::Allow ? "allow" : "deny"; }
 
 std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
@@ -345,6 +354,25 @@ std::string fold_docker_hub(std::string domain) {
   return domain == "index.docker.io" ? std::string("docker.io") : domain;
 }
 
+// "YYYY-MM-DD" -> the unix time at which that UTC day ends.
+std::optional<std::int64_t> end_of_day(const std::string& date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return std::nullopt;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (date[i] < '0' || date[i] > '9') return std::nullopt;
+  const int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2)), d = std::stoi(date.substr(8, 2));
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1]) return std::nullopt;
+  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return std::nullopt;
+  // Days from the civil date (Howard Hinnant's algorithm), so no timezone or locale is involved.
+  const int yy = m <= 2 ? y - 1 : y;
+  const int era = yy / 400;
+  const int yoe = yy - era * 400;
+  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  return (days + 1) * 86400;
+}
+
 // trustedRegistries entry -> "domain" (whole registry) or "domain/path/" (repository prefix).
 std::string normalize_trusted_entry(const std::string& entry) {
   if (entry.empty()) throw std::invalid_argument("must not be empty");
@@ -423,6 +451,7 @@ class Reader {
                 {"rules", [&](const YAML::Node& n, const std::string& p) { rules(n, p, config.rules); }},
                 {"registries",
                  [&](const YAML::Node& n, const std::string& p) { registries(n, p, config.registries); }},
+                {"scans", [&](const YAML::Node& n, const std::string& p) { scans(n, p, config.scans); }},
                 {"server", [&](const YAML::Node& n, const std::string& p) { server(n, p, config.server); }},
                 {"logging", [&](const YAML::Node& n, const std::string& p) { logging(n, p, config.logging); }},
             });
@@ -538,7 +567,11 @@ class Reader {
   }
 
   std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path) const {
-    static constexpr std::chrono::milliseconds kMax{10 * 60 * 1000};
+    return duration(node, path, std::chrono::milliseconds(10 * 60 * 1000), "10m");
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds kMax,
+                                     const char* max_text) const {
     constexpr const char* kExpected = "expected a duration such as \"10s\", \"500ms\" or \"1m30s\"";
     const std::string& text = scalar(node, path, "a duration");
     const ParsedDuration parsed = parse_duration(text);
@@ -553,7 +586,7 @@ class Reader {
         if (parsed.value.count() > 0 && parsed.value <= kMax) return parsed.value;
         break;
     }
-    fail(path, "must be greater than 0 and at most 10m (got " + quoted(text) + ")");
+    fail(path, std::string("must be greater than 0 and at most ") + max_text + " (got " + quoted(text) + ")");
   }
 
   template <typename Enum>
@@ -674,6 +707,79 @@ class Reader {
                    out.blocked = normalized_list(n, p, normalize_blocked_entry);
                  }},
                 {"requireDigest", [&](const YAML::Node& n, const std::string& p) { out.requireDigest = boolean(n, p); }},
+                {"scan", [&](const YAML::Node& n, const std::string& p) { scan_rule(n, p, out.scan); }},
+            });
+  }
+
+  void scan_rule(const YAML::Node& node, const std::string& path, ScanRule& out) {
+    mapping(node, path,
+            {
+                {"action", [&](const YAML::Node& n, const std::string& p) { out.action = action(n, p); }},
+                {"severityThreshold",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   std::string value = string(n, p);
+                   for (char& c : value)
+                     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+                   static const char* const kSeverities[] = {"UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL"};
+                   if (std::find(std::begin(kSeverities), std::end(kSeverities), value) == std::end(kSeverities))
+                     fail(p, "must be one of UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH, CRITICAL (got " + quoted(n.Scalar()) + ")");
+                   out.severityThreshold = value;
+                 }},
+                {"ignore", [&](const YAML::Node& n, const std::string& p) { out.ignore = ignored_findings(n, p); }},
+                {"onUnscanned",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.onUnscanned = choice<OnUnscanned>(
+                       n, p, {{"deny", OnUnscanned::Deny}, {"warn", OnUnscanned::Warn}, {"allow", OnUnscanned::Allow}});
+                 }},
+                {"maxScanAge",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxScanAge = duration(n, p, std::chrono::milliseconds(366LL * 24 * 3600 * 1000), "8784h (a year)");
+                 }},
+            });
+  }
+
+  // ignore: a list of finding ids ("CVE-2024-3094") or mappings {id, expires: "YYYY-MM-DD", reason}.
+  std::vector<IgnoredFinding> ignored_findings(const YAML::Node& node, const std::string& path) {
+    std::vector<IgnoredFinding> out;
+    if (node.IsNull()) return out;
+    if (!node.IsSequence()) fail(path, "expected a list, got " + describe(node));
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      const std::string item_path = path + "[" + std::to_string(index++) + "]";
+      IgnoredFinding f;
+      if (item.IsScalar()) {
+        f.id = non_empty_string(item, item_path);
+      } else {
+        mapping(item, item_path,
+                {
+                    {"id", [&](const YAML::Node& n, const std::string& p) { f.id = non_empty_string(n, p); }},
+                    {"expires",
+                     [&](const YAML::Node& n, const std::string& p) {
+                       f.expires = string(n, p);
+                       if (f.expires.empty()) return;  // "" is no expiry, as to_yaml writes it
+                       const auto end = end_of_day(f.expires);
+                       if (!end) fail(p, "expected a date YYYY-MM-DD, got " + quoted(f.expires));
+                       f.expiresAt = *end;
+                     }},
+                    {"reason", [&](const YAML::Node& n, const std::string& p) { f.reason = string(n, p); }},
+                });
+        if (f.id.empty()) fail(item_path + ".id", "is required");
+      }
+      if (has_whitespace_or_control(f.id)) fail(item_path, "a finding id has no whitespace, got " + quoted(f.id));
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  void scans(const YAML::Node& node, const std::string& path, ScansConfig& out) {
+    mapping(node, path,
+            {
+                {"database", [&](const YAML::Node& n, const std::string& p) { out.database = non_empty_string(n, p); }},
+                {"apiTokenFile", [&](const YAML::Node& n, const std::string& p) { out.apiTokenFile = string(n, p); }},
+                {"maxReportBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxReportBytes = byte_size(n, p, 1ULL << 10, "1Ki", 64ULL << 20, "64Mi");
+                 }},
             });
   }
 
@@ -918,6 +1024,10 @@ Config parse(const std::string& yaml_text, const std::string& source) {
     // Not expected (the walk checks node types before reading), but never let it escape as such.
     throw ConfigError(source + ": " + position(e.mark) + "YAML error: " + e.msg);
   }
+  if (config.rules.images.scan.action != Action::Off && config.rules.images.action == Action::Off) {
+    throw ConfigError(source + ": rules.images.scan.action: the scan rule judges the digests the image rules resolve, "
+                               "so it needs rules.images.action deny or warn (it is off)");
+  }
   return config;
 }
 
@@ -983,6 +1093,22 @@ std::string to_yaml(const Config& config) {
   w.list(2, "trustedRegistries", images.trustedRegistries);
   w.list(2, "blocked", images.blocked);
   w.line(2, "requireDigest", images.requireDigest ? "true" : "false");
+  w.section(2, "scan");
+  const auto& scan = images.scan;
+  w.line(3, "action", yaml_string(to_string(scan.action)));
+  w.line(3, "severityThreshold", yaml_string(scan.severityThreshold));
+  if (scan.ignore.empty()) {
+    w.line(3, "ignore", "[]");
+  } else {
+    w.section(3, "ignore");
+    for (const auto& f : scan.ignore) {
+      w.line(4, "- id", yaml_string(f.id));
+      w.line(5, "expires", yaml_string(f.expires));
+      w.line(5, "reason", yaml_string(f.reason));
+    }
+  }
+  w.line(3, "onUnscanned", to_string(scan.onUnscanned));
+  w.line(3, "maxScanAge", format_duration(scan.maxScanAge));
   if (config.registries.empty()) {
     w.line(0, "registries", "[]");
   } else {
@@ -994,6 +1120,10 @@ std::string to_yaml(const Config& config) {
       w.line(2, "credentialsFile", yaml_string(r.credentialsFile));
     }
   }
+  w.section(0, "scans");
+  w.line(1, "database", yaml_string(config.scans.database));
+  w.line(1, "apiTokenFile", yaml_string(config.scans.apiTokenFile));
+  w.line(1, "maxReportBytes", std::to_string(config.scans.maxReportBytes));
   const auto& server = config.server;
   w.section(0, "server");
   w.line(1, "listen", yaml_string(server.listen));

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -58,6 +59,31 @@ struct ResolveSettings {
   bool operator==(const ResolveSettings&) const = default;
 };
 
+// What an image with no usable scan gets.
+enum class OnUnscanned { Deny, Warn, Allow };
+const char* to_string(OnUnscanned value);
+
+// A finding the scan rule does not count: a CVE (or other finding id) someone has accepted, until
+// an optional date.
+struct IgnoredFinding {
+  std::string id;       // "CVE-2024-3094"
+  std::string expires;  // "2027-01-31" (UTC, the whole day counts); "" = no expiry
+  std::string reason;
+  std::int64_t expiresAt = 0;  // unix seconds of the end of `expires`; 0 = never
+  bool operator==(const IgnoredFinding&) const = default;
+};
+
+// rules.images.scan: verdicts from the scan cache, on the digest admission resolved.
+struct ScanRule {
+  Action action = Action::Off;  // needs rules.images.action on (it judges resolved digests)
+  std::string severityThreshold = "CRITICAL";  // findings at or above it deny (inclusive)
+  std::vector<IgnoredFinding> ignore;
+  OnUnscanned onUnscanned = OnUnscanned::Deny;
+  std::chrono::milliseconds maxScanAge{7LL * 24 * 3600 * 1000};  // older scans count as unscanned
+
+  bool operator==(const ScanRule&) const = default;
+};
+
 struct ImagesRule {
   // Off by default: resolving needs registry egress and, for private registries, credentials;
   // turning it on without them would deny every pod. The chart and docs show how to enable it.
@@ -71,6 +97,7 @@ struct ImagesRule {
   // "repository@sha256:...". Stored normalised.
   std::vector<std::string> blocked;
   bool requireDigest = false;  // refuse references that carry no @sha256 digest
+  ScanRule scan;
 
   bool operator==(const ImagesRule&) const = default;
 };
@@ -127,6 +154,15 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+// The scan cache: where verdicts are stored, and the HTTPS import API.
+struct ScansConfig {
+  std::string database = "/var/lib/podgate/scans.db";  // SQLite; opened only when the scan rule is on or scans are imported
+  std::string apiTokenFile;                            // bearer token for POST/GET /v1/scans; "" = the API is off
+  std::size_t maxReportBytes = 16 * 1024 * 1024;       // one POST /v1/scans body
+
+  bool operator==(const ScansConfig&) const = default;
+};
+
 struct LoggingConfig {
   std::string level = "info";  // debug | info | warn | error
   bool logAllowed = false;     // also log plain allows (every request); off by default for volume
@@ -139,6 +175,7 @@ struct Config {
   Exemptions exemptions;
   Rules rules;
   std::vector<RegistryConfig> registries;
+  ScansConfig scans;
   ServerConfig server;
   LoggingConfig logging;
 

@@ -176,6 +176,37 @@ struct Metrics::Impl {
           .Help("Image resolutions that failed while judging a pod, by outcome (denied, allowed: fail-open).")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& scanLookups =
+      prometheus::BuildCounter()
+          .Name("podgate_scan_lookups_total")
+          .Help("Scan verdicts of judged images, by verdict (clean, vulnerable, malicious, unscanned, stale).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& scanImports =
+      prometheus::BuildCounter()
+          .Name("podgate_scan_imports_total")
+          .Help("Scan reports imported, by format and result (stored, unchanged, rejected, error).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& scanRecords =
+      prometheus::BuildGauge()
+          .Name("podgate_scan_records")
+          .Help("Scan records (digest and scanner pairs) in the scan cache's database.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& scanOldest =
+      prometheus::BuildGauge()
+          .Name("podgate_scan_oldest_timestamp_seconds")
+          .Help("Unix time of the oldest scan in the scan cache (0 when empty).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& scanNewest =
+      prometheus::BuildGauge()
+          .Name("podgate_scan_newest_timestamp_seconds")
+          .Help("Unix time of the newest scan in the scan cache (0 when empty).")
+          .Register(*registry);
+  LabelledCache<prometheus::Counter> scanLookupsCache{scanLookups};
+  LabelledCache<prometheus::Counter> scanImportsCache{scanImports};
+  prometheus::Gauge& scanRecordsGauge = scanRecords.Add({});
+  prometheus::Gauge& scanOldestGauge = scanOldest.Add({});
+  prometheus::Gauge& scanNewestGauge = scanNewest.Add({});
+
   LabelledCache<prometheus::Counter> registryRequestsCache{registryRequests};
   LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
   LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
@@ -259,6 +290,20 @@ void Metrics::set_digest_cache_entries(double entries) { impl_->digestCacheEntri
 
 void Metrics::count_resolve_failure(std::string_view outcome) {
   impl_->resolveFailuresCache.get({{"outcome", outcome}}).Increment();
+}
+
+void Metrics::count_scan_verdict(std::string_view verdict) {
+  impl_->scanLookupsCache.get({{"verdict", verdict}}).Increment();
+}
+
+void Metrics::count_scan_import(std::string_view format, std::string_view result) {
+  impl_->scanImportsCache.get({{"format", format}, {"result", result}}).Increment();
+}
+
+void Metrics::set_scan_store(double records, double oldest_unix, double newest_unix) {
+  impl_->scanRecordsGauge.Set(records);
+  impl_->scanOldestGauge.Set(oldest_unix);
+  impl_->scanNewestGauge.Set(newest_unix);
 }
 
 std::string Metrics::registry_label(std::string_view domain) {

@@ -66,6 +66,15 @@ class Metrics {
   // podgate_image_resolve_failures_total{outcome}: resolutions that failed while judging a pod, by
   // what onResolveError made of them (denied, allowed); "allowed" is the fail-open path
   void count_resolve_failure(std::string_view outcome);
+  // The scan cache.
+  // podgate_scan_lookups_total{verdict}: per judged image: clean, vulnerable, malicious, unscanned, stale
+  void count_scan_verdict(std::string_view verdict);
+  // podgate_scan_imports_total{format,result}: reports imported (trivy, grype, podgate-verdict,
+  // unknown; stored, unchanged (nothing newer), rejected, error)
+  void count_scan_import(std::string_view format, std::string_view result);
+  // podgate_scan_records; podgate_scan_oldest_timestamp_seconds / _newest_: the store's extent
+  // (ages are time() minus these, computed in PromQL, as Prometheus conventions prefer)
+  void set_scan_store(double records, double oldest_unix, double newest_unix);
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);

@@ -23,6 +23,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <optional>
 
 namespace podgate::policy {
@@ -154,6 +156,8 @@ struct RuleSet {
   const std::vector<std::string>& sockets;
   const std::vector<std::string>& allowed;
   const ImageResolutions* resolutions = nullptr;
+  const ScanLookup* scans = nullptr;
+  std::int64_t now = 0;
 };
 
 // What the image rules record while judging the new object (null while judging oldObject).
@@ -365,6 +369,151 @@ std::optional<Finding> static_image_check(const config::ImagesRule& rule, const 
   return std::nullopt;
 }
 
+std::string iso_time(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+bool severity_at_least(scan::Severity s, const std::string& threshold) {
+  const auto t = scan::parse_severity(threshold);
+  return static_cast<int>(s) >= static_cast<int>(t.value_or(scan::Severity::Critical));
+}
+
+// The scan rule, on a digest (and an index's children: scanners record either): malicious on
+// any of them denies, always; findings at or above the threshold (less the ignored ones) deny
+// with the rule's action; no scan younger than maxScanAge follows onUnscanned.
+void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<std::string>& digests,
+                JudgedImage& judged, std::vector<Finding>& findings) {
+  const auto& rule = rules.config.rules.images.scan;
+  const std::int64_t now = rules.now;
+  const std::int64_t max_age = std::chrono::duration_cast<std::chrono::seconds>(rule.maxScanAge).count();
+  struct Seen {
+    const scan::ScanRecord* record;
+    std::string digest;
+  };
+  std::vector<std::shared_ptr<const std::vector<scan::ScanRecord>>> hold;  // keeps the records alive
+  std::vector<Seen> all;
+  for (const auto& d : digests) {
+    auto records = rules.scans && *rules.scans ? (*rules.scans)(d) : nullptr;
+    if (!records) continue;
+    hold.push_back(records);
+    for (const auto& r : *records) all.push_back(Seen{&r, d});
+  }
+  auto describe_scan = [](const Seen& s) {
+    std::string out = s.record->scanner;
+    if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
+    return out + " " + iso_time(s.record->scannedAt) + " " + s.digest;
+  };
+  auto base = [&](Action action) {
+    Finding f;
+    f.violation.rule = "scan";
+    f.violation.action = action;
+    f.violation.subject = site.subject;
+    f.violation.fieldPath = site.field;
+    f.violation.value = std::string(site.image);
+    return f;
+  };
+
+  // Malicious, by any scan however old: a backdoor does not become safe with time.
+  for (const auto& s : all) {
+    if (s.record->malware != scan::MalwareResult::Malicious) continue;
+    Finding f = base(Action::Deny);
+    f.violation.deniesInAudit = true;
+    std::string what;
+    for (const auto& x : s.record->findings)
+      if (x.kind == "malware") {
+        what = x.id + (x.package.empty() ? "" : " in " + x.package);
+        break;
+      }
+    f.summary = site.subject + " uses image " + quote(site.image) + " (" + s.digest + "), which " + s.record->scanner +
+                " found malicious" + (what.empty() ? "" : " (" + printable(what) + ")");
+    f.detail = f.summary + "; known-malicious images are refused in every mode, audit included. Remove the image "
+                           "and investigate where it came from.";
+    judged.scan = "malicious";
+    judged.scanBasis = describe_scan(s);
+    findings.push_back(std::move(f));
+    return;
+  }
+
+  // A malware scan that failed (result "error") is no scan at all.
+  std::erase_if(all, [](const Seen& s) { return s.record->malware == scan::MalwareResult::Error; });
+  std::vector<const Seen*> fresh;
+  const Seen* newest_scan = nullptr;
+  for (const auto& s : all) {
+    if (!newest_scan || s.record->scannedAt > newest_scan->record->scannedAt) newest_scan = &s;
+    if (now - s.record->scannedAt <= max_age) fresh.push_back(&s);
+  }
+  const std::int64_t newest = newest_scan ? newest_scan->record->scannedAt : 0;
+  for (const Seen* s : fresh) judged.scanBasis += (judged.scanBasis.empty() ? "" : ", ") + describe_scan(*s);
+  if (fresh.empty()) {
+    const bool stale = !all.empty();
+    judged.scan = stale ? "stale" : "unscanned";
+    if (stale) judged.scanBasis = describe_scan(*newest_scan);  // the scan "N days old" refers to
+    if (rule.onUnscanned == config::OnUnscanned::Allow) return;
+    const Action action = rule.onUnscanned == config::OnUnscanned::Warn ? Action::Warn : rule.action;
+    Finding f = base(action);
+    if (stale) {
+      const std::int64_t days = (now - newest) / 86400;
+      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), whose newest scan is " +
+                  std::to_string(days) + " days old (rules.images.scan.maxScanAge is " +
+                  std::to_string(max_age / 86400) + " days)";
+      f.detail = f.summary + "; new vulnerabilities are found every day, so an old scan counts as none. Re-scan the "
+                             "image and import the report (podgate scans import, or POST /v1/scans).";
+    } else {
+      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), which has not been scanned";
+      f.detail = f.summary + "; scan it (Trivy, Grype) and import the report (podgate scans import, or POST "
+                             "/v1/scans) before deploying it.";
+    }
+    findings.push_back(std::move(f));
+    return;
+  }
+
+  // Findings at or above the threshold, from every fresh scan, less what is ignored; worst first.
+  std::vector<const scan::Finding*> bad;
+  for (const Seen* s : fresh) {
+    for (const auto& x : s->record->findings) {
+      if (!severity_at_least(x.severity, rule.severityThreshold)) continue;
+      const bool ignored = std::any_of(rule.ignore.begin(), rule.ignore.end(), [&](const config::IgnoredFinding& i) {
+        return i.id == x.id && (i.expiresAt == 0 || now < i.expiresAt);
+      });
+      if (ignored) continue;
+      // The same finding from two scanners counts once, at the worse of their ratings.
+      auto same = std::find_if(bad.begin(), bad.end(), [&](const scan::Finding* y) {
+        return y->id == x.id && y->package == x.package;
+      });
+      if (same == bad.end()) bad.push_back(&x);
+      else if (static_cast<int>(x.severity) > static_cast<int>((*same)->severity)) *same = &x;
+    }
+  }
+  if (bad.empty()) {
+    judged.scan = "clean";
+    return;
+  }
+  judged.scan = "vulnerable";
+  std::stable_sort(bad.begin(), bad.end(), [](const scan::Finding* a, const scan::Finding* b) {
+    return static_cast<int>(a->severity) > static_cast<int>(b->severity);
+  });
+  std::string worst;
+  for (std::size_t i = 0; i < bad.size() && i < 3; ++i) {
+    const auto* x = bad[i];
+    if (i) worst += "; ";
+    worst += printable(x->id) + " (" + scan::to_string(x->severity) + ", " + printable(x->package);
+    worst += x->fixedVersion.empty() ? std::string(", no fix yet") : ", fixed in " + printable(x->fixedVersion);
+    worst += ")";
+  }
+  Finding f = base(rule.action);
+  f.summary = site.subject + " uses image " + quote(site.image) + " with " + std::to_string(bad.size()) + " finding" +
+              (bad.size() == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": " + worst +
+              (bad.size() > 3 ? "; ..." : "");
+  f.detail = f.summary + "; update the packages (or the base image) and re-scan, or record an accepted risk in "
+                         "rules.images.scan.ignore.";
+  findings.push_back(std::move(f));
+}
+
 void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt, const ImageLog& log,
                   std::vector<Finding>& findings) {
   const auto& rule = rules.config.rules.images;
@@ -377,7 +526,7 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
     const image::ParseResult parsed = image::parse(site.image);
     if (auto f = static_image_check(rule, site, parsed)) {
       // Recorded too (with the digest it was written with, if any): with action warn it is admitted.
-      if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), parsed ? parsed.reference->digest : ""});
+      if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), parsed ? parsed.reference->digest : "", "", ""});
       findings.push_back(std::move(*f));
       continue;
     }
@@ -397,7 +546,7 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
       } else if (r && r->failure == registry::Failure::NotFound) {
         f.summary = site.subject + " uses image " + quote(site.image) + ", which does not exist (" + r->error + ")";
         f.detail = f.summary + "; check the name and tag: the kubelet could not pull it either.";
-        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), ""});
+        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), "", "", ""});
         findings.push_back(std::move(f));
         continue;
       } else {
@@ -414,12 +563,12 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
           f.detail = f.summary + ".";
           if (log.failuresAllowed) ++*log.failuresAllowed;
         }
-        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), ""});
+        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), "", "", ""});
         findings.push_back(std::move(f));
         continue;
       }
     }
-    if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), digest});
+    JudgedImage judged{site.subject, std::string(site.image), digest, "", ""};
     digests.insert(digests.begin(), digest);
     const std::string* blocked = nullptr;
     for (const auto& d : digests) {
@@ -431,7 +580,10 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
       f.summary = site.subject + " uses image " + quote(site.image) + " (" + digest + "), which is blocked (" + *blocked + ")";
       f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
       findings.push_back(std::move(f));
+    } else if (rule.scan.action != Action::Off) {
+      check_scan(rules, site, digests, judged, findings);
     }
+    if (log.judged) log.judged->push_back(std::move(judged));
   }
 }
 
@@ -515,6 +667,12 @@ void annotate_images(Verdict& v) {
     str(printable(v.images[i].image));
     w.Key("digest");
     str(v.images[i].digest);
+    if (!v.images[i].scan.empty()) {
+      w.Key("scan");
+      str(v.images[i].scan);
+      w.Key("scans");
+      str(v.images[i].scanBasis);
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -537,6 +695,17 @@ Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
 }
 
 Verdict Evaluator::evaluate(const Request& request, Route route, const ImageResolutions* resolutions) const {
+  Facts facts;
+  facts.resolutions = resolutions;
+  return evaluate(request, route, facts);
+}
+
+Verdict Evaluator::evaluate(const Request& request, Route route, const Facts& facts) const {
+  const ImageResolutions* resolutions = facts.resolutions;
+  const std::int64_t now = facts.now != 0 ? facts.now
+                                          : std::chrono::duration_cast<std::chrono::seconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count();
   Verdict verdict;
   verdict.mode = (route == Route::Audit || config_.mode == config::Mode::Audit) ? config::Mode::Audit
                                                                                 : config::Mode::Enforce;
@@ -562,7 +731,7 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImageReso
     return verdict;
   }
 
-  const RuleSet rules{config_, socketPaths_, allowedPaths_, resolutions};
+  const RuleSet rules{config_, socketPaths_, allowedPaths_, resolutions, &facts.scans, now};
   std::vector<Finding> findings =
       find_violations(rules, spec, ExemptionLog{&verdict.exemptions},
                       ImageLog{&verdict.images, &verdict.resolveFailuresDenied, &verdict.resolveFailuresAllowed});
@@ -587,10 +756,21 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImageReso
 
   const std::string object = describe_object(request);
   std::vector<const Finding*> denying;
+  // A known-malicious image is denied in audit mode (and on UPDATE) too. In audit mode it is then
+  // the only reason given; everything else stays a would-deny warning, as in any audit.
+  const bool forced = std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+    return f.violation.action == Action::Deny && f.violation.deniesInAudit;
+  });
+  const bool audit_forced = forced && verdict.mode != config::Mode::Enforce;
+  auto denies = [&](const Finding& f) {
+    if (f.violation.action != Action::Deny) return false;
+    if (audit_forced) return f.violation.deniesInAudit;
+    return !f.violation.preexisting || f.violation.deniesInAudit;
+  };
   for (const auto& f : findings)
-    if (f.violation.action == Action::Deny && !f.violation.preexisting) denying.push_back(&f);
+    if (denies(f)) denying.push_back(&f);
   if (!denying.empty())
-    verdict.decision = verdict.mode == config::Mode::Enforce ? Decision::Denied : Decision::WouldDeny;
+    verdict.decision = verdict.mode == config::Mode::Enforce || forced ? Decision::Denied : Decision::WouldDeny;
 
   if (!denying.empty()) {
     std::string& m = verdict.message;
@@ -612,13 +792,14 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImageReso
   // preexisting ones in enforce mode. Denying violations are already in the deny message.
   std::size_t unshown = 0;
   for (const auto& f : findings) {
-    const bool denies = f.violation.action == Action::Deny && !f.violation.preexisting;
-    if (denies && verdict.decision == Decision::Denied) continue;
+    const bool in_message = denies(f) && verdict.decision == Decision::Denied;
+    if (in_message) continue;
+    const bool would = f.violation.action == Action::Deny && !f.violation.preexisting;
     if (verdict.warnings.size() == kMaxWarnings) {
       ++unshown;
       continue;
     }
-    std::string w = denies ? "[podgate] would deny: " : "[podgate] warning: ";
+    std::string w = would ? "[podgate] would deny: " : "[podgate] warning: ";
     w += object;
     w += ": ";
     w += f.summary;

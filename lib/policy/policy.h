@@ -3,6 +3,7 @@
 // Pure functions of (config, request): no I/O, no clocks, so `podgate review`, `podgate check`
 // and the server all judge identically.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "config/config.h"
 #include "image/reference.h"
 #include "registry/client.h"
+#include "scan/scan.h"
 
 namespace podgate::policy {
 
@@ -24,13 +26,16 @@ enum class Decision { Allowed, Denied, WouldDeny };
 const char* to_string(Decision d);  // "allowed", "denied", "would_deny"
 
 struct Violation {
-  std::string rule;       // "privileged" | "runtimeSockets"
+  std::string rule;       // "privileged" | "runtimeSockets" | "images" | "scan"
   config::Action action;  // Deny or Warn (Off rules produce no violations)
   std::string subject;    // "container \"app\"", "init container \"setup\"", "volume \"sock\""
   std::string fieldPath;  // "spec.template.spec.containers[0].securityContext.privileged"
   std::string value;      // "true", "/var/run/docker.sock"
   std::string message;    // one sentence: what is wrong and how to fix it
   bool preexisting = false;  // UPDATE: the same violation was already in oldObject (never denies)
+  // A known-malicious image: denied in audit mode, on the /audit route and on UPDATE too (an
+  // audit of a backdoor that lets it run would be the one dry run that does harm).
+  bool deniesInAudit = false;
 };
 
 struct Exemption {
@@ -42,11 +47,25 @@ struct Exemption {
 // the Reviewer from the digest cache before the rules run, so evaluate() itself never waits.
 using ImageResolutions = std::unordered_map<std::string, std::shared_ptr<const registry::Resolution>>;
 
+// The scan cache as the scan rule sees it: every scanner's latest record for a digest (null or
+// empty: never scanned). The Reviewer passes the in-memory cache; tests pass a map.
+using ScanLookup = std::function<std::shared_ptr<const std::vector<scan::ScanRecord>>(std::string_view digest)>;
+
+// Everything evaluate() takes from outside the request. All optional: a rule whose input is
+// missing treats it as unknown (a failed resolution, an unscanned image).
+struct Facts {
+  const ImageResolutions* resolutions = nullptr;
+  ScanLookup scans;
+  std::int64_t now = 0;  // unix seconds, for scan ages and ignore expiry; 0 = the clock now
+};
+
 // The image a container (or image volume) was judged as: what the apiserver audit log records.
 struct JudgedImage {
   std::string subject;  // "container \"app\"", "volume \"models\""
   std::string image;    // as written in the spec
   std::string digest;   // "sha256:..."; empty when it could not be resolved
+  std::string scan;     // the scan verdict: clean, vulnerable, malicious, unscanned, stale ("" when not judged)
+  std::string scanBasis;  // which scans it rested on: "trivy 0.50.1 2026-11-28T10:00:00Z sha256:..., ..."
 };
 
 struct Verdict {
@@ -78,6 +97,7 @@ class Evaluator {
   // `resolutions` answers the image rules' digest questions (see images_to_resolve); an image
   // missing from it counts as a failed resolution. Null is fine when the image rules are off.
   Verdict evaluate(const admission::Request& request, Route route, const ImageResolutions* resolutions = nullptr) const;
+  Verdict evaluate(const admission::Request& request, Route route, const Facts& facts) const;
   // The references the image rules need resolved at the registry for this request (object and,
   // on UPDATE, oldObject), without duplicates. Empty when the rules are off or the request is
   // exempt. Images that are already refused without a digest (invalid, untrusted, blocked,

@@ -59,8 +59,9 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
 }
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
-                   std::shared_ptr<registry::DigestCache> images)
-    : evaluator_(std::move(evaluator)), images_(std::move(images)), metrics_(metrics), logger_(logger) {}
+                   std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
+    : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)), metrics_(metrics),
+      logger_(logger) {}
 
 Reviewer::~Reviewer() { wait_idle(); }
 
@@ -69,10 +70,12 @@ void Reviewer::wait_idle() const {
   idle_.wait(lock, [this] { return waiting_ == 0; });
 }
 
-void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images) {
+void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images,
+                       std::shared_ptr<scan::Store> scans) {
   std::lock_guard<std::mutex> lock(mutex_);
   evaluator_ = std::move(evaluator);
   if (images) images_ = std::move(images);
+  if (scans) scans_ = std::move(scans);
 }
 
 std::shared_ptr<const Evaluator> Reviewer::evaluator() const {
@@ -130,6 +133,12 @@ std::string images_json(const std::vector<JudgedImage>& images) {
     log::append_json_string(out, images[i].image);
     out += ",\"digest\":";
     log::append_json_string(out, images[i].digest);
+    if (!images[i].scan.empty()) {
+      out += ",\"scan\":";
+      log::append_json_string(out, images[i].scan);
+      out += ",\"scans\":";
+      log::append_json_string(out, images[i].scanBasis);
+    }
     out += '}';
   }
   out += ']';
@@ -142,6 +151,7 @@ std::string images_json(const std::vector<JudgedImage>& images) {
 // collects the resolutions of its images as they arrive.
 struct Reviewer::Pending {
   std::shared_ptr<const Evaluator> evaluator;
+  std::shared_ptr<scan::Store> scans;
   admission::DecodeResult decoded;
   Route route = Route::Validate;
   std::chrono::steady_clock::time_point started;
@@ -168,6 +178,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
   {
     std::lock_guard<std::mutex> lock(mutex_);
     pending->evaluator = evaluator_;
+    pending->scans = scans_;
     images = images_;
   }
 
@@ -228,7 +239,13 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const auto started = pending->started;
   ReviewOutcome outcome;
   const admission::Request& request = pending->decoded.review->request();
-  const Verdict verdict = evaluator->evaluate(request, route, &pending->resolutions);
+  Facts facts;
+  facts.resolutions = &pending->resolutions;
+  if (pending->scans) {
+    scan::Store* store = pending->scans.get();
+    facts.scans = [store](std::string_view digest) { return store->lookup(digest); };
+  }
+  const Verdict verdict = evaluator->evaluate(request, route, facts);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;
 
@@ -241,6 +258,8 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
     metrics_->observe_review_duration(route_label(route), seconds);
     for (const auto& v : verdict.violations) metrics_->count_violation(v.rule, config::to_string(v.action));
     for (const auto& e : verdict.exemptions) metrics_->count_exemption(e.kind);
+    for (const auto& j : verdict.images)
+      if (!j.scan.empty()) metrics_->count_scan_verdict(j.scan);
     for (int i = 0; i < verdict.resolveFailuresDenied; ++i) metrics_->count_resolve_failure("denied");
     for (int i = 0; i < verdict.resolveFailuresAllowed; ++i) metrics_->count_resolve_failure("allowed");
     // Requests allowed without a pod spec to judge are fail-open paths: count each one.

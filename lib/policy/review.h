@@ -10,6 +10,7 @@
 #include <string>
 
 #include "registry/digest_cache.h"
+#include "scan/store.h"
 
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -39,7 +40,7 @@ class Reviewer {
   // metrics and logger may be null (the CLI runs without them). `images` resolves tags for the
   // image rules; without it every image that needs resolving counts as a failed resolution.
   Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
-           std::shared_ptr<registry::DigestCache> images = nullptr);
+           std::shared_ptr<registry::DigestCache> images = nullptr, std::shared_ptr<scan::Store> scans = nullptr);
   // Waits for reviews still waiting on the registry (each ends by its deadline, so this is bounded).
   ~Reviewer();
   Reviewer(const Reviewer&) = delete;
@@ -62,7 +63,8 @@ class Reviewer {
 
   // Swaps the rules in use (config reload). Requests in flight finish with the old ones. A null
   // `images` keeps the resolver in use.
-  void replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images = nullptr);
+  void replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images = nullptr,
+               std::shared_ptr<scan::Store> scans = nullptr);
   std::shared_ptr<const Evaluator> evaluator() const;
 
  private:
@@ -76,6 +78,7 @@ class Reviewer {
   mutable std::mutex mutex_;  // guards evaluator_ and images_ (held only to copy the pointers)
   std::shared_ptr<const Evaluator> evaluator_;
   std::shared_ptr<registry::DigestCache> images_;
+  std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
   metrics::Metrics* metrics_;
   log::Logger* logger_;
 };

@@ -277,7 +277,7 @@ TEST_CASE("JSON input works", "[config]") {
         "podgate.yaml: server.threads: expected a non-negative integer, got \"4x\"");
   CHECK(error_of(R"({"server": {"limits": {"readTimeout": 10}}})").find("expected a duration") != std::string::npos);
   CHECK(error_of(R"({"modee": "audit"})") ==
-        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)");
+        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)");
   CHECK(error_of(R"({"mode": "audit",)").find("YAML syntax error") != std::string::npos);
 }
 
@@ -287,7 +287,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
     const char* message;
   };
   const Case cases[] = {
-      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)"},
+      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)"},
       {"exemptions:\n  users: []\n",
        "podgate.yaml: exemptions.users: unknown key (expected one of: namespaces, serviceAccounts, images)"},
       {"rules:\n  hostNetwork: {action: deny}\n",
@@ -297,7 +297,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
       {"rules:\n  runtimeSockets:\n    extrapaths: []\n",
        "podgate.yaml: rules.runtimeSockets.extrapaths: unknown key (expected one of: action, paths, extraPaths, "
        "denyAllHostPaths, allowedHostPaths)"},
-      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest)"},
+      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest, scan)"},
       {"server:\n  port: 8443\n",
        "podgate.yaml: server.port: unknown key (expected one of: listen, metricsListen, threads, shutdownGracePeriod, "
        "defaultReviewTimeout, tls, limits)"},
@@ -309,7 +309,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
        "writeTimeout, idleTimeout, maxConnections)"},
       {"logging:\n  format: json\n", "podgate.yaml: logging.format: unknown key (expected one of: level, logAllowed)"},
       // Keys are case-sensitive, as in Kubernetes.
-      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, server, logging)"},
+      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)"},
       // YAML merge keys are not supported by yaml-cpp; they must not be silently ignored.
       {"base: &b {action: deny}\n", "podgate.yaml: base: unknown key"},
   };
@@ -690,7 +690,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 49);
+    CHECK(keys.size() == 59);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -782,7 +782,7 @@ TEST_CASE("docs/configuration.md documents every key and shows the defaults verb
   }
 }
 
-TEST_CASE("image rules: trusted registries and blocked images are normalised; registries are checked", "[config]") {
+TEST_CASE("image rules: trusted registries and blocked images are normalised, registries are checked", "[config]") {
   const Config c = parse(R"(
 rules:
   images:
@@ -853,4 +853,48 @@ TEST_CASE("examples/blocked-images.yaml loads and every entry is normalised", "[
   CHECK(c.rules.images.action == Action::Deny);
   CHECK(c.rules.images.blocked.size() == 4);
   for (const auto& entry : c.rules.images.blocked) CHECK((entry.starts_with("docker.io/") || entry.starts_with("quay.io/") || entry.starts_with("sha256:")));
+}
+
+TEST_CASE("scan rule and scan cache settings", "[config]") {
+  const Config c = parse(R"(
+rules:
+  images:
+    action: deny
+    scan:
+      action: warn
+      severityThreshold: high
+      ignore:
+        - CVE-2024-0001
+        - {id: CVE-2024-0002, expires: "2027-01-31", reason: "not reachable from the network"}
+      onUnscanned: warn
+      maxScanAge: 72h
+scans:
+  database: /data/scans.db
+  apiTokenFile: /etc/podgate/scan-token/token
+  maxReportBytes: 32Mi
+)");
+  const auto& scan = c.rules.images.scan;
+  CHECK(scan.action == Action::Warn);
+  CHECK(scan.severityThreshold == "HIGH");
+  REQUIRE(scan.ignore.size() == 2);
+  CHECK(scan.ignore[0].id == "CVE-2024-0001");
+  CHECK(scan.ignore[0].expiresAt == 0);
+  CHECK(scan.ignore[1].expiresAt == 1801440000);  // 2027-02-01T00:00:00Z: the whole of Jan 31 counts
+  CHECK(scan.onUnscanned == podgate::config::OnUnscanned::Warn);
+  CHECK(scan.maxScanAge == std::chrono::hours(72));
+  CHECK(c.scans.database == "/data/scans.db");
+  CHECK(c.scans.maxReportBytes == 32u << 20);
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+
+  CHECK(error_of("rules:\n  images:\n    scan: {action: deny}\n").find(
+            "rules.images.scan.action: the scan rule judges the digests the image rules resolve") != std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {severityThreshold: severe}\n").find(
+            "must be one of UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH, CRITICAL") != std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {ignore: [{id: CVE-1, expires: 2027-02-30}]}\n")
+            .find("expected a date YYYY-MM-DD") != std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {ignore: [{reason: x}]}\n").find(".id: is required") !=
+        std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {maxScanAge: 9000h}\n").find("at most 8784h") !=
+        std::string::npos);
+  CHECK(error_of("scans: {maxReportBytes: 1Gi}\n").find("scans.maxReportBytes") != std::string::npos);
 }
