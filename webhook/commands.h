@@ -22,6 +22,9 @@ std::optional<config::Config> load_config_or_report(const char* command, const s
 
 int serve(const std::string& config_path, const ServeOverrides& overrides);
 int review(const std::string& config_path, const std::string& input, bool audit_route);
+int scans_import(const std::string& config_path, const std::vector<std::string>& reports);
+int scans_show(const std::string& config_path, const std::string& digest);
+int scans_list(const std::string& config_path, std::size_t limit);
 int resolve(const std::string& config_path, const std::vector<std::string>& images);
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
 

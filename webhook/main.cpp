@@ -10,7 +10,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "podgate: a Kubernetes validating admission webhook that refuses privileged containers,\n"
-      "container-runtime socket mounts, and untrusted, blocked or missing images (resolved to digests).\n"
+      "container-runtime socket mounts, and untrusted, blocked, missing, unscanned, vulnerable or\n"
+      "malicious images (resolved to digests, judged by the scan cache).\n"
       "Docs: docs/configuration.md, docs/operations.md"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("podgate ") + podgate::kVersion);
@@ -68,6 +69,26 @@ int main(int argc, char** argv) {
   add_config(resolve);
   resolve->add_option("images", resolve_images, "Image references (nginx, ghcr.io/org/app:1.2, ...)")->required();
 
+  // scans
+  auto* scans = app.add_subcommand(
+      "scans", "The scan cache (scans.database): import scanner reports, show what is known about a digest, list.");
+  scans->require_subcommand(1);
+  std::vector<std::string> scan_reports;
+  auto* scans_import = scans->add_subcommand(
+      "import",
+      "Import Trivy JSON (SchemaVersion 2), Grype JSON or podgate verdict reports (docs/scan-verdicts.md),\n"
+      "each in one transaction. Prints what was stored. Exit 1 if any report was refused, 2 on bad usage.");
+  add_config(scans_import);
+  scans_import->add_option("reports", scan_reports, "Report files")->required();
+  std::string scan_digest;
+  auto* scans_show = scans->add_subcommand("show", "Print every scanner's latest record for a digest, as JSON. Exit 1 if none.");
+  add_config(scans_show);
+  scans_show->add_option("digest", scan_digest, "sha256:<64 hex>")->required();
+  std::size_t scan_limit = 50;
+  auto* scans_list = scans->add_subcommand("list", "List stored scans, newest first (a summary line goes to stderr).");
+  add_config(scans_list);
+  scans_list->add_option("--limit", scan_limit, "How many (default 50)")->check(CLI::Range(1, 100000));
+
   // version
   auto* version = app.add_subcommand("version", "Print the podgate version");
 
@@ -82,6 +103,9 @@ int main(int argc, char** argv) {
   if (*review) return podgate::cli::review(config_path, review_input, review_audit);
   if (*check) return podgate::cli::check(config_path, check_paths, check_namespace);
   if (*resolve) return podgate::cli::resolve(config_path, resolve_images);
+  if (*scans_import) return podgate::cli::scans_import(config_path, scan_reports);
+  if (*scans_show) return podgate::cli::scans_show(config_path, scan_digest);
+  if (*scans_list) return podgate::cli::scans_list(config_path, scan_limit);
   if (*version) {
     std::cout << "podgate " << podgate::kVersion << "\n";
     return 0;

@@ -13,6 +13,7 @@
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/review.h"
+#include "server/scan_api.h"
 #include "server/server.h"
 #include "version.h"
 
@@ -33,7 +34,8 @@ void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
 
 // Rules, mode and exemptions reload on SIGHUP; server settings (listen, TLS files, limits) need a
 // restart because they are bound at start. A bad file keeps the rules in force.
-void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger) {
+void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger,
+            bool scan_store_open) {
   if (path.empty()) {
     logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
     return;
@@ -43,6 +45,11 @@ void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metric
     const auto& old_server = reviewer.evaluator()->config().server;
     cfg.server = old_server;  // server settings keep their start-up values, flags included
     const char* mode = config::to_string(cfg.mode);
+    // The scan cache is opened at start; a reload cannot move it or open it.
+    if (cfg.scans != reviewer.evaluator()->config().scans)
+      throw std::runtime_error("scans.* changed; restart podgate to apply it");
+    if (cfg.rules.images.scan.action != config::Action::Off && !scan_store_open)
+      throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
     // A new resolver (and an empty digest cache) only when how registries are reached changed.
     const auto& old = reviewer.evaluator()->config();
     std::shared_ptr<registry::DigestCache> images;
@@ -93,14 +100,38 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
     return 1;
   }
-  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images);
+  // The scan cache: opened when the scan rule needs it or the import API is on.
+  std::shared_ptr<scan::Store> scans;
+  std::unique_ptr<server::ScanApi> scan_api;
+  try {
+    const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
+    if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
+      scans = std::make_shared<scan::CachedStore>(scan::open_sqlite_store(cfg.scans.database));
+      const auto stats = scans->stats();
+      metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
+                             static_cast<double>(stats.newestScan));
+      logger.line(log::Level::Info, "scan cache opened")
+          .str("database", cfg.scans.database)
+          .integer("records", stats.records)
+          .boolean("api", !cfg.scans.apiTokenFile.empty());
+    }
+    if (!cfg.scans.apiTokenFile.empty()) {
+      scan_api = std::make_unique<server::ScanApi>(scans, server::load_api_token(cfg.scans.apiTokenFile),
+                                                   cfg.scans.maxReportBytes, &metrics, &logger);
+    }
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: scan cache").str("error", e.what());
+    return 1;
+  }
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
+                            scans);
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   std::unique_ptr<server::Server> https;
   try {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
     metrics_server = std::make_unique<metrics::MetricsServer>(mhp.host, mhp.port, metrics);
-    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger);
+    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scan_api.get());
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start").str("error", e.what());
     return 1;
@@ -122,7 +153,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        reload(config_path, reviewer, metrics, logger);
+        reload(config_path, reviewer, metrics, logger, scans != nullptr);
         continue;
       }
       signalled = true;

@@ -56,7 +56,7 @@ struct Worker {
 
 struct ServerCore {
   ServerCore(const config::ServerConfig& config, const policy::Reviewer& reviewer, metrics::Metrics& metrics,
-             log::Logger& logger);
+             log::Logger& logger, const ScanApi* scans);
   ~ServerCore();
 
   // Fixed at construction; read from every thread.

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "server/server.h"
+#include "server/scan_api.h"
 
 namespace podgate::server {
 
@@ -92,6 +93,7 @@ std::string_view route_label(std::string_view target) {
   if (path == "/audit") return "audit";
   if (path == "/healthz") return "healthz";
   if (path == "/readyz") return "readyz";
+  if (path == "/v1/scans" || path.starts_with("/v1/scans/")) return "scans";
   return "other";
 }
 
@@ -122,8 +124,13 @@ std::chrono::steady_clock::time_point review_deadline(std::chrono::steady_clock:
 }
 
 Router::Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, const std::atomic<bool>& draining,
-               milliseconds default_review_timeout)
-    : reviewer_(reviewer), metrics_(metrics), draining_(draining), defaultReviewTimeout_(default_review_timeout) {}
+               milliseconds default_review_timeout, const ScanApi* scans)
+    : reviewer_(reviewer), metrics_(metrics), draining_(draining), defaultReviewTimeout_(default_review_timeout),
+      scans_(scans) {}
+
+std::size_t Router::body_limit(std::string_view target, std::size_t fallback) const {
+  return scans_ && ScanApi::handles(target) ? scans_->max_report_bytes() : fallback;
+}
 
 HttpResponse Router::handle(HttpRequest request) const {
   std::promise<HttpResponse> promise;
@@ -172,6 +179,8 @@ void Router::handle_async(HttpRequest request, Completion done) const {
         });
         return;
       }
+    } else if (label == "scans" && scans_) {
+      response = scans_->handle(request.method, request.target, request.authorization, std::move(request.body));
     } else if (label == "healthz") {
       response = get ? text(200, "ok\n") : method_not_allowed("GET, HEAD");
     } else if (label == "readyz") {

@@ -62,11 +62,11 @@ void Worker::close_all() {
 // --- ServerCore -----------------------------------------------------------------------------------
 
 ServerCore::ServerCore(const config::ServerConfig& cfg, const policy::Reviewer& reviewer, metrics::Metrics& m,
-                       log::Logger& l)
+                       log::Logger& l, const ScanApi* scans)
     : config(cfg),
       metrics(m),
       logger(l),
-      router(reviewer, &m, draining, cfg.defaultReviewTimeout),
+      router(reviewer, &m, draining, cfg.defaultReviewTimeout, scans),
       lingerTimeout(std::min(cfg.limits.readTimeout, std::chrono::milliseconds(2000))),
       workers([&] {
         std::vector<std::unique_ptr<Worker>> list;
@@ -309,8 +309,8 @@ struct Server::Impl : detail::ServerCore {
 };
 
 Server::Server(const config::ServerConfig& config, const policy::Reviewer& reviewer, metrics::Metrics& metrics,
-               log::Logger& logger)
-    : impl_(std::make_unique<Impl>(config, reviewer, metrics, logger)) {}
+               log::Logger& logger, const ScanApi* scans)
+    : impl_(std::make_unique<Impl>(config, reviewer, metrics, logger, scans)) {}
 
 Server::~Server() = default;
 

@@ -22,26 +22,33 @@ struct HttpRequest {
   std::string_view method;   // "POST"
   std::string_view target;   // "/validate?timeout=10s"
   std::string body;
+  std::string_view authorization;  // the Authorization header ("" when absent); only /v1/scans reads it
 };
 struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
-  std::string allow;  // the Allow header of a 405 ("POST"); empty: no header
+  std::string allow;            // the Allow header of a 405 ("POST"); empty: no header
+  std::string wwwAuthenticate;  // the WWW-Authenticate header of a 401; empty: no header
 };
+
+class ScanApi;
 
 // Routes (on the path only; the query is read for ?timeout= alone):
 //   POST /validate, POST /audit -> the Reviewer (200 AdmissionReview, or 400 for an unusable body)
 //   GET|HEAD /healthz            -> 200 "ok"
 //   GET|HEAD /readyz             -> 200 "ok", or 503 "draining" once the server is draining
+//   /v1/scans, /v1/scans/<digest> -> the ScanApi (scan_api.h), when one is given; else 404
 //   a known path, other method   -> 405 with Allow; anything else -> 404
 // Content-Type is not checked: the apiserver always sends JSON, and the body decoder gives a clear
 // 400 for anything that is not an AdmissionReview. Never throws: an unexpected error is a 500.
-// Counts podgate_http_requests_total{route,code} with route in validate|audit|healthz|readyz|other.
+// Counts podgate_http_requests_total{route,code} with route in validate|audit|healthz|readyz|scans|other.
 class Router {
  public:
   Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, const std::atomic<bool>& draining,
-         std::chrono::milliseconds default_review_timeout = std::chrono::seconds(10));
+         std::chrono::milliseconds default_review_timeout = std::chrono::seconds(10), const ScanApi* scans = nullptr);
+  // The body limit for a request to `target`: scans.maxReportBytes for the scan API, else `fallback`.
+  std::size_t body_limit(std::string_view target, std::size_t fallback) const;
   // Answers a request. `done` is called exactly once: inline for everything that needs no registry,
   // later (on a registry thread) for a review whose images are being resolved. Never throws.
   using Completion = std::function<void(HttpResponse)>;
@@ -54,6 +61,7 @@ class Router {
   metrics::Metrics* metrics_;
   const std::atomic<bool>& draining_;
   std::chrono::milliseconds defaultReviewTimeout_;
+  const ScanApi* scans_;
 };
 
 // The "?timeout=10s" the apiserver appends, as a duration; fallback when absent or unparsable.
@@ -66,7 +74,7 @@ std::chrono::milliseconds parse_timeout_query(std::string_view target, std::chro
 std::chrono::steady_clock::time_point review_deadline(std::chrono::steady_clock::time_point now,
                                                       std::chrono::milliseconds timeout);
 
-// The metric label of a request target: validate|audit|healthz|readyz|other.
+// The metric label of a request target: validate|audit|healthz|readyz|scans|other.
 std::string_view route_label(std::string_view target);
 
 class Server {
@@ -79,8 +87,9 @@ class Server {
   // key matches replaces the context for new connections, while open connections keep theirs.
   // podgate_tls_certificate_reloads_total counts reloads after start-up only (the initial load is
   // not a reload); the expiry gauge is set on every load, the initial one included.
+  // `scans` (may be null: the scan API is off) must outlive the server.
   Server(const config::ServerConfig& config, const policy::Reviewer& reviewer, metrics::Metrics& metrics,
-         log::Logger& logger);
+         log::Logger& logger, const ScanApi* scans = nullptr);
   ~Server();
 
   // Serves until stop() has drained every connection. Returns normally after a graceful drain.

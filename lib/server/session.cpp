@@ -117,6 +117,7 @@ void RequestParser::on_request_impl(http::verb, string_view method, string_view 
 void RequestParser::on_response_impl(int, string_view, int, error_code& ec) { ec = http::error::bad_method; }
 
 void RequestParser::on_field_impl(http::field name, string_view, string_view value, error_code&) {
+  if (name == http::field::authorization) data_.authorization.assign(value.data(), value.size());
   if (name == http::field::expect && iequals(std::string_view(value.data(), value.size()), "100-continue")) {
     data_.expectContinue = true;
   }
@@ -204,13 +205,23 @@ void Session::read_request() {
   parser_.emplace(request_);
   const auto& limits = server_.config.limits;
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxHeaderBytes, UINT32_MAX)));
-  parser_->body_limit(static_cast<std::uint64_t>(limits.maxBodyBytes));
+  // The largest body any route takes; on_header narrows it to the route's own limit.
+  parser_->body_limit(static_cast<std::uint64_t>(server_.router.body_limit("/v1/scans", limits.maxBodyBytes) >
+                                                         limits.maxBodyBytes
+                                                     ? server_.router.body_limit("/v1/scans", limits.maxBodyBytes)
+                                                     : limits.maxBodyBytes));
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_header(ec); });
 }
 
 void Session::on_header(const error_code& ec) {
   if (ec || closed_) return on_read_error(ec);
+  // Each route's own body limit, now that the target is known: refused before the body is read.
+  const std::size_t limit = server_.router.body_limit(request_.target, server_.config.limits.maxBodyBytes);
+  if (const auto length = parser_->content_length(); length && *length > limit) {
+    return send_error(413, "request body too large\n");
+  }
+  parser_->body_limit(static_cast<std::uint64_t>(limit));
   if (request_.expectContinue && request_.version == 11 && !parser_->is_done()) {
     // The body is within limits (a larger Content-Length failed above), so invite it.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -253,7 +264,7 @@ void Session::handle_request() {
   keepAlive_ = parser_->keep_alive() && !server_.draining.load(std::memory_order_relaxed);
   const bool head = request_.method == "HEAD";
   server_.router.handle_async(
-      HttpRequest{request_.method, request_.target, std::move(request_.body)},
+      HttpRequest{request_.method, request_.target, std::move(request_.body), request_.authorization},
       [self = shared_from_this(), head](HttpResponse response) {
         // Inline on this worker for answers that need no registry; otherwise this arrives on a
         // registry thread and is handed back, because a connection is served by one thread only.
@@ -294,6 +305,10 @@ void Session::write_response(const HttpResponse& response, bool head) {
   if (!response.allow.empty()) {
     out.append("\r\nAllow: ");
     out.append(response.allow);
+  }
+  if (!response.wwwAuthenticate.empty()) {
+    out.append("\r\nWWW-Authenticate: ");
+    out.append(response.wwwAuthenticate);
   }
   if (!keepAlive_) {
     out.append("\r\nConnection: close");

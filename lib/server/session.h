@@ -25,6 +25,7 @@ struct RequestData {
   std::string method;
   std::string target;
   std::string body;
+  std::string authorization;  // kept for the scan API; bounded by the header limit
   int version = 11;
   bool expectContinue = false;
 
@@ -32,6 +33,7 @@ struct RequestData {
     method.clear();
     target.clear();
     body.clear();
+    authorization.clear();
     version = 11;
     expectContinue = false;
   }

@@ -28,7 +28,7 @@ struct Fixture {
   Router router{reviewer, &metrics, draining, 10s};
 
   HttpResponse call(std::string_view method, std::string_view target, std::string body = "") {
-    return router.handle(HttpRequest{method, target, std::move(body)});
+    return router.handle(HttpRequest{method, target, std::move(body), {}});
   }
 };
 

@@ -1,0 +1,159 @@
+#include "server/scan_api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "image/reference.h"
+#include "scan/present.h"
+#include "scan/report.h"
+#include "server/server.h"
+
+namespace podgate::server {
+
+namespace {
+
+constexpr std::size_t kMaxTokenBytes = 4096;
+
+std::array<unsigned char, 32> sha256(std::string_view text) {
+  std::array<unsigned char, 32> out{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &length, EVP_sha256(), nullptr);
+  return out;
+}
+
+HttpResponse json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.contentType = "application/json";
+  r.body = std::move(body);
+  r.body += '\n';
+  return r;
+}
+
+HttpResponse error(int status, std::string_view message) {
+  std::string body = "{\"error\":\"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') body += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) body += c;
+  }
+  body += "\"}";
+  return json(status, std::move(body));
+}
+
+}  // namespace
+
+std::string load_api_token(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("scans.apiTokenFile " + path + ": cannot be read");
+  std::string token(kMaxTokenBytes + 1, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (token.size() > kMaxTokenBytes) throw std::runtime_error("scans.apiTokenFile " + path + ": longer than 4 KiB");
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (token.empty()) throw std::runtime_error("scans.apiTokenFile " + path + ": is empty");
+  for (char c : token)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      throw std::runtime_error("scans.apiTokenFile " + path + ": the token has whitespace or control characters");
+  return token;
+}
+
+ScanApi::ScanApi(std::shared_ptr<scan::Store> store, std::string token, std::size_t maxReportBytes,
+                 metrics::Metrics* metrics, log::Logger* logger)
+    : store_(std::move(store)), token_(std::move(token)), maxReportBytes_(maxReportBytes), metrics_(metrics),
+      logger_(logger) {}
+
+bool ScanApi::handles(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/v1/scans" || path.starts_with("/v1/scans/");
+}
+
+bool ScanApi::authorized(std::string_view authorization) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() < kBearer.size()) return false;
+  for (std::size_t i = 0; i < kBearer.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != std::tolower(static_cast<unsigned char>(kBearer[i])))
+      return false;
+  // Hashes of equal length, compared in constant time: neither the token nor its length leaks.
+  const auto given = sha256(authorization.substr(kBearer.size()));
+  const auto expected = sha256(token_);
+  return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+HttpResponse ScanApi::handle(std::string_view method, std::string_view target, std::string_view authorization,
+                             std::string body) const {
+  if (!authorized(authorization)) {
+    HttpResponse r = error(401, "a bearer token is required (scans.apiTokenFile)");
+    r.wwwAuthenticate = "Bearer realm=\"podgate\"";
+    return r;
+  }
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/v1/scans") {
+    if (method != "POST") {
+      HttpResponse r = error(405, "POST a scan report here");
+      r.allow = "POST";
+      return r;
+    }
+    return import(std::move(body));
+  }
+  if (method != "GET" && method != "HEAD") {
+    HttpResponse r = error(405, "GET a digest's scans here");
+    r.allow = "GET, HEAD";
+    return r;
+  }
+  return show(path.substr(std::string_view("/v1/scans/").size()));
+}
+
+HttpResponse ScanApi::import(std::string body) const {
+  if (body.size() > maxReportBytes_) return error(413, "report larger than scans.maxReportBytes");
+  scan::ParsedReport report = scan::parse_report(body, "POST /v1/scans");
+  const char* format = scan::to_string(report.format);
+  if (!report) {
+    if (metrics_) metrics_->count_scan_import(format, "rejected");
+    if (logger_) logger_->line(log::Level::Warn, "scan report rejected").str("format", format).str("error", report.error);
+    return error(422, report.error);
+  }
+  std::vector<scan::PutOutcome> outcomes;
+  try {
+    outcomes = store_->put(report.records);
+  } catch (const scan::RecordRefused& e) {
+    if (metrics_) metrics_->count_scan_import(format, "rejected");
+    return error(422, e.what());
+  } catch (const std::exception& e) {
+    if (metrics_) metrics_->count_scan_import(format, "error");
+    if (logger_) logger_->line(log::Level::Error, "scan import failed").str("format", format).str("error", e.what());
+    return error(503, std::string("the scan cache could not store the report: ") + e.what());
+  }
+  const bool any = std::any_of(outcomes.begin(), outcomes.end(), [](const scan::PutOutcome& o) { return o.stored; });
+  if (metrics_) {
+    metrics_->count_scan_import(format, any ? "stored" : "unchanged");
+    const auto stats = store_->stats();
+    metrics_->set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
+                             static_cast<double>(stats.newestScan));
+  }
+  if (logger_) {
+    auto line = logger_->line(log::Level::Info, "scan report imported");
+    line.str("format", format).integer("records", static_cast<long long>(report.records.size()));
+    if (!report.records.empty()) line.str("digest", report.records.front().digest).str("scanner", report.records.front().scanner);
+  }
+  return json(any ? 201 : 200, scan::import_json(format, "POST /v1/scans", report.records, outcomes));
+}
+
+HttpResponse ScanApi::show(std::string_view digest) const {
+  if (!image::is_valid_digest(digest)) return error(400, "expected /v1/scans/sha256:<64 hex>");
+  std::vector<scan::ScanRecord> records;
+  try {
+    records = store_->get(digest);
+  } catch (const std::exception& e) {
+    return error(503, std::string("the scan cache could not be read: ") + e.what());
+  }
+  if (records.empty()) return error(404, "podgate has no scan of " + std::string(digest));
+  return json(200, scan::records_json(digest, records));
+}
+
+}  // namespace podgate::server

@@ -1,0 +1,49 @@
+#pragma once
+// The scan cache over HTTPS, on the webhook's own port:
+//   POST /v1/scans            a Trivy, Grype or podgate-verdict report; answers what was stored
+//   GET  /v1/scans/<digest>   what podgate knows about a digest
+// Both need `Authorization: Bearer <token>`, the token read from a file and compared in constant
+// time. The API is off (404) when no token file is configured: an unauthenticated import would
+// let anyone mark a backdoored image clean.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "scan/store.h"
+
+namespace podgate::server {
+
+struct HttpResponse;
+
+// Reads a bearer token file: surrounding whitespace (the trailing newline of `echo`) is dropped;
+// an empty token, one over 4 KiB, or one with control characters is refused. Throws
+// std::runtime_error naming the file (never the token).
+std::string load_api_token(const std::string& path);
+
+class ScanApi {
+ public:
+  ScanApi(std::shared_ptr<scan::Store> store, std::string token, std::size_t maxReportBytes, metrics::Metrics* metrics,
+          log::Logger* logger);
+
+  std::size_t max_report_bytes() const { return maxReportBytes_; }
+  // True for the targets this API answers (/v1/scans and below).
+  static bool handles(std::string_view target);
+  HttpResponse handle(std::string_view method, std::string_view target, std::string_view authorization,
+                      std::string body) const;
+
+ private:
+  bool authorized(std::string_view authorization) const;
+  HttpResponse import(std::string body) const;
+  HttpResponse show(std::string_view digest) const;
+
+  std::shared_ptr<scan::Store> store_;
+  std::string token_;
+  std::size_t maxReportBytes_;
+  metrics::Metrics* metrics_;
+  log::Logger* logger_;
+};
+
+}  // namespace podgate::server
