@@ -4,9 +4,9 @@
 `helm lint --strict`, then `helm template` under default and non-default values (the files in
 charts/podgate/ci/ and --set overrides), asserting the facts a reviewer would check by hand: the
 webhook configuration, the pod's security settings, TLS wiring, the config file, the image rules and
-their registry mounts, monitoring objects, schema rejections, and the upgrade path that reuses the
-Helm-generated certificate (through a fake API server on loopback, since `helm template` alone never
-runs `lookup`).
+their registry mounts, the scan cache (database volume, import token, a served import), monitoring
+objects, schema rejections, and the upgrade path that reuses the Helm-generated certificate (through
+a fake API server on loopback, since `helm template` alone never runs `lookup`).
 
 Prints one line per check and ends with `N passed, M failed` (`, K skipped` when a check's tool is
 missing). Exit status 1 if anything failed.
@@ -17,14 +17,18 @@ Usage: checks.py --helm PATH_TO_HELM
 import argparse
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -61,6 +65,11 @@ PODGATE_METRICS = {
     "podgate_image_digest_cache_lookups_total",
     "podgate_image_digest_cache_entries",
     "podgate_image_resolve_failures_total",
+    "podgate_scan_lookups_total",
+    "podgate_scan_imports_total",
+    "podgate_scan_records",
+    "podgate_scan_oldest_timestamp_seconds",
+    "podgate_scan_newest_timestamp_seconds",
 }
 HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds"}
 # Series the alerts use that podgate does not export itself.
@@ -89,6 +98,8 @@ EXPECTED_ALERTS = {
     "PodgateConnectionsRejected": "warning",
     "PodgateImageResolveFailOpen": "warning",
     "PodgateRegistryErrors": "warning",
+    "PodgateScanImportsRejected": "warning",
+    "PodgateStaleScans": "info",
 }
 CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding"}
@@ -274,6 +285,17 @@ def image_settings(images):
     return out
 
 
+def scan_settings(cfg):
+    """rules.images.scan and scans of a podgate config, with byte sizes and durations as numbers."""
+    scan = json.loads(json.dumps(cfg["rules"]["images"]["scan"]))
+    if "maxScanAge" in scan:
+        scan["maxScanAge"] = duration_ns(scan["maxScanAge"])
+    scans = json.loads(json.dumps(cfg["scans"]))
+    if "maxReportBytes" in scans:
+        scans["maxReportBytes"] = byte_size(scans["maxReportBytes"])
+    return scan, scans
+
+
 def podgate_defaults():
     """podgate's default config, from the block in docs/configuration.md a unit test keeps in sync with the code."""
     text = (REPO / "docs" / "configuration.md").read_text()
@@ -286,6 +308,22 @@ def manifests_config():
     docs = [d for d in yaml.safe_load_all((REPO / "manifests" / "podgate.yaml").read_text()) if d]
     cm = one(docs, "ConfigMap", "podgate-config")
     return yaml.safe_load(cm["data"]["podgate.yaml"]), cm["data"]["podgate.yaml"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mount_of(docs, path):
+    """The volumeMount whose directory holds `path` (the longest match), or None."""
+    best = None
+    for m in container(docs)["volumeMounts"]:
+        root = m["mountPath"].rstrip("/")
+        if path.startswith(root + "/") and (best is None or len(root) > len(best["mountPath"].rstrip("/"))):
+            best = m
+    return best
 
 
 def mounted_files(docs):
@@ -448,8 +486,11 @@ def default_checks(r):
         cfg, _ = podgate_config(d())
         values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
         values["exemptions"]["namespaces"].append(NAMESPACE)
+        values["scans"]["database"] = "/var/lib/podgate/scans.db"
+        values["scans"]["apiTokenFile"] = ""
         eq(cfg, values, "rendered config vs values.config")
-    r.check("default: podgate.yaml is values.config plus the release namespace, nothing else", config_matches_values)
+    r.check("default: podgate.yaml is values.config plus the release namespace and the scan cache's files "
+            "(database on the volume, no token file), nothing else", config_matches_values)
 
     def mounts():
         eq(volume(d(), "config")["configMap"]["name"], f"{RELEASE}-config", "config volume")
@@ -747,7 +788,13 @@ def monitoring_checks(r):
             "PodgateCertificateExpiringSoon"]["expr"] and "7 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"]
         assert "podgate_admission_review_duration_seconds_bucket" in alerts["PodgateHighLatency"]["expr"] and \
             alerts["PodgateHighLatency"]["expr"].endswith("> 0.1")
-    r.check("monitoring: PrometheusRule has the 13 alerts with severities, summaries and runbook links", rules)
+        assert alerts["PodgateStaleScans"]["expr"].startswith(
+            'time() - podgate_scan_oldest_timestamp_seconds{job="podgate",namespace="podgate"} > 7 * 86400 and '
+            'podgate_scan_records{'), alerts["PodgateStaleScans"]["expr"]
+        assert 'result=~"rejected|error"' in alerts["PodgateScanImportsRejected"]["expr"] and \
+            "[30m]" in alerts["PodgateScanImportsRejected"]["expr"], alerts["PodgateScanImportsRejected"]["expr"]
+    r.check(f"monitoring: PrometheusRule has the {len(EXPECTED_ALERTS)} alerts with severities, summaries and "
+            "runbook links", rules)
 
     def rule_metrics():
         pr = one(d(), "PrometheusRule")
@@ -812,7 +859,9 @@ def monitoring_checks(r):
         for m in ["podgate_admission_requests_total", "podgate_admission_violations_total",
                   "podgate_tls_serving_certificate_expiry_timestamp_seconds",
                   "podgate_image_digest_cache_lookups_total", "podgate_registry_errors_total",
-                  "podgate_image_resolve_failures_total", "podgate_image_resolve_duration_seconds"]:
+                  "podgate_image_resolve_failures_total", "podgate_image_resolve_duration_seconds",
+                  "podgate_scan_lookups_total", "podgate_scan_imports_total", "podgate_scan_records",
+                  "podgate_scan_oldest_timestamp_seconds", "podgate_scan_newest_timestamp_seconds"]:
             assert m in used, f"dashboard has no panel on {m}"
     r.check("monitoring: Grafana dashboard ConfigMap (label grafana_dashboard=1), queries use real metrics", dashboard)
 
@@ -916,6 +965,143 @@ def full_checks(r):
     r.check("options: preStopSleepSeconds=0, podAntiAffinityPreset=none, image.tag, hostNetwork", other_options)
 
 
+SCAN_TOKEN_FILE = "/etc/podgate/scan-import/token"
+
+
+def scan_checks(r):
+    d = lambda: r.render(files=["scan-values.yaml"])  # noqa: E731
+    ci = yaml.safe_load((CHART / "ci" / "scan-values.yaml").read_text())
+
+    def defaults():
+        docs = r.render()
+        cfg, _ = podgate_config(docs)
+        eq(scan_settings(cfg), scan_settings(podgate_defaults()), "rules.images.scan and scans vs podgate's defaults")
+        eq(cfg["scans"]["database"], "/var/lib/podgate/scans.db", "scans.database")
+        eq(cfg["scans"]["apiTokenFile"], "", "scans.apiTokenFile (API off)")
+        eq(mount_of(docs, cfg["scans"]["database"])["name"], "scan-cache", "volume holding the database")
+        names = [v["name"] for v in pod_spec(docs)["volumes"]]
+        assert "scan-import" not in names, f"scan-import volume without a token: {names}"
+    r.check("scan: default podgate.yaml has podgate's scan defaults (rule off, database on the scan-cache volume, "
+            "API off)", defaults)
+
+    def values_and_manifests_agree():
+        defaults = podgate_defaults()
+        values = yaml.safe_load((CHART / "values.yaml").read_text())
+        manifest, _ = manifests_config()
+        eq(values["config"]["rules"]["images"]["scan"], defaults["rules"]["images"]["scan"],
+           "values.yaml rules.images.scan")
+        eq(byte_size(values["config"]["scans"]["maxReportBytes"]), defaults["scans"]["maxReportBytes"],
+           "values.yaml scans.maxReportBytes")
+        # database "" is the chart's "<scanCache.mountPath>/scans.db": podgate's default with the default mount.
+        eq(f"{values['scanCache']['mountPath']}/scans.db", defaults["scans"]["database"],
+           "scanCache.mountPath + /scans.db")
+        eq(scan_settings(manifest), scan_settings(defaults), "manifests/podgate.yaml rules.images.scan and scans")
+        docs = [x for x in yaml.safe_load_all((REPO / "manifests" / "podgate.yaml").read_text()) if x]
+        mounts = {m["mountPath"]: m["name"] for m in container(docs)["volumeMounts"]}
+        assert os.path.dirname(manifest["scans"]["database"]) in mounts, \
+            f"manifests/podgate.yaml mounts nothing at the database's directory ({sorted(mounts)})"
+        vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+        assert "emptyDir" in vols[mounts[os.path.dirname(manifest["scans"]["database"])]], "scan cache is not an emptyDir"
+    r.check("scan: values.yaml and manifests/podgate.yaml carry podgate's scan defaults; the manifests mount the "
+            "database's directory", values_and_manifests_agree)
+
+    def config_keys():
+        cfg, _ = podgate_config(d())
+        eq(cfg["rules"]["images"]["scan"], ci["config"]["rules"]["images"]["scan"], "rules.images.scan")
+        eq(cfg["scans"]["maxReportBytes"], "8Mi", "scans.maxReportBytes stays a string")
+        eq(sorted(cfg["scans"]), ["apiTokenFile", "database", "maxReportBytes"], "scans keys")
+    r.check("scan(ci/scan-values.yaml): action, threshold, ignore list, onUnscanned, maxScanAge and scans reach "
+            "podgate.yaml", config_keys)
+
+    def token_file_mounted():
+        docs = d()
+        cfg, _ = podgate_config(docs)
+        eq(cfg["scans"]["apiTokenFile"], SCAN_TOKEN_FILE, "scans.apiTokenFile")
+        files = mounted_files(docs)
+        assert SCAN_TOKEN_FILE in files, f"{SCAN_TOKEN_FILE} is not a mounted file ({sorted(files)})"
+        secret = one(docs, "Secret", f"{RELEASE}-scan-import")
+        eq(files[SCAN_TOKEN_FILE]["secret"]["secretName"], secret["metadata"]["name"], "token volume's Secret")
+        eq(base64.b64decode(secret["data"]["token"]).decode(), ci["scanImport"]["token"], "token")
+        eq(files[SCAN_TOKEN_FILE]["secret"].get("defaultMode"), 0o440, "token file mode")
+        eq(mount(docs, "scan-import").get("readOnly"), True, "scan-import readOnly")
+        # Your own Secret: mounted the same way, and the chart makes none.
+        docs = r.render(sets=["scanImport.existingSecret=ci-scan-token"])
+        eq(podgate_config(docs)[0]["scans"]["apiTokenFile"], SCAN_TOKEN_FILE, "apiTokenFile with existingSecret")
+        eq(mounted_files(docs)[SCAN_TOKEN_FILE]["secret"]["secretName"], "ci-scan-token", "existingSecret volume")
+        assert not find(docs, "Secret", f"{RELEASE}-scan-import"), "the chart made a token Secret for existingSecret"
+    r.check("scan: with a token (or existingSecret), scans.apiTokenFile is the Secret's key `token` the pod mounts "
+            "read-only", token_file_mounted)
+
+    def database_on_volume():
+        docs = d()
+        cfg, _ = podgate_config(docs)
+        eq(cfg["scans"]["database"], "/var/cache/podgate/scans.db", "database follows scanCache.mountPath")
+        m = mount_of(docs, cfg["scans"]["database"])
+        assert m is not None and m["name"] == "scan-cache", f"database not on the scan-cache volume: {m}"
+        eq(m["mountPath"], "/var/cache/podgate", "mountPath (trailing slash trimmed)")
+        assert not m.get("readOnly"), "scan-cache mounted read-only"
+        eq(volume(docs, "scan-cache")["emptyDir"], {"sizeLimit": "512Mi"}, "scan-cache emptyDir")
+        own = podgate_config(r.render(sets=["config.scans.database=/var/lib/podgate/cache.sqlite"]))[0]
+        eq(own["scans"]["database"], "/var/lib/podgate/cache.sqlite", "config.scans.database in the volume")
+        claim = r.render(sets=["scanCache.existingClaim=scans", "config.scans.database=/var/lib/podgate/db/scans.db"])
+        eq(podgate_config(claim)[0]["scans"]["database"], "/var/lib/podgate/db/scans.db", "subdirectory on a claim")
+    r.check("scan: scans.database is on the writable scan-cache volume, following scanCache.mountPath",
+            database_on_volume)
+
+    def refused():
+        r.render_fails("not on the scan cache volume", sets=["config.scans.database=/tmp/scans.db"])
+        r.render_fails("not on the scan cache volume", sets=["config.scans.database=/var/lib/podgate-other/scans.db"])
+        r.render_fails("subdirectory of the scan cache's emptyDir", sets=["config.scans.database=/var/lib/podgate/db/s.db"])
+        r.render_fails("set by the chart", sets=["config.scans.apiTokenFile=/etc/token"])
+        r.render_fails("set by the chart", sets=["scanImport.token=x", "config.scans.apiTokenFile=/etc/token"])
+        r.render_fails("needs config.rules.images.action", sets=["config.rules.images.scan.action=warn"])
+        # Naming the chart's own path is harmless.
+        docs = r.render(sets=["scanImport.token=x", f"config.scans.apiTokenFile={SCAN_TOKEN_FILE}"])
+        eq(podgate_config(docs)[0]["scans"]["apiTokenFile"], SCAN_TOKEN_FILE, "apiTokenFile")
+    r.check("scan: a database off the volume (or in an emptyDir subdirectory), a hand-set apiTokenFile and the scan "
+            "rule without image rules fail the render", refused)
+
+    def checksums():
+        def annotations(docs):
+            return deployment(docs)["spec"]["template"]["metadata"]["annotations"]
+        assert "checksum/scan-import" not in annotations(r.render()), "checksum/scan-import without a token"
+        a = annotations(r.render(sets=["scanImport.token=one"]))["checksum/scan-import"]
+        b = annotations(r.render(sets=["scanImport.token=two"]))["checksum/scan-import"]
+        assert a != b, "a new token does not roll the pods"
+        assert annotations(r.render())["checksum/config"] != annotations(d())["checksum/config"], \
+            "turning the scan rule and API on kept checksum/config"
+    r.check("scan: a new scanImport.token changes checksum/scan-import (podgate reads it at start)", checksums)
+
+    def alerts():
+        pr = one(d(), "PrometheusRule")
+        rules_ = {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
+        assert "> 3 * 86400" in rules_["PodgateStaleScans"]["expr"], "staleScanDays ignored"
+        eq(rules_["PodgateStaleScans"]["for"], "1h", "PodgateStaleScans for")
+    r.check("scan: metrics.prometheusRule.staleScanDays sets PodgateStaleScans' threshold", alerts)
+
+    def dashboard_row():
+        dash = json.loads((CHART / "dashboards" / "podgate.json").read_text())
+        panels = dash["panels"]
+        ids = [p["id"] for p in panels]
+        eq(len(ids), len(set(ids)), "unique panel ids")
+        titles = [p["title"] for p in panels if p["type"] == "row"]
+        eq(titles[-2:], ["Images and registries", "Scan cache"], "last rows")
+        start = next(i for i, p in enumerate(panels) if p["title"] == "Scan cache")
+        row = panels[start + 1:]
+        assert len(row) >= 3, f"Scan cache row has {len(row)} panels"
+        for p in row:
+            for target in p["targets"]:
+                assert any(m.startswith("podgate_scan_") for m in metric_names(target["expr"])), target["expr"]
+        cells = set()
+        for p in panels:
+            g = p["gridPos"]
+            for x in range(g["x"], g["x"] + g["w"]):
+                for y in range(g["y"], g["y"] + g["h"]):
+                    assert (x, y) not in cells, f"panel {p['id']} ({p['title']}) overlaps another at {x},{y}"
+                    cells.add((x, y))
+    r.check("scan: dashboard ends with a 'Scan cache' row of podgate_scan_* panels, no panels overlap", dashboard_row)
+
+
 def schema_checks(r):
     cases = [
         ("replicaCount: \"two\"", {"set_strings": ["replicaCount=two"]}, "/replicaCount"),
@@ -949,9 +1135,39 @@ def schema_checks(r):
         ("image.digest that is not a digest", {"sets": ["image.digest=latest"]}, "/image/digest"),
         ("bare off read as a boolean", {"sets": ["config.rules.runtimeSockets.action=false"]}, "/config/rules/runtimeSockets/action"),
         ("exempt namespace that is not a DNS label", {"sets": ["config.exemptions.namespaces={Kube_System}"]}, "/config/exemptions/namespaces/0"),
+        ("rules.images.scan.action=block", {"sets": ["config.rules.images.scan.action=block"]},
+         "/config/rules/images/scan/action"),
+        ("rules.images.scan.action bare off (a boolean)", {"sets": ["config.rules.images.scan.action=false"]},
+         "/config/rules/images/scan/action"),
+        ("rules.images.scan.severityThreshold=SEVERE", {"sets": ["config.rules.images.scan.severityThreshold=SEVERE"]},
+         "/config/rules/images/scan/severityThreshold"),
+        ("rules.images.scan.onUnscanned=block", {"sets": ["config.rules.images.scan.onUnscanned=block"]},
+         "/config/rules/images/scan/onUnscanned"),
+        ("rules.images.scan.maxScanAge=7d (no day unit)", {"sets": ["config.rules.images.scan.maxScanAge=7d"]},
+         "/config/rules/images/scan/maxScanAge"),
+        ("rules.images.scan.ignore entry without an id", {"sets": ["config.rules.images.scan.ignore[0].reason=x"]},
+         "/config/rules/images/scan/ignore/0"),
+        ("rules.images.scan.ignore expires that is not a date",
+         {"sets": ["config.rules.images.scan.ignore[0].id=CVE-1", "config.rules.images.scan.ignore[0].expires=soon"]},
+         "/config/rules/images/scan/ignore/0"),
+        ("unknown key under rules.images.scan", {"sets": ["config.rules.images.scan.threshold=HIGH"]}, "threshold"),
+        ("scans.maxReportBytes=lots", {"sets": ["config.scans.maxReportBytes=lots"]}, "/config/scans/maxReportBytes"),
+        ("scans.database relative", {"sets": ["config.scans.database=scans.db"]}, "/config/scans/database"),
+        ("unknown key under scans", {"sets": ["config.scans.path=/x"]}, "path"),
+        ("scanImport.token with whitespace", {"sets": ["scanImport.token=a b"]}, "/scanImport/token"),
+        ("scanCache.mountPath=/", {"sets": ["scanCache.mountPath=/"]}, "/scanCache/mountPath"),
+        ("metrics.prometheusRule.staleScanDays=0", {"sets": ["metrics.prometheusRule.staleScanDays=0"]},
+         "/metrics/prometheusRule/staleScanDays"),
     ]
     for title, kwargs, expected in cases:
         r.check(f"schema rejects {title}", lambda kwargs=kwargs, expected=expected: r.render_fails(expected, **kwargs))
+
+    def severity_any_case():
+        for value in ("high", "High", "HIGH", "cRiTiCaL", "negligible"):
+            docs = r.render(sets=["config.rules.images.action=warn", "config.rules.images.scan.action=warn",
+                                  f"config.rules.images.scan.severityThreshold={value}"])
+            eq(podgate_config(docs)[0]["rules"]["images"]["scan"]["severityThreshold"], value, "severityThreshold")
+    r.check("schema accepts a severityThreshold in any case, as podgate does", severity_any_case)
 
     r.check("chart refuses Kubernetes older than 1.30 (kubeVersion)",
             lambda: r.render_fails("kubeVersion", extra=["--kube-version", "1.29.0"]))
@@ -975,7 +1191,10 @@ def image_checks(r):
 
     def config_keys():
         cfg, _ = podgate_config(d())
-        eq(cfg["rules"]["images"], ci["config"]["rules"]["images"], "rules.images")
+        values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+        # ci/images-values.yaml leaves the scan rule at values.yaml's settings.
+        eq(cfg["rules"]["images"], {**ci["config"]["rules"]["images"], "scan": values["rules"]["images"]["scan"]},
+           "rules.images")
         eq(cfg["registries"], ci["config"]["registries"], "registries")
         eq(cfg["rules"]["images"]["resolve"]["maxManifestBytes"], "8Mi", "byte size stays a string")
         eq(cfg["registries"][2]["host"], "*.internal.example.com:5000", "glob host")
@@ -1105,6 +1324,45 @@ def notes_checks(r):
         assert "onResolveError=allow" in text, text
     r.check("NOTES: image rules on -> says they need registry egress, DNS and credentials (nothing when off)", images)
 
+    scan_on = ["config.rules.images.action=deny", "config.rules.images.scan.action=deny"]
+
+    def scan_import():
+        assert "SCAN RULE" not in notes() and "/v1/scans" not in notes(), "scan notes while the scan cache is off"
+        text = notes(sets=scan_on + ["scanImport.token=t0k3n"])
+        for s in ["SCAN RULE: deny", "/var/lib/podgate/scans.db", "onUnscanned=deny",
+                  f"get secret {RELEASE}-scan-import -o jsonpath='{{.data.token}}'", "Authorization: Bearer",
+                  f"get secret {RELEASE}-tls -o jsonpath='{{.data.ca\\.crt}}'",
+                  f"port-forward svc/{RELEASE} 8443:443",
+                  f"--resolve {RELEASE}.{NAMESPACE}.svc:8443:127.0.0.1",
+                  f"https://{RELEASE}.{NAMESPACE}.svc:8443/v1/scans",
+                  "Pods that use it are refused",
+                  "WARNING: each of the 2 replicas has its own scan cache", "later podgate change"]:
+            assert s in text, f"{s!r} not in NOTES:\n{text}"
+        assert "t0k3n" not in text, "NOTES print the token"
+        single = notes(sets=scan_on + ["scanImport.token=t0k3n", "replicaCount=1"])
+        assert "has its own scan cache" not in single, "per-replica warning with one replica"
+        mild = notes(sets=scan_on + ["scanImport.token=t0k3n", "config.rules.images.scan.onUnscanned=warn"])
+        assert "onUnscanned=warn" in mild and "Pods that use it are refused" not in mild, mild
+    r.check("NOTES: scan rule and token -> how to import (token Secret, CA, port-forward to the Service, curl), "
+            "and that each replica has its own cache", scan_import)
+
+    def scan_without_api():
+        text = notes(sets=scan_on)
+        assert "SCAN RULE: deny" in text and "import API is off" in text, text
+        assert "/v1/scans" not in text, "import example without a token"
+        api_only = notes(sets=["scanImport.existingSecret=mine"])
+        assert "SCAN RULE" not in api_only and "get secret mine -o jsonpath" in api_only, api_only
+    r.check("NOTES: scan rule without a token says the API is off; a token alone gives the import example",
+            scan_without_api)
+
+    def shared_claim():
+        text = notes(sets=scan_on + ["scanImport.token=t", "scanCache.existingClaim=scans"])
+        assert "open one SQLite database on claim scans" in text and "replicaCount=1" in text, text
+        assert "has its own scan cache" not in text, text
+        assert "SQLite" not in notes(sets=scan_on + ["scanImport.token=t", "scanCache.existingClaim=scans",
+                                                     "replicaCount=1"]), "claim warning with one replica"
+    r.check("NOTES: existingClaim with several replicas warns that SQLite's WAL needs one host", shared_claim)
+
 
 def docs_checks(r):
     def readme_values():
@@ -1148,6 +1406,8 @@ def binary_checks(r):
     r.check("podgate binary: auditOnly podgate.yaml loads and allows it",
             decide(["audit-values.yaml"], True, "audit"))
     r.check("podgate binary: full-values podgate.yaml loads and denies it", decide(["full-values.yaml"], False, "full"))
+    r.check("podgate binary: scan-values podgate.yaml (scan rule on) loads and denies it",
+            decide(["scan-values.yaml"], False, "scan"))
 
     def manifests():
         _, text = manifests_config()
@@ -1188,6 +1448,111 @@ def binary_checks(r):
     r.check("podgate binary: images-values podgate.yaml loads with its CA and credential files and refuses "
             "untrusted images", images)
 
+    def scan_api():
+        # The whole chain the chart wires, minus Kubernetes: the rendered podgate.yaml, with every
+        # file it names moved from its mount point to a local directory standing in for that volume
+        # (the Helm-generated TLS Secret, the token Secret, the scan-cache emptyDir), served by
+        # `podgate serve` on loopback; a report posted with the Secret's token must land in the
+        # database on the scan-cache "volume".
+        if not os.access(binary, os.X_OK):
+            raise Skip(f"{binary} not built (set PODGATE_BINARY)")
+        docs = r.render(files=["scan-values.yaml"])
+        cfg, _ = podgate_config(docs)
+        secrets = {s["metadata"]["name"]: s for s in find(docs, "Secret")}
+        vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
+        root = r.workdir / "scan-pod"
+        local_dirs = {}
+        for m in container(docs)["volumeMounts"]:
+            local = root / m["name"]
+            local.mkdir(parents=True, exist_ok=True)
+            source = vols[m["name"]].get("secret")
+            if source:
+                data = secrets[source["secretName"]]["data"]
+                items = source.get("items") or [{"key": k, "path": k} for k in data]
+                for item in items:
+                    (local / item["path"]).write_bytes(base64.b64decode(data[item["key"]]))
+            local_dirs[m["mountPath"].rstrip("/")] = local
+
+        def relocate(path, what):
+            m = mount_of(docs, path)
+            assert m is not None, f"{what} {path} is on no volume the pod mounts"
+            root_path = m["mountPath"].rstrip("/")
+            return str(local_dirs[root_path]) + path[len(root_path):]
+
+        tls = cfg["server"]["tls"]
+        tls["certFile"] = relocate(tls["certFile"], "server.tls.certFile")
+        tls["keyFile"] = relocate(tls["keyFile"], "server.tls.keyFile")
+        database = relocate(cfg["scans"]["database"], "scans.database")
+        token_file = relocate(cfg["scans"]["apiTokenFile"], "scans.apiTokenFile")
+        cfg["scans"].update({"database": database, "apiTokenFile": token_file})
+        port, metrics_port = free_port(), free_port()
+        cfg["server"].update({"listen": f"127.0.0.1:{port}", "metricsListen": f"127.0.0.1:{metrics_port}"})
+        config_path = r.workdir / "podgate-scan-serve.yaml"
+        config_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+        host = f"{RELEASE}.{NAMESPACE}.svc"
+        tls_secret = secrets[vols["tls"]["secret"]["secretName"]]
+        ca_file = r.workdir / "scan-serve-ca.crt"
+        ca_file.write_bytes(base64.b64decode(tls_secret["data"]["ca.crt"]))
+        context = ssl.create_default_context(cafile=str(ca_file))
+
+        class Connection(http.client.HTTPSConnection):
+            # Connect to loopback but verify the certificate for the Service's name, like --resolve.
+            def connect(self):
+                self.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), self.timeout),
+                                                server_hostname=host)
+
+        def call(method, path, body=None, token=None):
+            conn = Connection(host, port, timeout=10)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.read().decode()
+            finally:
+                conn.close()
+
+        token = (local_dirs["/etc/podgate/scan-import"] / "token").read_text()
+        report = (REPO / "tests" / "fixtures" / "scans" / "trivy-alpine.json").read_bytes()
+        digest = re.search(r"sha256:[0-9a-f]{64}", json.loads(report)["Metadata"]["RepoDigests"][0]).group(0)
+        log = open(r.workdir / "podgate-scan-serve.log", "w+")
+        server = subprocess.Popen([binary, "serve", "--config", str(config_path)], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                if server.poll() is not None:
+                    log.seek(0)
+                    raise AssertionError(f"podgate serve exited {server.returncode}: {log.read()[-2000:]}")
+                try:
+                    if call("GET", "/readyz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "podgate serve not ready within 20 s"
+                time.sleep(0.1)
+            eq(call("POST", "/v1/scans", report, token="wrong")[0], 401, "POST with a wrong token")
+            status, body = call("POST", "/v1/scans", report, token=token)
+            eq(status, 201, f"POST /v1/scans with the mounted token ({body.strip()})")
+            status, body = call("GET", f"/v1/scans/{digest}", token=token)
+            eq(status, 200, "GET /v1/scans/<digest>")
+            assert digest in body, body
+            assert os.path.getsize(database) > 0, f"no database at {database}"
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as m:
+                metrics = m.read().decode()
+            assert re.search(r"^podgate_scan_records 1(\.0+)?$", metrics, re.M), "podgate_scan_records is not 1"
+            assert re.search(r'^podgate_scan_imports_total\{[^}]*result="stored"[^}]*\} 1', metrics, re.M), \
+                "no stored import counted"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+    r.check("podgate binary: scan-values podgate.yaml serves the scan API with the mounted token and stores a "
+            "report in the database on the scan-cache volume", scan_api)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1199,7 +1564,8 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, image_checks, schema_checks, notes_checks, docs_checks, binary_checks]:
+                      full_checks, image_checks, scan_checks, schema_checks, notes_checks, docs_checks,
+                      binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"
         if r.skipped:

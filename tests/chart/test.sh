@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Helm chart checks: builds Helm (scripts/install-helm.sh, cached in .cache/bin), then runs
 # tests/chart/checks.py: helm lint --strict, helm template with default and non-default values
-# (cert-manager, auditOnly, monitoring, image rules, everything), schema rejections, certificate reuse on upgrade,
-# promtool checks of the alerts. One line per check; the last line is "N passed, M failed".
+# (cert-manager, auditOnly, monitoring, image rules, scan cache, everything), schema rejections,
+# certificate reuse on upgrade, promtool checks of the alerts, and the rendered configs in the built
+# podgate. One line per check; the last line is "N passed, M failed".
 # Run from anywhere: bash tests/chart/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -93,8 +93,8 @@ The mode podgate runs in: auditOnly wins over config.mode.
 {{- end }}
 
 {{/*
-podgate.yaml as mounted into the pods: the `config` values, with the release namespace exempt and
-auditOnly applied.
+podgate.yaml as mounted into the pods: the `config` values, with the release namespace exempt,
+auditOnly applied, and the scan cache's files where the chart mounts them.
 */}}
 {{- define "podgate.config" -}}
 {{- $config := deepCopy (.Values.config | default dict) }}
@@ -103,7 +103,47 @@ auditOnly applied.
 {{- $namespaces := $exemptions.namespaces | default list }}
 {{- $_ := set $exemptions "namespaces" (append $namespaces .Release.Namespace | uniq) }}
 {{- $_ := set $config "exemptions" $exemptions }}
+{{- $scans := $config.scans | default dict }}
+{{- $_ := set $scans "database" (include "podgate.scanDatabase" .) }}
+{{- $_ := set $scans "apiTokenFile" (include "podgate.scanTokenFile" .) }}
+{{- $_ := set $config "scans" $scans }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+Where the scan cache volume is mounted, without a trailing slash.
+*/}}
+{{- define "podgate.scanCacheDir" -}}
+{{- .Values.scanCache.mountPath | trimSuffix "/" }}
+{{- end }}
+
+{{/*
+The scan cache's database: config.scans.database, or scans.db on the scan cache volume.
+*/}}
+{{- define "podgate.scanDatabase" -}}
+{{- dig "scans" "database" "" (.Values.config | default dict) | default (printf "%s/scans.db" (include "podgate.scanCacheDir" .)) }}
+{{- end }}
+
+{{/*
+"true" when a scan import token is configured (the chart's Secret or an existing one); empty otherwise.
+*/}}
+{{- define "podgate.scanImportEnabled" -}}
+{{- if or .Values.scanImport.token .Values.scanImport.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+scans.apiTokenFile: the key `token` of the scanImport Secret, mounted by the Deployment. Empty (the
+API off) without a token.
+*/}}
+{{- define "podgate.scanTokenFile" -}}
+{{- if include "podgate.scanImportEnabled" . }}/etc/podgate/scan-import/token{{ end }}
+{{- end }}
+
+{{/*
+The scan rule's action ("off" unless config sets it).
+*/}}
+{{- define "podgate.scanRule" -}}
+{{- toString (dig "rules" "images" "scan" "action" "off" (.Values.config | default dict)) }}
 {{- end }}
 
 {{/*
@@ -181,6 +221,23 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- if and .Values.scanImport.token .Values.scanImport.existingSecret }}
 {{- fail "podgate: set either scanImport.token or scanImport.existingSecret, not both" }}
+{{- end }}
+{{- $config := .Values.config | default dict }}
+{{- $tokenFile := dig "scans" "apiTokenFile" "" $config | toString }}
+{{- if and $tokenFile (ne $tokenFile (include "podgate.scanTokenFile" .)) }}
+{{- fail (printf "podgate: config.scans.apiTokenFile is set by the chart (%s); set scanImport.token or scanImport.existingSecret instead of %s" (include "podgate.scanTokenFile" . | default "\"\": the API off") $tokenFile) }}
+{{- end }}
+{{- /* The root filesystem is read-only: the database and SQLite's -wal and -shm files beside it must be on the scan cache volume. */}}
+{{- $database := include "podgate.scanDatabase" . }}
+{{- $cacheDir := include "podgate.scanCacheDir" . }}
+{{- if not (hasPrefix (printf "%s/" $cacheDir) $database) }}
+{{- fail (printf "podgate: config.scans.database %s is not on the scan cache volume (scanCache.mountPath %s); leave it empty for %s/scans.db" $database .Values.scanCache.mountPath $cacheDir) }}
+{{- end }}
+{{- if and (not .Values.scanCache.existingClaim) (ne (dir $database) $cacheDir) }}
+{{- fail (printf "podgate: config.scans.database %s is in a subdirectory of the scan cache's emptyDir, which does not exist (podgate creates no directories); put it directly in %s" $database $cacheDir) }}
+{{- end }}
+{{- if and (ne (include "podgate.scanRule" .) "off") (eq (toString (dig "rules" "images" "action" "off" $config)) "off") }}
+{{- fail "podgate: config.rules.images.scan.action needs config.rules.images.action deny or warn: the scan rule judges the digests the image rules resolve (podgate refuses this config)" }}
 {{- end }}
 {{- $dirs := list }}
 {{- range .Values.registryCredentials }}
