@@ -19,6 +19,8 @@
 
 #include "policy/policy.h"
 
+#include "scan/present.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -369,14 +371,6 @@ std::optional<Finding> static_image_check(const config::ImagesRule& rule, const 
   return std::nullopt;
 }
 
-std::string iso_time(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 bool severity_at_least(scan::Severity s, const std::string& threshold) {
   const auto t = scan::parse_severity(threshold);
@@ -406,7 +400,7 @@ void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<s
   auto describe_scan = [](const Seen& s) {
     std::string out = s.record->scanner;
     if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
-    return out + " " + iso_time(s.record->scannedAt) + " " + s.digest;
+    return out + " " + scan::rfc3339(s.record->scannedAt) + " " + s.digest;
   };
   auto base = [&](Action action) {
     Finding f;

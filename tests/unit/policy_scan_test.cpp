@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "unit/registry_answers.h"
 #include "admission/admission.h"
 #include "image/reference.h"
 #include "policy/policy.h"
@@ -71,41 +72,9 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-// "sha256:" and 64 times the hex digit `c`: distinct, valid digests that read well in failures.
-std::string sha(char c) { return "sha256:" + std::string(64, c); }
-
-// The key evaluate() looks an image up by.
-std::string key(const std::string& image) {
-  const image::ParseResult parsed = image::parse(image);
-  INFO(image << ": " << parsed.error);
-  REQUIRE(parsed);
-  return parsed.reference->canonical();
-}
-
-// The registry's answers, keyed the way the Reviewer keys them.
-struct Answers {
-  ImageResolutions map;
-
-  Answers& digest(const std::string& image, const std::string& digest,
-                  std::vector<registry::ChildManifest> children = {}) {
-    registry::Resolution r;
-    r.digest = digest;
-    r.mediaType = children.empty() ? "application/vnd.oci.image.manifest.v1+json"
-                                   : "application/vnd.oci.image.index.v1+json";
-    r.children = std::move(children);
-    r.requests = 1;
-    map[key(image)] = std::make_shared<const registry::Resolution>(std::move(r));
-    return *this;
-  }
-  Answers& failure(const std::string& image, Failure failure, const std::string& error) {
-    registry::Resolution r;
-    r.failure = failure;
-    r.error = error;
-    r.requests = 1;
-    map[key(image)] = std::make_shared<const registry::Resolution>(std::move(r));
-    return *this;
-  }
-};
+using podgate::test::Answers;
+using podgate::test::key;
+using podgate::test::sha;
 
 scan::Finding vuln(const std::string& id, Severity severity, const std::string& package,
                    const std::string& fixedVersion = "") {
