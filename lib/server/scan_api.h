@@ -6,6 +6,8 @@
 // time. The API is off (404) when no token file is configured: an unauthenticated import would
 // let anyone mark a backdoored image clean.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,12 +40,14 @@ class ScanApi {
   bool authorized(std::string_view authorization) const;
   HttpResponse import(std::string body) const;
   HttpResponse show(std::string_view digest) const;
+  void refresh_store_gauges() const;
 
   std::shared_ptr<scan::Store> store_;
   std::string token_;
   std::size_t maxReportBytes_;
   metrics::Metrics* metrics_;
   log::Logger* logger_;
+  mutable std::atomic<std::int64_t> lastGaugeRefresh_{0};  // steady_clock ticks; 0 = never
 };
 
 }  // namespace podgate::server
