@@ -19,8 +19,10 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
   // A pipeline wants to know what enforcement would do, whatever mode the cluster config is in.
   cfg.mode = config::Mode::Enforce;
   std::shared_ptr<registry::DigestCache> images;
+  std::shared_ptr<scan::Store> scans;
   try {
     images = policy::make_image_resolver(cfg, nullptr, nullptr);
+    scans = policy::open_scan_cache(cfg);
   } catch (const std::exception& e) {
     std::cerr << "podgate check: " << e.what() << "\n";
     return 2;
@@ -56,7 +58,10 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
     ++judged;
     const auto resolutions = policy::resolve_images(images.get(), evaluator.images_to_resolve(request),
                                                     std::chrono::steady_clock::now() + timeout);
-    const auto verdict = evaluator.evaluate(request, policy::Route::Validate, &resolutions);
+    policy::Facts facts;
+    facts.resolutions = &resolutions;
+    if (scans) facts.scans = [&scans](std::string_view digest) { return scans->lookup(digest); };
+    const auto verdict = evaluator.evaluate(request, policy::Route::Validate, facts);
     for (const auto& v : verdict.violations) {
       ++violations;
       std::cout << doc.source << ": " << (v.action == config::Action::Deny ? "deny" : "warn") << " [" << v.rule

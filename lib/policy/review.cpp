@@ -58,6 +58,11 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
   return shared->results;
 }
 
+std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
+  if (config.rules.images.scan.action == config::Action::Off) return nullptr;
+  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(config.scans.database));
+}
+
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
     : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)), metrics_(metrics),

@@ -35,6 +35,11 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
 ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
                                 std::chrono::steady_clock::time_point deadline);
 
+// The scan cache for the CLI: the database the config names, when the scan rule is on (so
+// `podgate review` and `podgate check` judge as the server would); null otherwise. Throws
+// scan::StoreError when the database cannot be opened.
+std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config);
+
 class Reviewer {
  public:
   // metrics and logger may be null (the CLI runs without them). `images` resolves tags for the

@@ -222,6 +222,16 @@ TEST_CASE("podgate scans import, show and list work on the database file", "[sca
   REQUIRE(list.wait_for(30s) == 0);
   CHECK(contains(list.stdout_text(), digest));
   CHECK(contains(list.stderr_text(), "1 scans of 1 digests"));
+
+  // `podgate review` judges with the same database, as the server would (a pinned image needs
+  // no registry).
+  pt::write_file(dir.file("scan-on.yaml"), "rules:\n  images:\n    action: deny\n    scan: {action: deny}\n"
+                                           "scans:\n  database: \"" + dir.file("scans.db") + "\"\n");
+  pt::write_file(dir.file("review.json"), pt::pod_review_with_images("u", {"registry.example.com/app@" + digest}));
+  pt::Process review({PODGATE_BINARY, "review", "--config", dir.file("scan-on.yaml"), dir.file("review.json")});
+  REQUIRE(review.wait_for(30s) == 0);
+  CHECK(contains(review.stdout_text(), "\"allowed\":false"));
+  CHECK(contains(review.stdout_text(), "CVE-2024-3094"));
 }
 
 TEST_CASE("scan API: 404 without a token file, and its own body limit refused before the body", "[scan][binary]") {
