@@ -1390,6 +1390,13 @@ def binary_checks(r):
         if not os.access(binary, os.X_OK):
             raise Skip(f"{binary} not built (set PODGATE_BINARY)")
         path = r.workdir / f"podgate-{label}.yaml"
+        # With the scan rule on, `podgate review` opens scans.database as the server does; the
+        # pod's volume is not here, so the database goes to the work dir (the serve check below
+        # covers the real path).
+        cfg = yaml.safe_load(text) or {}
+        if isinstance(cfg.get("scans"), dict) and cfg["scans"].get("database"):
+            cfg["scans"]["database"] = str(r.workdir / f"scans-{label}.db")
+            text = yaml.safe_dump(cfg)
         path.write_text(text)
         proc = subprocess.run([binary, "review", "--config", str(path), str(fixture)], capture_output=True,
                               text=True, timeout=60)
