@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Small helpers for tests/e2e/run.sh, where bash alone would be fragile.
+
+  free-ports N                      print N free loopback TCP ports, one per line
+  webhook-config RENDERED URL CA    from `helm template` output, print the chart's
+                                    ValidatingWebhookConfiguration with each webhook's
+                                    clientConfig.service replaced by url URL/<path> and caBundle CA
+                                    (base64 of a PEM file); the rest is exactly what the chart renders
+  push-image REGISTRY REPO TAG SEED push a tiny, unique OCI image (one gzip layer) to a real registry
+                                    over its HTTP API (plain HTTP on loopback); print its digest
+  trivy-report IMAGE DIGEST [CVE SEVERITY PKG FIXED]...
+                                    print a Trivy JSON (SchemaVersion 2) report for IMAGE@DIGEST with
+                                    the given findings (none = a clean scan), as Trivy writes it
+  wait-http URL SECONDS [CA]        poll URL until it answers 200 (TLS verified against CA when given)
+"""
+
+import base64
+import datetime
+import gzip
+import hashlib
+import io
+import json
+import socket
+import ssl
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+
+def free_ports(n):
+    # Hold all sockets open until every port is chosen, so the N ports differ.
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    for s in socks:
+        print(s.getsockname()[1])
+        s.close()
+
+
+def webhook_config(rendered_path, base_url, ca_path):
+    with open(rendered_path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    configs = [d for d in docs if d.get("kind") == "ValidatingWebhookConfiguration"]
+    if len(configs) != 1:
+        sys.exit(f"webhook-config: expected one ValidatingWebhookConfiguration, found {len(configs)}")
+    config = configs[0]
+    with open(ca_path, "rb") as f:
+        ca_bundle = base64.b64encode(f.read()).decode()
+    for hook in config["webhooks"]:
+        service = hook["clientConfig"].pop("service", None)
+        if service is None:
+            sys.exit(f"webhook-config: webhook {hook['name']} has no clientConfig.service")
+        # No Service IP routes on this machine, so the apiserver calls podgate on loopback instead;
+        # the path is the chart's.
+        hook["clientConfig"]["url"] = base_url.rstrip("/") + service.get("path", "/")
+        hook["clientConfig"]["caBundle"] = ca_bundle
+    yaml.safe_dump(config, sys.stdout, sort_keys=False)
+
+
+def _request(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status, dict(resp.headers), resp.read()
+
+
+def push_image(registry, repo, tag, seed):
+    base = f"http://{registry}/v2/{repo}"
+
+    def put_blob(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        _, headers, _ = _request("POST", base + "/blobs/uploads/")
+        location = headers["Location"]
+        if location.startswith("/"):
+            location = f"http://{registry}{location}"
+        sep = "&" if "?" in location else "?"
+        _request("PUT", f"{location}{sep}digest={digest}", data,
+                 {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
+        return digest, len(data)
+
+    # A layer whose one file carries the seed, so every image (and so every digest) is distinct.
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+        content = f"podgate e2e image {seed}\n".encode()
+        info = tarfile.TarInfo("etc/podgate-e2e")
+        info.size = len(content)
+        info.mtime = 0
+        tar.addfile(info, io.BytesIO(content))
+    layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
+    diff_id = "sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                         "config": {"Cmd": ["/bin/true"]}}).encode()
+    layer_digest, layer_size = put_blob(layer)
+    config_digest, config_size = put_blob(config)
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": layer_digest, "size": layer_size}],
+    }).encode()
+    _request("PUT", f"{base}/manifests/{tag}", manifest,
+             {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    print("sha256:" + hashlib.sha256(manifest).hexdigest())
+
+
+def trivy_report(image, digest, findings):
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    vulns = []
+    for i in range(0, len(findings), 4):
+        cve, severity, pkg, fixed = findings[i:i + 4]
+        vulns.append({"VulnerabilityID": cve, "PkgName": pkg, "InstalledVersion": "1.0.0",
+                      "FixedVersion": fixed, "Status": "fixed", "Severity": severity,
+                      "Title": f"{pkg}: e2e test vulnerability"})
+    result = {"Target": f"{image} (debian 12.8)", "Class": "os-pkgs", "Type": "debian"}
+    if vulns:
+        result["Vulnerabilities"] = vulns
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    report = {"SchemaVersion": 2, "Trivy": {"Version": "0.69.1"}, "CreatedAt": now,
+              "ArtifactName": image, "ArtifactType": "container_image",
+              "Metadata": {"RepoTags": [image], "RepoDigests": [f"{repo}@{digest}"]},
+              "Results": [result]}
+    json.dump(report, sys.stdout, indent=1)
+
+
+def wait_http(url, seconds, ca=None):
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    deadline = time.monotonic() + float(seconds)
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except (urllib.error.URLError, OSError) as e:
+            last = str(e)
+        time.sleep(0.2)
+    sys.exit(f"wait-http: {url} did not answer 200 within {seconds}s ({last})")
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "free-ports":
+        free_ports(int(args[0]))
+    elif cmd == "webhook-config":
+        webhook_config(*args)
+    elif cmd == "push-image":
+        push_image(*args)
+    elif cmd == "trivy-report":
+        trivy_report(args[0], args[1], args[2:])
+    elif cmd == "wait-http":
+        wait_http(*args)
+    else:
+        sys.exit(f"unknown command {cmd}\n{__doc__}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

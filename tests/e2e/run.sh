@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# End-to-end suite: a real kube-apiserver (with etcd) calls a real podgate over TLS, and kubectl
+# shows what a user would see. Everything runs on loopback on free ports, in a temp directory that is
+# removed at the end; every process is stopped on exit, failure or interrupt.
+#
+#   1. builds or reuses kube-apiserver, kubectl (v1.34) and etcd (tests/e2e/build-tools.sh)
+#   2. generates CAs, the apiserver's and podgate's serving certificates and client certificates
+#   3. starts etcd, kube-apiserver (with an audit log), a docker-registry and podgate
+#   4. registers the ValidatingWebhookConfiguration rendered from the Helm chart, with clientConfig
+#      switched to https://127.0.0.1:<port>/... and the test CA as caBundle
+#   5. waits until the webhook answers, runs the cases, and prints "N passed, N failed"
+#
+# Usage: tests/e2e/run.sh            (exit 0 only if every case passed)
+# Env:   PODGATE_BIN   podgate binary (default build/podgate; built with scripts/build.sh if missing)
+#        PODGATE_E2E_KEEP=1   keep the temp directory (logs, audit log, certificates) for debugging
+#        PODGATE_E2E_ONLY=<regex>   run only the cases whose names match
+#        PODGATE_E2E_VERBOSE=1      print what kubectl answered in each passing case
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+here="$repo/tests/e2e"
+started=$(date +%s)
+log() { echo "e2e: $*" >&2; }
+die() { echo "e2e: FATAL: $*" >&2; exit 1; }
+
+# ---- tools ----------------------------------------------------------------------------------------
+bindir=$(bash "$here/build-tools.sh" | tail -1) || die "could not build kube-apiserver/kubectl/etcd"
+helm=$(bash "$repo/scripts/install-helm.sh" | tail -1) || die "could not build helm"
+podgate=${PODGATE_BIN:-$repo/build/podgate}
+if [ ! -x "$podgate" ]; then
+  bash "$repo/scripts/build.sh" default >&2 || die "could not build podgate"
+fi
+registry_bin=$(command -v docker-registry) || die "docker-registry is not installed (scripts/install-deps.sh)"
+tools_ready=$(date +%s)
+
+work=$(mktemp -d /tmp/podgate-e2e.XXXXXX)
+declare -A pids=()
+stop_process() {  # name: TERM, then KILL after 10 s
+  local name=$1 pid=${pids[$1]:-}
+  [ -n "$pid" ] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null
+  unset "pids[$name]"
+}
+cleanup() {
+  local rc=$?
+  for name in podgate loop kube-apiserver etcd registry; do stop_process "$name"; done
+  for name in "${!pids[@]}"; do stop_process "$name"; done
+  if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
+    log "kept $work (exit $rc)"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 6)
+etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
+podgate_port=${ports[3]} metrics_port=${ports[4]} registry_port=${ports[5]}
+registry="127.0.0.1:$registry_port"
+
+# ---- certificates -----------------------------------------------------------------------------------
+pki="$work/pki"; mkdir -p "$pki"
+new_ca() {  # name CN
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
+    -keyout "$pki/$1.key" -out "$pki/$1.crt" 2>/dev/null
+}
+new_cert() {  # name CA subject extensions
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
+    -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null &&
+  printf '%s\n' "$4" > "$pki/$1.ext" &&
+  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
+    -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
+}
+new_ca cluster-ca "podgate-e2e cluster CA" || die "openssl failed"
+# podgate's serving certificate has a CA of its own, as in a cluster: the caBundle is only this one.
+new_ca webhook-ca "podgate-e2e webhook CA"
+new_cert apiserver cluster-ca "/CN=kube-apiserver" \
+  "$(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth')"
+new_cert admin cluster-ca "/O=system:masters/CN=e2e-admin" "extendedKeyUsage=clientAuth"
+# A second user with cluster-admin RBAC but outside system:masters, for the label guard.
+new_cert developer cluster-ca "/CN=e2e-developer" "extendedKeyUsage=clientAuth"
+new_cert podgate webhook-ca "/CN=podgate" \
+  "$(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth')"
+openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+mkdir -p "$work/podgate-tls"
+cp "$pki/podgate.crt" "$work/podgate-tls/tls.crt"; cp "$pki/podgate.key" "$work/podgate-tls/tls.key"
+
+kubeconfig_for() {  # user
+  cat > "$work/kubeconfig-$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$pki/cluster-ca.crt"}
+users:
+- name: $1
+  user: {client-certificate: "$pki/$1.crt", client-key: "$pki/$1.key"}
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: $1}
+current-context: e2e
+EOF
+}
+kubeconfig_for admin; kubeconfig_for developer
+k() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-admin" --request-timeout=30s "$@"; }
+k_dev() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-developer" --request-timeout=30s "$@"; }
+
+# ---- processes ------------------------------------------------------------------------------------
+start() {  # name logfile command...
+  local name=$1 logfile=$2; shift 2
+  # setpriv: the kernel kills the child if this script dies without running its trap (SIGKILL).
+  setpriv --pdeathsig KILL -- "$@" >"$logfile" 2>&1 &
+  pids[$name]=$!
+}
+
+start etcd "$work/etcd.log" "$bindir/etcd" --name e2e --data-dir "$work/etcd" \
+  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster "e2e=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync --log-level warn
+python3 "$here/e2e_tools.py" wait-http "http://127.0.0.1:$etcd_port/health" 30 ||
+  { tail -20 "$work/etcd.log" >&2; die "etcd did not start"; }
+
+# Audit podgate's decisions on pods at Metadata level: that level carries admission webhooks'
+# auditAnnotations, which is what a security team reads.
+cat > "$work/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: ["pods", "pods/ephemeralcontainers"]
+      - group: "apps"
+        resources: ["deployments"]
+  - level: None
+EOF
+start kube-apiserver "$work/kube-apiserver.log" "$bindir/kube-apiserver" \
+  --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 --secure-port="$api_port" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/cluster-ca.crt" --authorization-mode=RBAC \
+  --service-cluster-ip-range=10.0.0.0/24 --service-account-issuer="https://127.0.0.1:$api_port" \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --disable-admission-plugins=ServiceAccount --allow-privileged=true \
+  --audit-policy-file="$work/audit-policy.yaml" --audit-log-path="$work/audit.log" \
+  --audit-log-format=json --audit-log-mode=blocking
+for _ in $(seq 120); do
+  [ "$(k get --raw /readyz 2>/dev/null)" = ok ] && break
+  kill -0 "${pids[kube-apiserver]}" 2>/dev/null || break
+  sleep 0.5
+done
+[ "$(k get --raw /readyz 2>/dev/null)" = ok ] || { tail -30 "$work/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+log "kube-apiserver $("$bindir/kube-apiserver" --version | cut -d' ' -f2) ready on 127.0.0.1:$api_port"
+
+cat > "$work/registry.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: "$work/registry"}}
+http: {addr: "$registry", secret: "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"}
+EOF
+start registry "$work/registry.log" "$registry_bin" serve "$work/registry.yml"
+python3 "$here/e2e_tools.py" wait-http "http://$registry/v2/" 30 || die "docker-registry did not start"
+
+# Images: clean (scanned, no findings), vulnerable (scanned, a CRITICAL CVE), unscanned.
+push() { python3 "$here/e2e_tools.py" push-image "$registry" "$1" "$2" "$1:$2"; }
+clean_image="$registry/e2e/app:1.0"
+vulnerable_image="$registry/e2e/legacy:2.3"
+unscanned_image="$registry/e2e/fresh:0.1"
+missing_image="$registry/e2e/app:does-not-exist"
+clean_digest=$(push e2e/app 1.0) && vulnerable_digest=$(push e2e/legacy 2.3) && push e2e/fresh 0.1 >/dev/null ||
+  die "could not push the test images"
+python3 "$here/e2e_tools.py" trivy-report "$clean_image" "$clean_digest" > "$work/scan-clean.json"
+python3 "$here/e2e_tools.py" trivy-report "$vulnerable_image" "$vulnerable_digest" \
+  CVE-2024-3094 CRITICAL xz-utils 5.6.1-1 > "$work/scan-vulnerable.json"
+
+cat > "$work/podgate.yaml" <<EOF
+# podgate as the chart runs it, plus the image rules against the harness's registry.
+mode: enforce
+rules:
+  images:
+    action: deny
+    resolve: {timeout: 3s}
+    scan: {action: deny, severityThreshold: HIGH, onUnscanned: deny}
+registries:
+  - {host: "$registry", plainHTTP: true}
+scans: {database: "$work/scans.db"}
+server:
+  listen: "127.0.0.1:$podgate_port"
+  metricsListen: "127.0.0.1:$metrics_port"
+  tls:
+    certFile: "$work/podgate-tls/tls.crt"
+    keyFile: "$work/podgate-tls/tls.key"
+    reloadInterval: 1s
+logging: {level: info}
+EOF
+"$podgate" scans import -c "$work/podgate.yaml" "$work/scan-clean.json" "$work/scan-vulnerable.json" >/dev/null ||
+  die "podgate scans import failed"
+start_podgate() {
+  start podgate "$work/podgate.log" "$podgate" serve --config "$work/podgate.yaml"
+  python3 "$here/e2e_tools.py" wait-http "https://127.0.0.1:$podgate_port/readyz" 30 "$pki/webhook-ca.crt" ||
+    { tail -20 "$work/podgate.log" >&2; die "podgate did not become ready"; }
+}
+start_podgate
+
+# ---- the webhook configuration, rendered from the chart --------------------------------------------
+# tls.existingSecret: the harness brings its own certificate; the URL replaces the Service.
+"$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+  --set tls.existingSecret=podgate-tls --set-string tls.caBundle="$(base64 -w0 "$pki/webhook-ca.crt")" \
+  --set labelGuard.enabled=true > "$work/chart.yaml" || die "helm template failed"
+python3 "$here/e2e_tools.py" webhook-config "$work/chart.yaml" "https://127.0.0.1:$podgate_port" \
+  "$pki/webhook-ca.crt" > "$work/webhook.yaml" || die "could not extract the webhook configuration"
+
+k create namespace podgate >/dev/null
+k create namespace e2e-enforce >/dev/null
+k create namespace e2e-audit >/dev/null && k label namespace e2e-audit podgate.io/mode=audit >/dev/null
+k apply -f "$work/webhook.yaml" >/dev/null || die "the apiserver refused the chart's webhook configuration"
+
+# The apiserver learns of webhooks through an informer: probe until podgate's answer shows.
+pod_yaml() {  # name namespace image [privileged] [hostPath]
+  local name=$1 ns=$2 image=$3 privileged=${4:-false} host_path=${5:-}
+  cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $name, namespace: $ns}
+spec:
+  containers:
+    - name: app
+      image: $image
+      securityContext: {privileged: $privileged}
+EOF
+  if [ -n "$host_path" ]; then
+    cat <<EOF
+      volumeMounts: [{name: host, mountPath: /host}]
+  volumes:
+    - name: host
+      hostPath: {path: "$host_path"}
+EOF
+  fi
+}
+for _ in $(seq 60); do
+  out=$(pod_yaml probe e2e-enforce "$clean_image" true | k apply --dry-run=server -f - 2>&1)
+  [[ $out == *"podgate denied"* ]] && break
+  sleep 0.5
+done
+[[ $out == *"podgate denied"* ]] || die "the webhook never answered a probe: $out"
+ready=$(date +%s)
+log "stack ready in $((ready - tools_ready))s (tools $((tools_ready - started))s); running cases"
+
+# ---- cases ----------------------------------------------------------------------------------------
+passed=0 failed=0
+declare -a failures=()
+reason=""
+run_case() {  # name function
+  if [ -n "${PODGATE_E2E_ONLY:-}" ] && ! [[ $1 =~ $PODGATE_E2E_ONLY ]]; then return; fi
+  reason="" out=""
+  local t0=$SECONDS
+  if "$2"; then
+    passed=$((passed + 1)); echo "PASS  $1 ($((SECONDS - t0))s)"
+    # What kubectl printed last, as evidence (PODGATE_E2E_VERBOSE=1).
+    [ "${PODGATE_E2E_VERBOSE:-0}" != 1 ] || [ -z "$out" ] || printf '      %s\n' "$(echo "$out" | head -c 400)"
+  else
+    failed=$((failed + 1)); failures+=("$1"); echo "FAIL  $1 ($((SECONDS - t0))s): $reason"
+  fi
+}
+# expect_refused OUTPUT_VAR command...: the command fails and prints podgate's message.
+out=""
+expect_refused() {
+  local needle=$1; shift
+  if out=$("$@" 2>&1); then reason="was admitted: $out"; return 1; fi
+  [[ $out == *"denied the request"* && $out == *"podgate denied"* ]] || { reason="not podgate's refusal: $out"; return 1; }
+  [[ $out == *"$needle"* ]] || { reason="message lacks '$needle': $out"; return 1; }
+}
+exists() { k get "$@" >/dev/null 2>&1; }
+
+case_privileged_pod() {
+  expect_refused 'container "app" is privileged' k apply -f - < <(pod_yaml priv e2e-enforce "$clean_image" true) &&
+  { ! exists -n e2e-enforce pod/priv || { reason="pod exists after refusal"; return 1; }; }
+}
+case_privileged_deployment() {
+  expect_refused "podgate denied Deployment e2e-enforce/priv-deploy" k apply -f - <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: priv-deploy, namespace: e2e-enforce}
+spec:
+  selector: {matchLabels: {app: priv}}
+  template:
+    metadata: {labels: {app: priv}}
+    spec:
+      containers: [{name: app, image: "$clean_image", securityContext: {privileged: true}}]
+EOF
+}
+case_privileged_cronjob() {
+  expect_refused "podgate denied CronJob e2e-enforce/priv-cron" k apply -f - <<EOF
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: priv-cron, namespace: e2e-enforce}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: app, image: "$clean_image", securityContext: {privileged: true}}]
+EOF
+}
+socket_case() {  # name path
+  expect_refused "hostPath" k apply -f - < <(pod_yaml "$1" e2e-enforce "$clean_image" false "$2")
+}
+case_docker_sock() { socket_case sock-var-run /var/run/docker.sock; }
+case_docker_sock_double_slash() { socket_case sock-double-slash //run/docker.sock; }
+case_socket_parent_dir() { socket_case sock-parent /var/run; }
+case_clean_pod() {
+  out=$(k apply -f - < <(pod_yaml clean e2e-enforce "$clean_image") 2>&1) || { reason="refused: $out"; return 1; }
+  exists -n e2e-enforce pod/clean || { reason="pod not found after create"; return 1; }
+}
+case_dry_run_server() {
+  expect_refused "is privileged" k apply --dry-run=server -f - < <(pod_yaml dry e2e-enforce "$clean_image" true) &&
+  { ! exists -n e2e-enforce pod/dry || { reason="dry run created a pod"; return 1; }; }
+}
+case_ephemeral_container() {
+  out=$(k apply -f - < <(pod_yaml debug-target e2e-enforce "$clean_image") 2>&1) || { reason="target pod refused: $out"; return 1; }
+  # kubectl debug adds the container through the pods/ephemeralcontainers subresource; the
+  # sysadmin profile makes it privileged. No kubelet runs, so it is not attached (-it is not given).
+  expect_refused "privileged" k debug -n e2e-enforce debug-target --image="$clean_image" --profile=sysadmin --container=dbg || return 1
+  local names
+  names=$(k get -n e2e-enforce pod/debug-target -o jsonpath='{.spec.ephemeralContainers[*].name}')
+  [ -z "$names" ] || { reason="ephemeral container was added: $names"; return 1; }
+}
+case_audit_namespace_warns() {
+  out=$(k apply -f - < <(pod_yaml priv-audited e2e-audit "$clean_image" true) 2>&1) || { reason="refused in audit mode: $out"; return 1; }
+  [[ $out == *"Warning:"*"privileged"* ]] || { reason="no podgate Warning: line: $out"; return 1; }
+  exists -n e2e-audit pod/priv-audited || { reason="pod not created"; return 1; }
+}
+case_audit_log_annotations() {
+  # The apiserver writes the event when the request completes; the log is in blocking mode.
+  local found=""
+  for _ in $(seq 20); do
+    found=$(python3 - "$work/audit.log" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    ref = e.get("objectRef", {})
+    if ref.get("name") == "priv-audited" and ref.get("namespace") == "e2e-audit" and e.get("stage") == "ResponseComplete":
+        ann = e.get("annotations", {})
+        if ann.get("audit.podgate.io/decision") == "would-deny" or any(k.startswith("audit.podgate.io/") for k in ann):
+            print(json.dumps({k: v for k, v in ann.items() if "podgate" in k}))
+            break
+EOF
+)
+    [ -n "$found" ] && break
+    sleep 0.5
+  done
+  [ -n "$found" ] || { reason="no audit.podgate.io/* annotation for e2e-audit/priv-audited in the audit log"; return 1; }
+  [[ $found == *'violations'* && $found == *'privileged'* ]] || { reason="annotations lack the violation: $found"; return 1; }
+}
+case_kube_system_exempt() {
+  out=$(k apply -f - < <(pod_yaml priv-system kube-system "$clean_image" true) 2>&1) || { reason="refused: $out"; return 1; }
+  [[ $out != *"Warning:"* ]] || { reason="kube-system was sent to podgate: $out"; return 1; }
+}
+case_label_guard() {
+  # The chart's ValidatingAdmissionPolicy (run by the apiserver itself) keeps podgate.io/mode to
+  # system:masters here: a cluster-admin outside it cannot switch a namespace off.
+  "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+    --set tls.existingSecret=podgate-tls --set-string tls.caBundle=unused --set labelGuard.enabled=true \
+    --show-only templates/label-guard.yaml > "$work/label-guard.yaml" || { reason="helm template failed"; return 1; }
+  k apply -f "$work/label-guard.yaml" >/dev/null || { reason="apiserver refused the label guard"; return 1; }
+  k create clusterrolebinding e2e-developer-admin --clusterrole=cluster-admin --user=e2e-developer >/dev/null 2>&1 || true
+  for _ in $(seq 40); do  # the policy is picked up asynchronously
+    out=$(k_dev label namespace e2e-enforce podgate.io/mode=off --dry-run=server 2>&1) || break
+    sleep 0.5
+  done
+  [[ $out == *"podgate.io/mode"* && $out == *"denied"* ]] || { reason="developer could set the label: $out"; return 1; }
+  out=$(k_dev label namespace e2e-enforce team=payments 2>&1) || { reason="guard blocked an unrelated label: $out"; return 1; }
+  out=$(k label namespace e2e-enforce podgate.io/mode=enforce --dry-run=server 2>&1) || { reason="system:masters was refused: $out"; return 1; }
+}
+case_failure_policy() {
+  stop_process podgate
+  expect_fail() { if out=$("$@" 2>&1); then return 1; fi; [[ $out == *"failed calling webhook"* ]]; }
+  if ! expect_fail k apply --dry-run=server -f - < <(pod_yaml fp e2e-enforce "$clean_image"); then
+    reason="with podgate down and failurePolicy Fail: $out"; start_podgate; return 1
+  fi
+  k patch validatingwebhookconfiguration podgate --type=json \
+    -p '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]' >/dev/null
+  local ok=1
+  for _ in $(seq 20); do  # the informer picks up the patch
+    out=$(k apply --dry-run=server -f - < <(pod_yaml fp e2e-enforce "$clean_image") 2>&1) && { ok=0; break; }
+    sleep 0.5
+  done
+  k patch validatingwebhookconfiguration podgate --type=json \
+    -p '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Fail"}]' >/dev/null
+  start_podgate
+  [ $ok = 0 ] || { reason="with failurePolicy Ignore the pod was still refused: $out"; return 1; }
+}
+served_serial() {
+  openssl s_client -connect "127.0.0.1:$podgate_port" -CAfile "$pki/webhook-ca.crt" </dev/null 2>/dev/null |
+    openssl x509 -noout -serial 2>/dev/null
+}
+case_certificate_rotation() {
+  # The apiserver keeps calling (server-side dry runs in a loop) while the certificate files are
+  # replaced; podgate reloads them (reloadInterval 1s) and no call may fail.
+  local before after
+  before=$(served_serial)
+  ( n=0; bad=0
+    end=$((SECONDS + 12))
+    while [ $SECONDS -lt $end ]; do
+      if ! o=$(k apply --dry-run=server -f - < <(pod_yaml rot e2e-enforce "$clean_image") 2>&1); then
+        bad=$((bad + 1)); echo "$o" >> "$work/rotation-failures.log"
+      fi
+      n=$((n + 1))
+    done
+    echo "$n $bad" > "$work/rotation-result" ) &
+  pids[loop]=$!
+  sleep 3
+  new_cert podgate-rotated webhook-ca "/CN=podgate-rotated" \
+    "$(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth')"
+  # Write both files beside the live ones, then rename: podgate never sees a half-written pair.
+  cp "$pki/podgate-rotated.key" "$work/podgate-tls/.tls.key.new"
+  cp "$pki/podgate-rotated.crt" "$work/podgate-tls/.tls.crt.new"
+  mv "$work/podgate-tls/.tls.key.new" "$work/podgate-tls/tls.key"
+  mv "$work/podgate-tls/.tls.crt.new" "$work/podgate-tls/tls.crt"
+  wait "${pids[loop]}"; unset "pids[loop]"
+  after=$(served_serial)
+  read -r calls bad < "$work/rotation-result"
+  [ -n "$before" ] && [ "$before" != "$after" ] || { reason="served certificate did not change ($before -> $after)"; return 1; }
+  [ "$after" = "$(openssl x509 -noout -serial -in "$pki/podgate-rotated.crt")" ] || { reason="serving an unexpected certificate: $after"; return 1; }
+  [ "$bad" = 0 ] || { reason="$bad of $calls calls failed: $(head -3 "$work/rotation-failures.log")"; return 1; }
+  [ "$calls" -ge 5 ] || { reason="only $calls calls made"; return 1; }
+  out="$calls server-side dry runs through podgate while the certificate was replaced, none failed"
+}
+case_image_vulnerable() {
+  expect_refused "CVE-2024-3094" k apply -f - < <(pod_yaml vuln e2e-enforce "$vulnerable_image")
+}
+case_image_unscanned() {
+  expect_refused "has not been scanned" k apply -f - < <(pod_yaml unscanned e2e-enforce "$unscanned_image")
+}
+case_image_clean() {
+  out=$(k apply -f - < <(pod_yaml scanned-clean e2e-enforce "$clean_image") 2>&1) || { reason="refused: $out"; return 1; }
+}
+case_image_missing() {
+  expect_refused "does not exist" k apply -f - < <(pod_yaml missing e2e-enforce "$missing_image")
+}
+case_chart_accepted() {
+  # The whole chart, as rendered with its defaults and with monitoring off, passes the apiserver's
+  # validation (server-side dry run: nothing is created).
+  local rendered="$work/chart-default.yaml"
+  "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+    --set labelGuard.enabled=true --set networkPolicy.enabled=true > "$rendered" || { reason="helm template failed"; return 1; }
+  out=$(k apply --dry-run=server -n podgate -f "$rendered" 2>&1) || { reason="$out"; return 1; }
+}
+
+run_case "privileged Pod is refused with podgate's message" case_privileged_pod
+run_case "privileged Deployment is refused at apply" case_privileged_deployment
+run_case "privileged CronJob is refused at apply" case_privileged_cronjob
+run_case "hostPath /var/run/docker.sock is refused" case_docker_sock
+run_case "hostPath //run/docker.sock is refused" case_docker_sock_double_slash
+run_case "hostPath /var/run (parent of the socket) is refused" case_socket_parent_dir
+run_case "clean Pod is created" case_clean_pod
+run_case "kubectl apply --dry-run=server of a privileged Pod is refused and creates nothing" case_dry_run_server
+run_case "privileged ephemeral container via kubectl debug is refused" case_ephemeral_container
+run_case "audit namespace: privileged Pod is created with Warning: lines" case_audit_namespace_warns
+run_case "audit log holds podgate's auditAnnotations" case_audit_log_annotations
+run_case "kube-system is not gated" case_kube_system_exempt
+run_case "label guard: only allowed identities change podgate.io/mode" case_label_guard
+run_case "image with a CRITICAL CVE is refused with its CVE" case_image_vulnerable
+run_case "unscanned image is refused" case_image_unscanned
+run_case "scanned clean image is created" case_image_clean
+run_case "image that does not exist is refused as not found" case_image_missing
+run_case "whole chart passes a server-side dry run" case_chart_accepted
+run_case "serving certificate rotates with no failed call" case_certificate_rotation
+run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case_failure_policy
+
+echo "e2e: $passed passed, $failed failed (tools $((tools_ready - started))s, stack $((ready - tools_ready))s, cases $(( $(date +%s) - ready ))s)"
+if [ "$failed" -ne 0 ]; then
+  log "failed: ${failures[*]}"
+  log "podgate log tail:"; tail -5 "$work/podgate.log" >&2
+  exit 1
+fi
