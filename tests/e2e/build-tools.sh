@@ -46,7 +46,8 @@ if have_all; then echo "$bindir"; exit 0; fi
 start=$(date +%s)
 scratch=$(mktemp -d "$bindir/.build.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
+# readonly: build exactly the committed pins; no VCS stamping (CI may run in a foreign-owned checkout).
+export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 
 minor=$(echo "$kube_version" | cut -d. -f2)
 echo "build-tools: building kube-apiserver and kubectl $kube_version ($(go version | cut -d' ' -f3), -p $jobs)" >&2
