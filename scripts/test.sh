@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's "test" command: installs dependencies, builds, and runs every test:
-#   1. the normal build: all unit and integration tests (ctest), then the Helm chart checks, then
+#   1. the normal build: all unit and integration tests (ctest), then the Helm chart checks, then a
+#      real Prometheus scraping podgate under load (every dashboard query must return data), then
 #      the end-to-end suite against a real kube-apiserver (tests/e2e/run.sh; its tools are built
 #      once per machine from the Go module proxy into .cache/e2e/)
 #   2. ASan+UBSan build: all unit and integration tests again
@@ -21,6 +22,8 @@ section "tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300 | tee "$logs/ctest.log"
 section "Helm chart checks"
 bash tests/chart/test.sh | tee "$logs/chart.log"
+section "Prometheus scrape test (dashboard queries against a real Prometheus)"
+bash tests/prometheus/scrape_test.sh | tee "$logs/prometheus.log"
 section "end-to-end (kube-apiserver, etcd, kubectl, podgate)"
 bash tests/e2e/run.sh | tee "$logs/e2e.log"
 
@@ -52,6 +55,7 @@ for f in "$logs"/ctest*.log; do
   n=$(sed -n 's/.*tests failed out of \([0-9][0-9]*\).*/\1/p' "$f" | tail -1); total=$((total + ${n:-0}))
 done
 n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/chart.log" | tail -1); total=$((total + ${n:-0}))
+n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/prometheus.log" | tail -1); total=$((total + ${n:-0}))
 n=$(sed -n 's/^e2e: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/e2e.log" | tail -1); total=$((total + ${n:-0}))
 if [ -f "$logs/tsan.log" ]; then
   n=$(sed -n 's/.* in \([0-9][0-9]*\) test cases\{0,1\})$/\1/p' "$logs/tsan.log" | awk '{s+=$1} END {print s+0}')

@@ -14,6 +14,7 @@
 #include <vector>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "version.h"
 
@@ -73,6 +74,13 @@ struct Metrics::Impl {
       prometheus::BuildCounter()
           .Name("podgate_admission_requests_total")
           .Help("Admission reviews answered, by decision (allowed, denied, would_deny), mode, kind and operation.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& denialsByNamespace =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_denials_by_namespace_total")
+          .Help("Denied and would-deny reviews, by the object's namespace (the first " +
+                std::to_string(Metrics::kMaxNamespaceLabels) +
+                " distinct ones, then _other; _none without one) and decision (denied, would_deny).")
           .Register(*registry);
   prometheus::Family<prometheus::Histogram>& durations =
       prometheus::BuildHistogram()
@@ -217,6 +225,9 @@ struct Metrics::Impl {
   std::vector<std::string> registryLabels;
 
   LabelledCache<prometheus::Counter> requestsCache{requests};
+  LabelledCache<prometheus::Counter> denialsByNamespaceCache{denialsByNamespace};
+  std::mutex namespaceLabelsMutex;
+  std::unordered_set<std::string> namespaceLabels;
   LabelledCache<prometheus::Histogram> durationsCache{durations};
   LabelledCache<prometheus::Counter> violationsCache{violations};
   LabelledCache<prometheus::Counter> exemptionsCache{exemptions};
@@ -249,6 +260,10 @@ void Metrics::count_request(std::string_view decision, std::string_view mode, st
                             std::string_view operation) {
   impl_->requestsCache.get({{"decision", decision}, {"mode", mode}, {"kind", kind}, {"operation", operation}})
       .Increment();
+}
+
+void Metrics::count_denial_by_namespace(std::string_view resource_namespace, std::string_view decision) {
+  impl_->denialsByNamespaceCache.get({{"resource_namespace", resource_namespace}, {"decision", decision}}).Increment();
 }
 
 void Metrics::observe_review_duration(std::string_view route, double seconds) {
@@ -314,6 +329,17 @@ std::string Metrics::registry_label(std::string_view domain) {
   if (impl_->registryLabels.size() >= kMaxRegistryLabels) return "other";
   impl_->registryLabels.emplace_back(domain);
   return std::string(domain);
+}
+
+std::string Metrics::namespace_label(std::string_view ns) {
+  if (ns.empty()) return "_none";
+  std::lock_guard<std::mutex> lock(impl_->namespaceLabelsMutex);
+  // A set, unlike registry_label's list: a cluster may have hundreds of namespaces.
+  std::string key(ns);
+  if (impl_->namespaceLabels.count(key)) return key;
+  if (impl_->namespaceLabels.size() >= kMaxNamespaceLabels) return "_other";
+  impl_->namespaceLabels.insert(key);
+  return key;
 }
 
 void Metrics::count_http_request(std::string_view route, int code) {

@@ -3,6 +3,7 @@
 // (podgate_ prefix, base units, _total for counters). Label values must come from small fixed
 // sets: callers map anything open-ended (an unknown kind, say) to "other" first.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ class Metrics {
   // podgate_admission_requests_total{decision,mode,kind,operation}
   void count_request(std::string_view decision, std::string_view mode, std::string_view kind,
                      std::string_view operation);
+  // podgate_admission_denials_by_namespace_total{resource_namespace,decision}: one per denied or
+  // would-deny review, so the dashboard can show which namespaces are stopped most. The label is
+  // not "namespace" because Prometheus's scrape (a ServiceMonitor) sets that to podgate's own
+  // namespace. `resource_namespace` is namespace_label() of the request's namespace.
+  void count_denial_by_namespace(std::string_view resource_namespace, std::string_view decision);
   // podgate_admission_review_duration_seconds{route} (histogram, buckets from 50 us)
   void observe_review_duration(std::string_view route, double seconds);
   // podgate_admission_violations_total{rule,action}
@@ -78,6 +84,12 @@ class Metrics {
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);
+  // The label for a request's namespace, bounded the same way: the namespace itself for the first
+  // kMaxNamespaceLabels distinct ones (in order of first denial, for the process's lifetime),
+  // "_other" afterwards, and "_none" for a request without one. The underscore keeps both apart
+  // from real namespaces, which are DNS labels (a namespace may well be called "other").
+  static constexpr std::size_t kMaxNamespaceLabels = 200;
+  std::string namespace_label(std::string_view ns);
 
   // Text exposition of the registry (used by tests and `podgate review --metrics`).
   std::string serialize() const;

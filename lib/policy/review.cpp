@@ -260,6 +260,8 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
 
   if (metrics_) {
     metrics_->count_request(to_string(verdict.decision), mode, kind, admission::to_string(request.operation));
+    if (verdict.decision != Decision::Allowed)
+      metrics_->count_denial_by_namespace(metrics_->namespace_label(request.namespace_), to_string(verdict.decision));
     metrics_->observe_review_duration(route_label(route), seconds);
     for (const auto& v : verdict.violations) metrics_->count_violation(v.rule, config::to_string(v.action));
     for (const auto& e : verdict.exemptions) metrics_->count_exemption(e.kind);

@@ -48,6 +48,7 @@ PODGATE_METRICS = {
     "podgate_admission_requests_total",
     "podgate_admission_review_duration_seconds",
     "podgate_admission_violations_total",
+    "podgate_admission_denials_by_namespace_total",
     "podgate_admission_exemptions_total",
     "podgate_admission_skipped_total",
     "podgate_admission_invalid_requests_total",
@@ -92,6 +93,7 @@ EXPECTED_ALERTS = {
     "PodgateReviewErrors": "warning",
     "PodgateInvalidRequests": "warning",
     "PodgateHighLatency": "warning",
+    "PodgateLatencyNearTimeout": "critical",
     "PodgateHighDenyRate": "info",
     "PodgateCertificateExpiringSoon": "warning",
     "PodgateCertificateReloadFailing": "warning",
@@ -786,7 +788,7 @@ def monitoring_checks(r):
                 assert a["annotations"].get(key), f"{name} has no {key}"
             assert a["annotations"]["runbook_url"].endswith("#" + name.lower()), a["annotations"]["runbook_url"]
         assert "podgate_tls_serving_certificate_expiry_timestamp_seconds" in alerts[
-            "PodgateCertificateExpiringSoon"]["expr"] and "7 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"]
+            "PodgateCertificateExpiringSoon"]["expr"] and "14 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"]
         assert "podgate_admission_review_duration_seconds_bucket" in alerts["PodgateHighLatency"]["expr"] and \
             alerts["PodgateHighLatency"]["expr"].endswith("> 0.1")
         assert alerts["PodgateStaleScans"]["expr"].startswith(
@@ -949,7 +951,7 @@ def full_checks(r):
         alerts = {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
         assert "PodgateNoReadyReplicas" not in alerts, "kube-state-metrics alerts despite kubeStateMetrics=false"
         assert all(a["labels"].get("team") == "platform" for a in alerts.values()), "alertLabels missing"
-        assert "14 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"], "certificateExpiryDays ignored"
+        assert "21 * 86400" in alerts["PodgateCertificateExpiringSoon"]["expr"], "certificateExpiryDays ignored"
         eq(one(d(), "ConfigMap", f"{RELEASE}-dashboard")["metadata"]["namespace"], "monitoring", "dashboard namespace")
         eq(one(d(), "ServiceMonitor")["spec"]["endpoints"][0]["interval"], "15s", "scrape interval")
     r.check("full values: kubeStateMetrics=false, alertLabels, expiry days, dashboard namespace, interval",

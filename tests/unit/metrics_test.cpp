@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,4 +63,56 @@ TEST_CASE("metric updates from many threads are all counted", "[metrics][concurr
   CHECK_THAT(text, Contains(R"(podgate_admission_requests_total{decision="allowed",kind="Pod",mode="enforce",operation="CREATE"} 4000)"));
   CHECK_THAT(text, Contains(R"(podgate_admission_requests_total{decision="allowed",kind="Job",mode="enforce",operation="CREATE"} 4000)"));
   CHECK_THAT(text, Contains(R"(podgate_admission_review_duration_seconds_count{route="validate"} 8000)"));
+}
+
+TEST_CASE("namespace labels are bounded: the first 200 keep their name, later ones are _other", "[metrics]") {
+  podgate::metrics::Metrics m;
+  static_assert(podgate::metrics::Metrics::kMaxNamespaceLabels == 200, "docs/operations.md says 200");
+  for (std::size_t i = 0; i < podgate::metrics::Metrics::kMaxNamespaceLabels; ++i) {
+    const std::string ns = "team-" + std::to_string(i);
+    REQUIRE(m.namespace_label(ns) == ns);
+  }
+  // Past the limit a new namespace shares one label, while those already seen keep theirs.
+  CHECK(m.namespace_label("team-200") == "_other");
+  CHECK(m.namespace_label("late") == "_other");
+  CHECK(m.namespace_label("team-0") == "team-0");
+  CHECK(m.namespace_label("team-199") == "team-199");
+  // No namespace is a label of its own, and does not use up a slot or collide with "other".
+  CHECK(m.namespace_label("") == "_none");
+
+  for (int i = 0; i < 3; ++i) m.count_denial_by_namespace(m.namespace_label("team-7"), "denied");
+  m.count_denial_by_namespace(m.namespace_label("team-7"), "would_deny");
+  m.count_denial_by_namespace(m.namespace_label("late"), "denied");
+  m.count_denial_by_namespace(m.namespace_label("later"), "denied");
+  const std::string text = m.serialize();
+  CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="denied",resource_namespace="team-7"} 3)"));
+  CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="would_deny",resource_namespace="team-7"} 1)"));
+  CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="denied",resource_namespace="_other"} 2)"));
+}
+
+TEST_CASE("namespace labels stay bounded and consistent under concurrent first uses", "[metrics][concurrency]") {
+  podgate::metrics::Metrics m;
+  // 4 threads x 100 namespaces, half of them shared by all threads: 250 distinct namespaces, so
+  // exactly 200 get their own name, and each namespace gets the same label in every thread.
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::pair<std::string, std::string>>> got(4);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&m, &got, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string ns =
+            i < 50 ? "shared-" + std::to_string(i) : "own-" + std::to_string(t) + "-" + std::to_string(i);
+        got[t].emplace_back(ns, m.namespace_label(ns));
+      }
+    });
+  for (auto& th : threads) th.join();
+  std::map<std::string, std::string> label;
+  for (const auto& pairs : got)
+    for (const auto& [ns, l] : pairs) {
+      CHECK((l == ns || l == "_other"));
+      auto [it, inserted] = label.emplace(ns, l);
+      if (!inserted) CHECK(it->second == l);
+    }
+  REQUIRE(label.size() == 250);
+  const auto named = std::count_if(label.begin(), label.end(), [](const auto& kv) { return kv.second != "_other"; });
+  CHECK(named == 200);
 }

@@ -124,3 +124,21 @@ TEST_CASE("kind_label bounds the label values", "[review]") {
   CHECK(policy::kind_label("Secret") == "other");
   CHECK(policy::kind_label("") == "other");
 }
+
+TEST_CASE("denies and would-denies are counted by the request's namespace, allows are not", "[review]") {
+  metrics::Metrics m;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(config::Config{}), &m, nullptr);
+  // pod-privileged.json is in "default", deployment-docker-sock.json in "ci", pod-clean-4k.json in "shop".
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Denied);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Denied);
+  CHECK(reviewer.review(fixture("deployment-docker-sock.json"), policy::Route::Audit, far_deadline()).decision ==
+        policy::Decision::WouldDeny);
+  CHECK(reviewer.review(fixture("pod-clean-4k.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Allowed);
+  const auto text = m.serialize();
+  CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="denied",resource_namespace="default"} 2)"));
+  CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="would_deny",resource_namespace="ci"} 1)"));
+  CHECK_THAT(text, !Contains(R"(resource_namespace="shop")"));
+}
