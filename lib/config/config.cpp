@@ -780,6 +780,10 @@ class Reader {
                  [&](const YAML::Node& n, const std::string& p) {
                    out.maxReportBytes = byte_size(n, p, 1ULL << 10, "1Ki", 64ULL << 20, "64Mi");
                  }},
+                {"cacheBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.cacheBytes = byte_size(n, p, 1ULL << 20, "1Mi", 16ULL << 30, "16Gi");
+                 }},
             });
   }
 
@@ -1124,6 +1128,7 @@ std::string to_yaml(const Config& config) {
   w.line(1, "database", yaml_string(config.scans.database));
   w.line(1, "apiTokenFile", yaml_string(config.scans.apiTokenFile));
   w.line(1, "maxReportBytes", std::to_string(config.scans.maxReportBytes));
+  w.line(1, "cacheBytes", std::to_string(config.scans.cacheBytes));
   const auto& server = config.server;
   w.section(0, "server");
   w.line(1, "listen", yaml_string(server.listen));

@@ -159,6 +159,7 @@ struct ScansConfig {
   std::string database = "/var/lib/podgate/scans.db";  // SQLite; opened only when the scan rule is on or scans are imported
   std::string apiTokenFile;                            // bearer token for POST/GET /v1/scans; "" = the API is off
   std::size_t maxReportBytes = 16 * 1024 * 1024;       // one POST /v1/scans body
+  std::size_t cacheBytes = 64 * 1024 * 1024;           // scans held in memory for admission (estimated)
 
   bool operator==(const ScansConfig&) const = default;
 };

@@ -60,7 +60,8 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
 
 std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
   if (config.rules.images.scan.action == config::Action::Off) return nullptr;
-  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(config.scans.database));
+  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(config.scans.database), 100000,
+                                             config.scans.cacheBytes);
 }
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,

@@ -1,5 +1,7 @@
 // CachedStore: the admission path's scan lookups from memory. Sharded so server workers looking up
-// different digests do not queue on one lock; each shard is an exact LRU with per-entry expiry.
+// different digests do not queue on one lock; each shard is an exact LRU with per-entry expiry,
+// bounded by entries and by (estimated) bytes: a scan can carry hundreds of findings, so an entry
+// bound alone let 100,000 cached scans take most of a GiB.
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +29,29 @@ using Records = std::shared_ptr<const std::vector<ScanRecord>>;
 // total still never exceeds maxEntries; eviction is LRU within a shard).
 constexpr std::size_t kMinShardEntries = 1024;
 constexpr std::size_t kMaxShards = 16;
+
+std::size_t heap_bytes(const std::string& s) {
+  // Short strings live inside the std::string (SSO); longer ones cost their capacity plus the
+  // allocator's header.
+  return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0;
+}
+
+// What an entry costs in memory, estimated from the containers' sizes: the list node, the index
+// entry, the shared vector and every string's heap buffer. Close enough to bound RSS; exact
+// malloc accounting would cost more than it saves.
+std::size_t estimated_bytes(std::string_view digest, const std::vector<ScanRecord>& records) {
+  std::size_t bytes = 64 /* list node */ + 48 /* index entry */ + digest.size() + 16;
+  bytes += 64 /* shared_ptr control block + vector */ + records.capacity() * sizeof(ScanRecord);
+  for (const ScanRecord& r : records) {
+    bytes += heap_bytes(r.digest) + heap_bytes(r.scanner) + heap_bytes(r.scannerVersion) +
+             heap_bytes(r.databaseVersion) + heap_bytes(r.artifact);
+    bytes += r.findings.capacity() * sizeof(Finding) + 16;
+    for (const Finding& f : r.findings)
+      bytes += heap_bytes(f.kind) + heap_bytes(f.id) + heap_bytes(f.package) + heap_bytes(f.installedVersion) +
+               heap_bytes(f.fixedVersion);
+  }
+  return bytes;
+}
 }  // namespace
 
 struct CachedStore::Impl {
@@ -34,6 +59,7 @@ struct CachedStore::Impl {
     std::string digest;
     Records records;  // never null; empty: "never scanned"
     Clock::time_point expires;
+    std::size_t bytes = 0;  // estimated_bytes() of this node
   };
   struct Shard {
     std::mutex mutex;
@@ -44,6 +70,8 @@ struct CachedStore::Impl {
     // must not cache what it read, which may predate the put.
     std::uint64_t generation = 0;
     std::size_t capacity = 0;
+    std::size_t byteCapacity = 0;
+    std::size_t bytes = 0;  // sum of the nodes' bytes
   };
 
   std::unique_ptr<Store> backend;
@@ -63,37 +91,55 @@ struct CachedStore::Impl {
 
   static void erase(Shard& shard, std::unordered_map<std::string_view, std::list<Node>::iterator>::iterator it) {
     auto node = it->second;
+    shard.bytes -= node->bytes;
     shard.index.erase(it);
     shard.lru.erase(node);
   }
 
-  // Caller holds shard.mutex.
-  static void insert(Shard& shard, std::string_view digest, Records records, Clock::time_point expires) {
-    if (shard.capacity == 0) return;
-    if (auto it = shard.index.find(digest); it != shard.index.end()) {
-      it->second->records = std::move(records);
-      it->second->expires = expires;
-      touch(shard, it->second);
-      return;
-    }
-    shard.lru.push_front(Node{std::string(digest), std::move(records), expires});
-    shard.index.emplace(shard.lru.front().digest, shard.lru.begin());
-    if (shard.lru.size() > shard.capacity) {
+  // Drops least recently used entries until the shard is within both bounds.
+  static void trim(Shard& shard) {
+    while (!shard.lru.empty() && (shard.lru.size() > shard.capacity || shard.bytes > shard.byteCapacity)) {
+      shard.bytes -= shard.lru.back().bytes;
       shard.index.erase(shard.lru.back().digest);
       shard.lru.pop_back();
     }
   }
+
+  // Caller holds shard.mutex. An entry larger than the shard's byte budget is not kept (the caller
+  // still gets it); it would only evict everything else.
+  static void insert(Shard& shard, std::string_view digest, Records records, Clock::time_point expires) {
+    if (shard.capacity == 0) return;
+    const std::size_t bytes = estimated_bytes(digest, *records);
+    if (auto it = shard.index.find(digest); it != shard.index.end()) erase(shard, it);
+    if (bytes > shard.byteCapacity) return;
+    shard.lru.push_front(Node{std::string(digest), std::move(records), expires, bytes});
+    shard.index.emplace(shard.lru.front().digest, shard.lru.begin());
+    shard.bytes += bytes;
+    trim(shard);
+  }
+
+  // Replaces a node's records in place (put() of a known digest), keeping the byte count right.
+  static void replace(Shard& shard, std::list<Node>::iterator node, Records records) {
+    const std::size_t bytes = estimated_bytes(node->digest, *records);
+    shard.bytes = shard.bytes - node->bytes + bytes;
+    node->records = std::move(records);
+    node->bytes = bytes;
+    trim(shard);  // may drop this very node if it outgrew the budget: the next lookup reads the store
+  }
 };
 
-CachedStore::CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries, std::chrono::milliseconds ttl,
-                         std::chrono::milliseconds negativeTTL)
+CachedStore::CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries, std::size_t maxBytes,
+                         std::chrono::milliseconds ttl, std::chrono::milliseconds negativeTTL)
     : impl_(std::make_shared<Impl>()) {
   impl_->backend = std::move(backend);
   impl_->ttl = ttl;
   impl_->negativeTTL = negativeTTL;
   impl_->shardCount = std::clamp<std::size_t>(maxEntries / kMinShardEntries, 1, kMaxShards);
   impl_->shards = std::make_unique<Impl::Shard[]>(impl_->shardCount);
-  for (std::size_t i = 0; i < impl_->shardCount; ++i) impl_->shards[i].capacity = maxEntries / impl_->shardCount;
+  for (std::size_t i = 0; i < impl_->shardCount; ++i) {
+    impl_->shards[i].capacity = maxEntries / impl_->shardCount;
+    impl_->shards[i].byteCapacity = maxBytes / impl_->shardCount;
+  }
 }
 
 std::shared_ptr<const std::vector<ScanRecord>> CachedStore::lookup(std::string_view digest) {
@@ -158,7 +204,7 @@ std::vector<PutOutcome> CachedStore::put(const std::vector<ScanRecord>& records)
     } else if (same->scannedAt < record.scannedAt) {
       *same = record;
     }
-    node.records = std::move(merged);
+    Impl::replace(shard, it->second, std::move(merged));
   }
   return outcomes;
 }
@@ -168,6 +214,15 @@ std::vector<Summary> CachedStore::list(std::size_t limit, std::size_t offset) {
 }
 
 StoreStats CachedStore::stats() { return impl_->backend->stats(); }
+
+std::size_t CachedStore::cached_bytes() const {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < impl_->shardCount; ++i) {
+    std::lock_guard lock(impl_->shards[i].mutex);
+    total += impl_->shards[i].bytes;
+  }
+  return total;
+}
 
 std::size_t CachedStore::cached_entries() const {
   std::size_t total = 0;

@@ -80,10 +80,11 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path);
 // is read from the store once and kept (a bounded LRU), so a hot digest never costs disk I/O.
 // put() through here updates memory at once; records written to the database by another process
 // (`podgate scans import` on the same file) are seen when an entry expires: `ttl` for known
-// digests, `negativeTTL` for "never scanned" answers.
+// digests, `negativeTTL` for "never scanned" answers. Memory is bounded by `maxEntries` and by
+// `maxBytes` (estimated from the records' sizes; a scan can carry hundreds of findings).
 class CachedStore final : public Store {
  public:
-  CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries = 100000,
+  CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries = 100000, std::size_t maxBytes = 64u << 20,
               std::chrono::milliseconds ttl = std::chrono::seconds(60),
               std::chrono::milliseconds negativeTTL = std::chrono::seconds(5));
   std::vector<PutOutcome> put(const std::vector<ScanRecord>& records) override;
@@ -92,6 +93,7 @@ class CachedStore final : public Store {
   std::vector<Summary> list(std::size_t limit, std::size_t offset) override;
   StoreStats stats() override;
   std::size_t cached_entries() const;
+  std::size_t cached_bytes() const;  // the estimate the byte bound is kept by
 
  private:
   struct Impl;

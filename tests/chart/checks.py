@@ -294,8 +294,9 @@ def scan_settings(cfg):
     if "maxScanAge" in scan:
         scan["maxScanAge"] = duration_ns(scan["maxScanAge"])
     scans = json.loads(json.dumps(cfg["scans"]))
-    if "maxReportBytes" in scans:
-        scans["maxReportBytes"] = byte_size(scans["maxReportBytes"])
+    for key in ("maxReportBytes", "cacheBytes"):
+        if key in scans:
+            scans[key] = byte_size(scans[key])
     return scan, scans
 
 
@@ -1012,7 +1013,7 @@ def scan_checks(r):
         cfg, _ = podgate_config(d())
         eq(cfg["rules"]["images"]["scan"], ci["config"]["rules"]["images"]["scan"], "rules.images.scan")
         eq(cfg["scans"]["maxReportBytes"], "8Mi", "scans.maxReportBytes stays a string")
-        eq(sorted(cfg["scans"]), ["apiTokenFile", "database", "maxReportBytes"], "scans keys")
+        eq(sorted(cfg["scans"]), ["apiTokenFile", "cacheBytes", "database", "maxReportBytes"], "scans keys")
     r.check("scan(ci/scan-values.yaml): action, threshold, ignore list, onUnscanned, maxScanAge and scans reach "
             "podgate.yaml", config_keys)
 

@@ -690,7 +690,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 59);
+    CHECK(keys.size() == 60);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -872,6 +872,7 @@ scans:
   database: /data/scans.db
   apiTokenFile: /etc/podgate/scan-token/token
   maxReportBytes: 32Mi
+  cacheBytes: 256Mi
 )");
   const auto& scan = c.rules.images.scan;
   CHECK(scan.action == Action::Warn);
@@ -884,6 +885,7 @@ scans:
   CHECK(scan.maxScanAge == std::chrono::hours(72));
   CHECK(c.scans.database == "/data/scans.db");
   CHECK(c.scans.maxReportBytes == 32u << 20);
+  CHECK(c.scans.cacheBytes == 256u << 20);
   CHECK(parse(podgate::config::to_yaml(c)) == c);
 
   CHECK(error_of("rules:\n  images:\n    scan: {action: deny}\n").find(
@@ -897,4 +899,5 @@ scans:
   CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {maxScanAge: 9000h}\n").find("at most 8784h") !=
         std::string::npos);
   CHECK(error_of("scans: {maxReportBytes: 1Gi}\n").find("scans.maxReportBytes") != std::string::npos);
+  CHECK(error_of("scans: {cacheBytes: 1Ki}\n").find("scans.cacheBytes") != std::string::npos);
 }

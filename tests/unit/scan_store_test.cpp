@@ -497,7 +497,7 @@ TEST_CASE("CachedStore: hits come from memory, misses read the store once", "[sc
   TempDir dir;
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
-  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 10s, 10s);
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 10s, 10s);
   const ScanRecord a = make_record(digest_of(1), "trivy", 100, 20);
   sqlite->put({a});
 
@@ -520,7 +520,7 @@ TEST_CASE("CachedStore: entries expire after their TTL, negative ones after thei
   TempDir dir;
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
-  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 1000ms, 300ms);
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 1000ms, 300ms);
   const std::string d = digest_of(5);
   using Clock = std::chrono::steady_clock;
 
@@ -557,7 +557,7 @@ TEST_CASE("CachedStore: bounded by maxEntries, least recently used out first", "
   TempDir dir;
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
-  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 3, 10s, 10s);
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 3, 64u << 20, 10s, 10s);
   const std::string a = digest_of(1), b = digest_of(2), c = digest_of(3), d = digest_of(4);
   sqlite->put({make_record(a, "trivy", 1, 1), make_record(b, "trivy", 1, 1)});
   cache.get(a);
@@ -578,17 +578,58 @@ TEST_CASE("CachedStore: bounded by maxEntries, least recently used out first", "
   CHECK(cache.cached_entries() == 3);
 
   SECTION("maxEntries 0 caches nothing") {
-    CachedStore none(std::make_unique<CountingStore>(*sqlite, gets), 0, 10s, 10s);
+    CachedStore none(std::make_unique<CountingStore>(*sqlite, gets), 0, 64u << 20, 10s, 10s);
     none.get(a);
     none.get(a);
     CHECK(gets == 7);
     CHECK(none.cached_entries() == 0);
   }
   SECTION("a large cache is split into shards and still bounded") {
-    CachedStore large(std::make_unique<CountingStore>(*sqlite, gets), 5000, 10s, 10s);
+    CachedStore large(std::make_unique<CountingStore>(*sqlite, gets), 5000, 64u << 20, 10s, 10s);
     for (std::uint64_t i = 0; i < 20000; ++i) large.get(digest_of(100 + i));
     CHECK(large.cached_entries() <= 5000);
     CHECK(large.cached_entries() >= 4000);  // shards evict separately, but none stays empty
+  }
+}
+
+TEST_CASE("CachedStore: bounded by maxBytes as well, so scans with many findings cannot fill memory", "[scan-store][cache]") {
+  TempDir dir;
+  auto sqlite = open_sqlite_store(dir.file("scans.db"));
+  std::atomic<int> gets{0};
+  // 300 findings is an ordinary Trivy scan of a Debian-based image.
+  std::vector<ScanRecord> big;
+  for (std::uint64_t i = 0; i < 40; ++i) big.push_back(make_record(digest_of(i), "trivy", 1700000000, 300));
+  sqlite->put(big);
+
+  CachedStore probe(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 10s, 10s);
+  probe.get(digest_of(0));
+  const std::size_t one = probe.cached_bytes();
+  // The estimate counts the findings' heap: 300 findings with 5 strings each are well over 300 x 160 B.
+  CHECK(one > 300 * sizeof(Finding));
+  CHECK(one < 300 * 1024);
+
+  // Room for about 10 such entries (one shard: small caches are not split), and 100 by count.
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, one * 10 + one / 2, 10s, 10s);
+  for (std::uint64_t i = 0; i < 40; ++i) cache.get(digest_of(i));
+  CHECK(cache.cached_entries() == 10);
+  CHECK(cache.cached_bytes() <= one * 10 + one / 2);
+  // Least recently used out first: the last 10 are hits, the first is a miss.
+  const int before = gets;
+  for (std::uint64_t i = 30; i < 40; ++i) cache.get(digest_of(i));
+  CHECK(gets == before);
+  cache.get(digest_of(0));
+  CHECK(gets == before + 1);
+
+  SECTION("an entry larger than the whole budget is answered but not kept") {
+    CachedStore tiny(std::make_unique<CountingStore>(*sqlite, gets), 100, one / 2, 10s, 10s);
+    CHECK(tiny.get(digest_of(1)).at(0).findings.size() == 300);
+    CHECK(tiny.cached_entries() == 0);
+    CHECK(tiny.cached_bytes() == 0);
+  }
+  SECTION("put() that grows a cached entry keeps the byte count and the bound") {
+    cache.put({make_record(digest_of(39), "grype", 1700000100, 300)});
+    CHECK(cache.get(digest_of(39)).size() == 2);
+    CHECK(cache.cached_bytes() <= one * 10 + one / 2);
   }
 }
 
@@ -596,7 +637,7 @@ TEST_CASE("CachedStore: put() updates memory at once", "[scan-store][cache]") {
   TempDir dir;
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
-  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 60s, 60s);
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 60s, 60s);
   const std::string d = digest_of(1), fresh = digest_of(2);
   cache.put({make_record(d, "trivy", 100, 3)});
   REQUIRE(cache.get(d).size() == 1);
@@ -644,7 +685,7 @@ TEST_CASE("CachedStore: a store error reaches the caller and is not cached", "[s
   };
   auto failing = std::make_unique<FailingStore>();
   FailingStore* raw = failing.get();
-  CachedStore cache(std::move(failing), 10, 10s, 10s);
+  CachedStore cache(std::move(failing), 10, 64u << 20, 10s, 10s);
   CHECK_THROWS_WITH(cache.get(digest_of(1)), "disk on fire");
   CHECK(cache.cached_entries() == 0);
   CHECK(cache.get(digest_of(1)).empty());
@@ -657,7 +698,7 @@ TEST_CASE("CachedStore: many threads look up while puts go through it", "[scan-s
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   // Small enough that lookups also evict and refill; a short negative TTL so misses recur.
-  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 40, 60s, 1ms);
+  CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 40, 64u << 20, 60s, 1ms);
   constexpr int kDigests = 60;
   std::vector<ScanRecord> initial;
   for (int i = 0; i < kDigests; i += 2) initial.push_back(make_record(digest_of(static_cast<std::uint64_t>(i)), "trivy", 1, 3));
