@@ -28,9 +28,12 @@ jobs=${PODGATE_E2E_BUILD_JOBS:-2}
 
 have_all() {
   [ -x "$bindir/kube-apiserver" ] && [ -x "$bindir/kubectl" ] && [ -x "$bindir/etcd" ] || return 1
-  "$bindir/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $kube_version" || return 1
-  "$bindir/kubectl" version --client 2>/dev/null | grep -q "Client Version: $kube_version" || return 1
-  "$bindir/etcd" --version 2>/dev/null | grep -q "etcd Version: ${etcd_version#v}" || return 1
+  # Outputs are captured first: `cmd | grep -q` under pipefail fails when grep exits before cmd
+  # finishes writing (SIGPIPE), which made a good build look broken.
+  local out
+  out=$("$bindir/kube-apiserver" --version 2>/dev/null) && [ "$out" = "Kubernetes $kube_version" ] || return 1
+  out=$("$bindir/kubectl" version --client 2>/dev/null) && [[ $out == *"Client Version: $kube_version"* ]] || return 1
+  out=$("$bindir/etcd" --version 2>/dev/null) && [[ $out == *"etcd Version: ${etcd_version#v}"* ]] || return 1
 }
 
 if have_all; then
