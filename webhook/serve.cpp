@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <memory>
@@ -88,6 +89,25 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the gate
+
+  // Each connection is a file descriptor. The soft open-file limit is often 1024, which accept()
+  // would hit before maxConnections (1024 by default) and before idle connections can be evicted;
+  // raise it to the hard limit, as Go's runtime does, and say so when even that is too low.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+      getrlimit(RLIMIT_NOFILE, &files);
+    }
+    // Headroom for the listeners, the scan database, certificate reloads and registry connections.
+    const rlim_t needed = static_cast<rlim_t>(cfg.server.limits.maxConnections) + 64;
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < needed)
+      logger.line(log::Level::Warn, "open-file limit below server.limits.maxConnections")
+          .integer("limit", static_cast<long long>(files.rlim_cur))
+          .integer("maxConnections", static_cast<long long>(cfg.server.limits.maxConnections))
+          .str("effect", "new connections fail at accept before the limit is reached; raise ulimit -n");
+  }
 
   metrics::Metrics metrics;
   const auto server_cfg = cfg.server;

@@ -295,6 +295,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (f == Failure::Timeout)
       return fail(f, who + " did not answer within " + std::to_string(impl_->options.timeout.count()) + "ms");
     if (f == Failure::TooLarge) return fail(f, who + " sent an answer over the size limit (" + t.message + ")");
+    // It was reached, but what came back is not HTTP: say so, or the user hunts a network problem.
+    if (f == Failure::BadResponse) return fail(f, who + " sent an answer that is not valid HTTP: " + t.message);
     fail(f, "cannot reach " + who + ": " + t.message);
   }
 
@@ -468,9 +470,11 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     doc.Parse(body.data(), body.size());
     if (doc.HasParseError() || !doc.IsObject())
       return fail(Failure::BadResponse, "registry " + host_ + " sent a manifest that is not a JSON object");
-    if (auto it = doc.FindMember("mediaType"); it != doc.MemberEnd() && it->value.IsString()) type = it->value.GetString();
+    // Read through a const view: clang warns (C++20) on comparing RapidJSON's non-const member iterators.
+    const rapidjson::Value& root = doc;
+    if (auto it = root.FindMember("mediaType"); it != root.MemberEnd() && it->value.IsString()) type = it->value.GetString();
     r.mediaType = type;
-    if (auto it = doc.FindMember("manifests"); it != doc.MemberEnd() && it->value.IsArray()) {
+    if (auto it = root.FindMember("manifests"); it != root.MemberEnd() && it->value.IsArray()) {
       if (r.mediaType.empty()) r.mediaType = "application/vnd.oci.image.index.v1+json";
       for (const auto& m : it->value.GetArray()) {
         if (r.children.size() >= kMaxChildren || !m.IsObject()) break;
@@ -557,15 +561,16 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       std::string token;
       long expires = 60;  // the spec's default when expires_in is absent
       if (!doc.HasParseError() && doc.IsObject()) {
+        const rapidjson::Value& root = doc;  // const iterators, as above
         for (const char* name : {"access_token", "token"}) {  // access_token wins (the OAuth2 name)
-          auto it = doc.FindMember(name);
-          if (it != doc.MemberEnd() && it->value.IsString() && it->value.GetStringLength() > 0) {
+          auto it = root.FindMember(name);
+          if (it != root.MemberEnd() && it->value.IsString() && it->value.GetStringLength() > 0) {
             token = it->value.GetString();
             break;
           }
         }
-        auto e = doc.FindMember("expires_in");
-        if (e != doc.MemberEnd() && e->value.IsInt64())
+        auto e = root.FindMember("expires_in");
+        if (e != root.MemberEnd() && e->value.IsInt64())
           expires = static_cast<long>(std::clamp<int64_t>(e->value.GetInt64(), 1, 86400));
       }
       const bool printable = std::all_of(token.begin(), token.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });

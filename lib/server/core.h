@@ -30,9 +30,16 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 class Session;
+struct ServerCore;
 using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 using SessionList =
     boost::intrusive::list<Session, boost::intrusive::base_hook<SessionHook>, boost::intrusive::constant_time_size<false>>;
+// The worker's idle keep-alive connections, in the order they became idle (the longest idle first).
+struct IdleTag;
+using IdleHook = boost::intrusive::list_base_hook<boost::intrusive::tag<IdleTag>,
+                                                  boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+using IdleList =
+    boost::intrusive::list<Session, boost::intrusive::base_hook<IdleHook>, boost::intrusive::constant_time_size<false>>;
 
 // One thread's event loop and the connections it owns. Every member except `ioc` is touched only
 // from that thread (or before run() starts / after it ends).
@@ -40,6 +47,9 @@ struct Worker {
   explicit Worker(std::chrono::milliseconds sweep_interval);
 
   SessionList sessions;  // declared before ioc: sessions destroyed with the ioc unlink themselves
+  IdleList idle;         // the subset waiting for a next request, longest idle first
+  // idle's size, read by the acceptor's thread to know whether an eviction can make room.
+  std::atomic<std::size_t> idleCount{0};
   net::io_context ioc{1};
   net::executor_work_guard<net::io_context::executor_type> guard{ioc.get_executor()};
   // Deadlines are enforced by one sweep per interval instead of a timer per operation: every
@@ -52,6 +62,8 @@ struct Worker {
   void start_sweeping();
   void close_idle();  // drain: idle keep-alive connections close now
   void close_all();   // grace period over: everything closes now
+  // At maxConnections: closes the longest-idle keep-alive connection that has no request arriving.
+  void evict_idle(ServerCore& server);
 };
 
 struct ServerCore {
@@ -68,6 +80,9 @@ struct ServerCore {
   const std::chrono::milliseconds lingerTimeout;
 
   std::atomic<std::size_t> open{0};  // sessions alive, on all workers
+  // Evictions posted to workers and not yet run: each stands for one idle connection already
+  // promised to a new one, so the acceptor does not promise the same idle connection twice.
+  std::atomic<std::size_t> pendingEvictions{0};
   std::atomic<bool> stopRequested{false};
   std::atomic<bool> destroying{false};
 
@@ -97,6 +112,9 @@ struct ServerCore {
   void open_listener();
   void do_accept();
   void on_accept(const boost::system::error_code& ec, tcp::socket socket, Worker& target);
+  // At the limit: posts the eviction of an idle keep-alive connection (the target's, else any
+  // worker's) and returns true, or false when no connection is idle.
+  bool make_room(Worker& target);
   void schedule_reload();
   void begin_drain();
   void maybe_finish();

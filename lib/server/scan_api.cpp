@@ -128,7 +128,12 @@ HttpResponse ScanApi::import(std::string body) const {
   } catch (const std::exception& e) {
     if (metrics_) metrics_->count_scan_import(format, "error");
     if (logger_) logger_->line(log::Level::Error, "scan import failed").str("format", format).str("error", e.what());
-    return error(503, std::string("the scan cache could not store the report: ") + e.what());
+    std::string message = std::string("the scan cache could not store the report: ") + e.what();
+    // SQLITE_FULL's text; say what to do about it, since the importer is who sees this.
+    if (message.find("database or disk is full") != std::string::npos)
+      message += " (the file system holding scans.database has no space left: free space or grow the volume, "
+                 "then send the report again; reviews go on with the scans already stored)";
+    return error(503, message);
   }
   const bool any = std::any_of(outcomes.begin(), outcomes.end(), [](const scan::PutOutcome& o) { return o.stored; });
   if (metrics_) {

@@ -59,6 +59,15 @@ void Worker::close_all() {
   for (Session& session : sessions) session.close();
 }
 
+void Worker::evict_idle(ServerCore& server) {
+  for (auto it = idle.begin(); it != idle.end();) {
+    Session& session = *it++;  // evict_if_idle unlinks it
+    if (session.evict_if_idle()) break;
+  }
+  // After the unlink, so the acceptor never counts this idle connection as free to promise again.
+  server.pendingEvictions.fetch_sub(1, std::memory_order_relaxed);
+}
+
 // --- ServerCore -----------------------------------------------------------------------------------
 
 ServerCore::ServerCore(const config::ServerConfig& cfg, const policy::Reviewer& reviewer, metrics::Metrics& m,
@@ -166,8 +175,8 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
     return;
   }
   acceptErrorLogged = false;
-  if (open.load(std::memory_order_relaxed) >= config.limits.maxConnections) {
-    // Accept-and-close keeps the kernel backlog from holding the excess.
+  if (open.load(std::memory_order_relaxed) >= config.limits.maxConnections && !make_room(target)) {
+    // Nothing idle to give way: accept-and-close keeps the kernel backlog from holding the excess.
     metrics.count_connection_rejected("max_connections");
     error_code ignored;
     socket.close(ignored);
@@ -185,6 +194,27 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
     logger.line(log::Level::Error, "cannot start a connection").str("error", e.what());
   }
   do_accept();
+}
+
+// An idle keep-alive connection costs its client only a reconnect (HTTP lets a server close one at
+// any time, and clients expect it), while refusing the new connection can cost a review: so at the
+// limit, the longest-idle connection gives way. Connections still in their handshake or first
+// request are not evicted (the read deadline bounds them), so a flood of new connections cannot
+// push out one that is about to send its request. The new connection is accepted before the
+// eviction runs on its worker: the server is over the limit by the evictions in flight, for a
+// moment.
+bool ServerCore::make_room(Worker& target) {
+  std::size_t idle = 0;
+  for (auto& worker : workers) idle += worker->idleCount.load(std::memory_order_relaxed);
+  if (idle <= pendingEvictions.load(std::memory_order_relaxed)) return false;
+  Worker* victim = target.idleCount.load(std::memory_order_relaxed) > 0 ? &target : nullptr;
+  for (std::size_t i = 0; !victim && i < workers.size(); ++i) {
+    if (workers[i]->idleCount.load(std::memory_order_relaxed) > 0) victim = workers[i].get();
+  }
+  if (!victim) return false;
+  pendingEvictions.fetch_add(1, std::memory_order_relaxed);
+  net::post(victim->ioc, [this, victim] { victim->evict_idle(*this); });
+  return true;
 }
 
 // The check runs on the acceptor's thread: it reads three small files (a tmpfs for Secret volumes)

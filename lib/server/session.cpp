@@ -10,6 +10,7 @@
 #include <charconv>
 #include <climits>
 #include <ctime>
+#include <utility>
 
 namespace podgate::server::detail {
 
@@ -144,6 +145,7 @@ Session::Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::c
     : server_(server), worker_(worker), context_(std::move(context)), stream_(std::move(socket), *context_) {}
 
 Session::~Session() {
+  leave_idle();
   try {
     server_.metrics.add_open_connections(-1);
   } catch (...) {
@@ -192,6 +194,24 @@ void Session::close_if_idle() {
   if (stream_.next_layer().available(ec) > 0 && !ec) return;
   stream_.next_layer().cancel(ec);
   if (ec) close();
+}
+
+bool Session::evict_if_idle() {
+  if (closed_ || phase_ != Phase::Idle || evicting_) return false;
+  error_code ec;
+  // As in close_if_idle: a request already arriving is served, and another idle connection goes.
+  if (stream_.next_layer().available(ec) > 0 && !ec) return false;
+  evicting_ = true;
+  leave_idle();
+  stream_.next_layer().cancel(ec);
+  if (ec) close();
+  return true;
+}
+
+void Session::leave_idle() {
+  if (!IdleHook::is_linked()) return;
+  IdleHook::unlink();
+  worker_.idleCount.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Session::on_handshake(const error_code& ec) {
@@ -290,6 +310,11 @@ void Session::send_error(int status, std::string_view message) {
 }
 
 void Session::write_response(const HttpResponse& response, bool head) {
+  if (keepAlive_ && server_.draining.load(std::memory_order_relaxed)) {
+    // The drain began while this request was being handled: say so, so the client sends no other
+    // request on a connection that closes after this answer.
+    keepAlive_ = false;
+  }
   std::string& out = response_;
   out.clear();
   out.append("HTTP/1.1 ");
@@ -338,8 +363,18 @@ void Session::wait_for_next_request() {
   // Wait for the first byte under the idle deadline; the rest of the request then gets the read
   // deadline, so a client that sends half a request and stalls is dropped at the read deadline.
   set_phase(Phase::Idle, server_.config.limits.idleTimeout);
+  worker_.idle.push_back(*this);
+  worker_.idleCount.fetch_add(1, std::memory_order_relaxed);
   stream_.async_read_some(buffer_.prepare(kIdleReadSize),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            self->leave_idle();
+                            const bool evicted = std::exchange(self->evicting_, false);
+                            if (ec && evicted && !self->closed_) {
+                              try {
+                                self->server_.metrics.count_connection_rejected("evicted_idle");
+                              } catch (...) {
+                              }
+                            }
                             if (ec || self->closed_) return self->close();
                             self->buffer_.commit(n);
                             self->set_phase(Phase::Read, self->server_.config.limits.readTimeout);

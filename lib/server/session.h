@@ -6,7 +6,9 @@
 // GCC 12 with sanitizers reports a false "maybe uninitialized" boost::optional inside Beast's
 // parser (third-party code inlined into ours); silence that one warning for Beast's headers only.
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -60,7 +62,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   RequestData& data_;
 };
 
-class Session : public std::enable_shared_from_this<Session>, public SessionHook {
+class Session : public std::enable_shared_from_this<Session>, public SessionHook, public IdleHook {
  public:
   enum class Phase { Handshake, Read, Handle, Write, Idle, Linger };
 
@@ -79,6 +81,9 @@ class Session : public std::enable_shared_from_this<Session>, public SessionHook
   void close();   // closes the socket; pending operations finish with an error and release the session
   // Drain: an idle keep-alive connection closes now, unless its next request is already arriving.
   void close_if_idle();
+  // At maxConnections: the same, for a new connection's sake; true when this one is going (counted
+  // as podgate_http_connections_rejected_total{reason="evicted_idle"}).
+  bool evict_if_idle();
 
  private:
   void on_handshake(const boost::system::error_code& ec);
@@ -92,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session>, public SessionHook
   void write_response(const HttpResponse& response, bool head);
   void on_write(const boost::system::error_code& ec);
   void wait_for_next_request();
+  void leave_idle();  // off the worker's idle list (on any way out of the Idle phase)
   void linger_close();
   void linger_read();
   void set_phase(Phase phase, std::chrono::milliseconds timeout);
@@ -109,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session>, public SessionHook
   Clock::time_point deadline_{};
   bool closed_ = false;
   bool keepAlive_ = false;
+  bool evicting_ = false;  // evict_if_idle cancelled the idle read to make room for a new connection
 };
 
 }  // namespace podgate::server::detail

@@ -30,6 +30,15 @@ tests/integration/registry_client_edge_test.cpp for what the client must make of
     token/app        401 Bearer realm="http://127.0.0.1:PORT/token" unless a token from /token comes
     badrealm/app     401 Bearer realm="ftp://x"
     slowbody/app     HEAD without digest; GET sends its headers, then one body byte every 100 ms
+    hang/app         reads the request and never answers (until the client goes away, or 120 s)
+    status500/app    500 with an HTML body, as a broken proxy in front of a registry answers
+    huge/app         HEAD: 200, no digest, Content-Length 100 MiB; GET: a 100 MiB body, its header
+                     and first 64 KiB in one write; when the stream ends, a line {"port", "stream":
+                     "huge/app", "sent": bytes the socket took, "complete": all of it} is logged
+    garbage/app      a status line, then header lines that are not HTTP (binary, no colon), then
+                     the connection is closed
+    slowheader/app   a status line, then one byte of a header every 100 ms for 60 s: the header
+                     never ends
     anything else    404 NAME_UNKNOWN
     GET /token       {"access_token": "tok-<n>", "expires_in": 60}
 
@@ -316,7 +325,60 @@ def make_handler(port, peer_port, log_file):
                         yield MANIFEST[i:i + 1]
                         time.sleep(0.1)
                 return self.stream(trickle())
+            if name == "hang/app":
+                return self.hang()
+            if name == "status500/app":
+                return self.reply(500, b"<html><body>500 Internal Server Error</body></html>",
+                                  "text/html")
+            if name == "huge/app":
+                size = 100 * 1024 * 1024
+                if method == "HEAD":
+                    return self.reply(200, b"", OCI_MANIFEST, length=size)
+                piece = b" " * 65536
+                head = self.raw_head(200, [("Content-Type", OCI_MANIFEST),
+                                           ("Content-Length", str(size))])
+                return self.stream_counted(name, [head + piece] + [piece] * (size // len(piece) - 1),
+                                           len(head) + size)
+            if name == "garbage/app":
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + OCI_MANIFEST.encode() +
+                                     b"\r\n\x01\x02 not a header \xff\xfe\r\n\x00\x00: \x7f\r\n\r\n")
+                    self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return None
+            if name == "slowheader/app":
+                def drip():
+                    yield b"HTTP/1.1 200 OK\r\nX-Slow: "
+                    for _ in range(600):
+                        time.sleep(0.1)
+                        yield b"s"
+                return self.stream(drip())
             return self.error(404, "NAME_UNKNOWN", "repository %s is not known" % name)
+
+        def hang(self):
+            """Holds the connection without a byte of answer until the client closes it."""
+            self.connection.settimeout(120)
+            try:
+                while self.connection.recv(4096):
+                    pass
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def stream_counted(self, name, pieces, total):
+            """As stream(), then logs how many bytes the socket took before the client left."""
+            sent = 0
+            try:
+                for piece in pieces:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                    sent += len(piece)
+            except OSError:
+                pass
+            self.close_connection = True
+            record({"port": port, "stream": name, "sent": sent, "complete": sent == total})
 
     return Handler
 
