@@ -17,6 +17,8 @@ packages=(
   docker-registry skopeo apache2-utils
   # benchmark tools
   wrk nginx-light
+  # fuzzing (scripts/fuzz.sh): libFuzzer needs clang; its runtime is in libclang-rt-14-dev
+  clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -6,6 +6,7 @@
 #      once per machine from the Go module proxy into .cache/e2e/)
 #   2. ASan+UBSan build: all unit and integration tests again
 #   3. TSan build: the concurrency tests (Catch2 tag [concurrency])
+#   4. clang build of the libFuzzer targets (tests/fuzz/), each run for 30 s (scripts/fuzz.sh)
 # Set PODGATE_TEST_QUICK=1 to run only step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,9 @@ if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
       "$bin" "[concurrency]" | tee -a "$logs/tsan.log"
   done
+
+  section "fuzzing (libFuzzer + ASan + UBSan, 30 s per target)"
+  bash scripts/fuzz.sh 30
 fi
 section "all tests passed"
 # One closing line over every pass: ctest's "out of N", the chart's "N passed", Catch2's "in N test cases".

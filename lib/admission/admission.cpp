@@ -615,6 +615,11 @@ struct Decoder {
 
     Review review;
     review.buffer_ = std::make_unique<std::string>(std::move(body));
+    // RapidJSON's UTF-8 validation takes every continuation byte a lead byte announces without
+    // looking for the end, and in situ writes them back: a body ending in a truncated sequence
+    // ("...\xF1") was read and written up to 3 bytes past the buffer (found by fuzzing). NUL
+    // padding keeps that inside the buffer; the sequence is then invalid, a 400 as it should be.
+    review.buffer_->append(3, '\0');
 
     // The DOM of a typical review fits in this stack buffer; larger ones spill to the heap.
     alignas(16) char valueBuffer[16 * 1024];

@@ -22,7 +22,9 @@
 #include <system_error>
 #include <utility>
 
+#include <sstream>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace podgate::config {
@@ -932,6 +934,63 @@ std::string position(const YAML::Mark& mark) {
   return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": ";
 }
 
+// trustedRegistries and blocked entries as to_yaml writes them, so they load back unchanged. The
+// stored form lower-cases the domain, and upper case is what made some spellings name a registry:
+// "MyRegistry/app" is the registry MyRegistry, but "myregistry/app" is docker.io/myregistry/app;
+// "docKer.io/app" is not folded into Docker Hub's library/, but "docker.io/app" is (both found by
+// fuzzing the to_yaml round trip). An entry that would not load back as itself is written with its
+// domain in upper case, which loads back to the same entry.
+std::vector<std::string> yaml_spelling(const std::vector<std::string>& entries,
+                                       std::string (*normalize)(const std::string&)) {
+  std::vector<std::string> out = entries;
+  for (std::string& entry : out) {
+    try {
+      if (normalize(entry) == entry) continue;
+    } catch (const std::invalid_argument&) {
+      // Not loadable as stored: the upper-case spelling below is.
+    }
+    for (std::size_t i = 0; i < entry.size() && entry[i] != '/'; ++i)
+      if (entry[i] >= 'a' && entry[i] <= 'z') entry[i] = static_cast<char>(entry[i] - 'a' + 'A');
+  }
+  return out;
+}
+
+// yaml-cpp 0.7 never gets past a stray token after a top-level flow collection ("[]," or
+// "{mode: audit},"): it returns an empty document at that token again and again, and LoadAll
+// collects them until memory runs out (found by fuzzing). Walks the documents first, without
+// building them; a document that starts where the previous one did has consumed nothing, so that
+// token is a syntax error (thrown as yaml-cpp's own, with its position).
+class DocumentProgress final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stuck_ = started_ && mark.pos == last_.pos;
+    last_ = mark;
+    started_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  static void check(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProgress progress;
+    while (parser.HandleNextDocument(progress)) {
+      if (progress.stuck_) throw YAML::ParserException(progress.last_, "unexpected content after the end of the document");
+    }
+  }
+
+ private:
+  YAML::Mark last_ = YAML::Mark::null_mark();
+  bool started_ = false;
+  bool stuck_ = false;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Rendering. Strings are written plain only when every YAML parser reads them back as the same
 // string; anything that could be a boolean, null, number, alias or flow token is double-quoted.
@@ -1007,6 +1066,7 @@ Config parse(const std::string& yaml_text, const std::string& source) {
   }
   std::vector<YAML::Node> documents;
   try {
+    DocumentProgress::check(yaml_text);
     documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::DeepRecursion& e) {
     throw ConfigError(source + ": " + position(e.mark) + "YAML nesting is too deep");
@@ -1094,8 +1154,8 @@ std::string to_yaml(const Config& config) {
   w.line(3, "maxEntries", std::to_string(images.resolve.maxEntries));
   w.line(3, "maxManifestBytes", std::to_string(images.resolve.maxManifestBytes));
   w.line(2, "onResolveError", to_string(images.onResolveError));
-  w.list(2, "trustedRegistries", images.trustedRegistries);
-  w.list(2, "blocked", images.blocked);
+  w.list(2, "trustedRegistries", yaml_spelling(images.trustedRegistries, normalize_trusted_entry));
+  w.list(2, "blocked", yaml_spelling(images.blocked, normalize_blocked_entry));
   w.line(2, "requireDigest", images.requireDigest ? "true" : "false");
   w.section(2, "scan");
   const auto& scan = images.scan;

@@ -482,7 +482,9 @@ void Keyring::add_json(std::string_view json_text, const std::string& source) {
 
   // {"auths": {...}} (.dockerconfigjson, docker's config.json) or the bare map (.dockercfg).
   const rapidjson::Value* auths = nullptr;
-  for (const auto& member : doc.GetObject()) {
+  // A const view: clang warns (C++20) on comparing RapidJSON's non-const member iterators.
+  const rapidjson::Value& root = doc;
+  for (const auto& member : root.GetObject()) {
     if (iequals(name_of(member.name), "auths")) auths = &member.value;
   }
   const bool bare = auths == nullptr;

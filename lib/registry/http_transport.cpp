@@ -16,7 +16,9 @@
 // GCC 12 reports a false "maybe uninitialized" boost::optional inside Beast's parser (third-party
 // code inlined into ours); silence that one warning for Beast's HTTP headers only.
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>

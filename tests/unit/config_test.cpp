@@ -606,6 +606,20 @@ TEST_CASE("listen addresses", "[config]") {
   CHECK(parse("server: {listen: \"[::]:8443\", metricsListen: \":9090\"}").server.metricsListen == ":9090");
 }
 
+TEST_CASE("to_yaml writes image entries that load back as the same registry", "[config]") {
+  // Entries are stored with the domain lower-cased. "MyRegistry/app" names the registry host
+  // MyRegistry (upper case makes a bare label a domain), stored as myregistry/app, which would
+  // load back as docker.io/myregistry/app; "docKer.io/app" is not Docker Hub's library/app, but
+  // its stored docker.io/app would load back as that (found by tests/fuzz/config).
+  const auto config = parse("rules:\n  images:\n    action: deny\n"
+                            "    trustedRegistries: [MyRegistry, \"Mirror/team/\", ghcr.io]\n"
+                            "    blocked: [\"MyRegistry/app:1.0\", \"Mirror/x\", evil/miner, \"docKer.io/app\", nginx]\n");
+  CHECK(config.rules.images.blocked == std::vector<std::string>{"myregistry/app:1.0", "mirror/x", "docker.io/evil/miner",
+                                                                "docker.io/app", "docker.io/library/nginx"});
+  CHECK(config.rules.images.trustedRegistries == std::vector<std::string>{"myregistry", "mirror/team/", "ghcr.io"});
+  CHECK(parse(podgate::config::to_yaml(config)) == config);
+}
+
 TEST_CASE("document-level errors", "[config]") {
   SECTION("syntax errors give the line and column") {
     const std::string message = error_of("mode: enforce\nrules:\n  privileged: [deny\n");
@@ -613,6 +627,15 @@ TEST_CASE("document-level errors", "[config]") {
     CHECK_THAT(message, Catch::Matchers::Contains("YAML syntax error"));
     CHECK(error_of("mode: audit\n  bad: indent\n").find("podgate.yaml: line 2, column ") == 0);
     CHECK(error_of("a: *undefined\n").find("podgate.yaml: line 1, column 4: YAML syntax error") == 0);
+  }
+  SECTION("a stray token after a top-level flow collection is an error, not endless documents") {
+    // yaml-cpp 0.7 returned empty documents at the ',' forever and LoadAll ran out of memory
+    // (found by tests/fuzz/config).
+    CHECK(error_of("[],") ==
+          "podgate.yaml: line 1, column 3: YAML syntax error: unexpected content after the end of the document");
+    CHECK(error_of("{mode: audit},\n").find("podgate.yaml: line 1, column 14: YAML syntax error") == 0);
+    CHECK(error_of("{\"mode\": \"audit\",\n \"logging\": {\"level\": \"warn\"}},\n")
+              .find("podgate.yaml: line 2, column ") == 0);
   }
   SECTION("the top level must be a mapping") {
     CHECK(error_of("- mode\n- audit\n") == "podgate.yaml: expected a mapping at the top level, got a list");

@@ -1,0 +1,36 @@
+// policy::normalize_host_path, which decides whether a hostPath volume reaches a runtime socket,
+// and policy::covers on its output. Invariants: a relative path gives ""; an absolute one gives an
+// absolute, fully lexical path ("//", ".", "..", a trailing "/" and the /var/run alias all gone)
+// that normalises to itself, and that "/" and the path itself cover.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fuzz_check.h"
+#include "policy/policy.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using podgate::policy::covers;
+  using podgate::policy::normalize_host_path;
+  const std::string_view path(reinterpret_cast<const char*>(data), size);
+  const std::string normal = normalize_host_path(path);
+  if (path.empty() || path.front() != '/') {
+    FUZZ_CHECK(normal.empty());
+    return 0;
+  }
+  FUZZ_CHECK(!normal.empty() && normal.front() == '/');
+  FUZZ_CHECK(normalize_host_path(normal) == normal);
+  FUZZ_CHECK(normal.size() <= path.size());
+  FUZZ_CHECK(normal == "/" || normal.back() != '/');
+  const std::string padded = normal + "/";  // so every component, the last included, ends in '/'
+  FUZZ_CHECK(padded.find("//") == std::string::npos || normal == "/");
+  FUZZ_CHECK(padded.find("/./") == std::string::npos);
+  FUZZ_CHECK(padded.find("/../") == std::string::npos);
+  FUZZ_CHECK(!padded.starts_with("/var/run/"));
+  FUZZ_CHECK(covers("/", normal));
+  FUZZ_CHECK(covers(normal, normal));
+  FUZZ_CHECK(covers(normal, normalize_host_path(normal + "/x")));
+  return 0;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Regenerates the fuzz seed corpora (tests/fuzz/corpus/<target>/) and dictionaries
+(tests/fuzz/<target>.dict) from the repository's own fixtures, docs and unit-test vectors.
+
+Run from anywhere: python3 tests/fuzz/make_corpus.py. It only adds or overwrites seeds; delete
+tests/fuzz/corpus first for a clean set. scripts/fuzz.sh never writes here (it fuzzes a copy).
+"""
+import os, re, hashlib, glob
+R = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+C=R+'/tests/fuzz/corpus'
+def put(target, data, name=None):
+    d=f'{C}/{target}'; os.makedirs(d, exist_ok=True)
+    if isinstance(data,str): data=data.encode()
+    name = name or hashlib.sha1(data).hexdigest()[:16]
+    open(f'{d}/{name}','wb').write(data)
+
+def cpp_unescape(s):
+    return bytes(s,'utf-8').decode('unicode_escape').encode('latin-1')
+
+# 1. admission_review: the review fixtures
+reviews = sorted(glob.glob(R+'/tests/fixtures/reviews/*.json'))
+for f in reviews:
+    if os.path.getsize(f) > 20000: continue  # the 200 KB benchmark bodies: too slow per run
+    put('admission_review', open(f,'rb').read(), os.path.basename(f)[:-5])
+
+# 2. image_reference: the first string of each vector in the unit test (ported upstream vectors)
+src=open(R+'/tests/unit/image_reference_test.cpp').read()
+seen=set()
+for m in re.finditer(r'^\s*\{"((?:[^"\\]|\\.)*)"', src, re.M):
+    s=cpp_unescape(m.group(1))
+    if s in seen: continue
+    seen.add(s); put('image_reference', s)
+be='sha256:be178c0543eb17f5f3043021c9e5fcf30285e557a4fc309cce97ff9ca6182912'
+for s in ['nginx', 'nginx:1.27@'+be, 'ghcr.io/o/r@'+be, 'localhost:5000/a/b:1', '[::1]:5000/x/y:tag@'+be,
+          'registry.example.com:5000/team/app@sha512:'+'f'*128, 'docker.io/library/busybox:1.36']:
+    put('image_reference', s)
+
+# 3. host_path: the default socket paths and spellings the normaliser must see through
+for s in ['/run/docker.sock','/run/docker','/run/containerd','/run/crio','/run/cri-dockerd.sock','/run/podman',
+          '/run/k3s/containerd','/var/run/docker.sock','/var/run/cri-dockerd.sock','/run/dockershim.sock','/run/buildkit',
+          '/var/run/../var/run/docker.sock','//run//containerd/./containerd.sock/','/var/run/..','/a/b/../../..',
+          '/var/./run/crio/crio.sock','/var/x/../run/podman/podman.sock','relative/path','/','/data/app','/.']:
+    put('host_path', s)
+
+# 4. scan_report: the scan fixtures, and the JSON examples in docs/scan-verdicts.md
+for f in sorted(glob.glob(R+'/tests/fixtures/scans/*.json')):
+    put('scan_report', open(f,'rb').read(), os.path.basename(f)[:-5])
+doc=open(R+'/docs/scan-verdicts.md').read()
+for i,b in enumerate(re.findall(r'```json\n(.*?)```', doc, re.S)):
+    put('scan_report', b, f'docs-scan-verdicts-{i}')
+
+# 5. config: the examples, the docs' YAML, and the YAML texts of the unit test
+for f in sorted(glob.glob(R+'/examples/*.yaml')):
+    put('config', open(f,'rb').read(), 'example-'+os.path.basename(f)[:-5])
+doc=open(R+'/docs/configuration.md').read()
+for i,b in enumerate(re.findall(r'```yaml\n(.*?)```', doc, re.S)):
+    put('config', b, f'docs-configuration-{i}')
+src=open(R+'/tests/unit/config_test.cpp').read()
+for b in re.findall(r'R"\((.*?)\)"', src, re.S):
+    put('config', b)
+
+# 6. http_request: requests as the apiserver and scanners send them
+pod=open(R+'/tests/fixtures/reviews/pod-privileged.json','rb').read()
+clean=open(R+'/tests/fixtures/reviews/pod-clean-4k.json','rb').read()
+trivy=open(R+'/tests/fixtures/scans/trivy-archive.json','rb').read()
+verdict=open(R+'/tests/fixtures/scans/verdict-clamav.json','rb').read()
+def req(method, target, body=b'', headers=(), version='1.1', length=True):
+    h=f'{method} {target} HTTP/{version}\r\nHost: podgate.podgate.svc:443\r\n'
+    for k,v in headers: h+=f'{k}: {v}\r\n'
+    if length and (body or method=='POST'): h+=f'Content-Length: {len(body)}\r\n'
+    return h.encode()+b'\r\n'+body
+def chunked(body, n=1000):
+    out=b''
+    for i in range(0,len(body),n):
+        c=body[i:i+n]; out+=b'%x\r\n'%len(c)+c+b'\r\n'
+    return out+b'0\r\n\r\n'
+json_h=[('Content-Type','application/json'),('Accept','application/json, */*')]
+put('http_request', req('POST','/validate?timeout=10s',clean,json_h), 'validate-clean')
+put('http_request', req('POST','/validate?timeout=5s',pod,json_h), 'validate-privileged')
+put('http_request', req('POST','/audit?timeout=1m30s',pod,json_h), 'audit-privileged')
+put('http_request', req('POST','/validate',chunked(clean),json_h+[('Transfer-Encoding','chunked')],length=False), 'validate-chunked')
+put('http_request', req('POST','/validate?timeout=2.5s',clean,json_h+[('Expect','100-continue')]), 'validate-expect')
+put('http_request', req('GET','/healthz')+req('HEAD','/readyz')+req('GET','/metrics',headers=[('Connection','close')]), 'pipelined-health')
+put('http_request', req('GET','/readyz',version='1.0'), 'readyz-http10')
+put('http_request', req('PUT','/validate',b'{}'), 'validate-put')
+auth=[('Authorization','Bearer fuzz-token')]
+put('http_request', req('POST','/v1/scans',trivy,json_h+auth), 'scans-import-trivy')
+put('http_request', req('POST','/v1/scans',verdict,json_h+auth)+req('GET','/v1/scans/'+be,headers=auth), 'scans-import-then-get')
+put('http_request', req('POST','/v1/scans',trivy,json_h), 'scans-no-token')
+put('http_request', req('DELETE','/v1/scans/'+be,headers=auth), 'scans-delete')
+
+# Inputs that once failed (see the unit tests named after them), kept as regression seeds.
+put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
+put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
+put('config', 'rules:\n  images:\n    action: deny\n    trustedRegistries: [MyRegistry, "Mirror/team/"]\n'
+              '    blocked: ["MyRegistry/app:1.0", "docKer.io/app"]\n', 'regress-domain-case')
+
+# Dictionaries: tokens the code compares against, taken from the sources so they stay current.
+def lits(path):
+    return set(re.findall(r'"([A-Za-z][A-Za-z0-9_.\-/]{1,40})"', open(R+path).read()))
+def write_dict(name, tokens, extra=()):
+    lines=[]
+    for t in sorted(set(tokens)|set(extra)):
+        esc=''.join('\\\\' if c=='\\' else '\\"' if c=='"' else c if 32<=ord(c)<127 else '\\x%02x'%ord(c) for c in t)
+        lines.append('"'+esc+'"')
+    open(f'{R}/tests/fuzz/{name}.dict','w').write('\n'.join(lines)+'\n')
+json_tokens=['{','}','[',']',':',',','true','false','null','"','\\u0000','\\"','1e308','-0']
+write_dict('admission_review', lits('/lib/admission/admission.cpp') | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd'}, json_tokens)
+write_dict('scan_report', lits('/lib/scan/report.cpp') | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
+yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
+write_dict('config', lits('/lib/config/config.cpp'), yaml_tokens)
+write_dict('image_reference', ['docker.io','index.docker.io','library/','localhost','@','sha256:','sha512:',':','/','[',']','latest',be[7:]], [])
+write_dict('host_path', ['/','//','/.','/..','/var','/run','/var/run','docker.sock','containerd'], [])
+write_dict('http_request', ['POST','GET','HEAD','PUT','HTTP/1.1','HTTP/1.0','\r\n','Content-Length: ','Transfer-Encoding: chunked',
+  'Connection: close','Connection: keep-alive','Expect: 100-continue','Authorization: Bearer fuzz-token','/validate','/audit',
+  '/healthz','/readyz','/v1/scans','/v1/scans/sha256:','?timeout=','ms','s','m','h'], [])
