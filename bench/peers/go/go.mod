@@ -1,0 +1,3 @@
+module podgate.example/bench/peers/go
+
+go 1.22
