@@ -16,19 +16,19 @@
 
 import base64
 import datetime
-import gzip
-import hashlib
-import io
+import pathlib
 import json
 import socket
 import ssl
 import sys
-import tarfile
 import time
 import urllib.error
 import urllib.request
 
 import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from registry_push import push_image  # noqa: E402  (tests/support/registry_push.py)
 
 
 def free_ports(n):
@@ -61,54 +61,6 @@ def webhook_config(rendered_path, base_url, ca_path):
         hook["clientConfig"]["url"] = base_url.rstrip("/") + service.get("path", "/")
         hook["clientConfig"]["caBundle"] = ca_bundle
     yaml.safe_dump(config, sys.stdout, sort_keys=False)
-
-
-def _request(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return resp.status, dict(resp.headers), resp.read()
-
-
-def push_image(registry, repo, tag, seed):
-    base = f"http://{registry}/v2/{repo}"
-
-    def put_blob(data):
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        _, headers, _ = _request("POST", base + "/blobs/uploads/")
-        location = headers["Location"]
-        if location.startswith("/"):
-            location = f"http://{registry}{location}"
-        sep = "&" if "?" in location else "?"
-        _request("PUT", f"{location}{sep}digest={digest}", data,
-                 {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
-        return digest, len(data)
-
-    # A layer whose one file carries the seed, so every image (and so every digest) is distinct.
-    tar_bytes = io.BytesIO()
-    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
-        content = f"podgate e2e image {seed}\n".encode()
-        info = tarfile.TarInfo("etc/podgate-e2e")
-        info.size = len(content)
-        info.mtime = 0
-        tar.addfile(info, io.BytesIO(content))
-    layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
-    diff_id = "sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-                         "config": {"Cmd": ["/bin/true"]}}).encode()
-    layer_digest, layer_size = put_blob(layer)
-    config_digest, config_size = put_blob(config)
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": config_digest, "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": layer_digest, "size": layer_size}],
-    }).encode()
-    _request("PUT", f"{base}/manifests/{tag}", manifest,
-             {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    print("sha256:" + hashlib.sha256(manifest).hexdigest())
 
 
 def trivy_report(image, digest, findings):
@@ -155,7 +107,7 @@ def main(argv):
     elif cmd == "webhook-config":
         webhook_config(*args)
     elif cmd == "push-image":
-        push_image(*args)
+        print(push_image(*args))
     elif cmd == "trivy-report":
         trivy_report(args[0], args[1], args[2:])
     elif cmd == "wait-http":

@@ -18,10 +18,7 @@ One line per query, then "N passed, M failed". Exit status 1 if anything failed.
 """
 
 import argparse
-import gzip
-import hashlib
 import http.client
-import io
 import json
 import os
 import re
@@ -31,7 +28,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -43,6 +39,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from registry_push import push_image  # noqa: E402  (tests/support/registry_push.py)
 FIXTURES = REPO / "tests" / "fixtures"
 DASHBOARD = REPO / "charts" / "podgate" / "dashboards" / "podgate.json"
 # The labels a ServiceMonitor gives the series, which every dashboard query selects on.
@@ -156,51 +154,6 @@ def start_registry(procs, workdir):
     base = f"http://127.0.0.1:{port}"
     wait_until("docker-registry", lambda: urllib.request.urlopen(base + "/v2/", timeout=2).status == 200, proc=proc)
     return f"127.0.0.1:{port}"
-
-
-def push_image(registry, repo, tag):
-    """Pushes a one-layer Docker schema 2 image with the registry API; returns the manifest digest."""
-    base = f"http://{registry}/v2/{repo}"
-
-    def put_blob(data):
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        req = urllib.request.Request(base + "/blobs/uploads/", method="POST", data=b"")
-        with urllib.request.urlopen(req, timeout=10) as r:
-            location = r.headers["Location"]
-        location = urllib.parse.urljoin(f"http://{registry}", location)
-        sep = "&" if "?" in location else "?"
-        req = urllib.request.Request(f"{location}{sep}digest={digest}", method="PUT", data=data,
-                                     headers={"Content-Type": "application/octet-stream"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 201, r.status
-        return digest, len(data)
-
-    tar_bytes = io.BytesIO()
-    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
-        content = f"podgate scrape test {repo}:{tag}\n".encode()
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(content)
-        info.mtime = 0
-        tar.addfile(info, io.BytesIO(content))
-    layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
-    diff_id = "sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
-    layer_digest, layer_size = put_blob(layer)
-    config_digest, config_size = put_blob(config)
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                   "size": config_size, "digest": config_digest},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": layer_size, "digest": layer_digest}],
-    }).encode()
-    req = urllib.request.Request(f"{base}/manifests/{tag}", method="PUT", data=manifest,
-                                 headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 201, r.status
-    return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
 
 # --- podgate ------------------------------------------------------------------------------------
@@ -406,7 +359,7 @@ def run(args, f, podgate, workdir, procs):
     subprocess.run(["bash", str(REPO / "scripts" / "gen-dev-cert.sh"), str(workdir / "tls")], check=True,
                    stdout=subprocess.DEVNULL)
     registry = start_registry(procs, workdir)
-    digest = push_image(registry, "team/app", "1.0")
+    digest = push_image(registry, "team/app", "1.0", "scrape-test team/app:1.0")
     image, missing_image = f"{registry}/team/app:1.0", f"{registry}/team/app:does-not-exist"
     # A registry nobody listens on: resolutions fail (unreachable), which onResolveError denies.
     unreachable_image = f"127.0.0.1:{free_port()}/team/app:1.0"
