@@ -19,38 +19,14 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 bash scripts/gen-dev-cert.sh "$work/tls" >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+. bench/nginx_baseline.sh
 
 # The fixed body nginx returns: podgate's own answer to this review, so both send the same bytes.
 fixed=$(./build/podgate review "$body")
 
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-# nginx's `return` text: escape backslashes and single quotes; JSON from podgate has no '$'.
-escaped=${fixed//\\/\\\\}
-escaped=${escaped//\'/\\\'}
-cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes $(nproc);
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  client_max_body_size 4m;
-  client_body_buffer_size 1m;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nginx_port ssl;
-    ssl_certificate $work/tls/tls.crt;
-    ssl_certificate_key $work/tls/tls.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / { default_type application/json; return 200 '$escaped'; }
-  }
-}
-NGINX
-nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+printf '%s' "$fixed" > "$work/fixed.json"
+start_nginx "$work/nginx" "$nginx_port" "$work/tls/tls.crt" "$work/tls/tls.key" "$(nginx_location / "$work/fixed.json")"
 pids+=($!)
 
 pg_port=$(free_port); pg_metrics=$(free_port)

@@ -52,41 +52,17 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 bash scripts/gen-dev-cert.sh "$work/tls" >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+. bench/nginx_baseline.sh
 rss() { awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "VmRSS %.1f MiB, VmHWM %.1f MiB", r / 1024, h / 1024 }' "/proc/$1/status"; }
 
-# nginx: one location per body, each returning podgate's own answer to that review, so nginx sends
-# the same bytes podgate does. nginx's `return` text: escape backslashes and single quotes.
+# nginx: one location per body, each returning podgate's own answer to that review.
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
 locations=""
 for i in "${!bodies[@]}"; do
-  fixed=$("$podgate" review "${bodies[$i]}")
-  fixed=${fixed//\\/\\\\}
-  fixed=${fixed//\'/\\\'}
-  locations+="    location = /b$i { default_type application/json; return 200 '$fixed'; }"$'\n'
+  "$podgate" review "${bodies[$i]}" > "$work/fixed-$i.json"
+  locations+=$(nginx_location "/b$i" "$work/fixed-$i.json")$'\n'
 done
-cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes $(nproc);
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  client_max_body_size 4m;
-  client_body_buffer_size 1m;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nginx_port ssl;
-    ssl_certificate $work/tls/tls.crt;
-    ssl_certificate_key $work/tls/tls.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-$locations  }
-}
-NGINX
-nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+start_nginx "$work/nginx" "$nginx_port" "$work/tls/tls.crt" "$work/tls/tls.key" "$locations"
 pids+=($!)
 
 pg_port=$(free_port); pg_metrics=$(free_port)
