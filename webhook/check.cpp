@@ -47,14 +47,16 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
       std::cerr << doc.source << ": skipped: no kind\n";
       continue;
     }
-    auto decoded = admission::decode(manifest::to_admission_review(doc, default_namespace));
+    const auto resource = admission::resource_for_kind(doc.kind);
+    auto decoded =
+        admission::decode(manifest::to_admission_review(doc, default_namespace, resource.group, resource.resource));
     if (!decoded) {
       std::cout << doc.source << ": error: " << (decoded.error ? decoded.error->message : "unusable object") << "\n";
       ++denied;  // an object podgate cannot read would not get past it either
       continue;
     }
     const auto& request = decoded.review->request();
-    if (!request.podBearing) continue;
+    if (request.target == admission::Target::None) continue;
     ++judged;
     const auto resolutions = policy::resolve_images(images.get(), evaluator.images_to_resolve(request),
                                                     std::chrono::steady_clock::now() + timeout);
@@ -71,7 +73,7 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
       std::cout << doc.source << ": exempt [" << e.kind << "] " << e.value << "\n";
     if (verdict.decision != policy::Decision::Allowed) ++denied;
   }
-  std::cerr << "podgate check: " << docs.size() << " documents, " << judged << " with a pod spec, " << violations
+  std::cerr << "podgate check: " << docs.size() << " documents, " << judged << " judged (pod specs, PersistentVolumes), " << violations
             << " violations, " << denied << " would be denied\n";
   return denied > 0 ? 1 : 0;
 }

@@ -197,9 +197,103 @@ const SpecLocation* spec_location(std::string_view kind) {
   return nullptr;
 }
 
+// The resources podgate judges, with the API groups that serve them (old ones included:
+// extensions/v1beta1 Deployments) and the kind their objects must have.
+struct JudgedResource {
+  std::string_view resource;
+  std::array<std::string_view, 2> groups;
+  std::size_t groupCount;
+  std::string_view kind;
+  Target target;
+};
+
+constexpr std::array<JudgedResource, 10> kJudgedResources{{
+    {"pods", {""}, 1, "Pod", Target::PodSpec},
+    {"replicationcontrollers", {""}, 1, "ReplicationController", Target::PodSpec},
+    {"podtemplates", {""}, 1, "PodTemplate", Target::PodSpec},
+    {"persistentvolumes", {""}, 1, "PersistentVolume", Target::PersistentVolume},
+    {"deployments", {"apps", "extensions"}, 2, "Deployment", Target::PodSpec},
+    {"replicasets", {"apps", "extensions"}, 2, "ReplicaSet", Target::PodSpec},
+    {"daemonsets", {"apps", "extensions"}, 2, "DaemonSet", Target::PodSpec},
+    {"statefulsets", {"apps"}, 1, "StatefulSet", Target::PodSpec},
+    {"jobs", {"batch"}, 1, "Job", Target::PodSpec},
+    {"cronjobs", {"batch"}, 1, "CronJob", Target::PodSpec},
+}};
+
+bool in_groups(const JudgedResource& r, std::string_view group) {
+  for (std::size_t i = 0; i < r.groupCount; ++i)
+    if (r.groups[i] == group) return true;
+  return false;
+}
+
+const JudgedResource* judged_resource(std::string_view group, std::string_view resource) {
+  for (const auto& r : kJudgedResources)
+    if (r.resource == resource && in_groups(r, group)) return &r;
+  return nullptr;
+}
+
+const JudgedResource* judged_kind(std::string_view group, std::string_view kind) {
+  for (const auto& r : kJudgedResources)
+    if (r.kind == kind && in_groups(r, group)) return &r;
+  return nullptr;
+}
+
+std::string describe_gr(std::string_view group, std::string_view name) {
+  return std::string(name) + " (" + (group.empty() ? std::string("core") : std::string(group)) + ")";
+}
+
+// Decides what the rules judge from request.resource and subResource, and refuses a review whose
+// kind disagrees with them: judging by kind alone would let a review that names one thing and
+// carries another be waved through (or judged as the wrong shape).
+bool classify(Request& req, const SpecLocation*& loc, Failure& failure) {
+  loc = nullptr;
+  const JudgedResource* r = judged_resource(req.resourceGroup, req.resource);
+  if (!r) {
+    const bool legacyEphemeral = req.kind.kind == "EphemeralContainers" && req.kind.group.empty();
+    if (judged_kind(req.kind.group, req.kind.kind) || legacyEphemeral) {
+      failure.message = req.resource.empty()
+                            ? "request.resource: missing for kind " + describe_gr(req.kind.group, req.kind.kind)
+                            : "request.kind " + describe_gr(req.kind.group, req.kind.kind) +
+                                  " does not match request.resource " + describe_gr(req.resourceGroup, req.resource);
+      return false;
+    }
+    return true;  // not a resource podgate judges
+  }
+  const std::string_view sub = req.subResource;
+  // The status subresource cannot change the spec (the apiserver keeps the old one).
+  if (sub == "status") return true;
+  const bool kindMatches = req.kind.kind == r->kind && in_groups(*r, req.kind.group);
+  const bool pods = r->resource == "pods";
+  bool agrees = kindMatches;
+  if (pods && sub == "ephemeralcontainers")  // older apiservers send kind EphemeralContainers
+    agrees = kindMatches || (req.kind.kind == "EphemeralContainers" && req.kind.group.empty());
+  const bool strict = sub.empty() || (pods && (sub == "ephemeralcontainers" || sub == "resize"));
+  if (!agrees) {
+    if (!strict) return true;  // another subresource's own kind (Scale, Binding, Eviction): no spec
+    failure.message = "request.kind " + describe_gr(req.kind.group, req.kind.kind) + " does not match request.resource " +
+                      describe_gr(req.resourceGroup, req.resource) + (sub.empty() ? "" : "/" + std::string(sub)) +
+                      " (expected " + std::string(r->kind) + ")";
+    return false;
+  }
+  req.target = r->target;
+  req.podBearing = r->target == Target::PodSpec;
+  if (req.podBearing) loc = spec_location(r->kind);
+  return true;
+}
+
 constexpr std::array<std::string_view, 4> kContainerKeys{"name", "image", "securityContext", "volumeMounts"};
-constexpr std::array<std::string_view, 1> kPrivilegedKeys{"privileged"};
+constexpr std::array<std::string_view, 2> kSecurityContextKeys{"privileged", "windowsOptions"};
+constexpr std::array<std::string_view, 1> kWindowsOptionsKeys{"hostProcess"};
 constexpr std::array<std::string_view, 1> kNameKeys{"name"};
+
+// securityContext.windowsOptions.hostProcess (container or pod level): Windows' privileged.
+bool read_host_process(const Value* windowsOptions, const Path& path, std::optional<bool>& out, Failure& failure) {
+  if (!check_object(windowsOptions, path, failure)) return false;
+  if (!windowsOptions) return true;
+  Members<1> wo(kWindowsOptionsKeys);
+  if (!wo.scan(*windowsOptions, path, failure)) return false;
+  return read_bool(wo[0], path.member("hostProcess"), out, failure);
+}
 
 bool read_containers(const Value* list, ContainerList kind, const Path& path, PodSpec& spec, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
@@ -221,9 +315,10 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     const Path scPath = itemPath.member("securityContext");
     if (!check_object(m[2], scPath, failure)) return false;
     if (m[2]) {
-      Members<1> sc(kPrivilegedKeys);
+      Members<2> sc(kSecurityContextKeys);
       if (!sc.scan(*m[2], scPath, failure)) return false;
       if (!read_bool(sc[0], scPath.member("privileged"), c.privileged, failure)) return false;
+      if (!read_host_process(sc[1], scPath.member("windowsOptions"), c.hostProcess, failure)) return false;
     }
 
     const Path mountsPath = itemPath.member("volumeMounts");
@@ -292,11 +387,13 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
   return true;
 }
 
-constexpr std::array<std::string_view, 6> kPodSpecKeys{
-    "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount"};
+constexpr std::array<std::string_view, 7> kPodSpecKeys{
+    "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount",
+    "securityContext"};
+constexpr std::array<std::string_view, 1> kPodSecurityContextKeys{"windowsOptions"};
 
 bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure& failure) {
-  Members<6> m(kPodSpecKeys);
+  Members<7> m(kPodSpecKeys);
   if (!m.scan(object, path, failure)) return false;
 
   std::size_t total = 0;
@@ -314,15 +411,49 @@ bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure
   std::string_view deprecatedServiceAccount;
   if (!read_string(m[5], path.member(kPodSpecKeys[5]), deprecatedServiceAccount, failure)) return false;
   if (spec.serviceAccountName.empty()) spec.serviceAccountName = deprecatedServiceAccount;
+  const Path scPath = path.member(kPodSpecKeys[6]);
+  if (!check_object(m[6], scPath, failure)) return false;
+  if (m[6]) {
+    Members<1> sc(kPodSecurityContextKeys);
+    if (!sc.scan(*m[6], scPath, failure)) return false;
+    if (!read_host_process(sc[0], scPath.member("windowsOptions"), spec.hostProcess, failure)) return false;
+  }
   return true;
 }
 
 constexpr std::array<std::string_view, 2> kObjectNameKeys{"name", "generateName"};
 constexpr std::array<std::string_view, 3> kObjectKeys{"metadata", "spec", "ephemeralContainers"};
 
-// Fills `info` from request.object or request.oldObject (`value` is null when absent).
+constexpr std::array<std::string_view, 2> kPersistentVolumeSourceKeys{"hostPath", "local"};
+constexpr std::array<std::string_view, 1> kPathKeys{"path"};
 
-bool read_object(const Value* value, std::string_view kind, const Path& path, ObjectInfo& info, Failure& failure) {
+// A PersistentVolume's node paths: spec.hostPath.path and spec.local.path (the two sources that
+// bind-mount a directory of the node into whatever Pod claims the volume).
+bool read_persistent_volume(const Value* spec, const Path& specPath, ObjectInfo& info, Failure& failure) {
+  if (!check_object(spec, specPath, failure)) return false;
+  if (!spec) return true;
+  Members<2> sources(kPersistentVolumeSourceKeys);
+  if (!sources.scan(*spec, specPath, failure)) return false;
+  static constexpr std::array<std::string_view, 2> kFields{"spec.hostPath.path", "spec.local.path"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Path sourcePath = specPath.member(kPersistentVolumeSourceKeys[i]);
+    if (!check_object(sources[i], sourcePath, failure)) return false;
+    if (!sources[i]) continue;
+    Members<1> p(kPathKeys);
+    if (!p.scan(*sources[i], sourcePath, failure)) return false;
+    PersistentVolumePath nodePath{kFields[i], {}};
+    // A source without a path stays "" and is judged (and refused) as a non-absolute path.
+    if (!read_string(p[0], sourcePath.member("path"), nodePath.path, failure)) return false;
+    info.nodePaths.push_back(nodePath);
+  }
+  return true;
+}
+
+// Fills `info` from request.object or request.oldObject (`value` is null when absent). `loc` is
+// where the judged resource keeps its pod spec (null: none); `kind` tells the legacy
+// EphemeralContainers object apart.
+bool read_object(const Value* value, Target target, const SpecLocation* loc, std::string_view kind, const Path& path,
+                 ObjectInfo& info, Failure& failure) {
   if (!value) return true;
   if (!value->IsObject()) return wrong_type(path, "an object or null", *value, failure);
 
@@ -340,8 +471,8 @@ bool read_object(const Value* value, std::string_view kind, const Path& path, Ob
     info.name = name.empty() ? generateName : name;
   }
 
-  const SpecLocation* loc = spec_location(kind);
-  if (!loc) return true;
+  if (target == Target::PersistentVolume) return read_persistent_volume(top[1], path.member("spec"), info, failure);
+  if (target != Target::PodSpec || !loc) return true;
 
   // Older apiservers sent kind EphemeralContainers with an object that holds the list at the top
   // level (no spec); newer ones send the whole Pod. An object with both is refused: podgate could
@@ -422,7 +553,7 @@ constexpr std::array<std::string_view, 3> kRootKeys{"apiVersion", "kind", "reque
 constexpr std::array<std::string_view, 12> kRequestKeys{
     "uid", "kind", "requestKind", "resource", "subResource", "name",
     "namespace", "operation", "userInfo", "dryRun", "object", "oldObject"};
-constexpr std::array<std::string_view, 1> kResourceKeys{"resource"};
+constexpr std::array<std::string_view, 2> kResourceKeys{"group", "resource"};
 
 // Checks one of the two fixed root strings (apiVersion, kind).
 bool expect_literal(const Value* v, std::string_view key, std::string_view expected, const char* hint,
@@ -487,9 +618,10 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
   const Path resPath = reqPath.member("resource");
   if (!check_object(m[3], resPath, failure)) return false;
   if (m[3]) {
-    Members<1> res(kResourceKeys);
+    Members<2> res(kResourceKeys);
     if (!res.scan(*m[3], resPath, failure)) return false;
-    if (!read_string(res[0], resPath.member("resource"), req.resource, failure)) return false;
+    if (!read_string(res[0], resPath.member("group"), req.resourceGroup, failure)) return false;
+    if (!read_string(res[1], resPath.member("resource"), req.resource, failure)) return false;
   }
   if (!read_string(m[4], reqPath.member("subResource"), req.subResource, failure)) return false;
   if (!read_string(m[5], reqPath.member("name"), req.name, failure)) return false;
@@ -507,15 +639,30 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
   if (!read_bool(m[9], reqPath.member("dryRun"), dryRun, failure)) return false;
   req.dryRun = dryRun.value_or(false);
 
-  req.podBearing = is_pod_bearing_kind(req.kind.kind);
-  if (!read_object(m[10], req.kind.kind, reqPath.member("object"), req.object, failure)) return false;
-  if (!read_object(m[11], req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure)) return false;
+  const SpecLocation* loc = nullptr;
+  if (!classify(req, loc, failure)) return false;
+  const bool writes = req.operation == Operation::Create || req.operation == Operation::Update;
+  if (req.target != Target::None && writes && !m[10]) {
+    // Nothing to judge is not the same as nothing wrong: an empty CREATE is not an allow.
+    failure.message = "request.object: missing for " + std::string(req.operationText) + " of " + std::string(req.resource);
+    return false;
+  }
+  if (!read_object(m[10], req.target, loc, req.kind.kind, reqPath.member("object"), req.object, failure)) return false;
+  if (!read_object(m[11], req.target, loc, req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure))
+    return false;
   return true;
 }
 
 }  // namespace
 
 bool is_pod_bearing_kind(std::string_view kind) { return spec_location(kind) != nullptr; }
+
+ResourceName resource_for_kind(std::string_view kind) {
+  for (const auto& r : kJudgedResources)
+    if (r.kind == kind) return ResourceName{r.groups[0], r.resource};
+  if (kind == "EphemeralContainers") return ResourceName{"", "pods"};
+  return {};
+}
 
 Review::Review() = default;
 Review::Review(Review&&) noexcept = default;

@@ -27,6 +27,7 @@ struct Container {
   std::string_view name;
   std::string_view image;
   std::optional<bool> privileged;        // securityContext.privileged, if present
+  std::optional<bool> hostProcess;       // securityContext.windowsOptions.hostProcess, if present
   std::vector<std::string_view> volumeMounts;  // names of the volumes it mounts
 };
 
@@ -46,6 +47,7 @@ struct Volume {
 struct PodSpec {
   std::string fieldPath;                 // e.g. "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec"
   std::string_view serviceAccountName;   // "" when absent (Kubernetes then uses "default")
+  std::optional<bool> hostProcess;       // securityContext.windowsOptions.hostProcess (pod level), if present
   std::vector<Container> containers;     // init, regular, ephemeral, in that order
   std::vector<Volume> volumes;
 };
@@ -62,17 +64,29 @@ struct UserInfo {
   std::vector<std::string_view> groups;
 };
 
+// A node path a PersistentVolume gives whoever binds it: spec.hostPath.path or spec.local.path.
+struct PersistentVolumePath {
+  std::string_view field;  // "spec.hostPath.path" | "spec.local.path"
+  std::string_view path;   // as written ("" when the source has no path)
+};
+
 // What podgate knows about the object under review.
 struct ObjectInfo {
   std::string_view name;          // metadata.name, or metadata.generateName when name is empty
   std::optional<PodSpec> podSpec; // absent when the object carries no pod spec
+  std::vector<PersistentVolumePath> nodePaths;  // a PersistentVolume's hostPath / local path
 };
+
+// What podgate judges in a request, decided by request.resource and subResource (not by kind,
+// which the decoder checks against them): a pod spec, a PersistentVolume's node paths, or nothing.
+enum class Target { None, PodSpec, PersistentVolume };
 
 struct Request {
   std::string_view uid;
   GroupVersionKind kind;
   GroupVersionKind requestKind;   // equals kind when the apiserver did not convert
   std::string_view resource;      // e.g. "pods", "deployments"
+  std::string_view resourceGroup; // e.g. "", "apps", "batch"
   std::string_view subResource;   // e.g. "ephemeralcontainers", "" for the main resource
   std::string_view name;
   std::string_view namespace_;
@@ -80,7 +94,8 @@ struct Request {
   std::string_view operationText; // as sent, for logs
   UserInfo userInfo;
   bool dryRun = false;
-  bool podBearing = false;        // kind is one podgate knows carries a pod spec
+  Target target = Target::None;   // what the rules judge (see Target)
+  bool podBearing = false;        // target == Target::PodSpec: the resource carries a pod spec
   ObjectInfo object;              // request.object (absent on DELETE)
   ObjectInfo oldObject;           // request.oldObject (UPDATE, DELETE)
 };
@@ -119,11 +134,19 @@ struct DecodeResult {
 // Never throws on bad input; never crashes.
 DecodeResult decode(std::string body);
 
-// Finds the pod spec of a decoded object by kind, for every pod-bearing kind and any API version:
-// Pod / EphemeralContainers -> spec; CronJob -> spec.jobTemplate.spec.template.spec;
-// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController -> spec.template.spec;
-// PodTemplate -> template.spec.
+// The kinds that carry a pod spec, and where: Pod / EphemeralContainers -> spec;
+// CronJob -> spec.jobTemplate.spec.template.spec; Deployment, ReplicaSet, StatefulSet, DaemonSet,
+// Job, ReplicationController -> spec.template.spec; PodTemplate -> template.spec. The decoder finds
+// the spec by request.resource (pods, deployments, ...), in any API version, and refuses a review
+// whose kind does not match its resource.
 bool is_pod_bearing_kind(std::string_view kind);
+// The plural resource and API group of a kind podgate judges ("Deployment" -> "deployments",
+// "apps"), for building reviews from manifests; empty when podgate does not judge the kind.
+struct ResourceName {
+  std::string_view group;
+  std::string_view resource;
+};
+ResourceName resource_for_kind(std::string_view kind);
 
 struct Response {
   std::string uid;

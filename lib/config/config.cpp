@@ -59,7 +59,9 @@ const char* to_string(OnResolveError value) { return value == OnResolveError::Al
 
 std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
   // Sockets and the runtime state directories that hold them. The policy treats a hostPath as
-  // dangerous when it is one of these or an ancestor of one, so "/run" or "/" are caught too.
+  // dangerous when it is one of these or an ancestor of one, so "/run" or "/" are caught too, and
+  // when it lies inside one. A '*' component matches any one directory ("/run/user/*": any uid).
+  // docs/configuration.md lists each with its source.
   return {
       "/run/docker.sock",           // Docker Engine API
       "/run/docker",                // Docker state dir: containerd shim sockets of older Docker
@@ -67,11 +69,29 @@ std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
       "/run/crio",                  // crio.sock (CRI-O)
       "/run/cri-dockerd.sock",      // cri-dockerd, the CRI shim in front of Docker
       "/run/podman",                // podman.sock (Podman API service)
-      "/run/k3s/containerd",        // k3s's embedded containerd
+      "/run/buildkit",              // buildkitd.sock: BuildKit runs containers too
+      "/run/dockershim.sock",       // dockershim of kubelets before 1.24
+      "/run/k3s/containerd",        // k3s's and RKE2's embedded containerd
+      "/run/k0s",                   // k0s: containerd.sock and k0s's own status socket
+      "/var/snap/microk8s/common/run",  // microk8s: containerd.sock and its state
+      "/run/host-containerd",       // Bottlerocket's host containerd
+      "/system/run/containerd",     // Talos's system containerd
+      "/run/firecracker-containerd",  // firecracker-containerd
+      "/run/user/*/docker.sock",    // rootless Docker ($XDG_RUNTIME_DIR/docker.sock), any uid
+      "/run/user/*/docker",         // rootless Docker's exec root
+      "/run/user/*/containerd",     // rootless containerd (nerdctl)
+      "/run/user/*/containerd-rootless",  // RootlessKit's state for rootless containerd
+      "/run/user/*/podman",         // rootless Podman (podman.sock)
+      "/run/user/*/buildkit",       // rootless BuildKit (buildkitd.sock)
+      "/var/lib/lxd/unix.socket",   // LXD (containers and VMs on the node)
+      "/var/snap/lxd/common/lxd/unix.socket",  // LXD from the snap
+      "/var/lib/incus/unix.socket", // Incus
+      // procfs: /proc/<pid>/root, /proc/self/root and /proc/<pid>/cwd are magic links that the
+      // kubelet and the runtime follow before the bind mount, so anything under /proc reaches the
+      // node's root filesystem, every runtime socket on it included.
+      "/proc",
       "/var/run/docker.sock",       // /var/run is normalised to /run by the policy; listed for readers
       "/var/run/cri-dockerd.sock",  // likewise
-      "/run/dockershim.sock",       // dockershim of kubelets before 1.24
-      "/run/buildkit",              // buildkitd.sock: BuildKit runs containers too
   };
 }
 
@@ -645,6 +665,15 @@ class Reader {
                      return "must be a non-empty image pattern without whitespace, got " + quoted(v);
                    });
                  }},
+                {"users",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.users = string_list(n, p, [](const std::string& v) -> std::optional<std::string> {
+                     if (!v.empty() && !has_control(v)) return std::nullopt;
+                     return "must be a non-empty user name (userInfo.username, e.g. "
+                            "\"system:serviceaccount:monitoring:agent-installer\"), got " +
+                            quoted(v);
+                   });
+                 }},
             });
   }
 
@@ -1134,6 +1163,7 @@ std::string to_yaml(const Config& config) {
   w.list(1, "namespaces", config.exemptions.namespaces);
   w.list(1, "serviceAccounts", config.exemptions.serviceAccounts);
   w.list(1, "images", config.exemptions.images);
+  w.list(1, "users", config.exemptions.users);
   w.section(0, "rules");
   w.section(1, "privileged");
   w.line(2, "action", yaml_string(to_string(config.rules.privileged.action)));

@@ -22,6 +22,9 @@ struct Exemptions {
   std::vector<std::string> namespaces{"kube-system"};  // exact namespace names
   std::vector<std::string> serviceAccounts;            // "namespace:name" of the Pod's service account
   std::vector<std::string> images;                     // glob patterns: '*' within a path segment, '**' across
+  // Requesting identities (userInfo.username; "system:serviceaccount:NS:NAME" for service
+  // accounts), exempt from every rule: strong, like namespaces, because a pod creator cannot choose them.
+  std::vector<std::string> users;
 
   bool operator==(const Exemptions&) const = default;
 };
@@ -34,7 +37,8 @@ struct PrivilegedRule {
 
 struct RuntimeSocketsRule {
   Action action = Action::Deny;
-  // Built-in list of runtime socket paths (docker, containerd, cri-o, cri-dockerd, podman).
+  // Built-in list of runtime socket paths (docker, containerd, cri-o, cri-dockerd, podman, k3s, k0s,
+  // microk8s, rootless runtimes under /run/user/*, LXD) and /proc (magic links to the node's root).
   // Replaceable through `paths`; `extraPaths` adds to whatever `paths` is.
   std::vector<std::string> paths = default_socket_paths();
   std::vector<std::string> extraPaths;

@@ -188,14 +188,16 @@ std::vector<Document> load(const std::string& path, std::size_t max_file_bytes) 
   return out;
 }
 
-std::string to_admission_review(const Document& doc, const std::string& default_namespace) {
+std::string to_admission_review(const Document& doc, const std::string& default_namespace,
+                                std::string_view resource_group, std::string_view resource) {
   // group/version from apiVersion: "apps/v1" -> ("apps","v1"), "v1" -> ("","v1").
   std::string group, version = doc.apiVersion;
   if (auto slash = doc.apiVersion.find('/'); slash != std::string::npos) {
     group = doc.apiVersion.substr(0, slash);
     version = doc.apiVersion.substr(slash + 1);
   }
-  const std::string& ns = doc.namespace_.empty() ? default_namespace : doc.namespace_;
+  // PersistentVolumes are cluster-scoped: the apiserver sends no namespace for them.
+  const std::string ns = resource == "persistentvolumes" ? std::string() : doc.namespace_.empty() ? default_namespace : doc.namespace_;
   std::string out = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":)";
   log::append_json_string(out, "podgate-check:" + doc.source);
   out += R"(,"kind":{"group":)";
@@ -204,6 +206,12 @@ std::string to_admission_review(const Document& doc, const std::string& default_
   log::append_json_string(out, version);
   out += R"(,"kind":)";
   log::append_json_string(out, doc.kind);
+  out += R"(},"resource":{"group":)";
+  log::append_json_string(out, resource_group);
+  out += R"(,"version":)";
+  log::append_json_string(out, version);
+  out += R"(,"resource":)";
+  log::append_json_string(out, resource);
   out += R"(},"name":)";
   log::append_json_string(out, doc.name);
   out += R"(,"namespace":)";

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podgate::manifest {
@@ -34,7 +35,10 @@ std::vector<Document> load(const std::string& path, std::size_t max_file_bytes =
 std::vector<Document> parse(const std::string& text, const std::string& source);
 
 // The admission.k8s.io/v1 AdmissionReview a CREATE of this object would produce, with the
-// namespace defaulted to `default_namespace` when the manifest has none.
-std::string to_admission_review(const Document& doc, const std::string& default_namespace = "default");
+// namespace defaulted to `default_namespace` when the manifest has none (none for a
+// cluster-scoped resource such as persistentvolumes). `resource_group` and `resource` name the
+// resource the apiserver would route it as ("apps", "deployments"; empty when unknown).
+std::string to_admission_review(const Document& doc, const std::string& default_namespace = "default",
+                                std::string_view resource_group = {}, std::string_view resource = {});
 
 }  // namespace podgate::manifest

@@ -43,6 +43,50 @@ bool covers(std::string_view ancestor, std::string_view path) {
   return path.size() == ancestor.size() || path[ancestor.size()] == '/';
 }
 
+namespace {
+
+// The next component of a normalised path from `pos` (just after a '/'), advancing `pos`.
+std::string_view next_component(std::string_view path, std::size_t& pos) {
+  while (pos < path.size() && path[pos] == '/') ++pos;
+  const std::size_t end = std::min(path.find('/', pos), path.size());
+  const std::string_view part = path.substr(pos, end - pos);
+  pos = end;
+  return part;
+}
+
+bool component_matches(std::string_view pattern, std::string_view component) {
+  if (pattern.find_first_of("*?") == std::string_view::npos) return pattern == component;
+  return glob_match(pattern, component);  // '*' never crosses '/', and a component has none
+}
+
+// Walks both paths component by component while they match; reports which one ran out first.
+enum class Prefix { Neither, PathFirst, PatternFirst, Both };
+Prefix match_prefix(std::string_view path, std::string_view pattern) {
+  std::size_t a = 0, b = 0;
+  for (;;) {
+    const std::string_view x = next_component(path, a);
+    const std::string_view y = next_component(pattern, b);
+    if (x.empty() && y.empty()) return Prefix::Both;
+    if (x.empty()) return Prefix::PathFirst;
+    if (y.empty()) return Prefix::PatternFirst;
+    if (!component_matches(y, x)) return Prefix::Neither;
+  }
+}
+
+}  // namespace
+
+bool covers_pattern(std::string_view path, std::string_view pattern) {
+  if (path.empty() || pattern.empty()) return false;
+  const Prefix p = match_prefix(path, pattern);
+  return p == Prefix::PathFirst || p == Prefix::Both;
+}
+
+bool inside_pattern(std::string_view path, std::string_view pattern) {
+  if (path.empty() || pattern.empty()) return false;
+  const Prefix p = match_prefix(path, pattern);
+  return p == Prefix::PatternFirst || p == Prefix::Both;
+}
+
 // Simulates the pattern as an NFA over token positions: O(len(pattern) * len(text)) in every case,
 // so patterns such as "*a*a*a*a*b" cannot make matching exponential.
 bool glob_match(std::string_view pattern, std::string_view text) {

@@ -19,6 +19,7 @@
 
 #include "policy/policy.h"
 
+#include "policy/rule_support.h"
 #include "scan/present.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -47,9 +48,8 @@ using admission::ContainerList;
 using admission::PodSpec;
 using admission::Request;
 using config::Action;
+using namespace detail;
 
-constexpr std::string_view kRulePrivileged = "privileged";
-constexpr std::string_view kRuleRuntimeSockets = "runtimeSockets";
 constexpr std::string_view kRuleImages = "images";
 
 // The apiserver truncates each warning at 256 characters and all of them at about 4 KiB.
@@ -59,33 +59,6 @@ constexpr std::size_t kMaxWarnings = 15;
 constexpr std::size_t kMaxMessageViolations = 20;
 constexpr std::size_t kMaxAnnotatedViolations = 20;
 constexpr std::size_t kMaxAnnotatedExemptions = 10;
-constexpr std::size_t kMaxQuotedBytes = 128;
-
-// Cuts `s` to at most `max` bytes on a UTF-8 character boundary, marking the cut with "…".
-void truncate_utf8(std::string& s, std::size_t max) {
-  if (s.size() <= max) return;
-  static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
-  std::size_t cut = max - kEllipsis.size();
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  s.resize(cut);
-  s += kEllipsis;
-}
-
-// A name or path from the request, made safe for a one-line message: control characters become
-// '?', and it is bounded. (Input was validated as UTF-8 by the decoder.)
-std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(std::min(s.size(), kMaxQuotedBytes + 3));
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-    if (out.size() > kMaxQuotedBytes + 3) break;
-  }
-  truncate_utf8(out, kMaxQuotedBytes);
-  return out;
-}
-
-std::string quote(std::string_view s) { return "\"" + printable(s) + "\""; }
 
 // "Deployment default/web": how messages name the object under review.
 std::string describe_object(const Request& request) {
@@ -100,47 +73,10 @@ std::string describe_object(const Request& request) {
   return out;
 }
 
-const char* container_noun(ContainerList list) {
-  switch (list) {
-    case ContainerList::Init: return "init container";
-    case ContainerList::Regular: return "container";
-    case ContainerList::Ephemeral: return "ephemeral container";
-  }
-  return "container";
-}
-
-std::string field_prefix(const PodSpec& spec) { return spec.fieldPath.empty() ? std::string() : spec.fieldPath + "."; }
-
-// A violation under construction: `summary` is the short form used in warnings, `detail` adds why
-// it matters and how to fix it, and becomes the message once the object name is put in front.
-struct Finding {
-  Violation violation;
-  std::string summary;
-  std::string detail;
-};
-
-struct ExemptionLog {
-  std::vector<Exemption>* out;  // null while judging oldObject: only the new object's count
-  void add(std::string_view kind, std::string_view value) const {
-    if (!out) return;
-    for (const auto& e : *out)
-      if (e.kind == kind && e.value == value) return;
-    out->push_back(Exemption{std::string(kind), std::string(value)});
-  }
-};
-
-bool image_exempt(const config::Exemptions& exemptions, std::string_view image) {
-  for (const auto& pattern : exemptions.images)
-    if (glob_match(pattern, image)) return true;
-  return false;
-}
-
 // The service-account exemption is keyed on the identity the workload will run as (the pod
 // spec's serviceAccountName in the request's namespace, "default" when unset), not on who sent
-// the request. A requester-based exemption would let anyone holding or impersonating a
-// controller's token create privileged pods; this one only lets the pods of an exempt service
-// account through, and who may run pods as that account is already governed by RBAC on the
-// namespace.
+// the request: exemptions.users is the one for requesters. It is weak all the same: anyone who
+// may create pods in the namespace may name any of its service accounts (see Scope).
 const std::string* exempt_service_account(const config::Exemptions& exemptions, std::string_view ns,
                                           const PodSpec& spec) {
   const std::string_view sa = spec.serviceAccountName.empty() ? std::string_view("default") : spec.serviceAccountName;
@@ -153,14 +89,12 @@ const std::string* exempt_service_account(const config::Exemptions& exemptions, 
   return nullptr;
 }
 
-struct RuleSet {
-  const config::Config& config;
-  const std::vector<std::string>& sockets;
-  const std::vector<std::string>& allowed;
-  const ImageResolutions* resolutions = nullptr;
-  const ScanLookup* scans = nullptr;
-  std::int64_t now = 0;
-};
+Scope scope_for(const config::Exemptions& exemptions, const Request& request, const PodSpec& spec) {
+  Scope scope;
+  scope.serviceAccount = exempt_service_account(exemptions, request.namespace_, spec);
+  scope.ephemeralUnexempt = request.subResource == "ephemeralcontainers";
+  return scope;
+}
 
 // What the image rules record while judging the new object (null while judging oldObject).
 struct ImageLog {
@@ -168,123 +102,6 @@ struct ImageLog {
   int* failuresDenied = nullptr;
   int* failuresAllowed = nullptr;
 };
-
-void check_privileged(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
-                      std::vector<Finding>& findings) {
-  const Action action = rules.config.rules.privileged.action;
-  if (action == Action::Off) return;
-  for (const Container& c : spec.containers) {
-    if (!c.privileged.value_or(false)) continue;
-    if (image_exempt(rules.config.exemptions, c.image)) {
-      exempt.add("image", c.image);
-      continue;
-    }
-    Finding f;
-    f.violation.rule = kRulePrivileged;
-    f.violation.action = action;
-    f.violation.subject = std::string(container_noun(c.list)) + " " + quote(c.name);
-    f.violation.fieldPath = field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) +
-                            "].securityContext.privileged";
-    f.violation.value = "true";
-    f.summary = f.violation.subject + " is privileged (" + f.violation.fieldPath + "=true)";
-    f.detail = f.summary +
-               "; privileged containers get full access to the node. Remove securityContext.privileged or set it "
-               "to false.";
-    findings.push_back(std::move(f));
-  }
-}
-
-// A hostPath violation is exempt only when some container mounts the volume and every container
-// mounting it runs an exempt image. An unmounted hostPath volume is never exempt: an ephemeral
-// container added later could mount it.
-bool volume_exempt(const config::Exemptions& exemptions, const PodSpec& spec, std::string_view volume,
-                   const ExemptionLog& exempt) {
-  if (exemptions.images.empty()) return false;
-  bool mounted = false;
-  for (const Container& c : spec.containers) {
-    if (std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) == c.volumeMounts.end()) continue;
-    if (!image_exempt(exemptions, c.image)) return false;
-    mounted = true;
-  }
-  if (!mounted) return false;
-  for (const Container& c : spec.containers)
-    if (std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) != c.volumeMounts.end())
-      exempt.add("image", c.image);
-  return true;
-}
-
-// Each configured runtime path counts both ways: a hostPath equal to or above it exposes it (a
-// parent directory exposes the socket inside), and a hostPath below it is inside it. The second
-// direction is what makes directory entries such as /run/containerd (containerd.sock, its ttrpc
-// and shim sockets) or /run/docker cover whatever lives in them.
-void check_runtime_sockets(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
-                           std::vector<Finding>& findings) {
-  const auto& rule = rules.config.rules.runtimeSockets;
-  if (rule.action == Action::Off) return;
-  for (const auto& volume : spec.volumes) {
-    if (!volume.hostPath) continue;
-    const std::string_view written = volume.hostPath->path;
-    const std::string normalised = normalize_host_path(written);
-    const std::string field = field_prefix(spec) + "volumes[" + std::to_string(volume.index) + "].hostPath.path";
-    const std::string subject = "volume " + quote(volume.name);
-    std::string shown = "hostPath " + quote(written);
-    if (!normalised.empty() && normalised != written) shown += " (normalised: " + normalised + ")";
-
-    std::string summary, detail;
-    if (normalised.empty()) {
-      summary = subject + " has " + shown + " at " + field + ", which is not an absolute path";
-      detail = summary + "; podgate cannot tell what it exposes, so it is refused. Use an absolute path.";
-    } else {
-      // Normalised paths never spell /var/run, but on nodes where /var/run is a real directory
-      // (older distributions) the sockets live there, so "/var" is their parent too.
-      const bool coversVarRun = covers(normalised, "/var/run");
-      const std::string* hit = nullptr;
-      bool inside = false, viaVarRun = false;
-      std::size_t hits = 0;
-      for (const auto& socket : rules.sockets) {
-        const bool exposes = covers(normalised, socket);
-        const bool exposesTwin = !exposes && coversVarRun && covers("/run", socket);
-        const bool within = !exposes && !exposesTwin && covers(socket, normalised);
-        if (!exposes && !exposesTwin && !within) continue;
-        if (!hit) {
-          hit = &socket;
-          inside = within;
-          viaVarRun = exposesTwin;
-        }
-        ++hits;
-      }
-      if (hit) {
-        summary = subject + " mounts " + shown + " at " + field + ", " +
-                  (inside ? "inside the container runtime directory " : "exposing the container runtime socket ") +
-                  (viaVarRun ? "/var" : "") + *hit;
-        if (hits > 1) summary += " (and " + std::to_string(hits - 1) + " more runtime paths)";
-        detail = summary +
-                 "; whoever reaches a runtime socket controls every container on the node. Remove the hostPath "
-                 "volume (use emptyDir, a ConfigMap, a Secret or a CSI volume instead).";
-      } else if (rule.denyAllHostPaths &&
-                 std::none_of(rules.allowed.begin(), rules.allowed.end(),
-                              [&](const std::string& a) { return covers(a, normalised); })) {
-        summary = subject + " mounts " + shown + " at " + field + ", which is not in allowedHostPaths";
-        detail = summary +
-                 "; hostPath is denied except for the allowlist (rules.runtimeSockets.allowedHostPaths), because a "
-                 "symlink on the node can point anywhere. Use another volume type or get the path allowlisted.";
-      } else {
-        continue;
-      }
-    }
-
-    if (volume_exempt(rules.config.exemptions, spec, volume.name, exempt)) continue;
-    Finding f;
-    f.violation.rule = kRuleRuntimeSockets;
-    f.violation.action = rule.action;
-    f.violation.subject = subject;
-    f.violation.fieldPath = field;
-    f.violation.value = std::string(written);
-    f.summary = std::move(summary);
-    f.detail = std::move(detail);
-    findings.push_back(std::move(f));
-  }
-}
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -298,6 +115,7 @@ struct ImageSite {
   std::string subject;
   std::string field;
   std::string_view image;
+  const Container* container = nullptr;  // null for an image volume
 };
 
 std::vector<ImageSite> image_sites(const PodSpec& spec) {
@@ -305,13 +123,20 @@ std::vector<ImageSite> image_sites(const PodSpec& spec) {
   for (const Container& c : spec.containers)
     sites.push_back(ImageSite{std::string(container_noun(c.list)) + " " + quote(c.name),
                               field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) + "].image",
-                              c.image});
+                              c.image, &c});
   for (const auto& v : spec.volumes)
     if (v.imageReference)
       sites.push_back(ImageSite{"volume " + quote(v.name),
                                 field_prefix(spec) + "volumes[" + std::to_string(v.index) + "].image.reference",
-                                *v.imageReference});
+                                *v.imageReference, nullptr});
   return sites;
+}
+
+std::optional<ExemptionRef> site_exemption(const RuleSet& rules, const Scope& scope, const ImageSite& site) {
+  if (site.container) return container_exemption(rules, scope, *site.container);
+  if (scope.serviceAccount) return ExemptionRef{"serviceAccount", *scope.serviceAccount};
+  if (image_exempt(rules.config.exemptions, site.image)) return ExemptionRef{"image", site.image};
+  return std::nullopt;
 }
 
 // The checks that need no registry: the reference's form, trust, the block list by name, and
@@ -508,13 +333,13 @@ void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<s
   findings.push_back(std::move(f));
 }
 
-void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt, const ImageLog& log,
-                  std::vector<Finding>& findings) {
+void check_images(const RuleSet& rules, const Scope& scope, const PodSpec& spec, const ExemptionLog& exempt,
+                  const ImageLog& log, std::vector<Finding>& findings) {
   const auto& rule = rules.config.rules.images;
   if (rule.action == Action::Off) return;
   for (const ImageSite& site : image_sites(spec)) {
-    if (image_exempt(rules.config.exemptions, site.image)) {
-      exempt.add("image", site.image);
+    if (const auto by = site_exemption(rules, scope, site)) {
+      exempt.add(by->kind, by->value);
       continue;
     }
     const image::ParseResult parsed = image::parse(site.image);
@@ -581,17 +406,27 @@ void check_images(const RuleSet& rules, const PodSpec& spec, const ExemptionLog&
   }
 }
 
-std::vector<Finding> find_violations(const RuleSet& rules, const PodSpec& spec, const ExemptionLog& exempt,
-                                     const ImageLog& images = {}) {
+std::vector<Finding> find_violations(const RuleSet& rules, const Scope& scope, const PodSpec& spec,
+                                     const ExemptionLog& exempt, const ImageLog& images = {}) {
   std::vector<Finding> findings;
-  check_privileged(rules, spec, exempt, findings);
-  check_runtime_sockets(rules, spec, exempt, findings);
-  check_images(rules, spec, exempt, images, findings);
+  check_privileged(rules, scope, spec, exempt, findings);
+  check_runtime_sockets(rules, scope, spec, exempt, findings);
+  check_images(rules, scope, spec, exempt, images, findings);
   return findings;
 }
 
-bool same_identity(const Violation& a, const Violation& b) {
-  return a.rule == b.rule && a.subject == b.subject && a.value == b.value;
+// On UPDATE a violation is preexisting when oldObject had the same one (rule, subject, value) and
+// no container has it now that did not have it then: a new ephemeral container that mounts an
+// existing socket volume gains the socket, so that is a new violation.
+bool preexisting(const Finding& now, const std::vector<Finding>& before) {
+  return std::any_of(before.begin(), before.end(), [&](const Finding& b) {
+    const Violation& x = b.violation;
+    const Violation& y = now.violation;
+    if (x.rule != y.rule || x.subject != y.subject || x.value != y.value) return false;
+    return std::all_of(now.holders.begin(), now.holders.end(), [&](const std::string& h) {
+      return std::find(b.holders.begin(), b.holders.end(), h) != b.holders.end();
+    });
+  });
 }
 
 std::string violations_json(const std::vector<Violation>& violations) {
@@ -673,6 +508,131 @@ void annotate_images(Verdict& v) {
   v.auditAnnotations.emplace_back("images", std::string(buffer.GetString(), buffer.GetSize()));
 }
 
+// DELETE and CONNECT, the status subresource and resources podgate does not judge (the decoder
+// decides which, by resource) are allowed without judgement; the review pipeline counts them.
+bool judged_at_all(const Request& request) {
+  if (request.target == admission::Target::None) return false;
+  if (request.operation == admission::Operation::Delete || request.operation == admission::Operation::Connect)
+    return false;
+  if (request.target == admission::Target::PodSpec && !request.object.podSpec) return false;
+  return request.subResource != "status";
+}
+
+// Strong exemptions, which a pod creator cannot choose: the namespace and the requesting user.
+// The whole request is allowed, and nothing in it is judged.
+std::optional<Exemption> strong_exemption(const config::Exemptions& exemptions, const Request& request) {
+  const auto& ns = exemptions.namespaces;
+  if (std::find(ns.begin(), ns.end(), request.namespace_) != ns.end())
+    return Exemption{"namespace", std::string(request.namespace_)};
+  const auto& users = exemptions.users;
+  if (!request.userInfo.username.empty() &&
+      std::find(users.begin(), users.end(), request.userInfo.username) != users.end())
+    return Exemption{"user", std::string(request.userInfo.username)};
+  return std::nullopt;
+}
+
+// The rules on the new object; on UPDATE, each finding that oldObject already had is marked
+// preexisting (see the top of this file).
+std::vector<Finding> judge_object(const RuleSet& rules, const Request& request, Verdict& verdict,
+                                  std::vector<std::string>& notes) {
+  std::vector<Finding> findings, before;
+  const bool update = request.operation == admission::Operation::Update;
+  if (request.target == admission::Target::PersistentVolume) {
+    check_persistent_volume(rules, request.object, findings);
+    if (update) check_persistent_volume(rules, request.oldObject, before);
+  } else {
+    const auto& exemptions = rules.config.exemptions;
+    const PodSpec& spec = *request.object.podSpec;
+    const Scope scope = scope_for(exemptions, request, spec);
+    const ExemptionLog log{&verdict.exemptions, &notes};
+    if (scope.serviceAccount) log.add("serviceAccount", *scope.serviceAccount);
+    findings = find_violations(rules, scope, spec, log,
+                               ImageLog{&verdict.images, &verdict.resolveFailuresDenied, &verdict.resolveFailuresAllowed});
+    // The old object is judged by the same rules and exemptions: if it ran under an exempt
+    // service account, nothing in it counts as preexisting (switching a privileged template away
+    // from the exempt account is a new violation).
+    if (update && request.oldObject.podSpec && !findings.empty()) {
+      const PodSpec& old = *request.oldObject.podSpec;
+      before = find_violations(rules, scope_for(exemptions, request, old), old, ExemptionLog{});
+    }
+  }
+  for (auto& f : findings) f.violation.preexisting = preexisting(f, before);
+  return findings;
+}
+
+// A known-malicious image is denied in audit mode (and on UPDATE) too. In audit mode it is then
+// the only reason given; everything else stays a would-deny warning, as in any audit.
+struct Denial {
+  bool forced = false;
+  bool auditForced = false;
+  bool denies(const Finding& f) const {
+    if (f.violation.action != Action::Deny) return false;
+    if (auditForced) return f.violation.deniesInAudit;
+    return !f.violation.preexisting || f.violation.deniesInAudit;
+  }
+};
+
+Denial denial_for(const std::vector<Finding>& findings, const Verdict& verdict) {
+  Denial d;
+  d.forced = std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+    return f.violation.action == Action::Deny && f.violation.deniesInAudit;
+  });
+  d.auditForced = d.forced && verdict.mode != config::Mode::Enforce;
+  return d;
+}
+
+void decide(const Request& request, const std::vector<Finding>& findings, Verdict& verdict) {
+  const Denial denial = denial_for(findings, verdict);
+  std::vector<const Finding*> denying;
+  for (const auto& f : findings)
+    if (denial.denies(f)) denying.push_back(&f);
+  if (denying.empty()) return;
+  verdict.decision = verdict.mode == config::Mode::Enforce || denial.forced ? Decision::Denied : Decision::WouldDeny;
+  std::string& m = verdict.message;
+  m = verdict.decision == Decision::Denied ? "podgate denied " : "podgate would deny ";
+  m += describe_object(request);
+  m += ": ";
+  if (denying.size() == 1) {
+    m += denying.front()->detail;
+    return;
+  }
+  m += std::to_string(denying.size()) + " violations:";
+  for (std::size_t i = 0; i < denying.size() && i < kMaxMessageViolations; ++i)
+    m += " (" + std::to_string(i + 1) + ") " + denying[i]->detail;
+  if (denying.size() > kMaxMessageViolations)
+    m += " (and " + std::to_string(denying.size() - kMaxMessageViolations) + " more)";
+}
+
+// One warning per violation that did not deny: every one in audit mode, warn-action ones and
+// preexisting ones in enforce mode (denying violations are already in the deny message); then one
+// per violation a weak exemption let through.
+void add_warnings(const Request& request, const std::vector<Finding>& findings, const std::vector<std::string>& notes,
+                  Verdict& verdict) {
+  const Denial denial = denial_for(findings, verdict);
+  const std::string object = describe_object(request);
+  std::size_t unshown = 0;
+  auto push = [&](std::string w) {
+    if (verdict.warnings.size() == kMaxWarnings) {
+      ++unshown;
+      return;
+    }
+    truncate_utf8(w, kMaxWarningBytes);
+    verdict.warnings.push_back(std::move(w));
+  };
+  for (const auto& f : findings) {
+    if (denial.denies(f) && verdict.decision == Decision::Denied) continue;
+    const bool would = f.violation.action == Action::Deny && !f.violation.preexisting;
+    std::string w = would ? "[podgate] would deny: " : "[podgate] warning: ";
+    w += object + ": " + f.summary;
+    if (f.violation.preexisting) w += " (already present before this update, so not denied)";
+    push(std::move(w));
+  }
+  for (const auto& note : notes) push("[podgate] exempt: " + object + ": " + note);
+  if (unshown > 0)
+    verdict.warnings.push_back("[podgate] " + std::to_string(unshown) +
+                               " more violations not shown; see the audit annotations or podgate's decision log");
+}
+
 }  // namespace
 
 Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
@@ -695,7 +655,6 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImageReso
 }
 
 Verdict Evaluator::evaluate(const Request& request, Route route, const Facts& facts) const {
-  const ImageResolutions* resolutions = facts.resolutions;
   const std::int64_t now = facts.now != 0 ? facts.now
                                           : std::chrono::duration_cast<std::chrono::seconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
@@ -703,108 +662,22 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const Facts& fa
   Verdict verdict;
   verdict.mode = (route == Route::Audit || config_.mode == config::Mode::Audit) ? config::Mode::Audit
                                                                                 : config::Mode::Enforce;
-  if (!request.podBearing || !request.object.podSpec) return verdict;
-  if (request.operation == admission::Operation::Delete || request.operation == admission::Operation::Connect)
-    return verdict;
-  // The status subresource cannot change the spec (the apiserver keeps the old one), so there is
-  // nothing new to judge; every other subresource of a pod-bearing kind that carries one
-  // (ephemeralcontainers, resize) is judged.
-  if (request.subResource == "status") return verdict;
-
-  const PodSpec& spec = *request.object.podSpec;
-  const auto& exemptions = config_.exemptions;
-  if (std::find(exemptions.namespaces.begin(), exemptions.namespaces.end(), request.namespace_) !=
-      exemptions.namespaces.end()) {
-    verdict.exemptions.push_back(Exemption{"namespace", std::string(request.namespace_)});
+  if (!judged_at_all(request)) return verdict;
+  if (auto strong = strong_exemption(config_.exemptions, request)) {
+    verdict.exemptions.push_back(std::move(*strong));
     annotate(verdict);
     return verdict;
   }
-  if (const std::string* sa = exempt_service_account(exemptions, request.namespace_, spec)) {
-    verdict.exemptions.push_back(Exemption{"serviceAccount", *sa});
-    annotate(verdict);
-    return verdict;
-  }
-
-  const RuleSet rules{config_, socketPaths_, allowedPaths_, resolutions, &facts.scans, now};
-  std::vector<Finding> findings =
-      find_violations(rules, spec, ExemptionLog{&verdict.exemptions},
-                      ImageLog{&verdict.images, &verdict.resolveFailuresDenied, &verdict.resolveFailuresAllowed});
+  const RuleSet rules{config_, socketPaths_, allowedPaths_, facts.resolutions, &facts.scans, now};
+  std::vector<std::string> notes;
+  std::vector<Finding> findings = judge_object(rules, request, verdict, notes);
   if (findings.empty() && verdict.exemptions.empty()) {
     annotate_images(verdict);
     return verdict;
   }
-
-  if (request.operation == admission::Operation::Update && request.oldObject.podSpec && !findings.empty()) {
-    const PodSpec& old = *request.oldObject.podSpec;
-    // The old object is judged by the same rules and exemptions. If it ran under an exempt service
-    // account, nothing in it counts as preexisting: switching a privileged template away from the
-    // exempt account is a new violation.
-    if (!exempt_service_account(exemptions, request.namespace_, old)) {
-      const std::vector<Finding> before = find_violations(rules, old, ExemptionLog{nullptr});
-      for (auto& f : findings)
-        f.violation.preexisting = std::any_of(before.begin(), before.end(), [&](const Finding& b) {
-          return same_identity(b.violation, f.violation);
-        });
-    }
-  }
-
+  decide(request, findings, verdict);
+  add_warnings(request, findings, notes, verdict);
   const std::string object = describe_object(request);
-  std::vector<const Finding*> denying;
-  // A known-malicious image is denied in audit mode (and on UPDATE) too. In audit mode it is then
-  // the only reason given; everything else stays a would-deny warning, as in any audit.
-  const bool forced = std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
-    return f.violation.action == Action::Deny && f.violation.deniesInAudit;
-  });
-  const bool audit_forced = forced && verdict.mode != config::Mode::Enforce;
-  auto denies = [&](const Finding& f) {
-    if (f.violation.action != Action::Deny) return false;
-    if (audit_forced) return f.violation.deniesInAudit;
-    return !f.violation.preexisting || f.violation.deniesInAudit;
-  };
-  for (const auto& f : findings)
-    if (denies(f)) denying.push_back(&f);
-  if (!denying.empty())
-    verdict.decision = verdict.mode == config::Mode::Enforce || forced ? Decision::Denied : Decision::WouldDeny;
-
-  if (!denying.empty()) {
-    std::string& m = verdict.message;
-    m = verdict.decision == Decision::Denied ? "podgate denied " : "podgate would deny ";
-    m += object;
-    m += ": ";
-    if (denying.size() == 1) {
-      m += denying.front()->detail;
-    } else {
-      m += std::to_string(denying.size()) + " violations:";
-      for (std::size_t i = 0; i < denying.size() && i < kMaxMessageViolations; ++i)
-        m += " (" + std::to_string(i + 1) + ") " + denying[i]->detail;
-      if (denying.size() > kMaxMessageViolations)
-        m += " (and " + std::to_string(denying.size() - kMaxMessageViolations) + " more)";
-    }
-  }
-
-  // One warning per violation that did not deny: every one in audit mode, warn-action ones and
-  // preexisting ones in enforce mode. Denying violations are already in the deny message.
-  std::size_t unshown = 0;
-  for (const auto& f : findings) {
-    const bool in_message = denies(f) && verdict.decision == Decision::Denied;
-    if (in_message) continue;
-    const bool would = f.violation.action == Action::Deny && !f.violation.preexisting;
-    if (verdict.warnings.size() == kMaxWarnings) {
-      ++unshown;
-      continue;
-    }
-    std::string w = would ? "[podgate] would deny: " : "[podgate] warning: ";
-    w += object;
-    w += ": ";
-    w += f.summary;
-    if (f.violation.preexisting) w += " (already present before this update, so not denied)";
-    truncate_utf8(w, kMaxWarningBytes);
-    verdict.warnings.push_back(std::move(w));
-  }
-  if (unshown > 0)
-    verdict.warnings.push_back("[podgate] " + std::to_string(unshown) +
-                               " more violations not shown; see the audit annotations or podgate's decision log");
-
   verdict.violations.reserve(findings.size());
   for (auto& f : findings) {
     f.violation.message = object + ": " + f.detail;
@@ -818,19 +691,18 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const Facts& fa
 std::vector<image::Reference> Evaluator::images_to_resolve(const Request& request) const {
   std::vector<image::Reference> out;
   const auto& rule = config_.rules.images;
-  if (rule.action == Action::Off || !request.podBearing || !request.object.podSpec) return out;
-  if (request.operation == admission::Operation::Delete || request.operation == admission::Operation::Connect ||
-      request.subResource == "status")
-    return out;
+  if (rule.action == Action::Off || request.target != admission::Target::PodSpec || !judged_at_all(request)) return out;
   const auto& exemptions = config_.exemptions;
-  if (std::find(exemptions.namespaces.begin(), exemptions.namespaces.end(), request.namespace_) != exemptions.namespaces.end())
-    return out;
-  // Exempt by service account: evaluate() allows without judging anything, oldObject included.
-  if (exempt_service_account(exemptions, request.namespace_, *request.object.podSpec)) return out;
+  if (strong_exemption(exemptions, request)) return out;
+  const RuleSet rules{config_, socketPaths_, allowedPaths_};
+  // A new object wholly under its service account's exemption has nothing to judge, so its
+  // oldObject need not be resolved either (it only tells which findings are preexisting).
+  const Scope scope_now = scope_for(exemptions, request, *request.object.podSpec);
+  if (scope_now.serviceAccount && !scope_now.ephemeralUnexempt) return out;
   auto add_spec = [&](const PodSpec& spec) {
-    if (exempt_service_account(exemptions, request.namespace_, spec)) return;
+    const Scope scope = scope_for(exemptions, request, spec);
     for (const ImageSite& site : image_sites(spec)) {
-      if (image_exempt(exemptions, site.image)) continue;
+      if (site_exemption(rules, scope, site)) continue;
       image::ParseResult parsed = image::parse(site.image);
       if (static_image_check(rule, site, parsed) || !parsed.reference->digest.empty()) continue;
       const std::string key = parsed.reference->canonical();

@@ -88,6 +88,12 @@ std::string normalize_host_path(std::string_view path);
 // True when `ancestor` equals `path` or is a parent directory of it, comparing whole components
 // (both already normalised): "/run" covers "/run/docker.sock" but not "/run2" or "/runtime".
 bool covers(std::string_view ancestor, std::string_view path);
+// The same, against a configured runtime path whose components may be globs ("/run/user/*/docker.sock":
+// '*' and '?' match within one component): covers_pattern is true when `path` is, or is an
+// ancestor of, some path the pattern matches ("/run/user" exposes every user's docker.sock);
+// inside_pattern when `path` is a match or lies below one ("/run/user/1000/docker.sock/x").
+bool covers_pattern(std::string_view path, std::string_view pattern);
+bool inside_pattern(std::string_view path, std::string_view pattern);
 // Glob used for image exemptions: '*' matches within one '/'-separated segment, '**' across.
 bool glob_match(std::string_view pattern, std::string_view text);
 

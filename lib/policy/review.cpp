@@ -6,9 +6,10 @@
 namespace podgate::policy {
 
 std::string_view kind_label(std::string_view kind) {
-  static constexpr std::array<std::string_view, 10> known = {
+  static constexpr std::array<std::string_view, 11> known = {
       "Pod",        "EphemeralContainers", "Deployment", "ReplicaSet",           "StatefulSet",
-      "DaemonSet",  "Job",                 "CronJob",    "ReplicationController", "PodTemplate"};
+      "DaemonSet",  "Job",                 "CronJob",    "ReplicationController", "PodTemplate",
+      "PersistentVolume"};
   for (auto k : known)
     if (k == kind) return k;
   return "other";  // bounded label values: a client cannot mint new series
@@ -271,8 +272,8 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
     for (int i = 0; i < verdict.resolveFailuresDenied; ++i) metrics_->count_resolve_failure("denied");
     for (int i = 0; i < verdict.resolveFailuresAllowed; ++i) metrics_->count_resolve_failure("allowed");
     // Requests allowed without a pod spec to judge are fail-open paths: count each one.
-    if (!request.podBearing) metrics_->count_skipped("unknown_kind");
-    else if (!request.object.podSpec) metrics_->count_skipped("no_pod_spec");
+    if (request.target == admission::Target::None) metrics_->count_skipped("unknown_kind");
+    else if (request.target == admission::Target::PodSpec && !request.object.podSpec) metrics_->count_skipped("no_pod_spec");
   }
 
   const bool noteworthy = verdict.decision != Decision::Allowed || !verdict.violations.empty() ||

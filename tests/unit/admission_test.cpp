@@ -36,7 +36,7 @@ std::string with_request(const std::string& requestMembers) {
 }
 
 const std::string kBaseRequest =
-    R"("uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"default")";
+    R"("uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default")";
 
 std::string pod_request_with_spec(const std::string& spec) {
   return with_request(kBaseRequest + R"(,"object":{"metadata":{"name":"p"},"spec":)" + spec + "}");
@@ -140,7 +140,8 @@ TEST_CASE("operations, generateName, requestKind and unknown kinds", "[admission
                                                      {"CONNECT", Operation::Connect},
                                                      {"PATCH", Operation::Unknown}};
     for (const auto& [text, op] : ops) {
-      Review r = decode_ok(with_request(R"("uid":"u","kind":{"kind":"Pod"},"operation":")" + std::string(text) + "\""));
+      // A resource podgate does not judge: the operation is read whatever it is.
+      Review r = decode_ok(with_request(R"("uid":"u","kind":{"kind":"ConfigMap"},"resource":{"resource":"configmaps"},"operation":")" + std::string(text) + "\""));
       CHECK(r.request().operation == op);
       CHECK(std::string(to_string(op)) == (op == Operation::Unknown ? "UNKNOWN" : text));
     }
@@ -152,10 +153,10 @@ TEST_CASE("operations, generateName, requestKind and unknown kinds", "[admission
     CHECK(r.request().object.podSpec->containers.empty());
   }
   SECTION("requestKind defaults to kind and is read when present") {
-    Review a = decode_ok(with_request(kBaseRequest));
+    Review a = decode_ok(with_request(kBaseRequest + R"(,"object":{"spec":{}})"));
     CHECK(a.request().requestKind.kind == "Pod");
     Review b = decode_ok(with_request(
-        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"requestKind":{"group":"extensions","version":"v1beta1","kind":"Deployment"},"operation":"CREATE")"));
+        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},"requestKind":{"group":"extensions","version":"v1beta1","kind":"Deployment"},"operation":"CREATE","object":{})"));
     CHECK(b.request().requestKind.group == "extensions");
     CHECK(b.request().kind.group == "apps");
   }
@@ -177,10 +178,10 @@ TEST_CASE("operations, generateName, requestKind and unknown kinds", "[admission
   }
   SECTION("a missing step on the way to the pod spec means no pod spec") {
     Review r = decode_ok(with_request(
-        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"operation":"CREATE","object":{"metadata":{"name":"d"},"spec":{"replicas":1}})"));
+        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},"operation":"CREATE","object":{"metadata":{"name":"d"},"spec":{"replicas":1}})"));
     CHECK_FALSE(r.request().object.podSpec);
     Review n = decode_ok(with_request(
-        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"operation":"CREATE","object":{"spec":{"template":null}})"));
+        R"("uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},"operation":"CREATE","object":{"spec":{"template":null}})"));
     CHECK_FALSE(n.request().object.podSpec);
   }
 }
@@ -217,14 +218,14 @@ TEST_CASE("ephemeral containers: the subresource UPDATE and the legacy kind", "[
   }
   SECTION("kind EphemeralContainers carrying a whole Pod uses its spec") {
     Review r = decode_ok(with_request(
-        R"("uid":"u","kind":{"kind":"EphemeralContainers"},"operation":"UPDATE","object":{"spec":{"ephemeralContainers":[{"name":"d","securityContext":{"privileged":true}}]}})"));
+        R"("uid":"u","kind":{"kind":"EphemeralContainers"},"resource":{"resource":"pods"},"subResource":"ephemeralcontainers","operation":"UPDATE","object":{"spec":{"ephemeralContainers":[{"name":"d","securityContext":{"privileged":true}}]}})"));
     REQUIRE(r.request().object.podSpec);
     CHECK(r.request().object.podSpec->fieldPath == "spec");
     CHECK(r.request().object.podSpec->containers.size() == 1);
   }
   SECTION("kind EphemeralContainers with both shapes is refused") {
     const std::string msg = decode_error(with_request(
-        R"("uid":"u","kind":{"kind":"EphemeralContainers"},"operation":"UPDATE","object":{"spec":{},"ephemeralContainers":[]})"));
+        R"("uid":"u","kind":{"kind":"EphemeralContainers"},"resource":{"resource":"pods"},"subResource":"ephemeralcontainers","operation":"UPDATE","object":{"spec":{},"ephemeralContainers":[]})"));
     CHECK(msg.find("request.object") != std::string::npos);
     CHECK(msg.find("both spec and ephemeralContainers") != std::string::npos);
   }
@@ -327,10 +328,10 @@ TEST_CASE("decode refuses unusable reviews with a clear one-line message", "[adm
       {R"({"apiVersion":"admission.k8s.io/v1","apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})",
        "apiVersion: duplicate key"},
       {with_request(
-           R"("uid":"u","kind":{"group":"batch","version":"v1","kind":"CronJob"},"operation":"CREATE","object":{"spec":{"jobTemplate":"x"}})"),
+           R"("uid":"u","kind":{"group":"batch","version":"v1","kind":"CronJob"},"resource":{"group":"batch","version":"v1","resource":"cronjobs"},"operation":"CREATE","object":{"spec":{"jobTemplate":"x"}})"),
        "request.object.spec.jobTemplate: expected an object, got a string"},
       {with_request(
-           R"("uid":"u","kind":{"group":"","version":"v1","kind":"PodTemplate"},"operation":"CREATE","oldObject":{"template":{"spec":{"volumes":7}}})"),
+           R"("uid":"u","kind":{"group":"","version":"v1","kind":"PodTemplate"},"resource":{"group":"","version":"v1","resource":"podtemplates"},"operation":"DELETE","oldObject":{"template":{"spec":{"volumes":7}}})"),
        "request.oldObject.template.spec.volumes: expected an array, got a number"},
   };
   for (const auto& c : cases) {
@@ -386,7 +387,7 @@ TEST_CASE("deeply nested JSON cannot exhaust the stack", "[admission][errors]") 
   SECTION("up to 512 levels are accepted") {
     // The root object and request are two levels; options adds the rest.
     const std::string ok = std::string(510, '[') + std::string(510, ']');
-    Review r = decode_ok(with_request(kBaseRequest + R"(,"options":)" + ok));
+    Review r = decode_ok(with_request(kBaseRequest + R"(,"object":{},"options":)" + ok));
     CHECK(r.request().uid == "u1");
     const std::string over = std::string(511, '[') + std::string(511, ']');
     CHECK(decode_error(with_request(kBaseRequest + R"(,"options":)" + over))
@@ -486,7 +487,7 @@ TEST_CASE("encode produces exactly the AdmissionReview the apiserver accepts", "
     CHECK_FALSE(doc["response"].HasMember("patchType"));
   }
   SECTION("the uid of a decoded review is echoed byte for byte") {
-    Review review = decode_ok(with_request(R"("uid":"\u00e9t\u00e9-42","kind":{"kind":"Pod"},"operation":"CREATE")"));
+    Review review = decode_ok(with_request(R"("uid":"\u00e9t\u00e9-42","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"operation":"CREATE","object":{})"));
     Response r;
     r.uid = std::string(review.request().uid);
     const std::string out = encode(r);

@@ -11,6 +11,7 @@
 
 #include "admission/admission.h"
 #include "policy/policy.h"
+#include "unit/judge.h"
 #include "unit/review_json.h"
 
 using namespace podgate;
@@ -20,14 +21,6 @@ using policy::Route;
 using policy::Verdict;
 
 namespace {
-
-Verdict judge(const std::string& body, const config::Config& cfg = config::Config{}, Route route = Route::Validate) {
-  admission::DecodeResult decoded = admission::decode(body);
-  INFO((decoded.error ? decoded.error->message : std::string()));
-  REQUIRE(decoded);
-  const policy::Evaluator evaluator(cfg);
-  return evaluator.evaluate(decoded.review->request(), route);
-}
 
 // RapidJSON 1.1's Value comparison operators recurse forever under C++20's rewritten comparisons,
 // so tests compare plain strings and ints.
@@ -703,10 +696,13 @@ TEST_CASE("bypass 13: what is not judged is allowed explicitly", "[bypasses][unj
     CHECK(v.violations.empty());
   }
   SECTION("kinds of pod subresources that carry no pod spec") {
-    for (const char* kind : {"Binding", "Eviction", "PodExecOptions", "Scale"}) {
+    const std::pair<const char*, const char*> subresources[] = {
+        {"Binding", "binding"}, {"Eviction", "eviction"}, {"PodExecOptions", "exec"}, {"Scale", "scale"}};
+    for (const auto& [kind, sub] : subresources) {
       CAPTURE(kind);
       const WorkloadKind k{"", "v1", kind, "pods", ""};
       ReviewOptions o;
+      o.subResource = sub;
       o.object = R"({"metadata":{"name":"web"},"spec":{"containers":[{"name":"x","securityContext":{"privileged":true}}]}})";
       CHECK(judge(review_json(k, o)).decision == Decision::Allowed);
     }

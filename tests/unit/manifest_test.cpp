@@ -115,7 +115,9 @@ TEST_CASE("to_admission_review produces a CREATE review admission decodes", "[ma
       "      template:\n        spec:\n          containers: [{name: c, image: busybox}]\n",
       "cj.yaml");
   REQUIRE(docs.size() == 1);
-  auto decoded = podgate::admission::decode(podgate::manifest::to_admission_review(docs[0], "team-a"));
+  const auto resource = podgate::admission::resource_for_kind(docs[0].kind);
+  auto decoded = podgate::admission::decode(
+      podgate::manifest::to_admission_review(docs[0], "team-a", resource.group, resource.resource));
   REQUIRE(decoded);
   const auto& req = decoded.review->request();
   CHECK(req.kind.group == "batch");

@@ -157,6 +157,7 @@ TEST_CASE("the Evaluator normalises configured paths once", "[policy]") {
   request.name = "p";
   request.operation = admission::Operation::Create;
   request.podBearing = true;
+  request.target = admission::Target::PodSpec;
   admission::PodSpec spec;
   spec.fieldPath = "spec";
   auto add_volume = [&](std::string_view path) {

@@ -1,0 +1,79 @@
+#pragma once
+// Internal to lib/policy: what the rules share while judging one request. Not a public header:
+// only lib/policy's own .cpp files include it.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace podgate::policy::detail {
+
+// A violation under construction: `summary` is the short form used in warnings, `detail` adds why
+// it matters and how to fix it, and becomes the message once the object name is put in front.
+struct Finding {
+  Violation violation;
+  std::string summary;
+  std::string detail;
+  // The containers that have the violation ("containers/app"), for a violation about a volume:
+  // on UPDATE it is new when a container that did not have it before has it now (a new ephemeral
+  // container mounting an existing socket volume). Empty for violations about one container.
+  std::vector<std::string> holders;
+};
+
+// Which exemption lets a container (or a volume) through.
+struct ExemptionRef {
+  std::string_view kind;   // "serviceAccount" | "image"
+  std::string_view value;  // the matching entry, or the image as written
+};
+
+// What the request lets the weak exemptions (service account, image) cover.
+struct Scope {
+  const std::string* serviceAccount = nullptr;  // the exemptions.serviceAccounts entry of the pod's own account
+  // pods/ephemeralcontainers from a requester who is not exempt (kubectl debug): the pod's service
+  // account and its images are chosen by whoever creates the pod, so they never cover a container
+  // added this way.
+  bool ephemeralUnexempt = false;
+};
+
+// Records the exemptions that suppressed something, and a kubectl warning for each violation a
+// weak exemption suppressed. Both pointers are null while judging oldObject.
+struct ExemptionLog {
+  std::vector<Exemption>* out = nullptr;
+  std::vector<std::string>* notes = nullptr;
+  void add(std::string_view kind, std::string_view value) const;
+  void suppressed(const ExemptionRef& by, const std::string& summary) const;
+};
+
+struct RuleSet {
+  const config::Config& config;
+  const std::vector<std::string>& sockets;
+  const std::vector<std::string>& allowed;
+  const ImageResolutions* resolutions = nullptr;
+  const ScanLookup* scans = nullptr;
+  std::int64_t now = 0;
+};
+
+// Text helpers for messages: names and paths from the request are bounded and made one-line.
+void truncate_utf8(std::string& s, std::size_t max);
+std::string printable(std::string_view s);
+std::string quote(std::string_view s);
+const char* container_noun(admission::ContainerList list);
+std::string field_prefix(const admission::PodSpec& spec);
+// "containers/app": a container's identity across oldObject and object.
+std::string container_key(const admission::Container& c);
+
+bool image_exempt(const config::Exemptions& exemptions, std::string_view image);
+std::optional<ExemptionRef> container_exemption(const RuleSet& rules, const Scope& scope, const admission::Container& c);
+
+// The rules on a pod spec (privileged.cpp, runtime_sockets.cpp).
+void check_privileged(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec,
+                      const ExemptionLog& exempt, std::vector<Finding>& findings);
+void check_runtime_sockets(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec,
+                           const ExemptionLog& exempt, std::vector<Finding>& findings);
+// The runtime-socket rule on a PersistentVolume's hostPath and local paths.
+void check_persistent_volume(const RuleSet& rules, const admission::ObjectInfo& object, std::vector<Finding>& findings);
+
+}  // namespace podgate::policy::detail
