@@ -86,6 +86,10 @@ EXPECTED_RULES = [
     {"apiGroups": ["batch"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
      "resources": ["jobs", "cronjobs"], "scope": "Namespaced"},
 ]
+# PersistentVolumes (hostPath, local) go to the enforce webhook only: they are cluster-scoped, so no
+# namespaceSelector keeps them from the audit one, which would judge each twice.
+PV_RULE = {"apiGroups": [""], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+           "resources": ["persistentvolumes"], "scope": "Cluster"}
 EXPECTED_ALERTS = {
     "PodgateDown": "critical",
     "PodgateNoReadyReplicas": "critical",
@@ -539,8 +543,10 @@ def default_checks(r):
             eq(w["sideEffects"], "None", f"{name} sideEffects")
             eq(w["admissionReviewVersions"], ["v1"], f"{name} admissionReviewVersions")
             eq(w["matchPolicy"], "Equivalent", f"{name} matchPolicy")
-            eq(w["rules"], EXPECTED_RULES, f"{name} rules")
-    r.check("default: failurePolicy Fail/Ignore, timeout 5, sideEffects None, v1, Equivalent, all pod kinds",
+            expected = EXPECTED_RULES + ([PV_RULE] if name == "enforce.podgate.io" else [])
+            eq(w["rules"], expected, f"{name} rules")
+    r.check("default: failurePolicy Fail/Ignore, timeout 5, sideEffects None, v1, Equivalent, all pod kinds, "
+            "PersistentVolumes to enforce only",
             webhook_settings)
 
     def namespace_selectors():

@@ -318,6 +318,48 @@ socket_case() {  # name path
 case_docker_sock() { socket_case sock-var-run /var/run/docker.sock; }
 case_docker_sock_double_slash() { socket_case sock-double-slash //run/docker.sock; }
 case_socket_parent_dir() { socket_case sock-parent /var/run; }
+case_proc_magic_link() { socket_case sock-proc /proc/1/root/run/docker.sock; }
+case_hostpath_pv() {
+  # Cluster-scoped: it reaches podgate although no namespace selector applies to it.
+  expect_refused "PersistentVolume e2e-sock" k apply -f - <<EOF || return 1
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: e2e-sock}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /var/run/docker.sock, type: Socket}
+EOF
+  ! exists pv/e2e-sock || { reason="PersistentVolume exists after refusal"; return 1; }
+  # An ordinary local volume is created.
+  out=$(k apply -f - 2>&1 <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: e2e-local}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: local
+  local: {path: /mnt/disks/ssd1}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-1]}]}]
+EOF
+) || { reason="local PersistentVolume refused: $out"; return 1; }
+}
+case_windows_host_process() {
+  expect_refused "is a Windows HostProcess container" k apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: hostprocess, namespace: e2e-enforce}
+spec:
+  nodeSelector: {kubernetes.io/os: windows}
+  hostNetwork: true
+  securityContext:
+    windowsOptions: {hostProcess: true, runAsUserName: "NT AUTHORITY\\\\SYSTEM"}
+  containers: [{name: app, image: "$clean_image"}]
+EOF
+}
 case_clean_pod() {
   out=$(k apply -f - < <(pod_yaml clean e2e-enforce "$clean_image") 2>&1) || { reason="refused: $out"; return 1; }
   exists -n e2e-enforce pod/clean || { reason="pod not found after create"; return 1; }
@@ -463,6 +505,9 @@ run_case "privileged CronJob is refused at apply" case_privileged_cronjob
 run_case "hostPath /var/run/docker.sock is refused" case_docker_sock
 run_case "hostPath //run/docker.sock is refused" case_docker_sock_double_slash
 run_case "hostPath /var/run (parent of the socket) is refused" case_socket_parent_dir
+run_case "hostPath under /proc (a magic link to the node's root) is refused" case_proc_magic_link
+run_case "hostPath PersistentVolume on the Docker socket is refused; a local one is created" case_hostpath_pv
+run_case "Windows HostProcess Pod is refused" case_windows_host_process
 run_case "clean Pod is created" case_clean_pod
 run_case "kubectl apply --dry-run=server of a privileged Pod is refused and creates nothing" case_dry_run_server
 run_case "privileged ephemeral container via kubectl debug is refused" case_ephemeral_container

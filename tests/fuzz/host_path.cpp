@@ -32,5 +32,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(covers("/", normal));
   FUZZ_CHECK(covers(normal, normal));
   FUZZ_CHECK(covers(normal, normalize_host_path(normal + "/x")));
+  // The glob-aware forms agree with covers() on glob-free paths, and a '*' component matches any one.
+  using podgate::policy::covers_pattern;
+  using podgate::policy::inside_pattern;
+  FUZZ_CHECK(covers_pattern("/", normal));
+  if (normal.find_first_of("*?[") == std::string::npos) {
+    FUZZ_CHECK(covers_pattern(normal, normal) && inside_pattern(normal, normal));
+    FUZZ_CHECK(inside_pattern(normalize_host_path(normal + "/x"), normal));
+  }
+  if (normal != "/") {
+    const std::string parent = normal.substr(0, normal.rfind('/'));
+    FUZZ_CHECK(inside_pattern(normal, (parent.empty() ? "" : parent) + "/*"));
+  }
   return 0;
 }

@@ -925,3 +925,11 @@ scans:
   CHECK(error_of("scans: {maxReportBytes: 1Gi}\n").find("scans.maxReportBytes") != std::string::npos);
   CHECK(error_of("scans: {cacheBytes: 1Ki}\n").find("scans.cacheBytes") != std::string::npos);
 }
+
+TEST_CASE("exemptions.users takes requesting identities, exactly as written", "[config]") {
+  const Config c = parse("exemptions:\n  users: [alice, \"system:serviceaccount:platform:installer\"]\n");
+  CHECK(c.exemptions.users == std::vector<std::string>{"alice", "system:serviceaccount:platform:installer"});
+  CHECK(c.exemptions.namespaces == std::vector<std::string>{"kube-system"});  // the rest keep their defaults
+  CHECK_THAT(error_of("exemptions:\n  users: [\"\"]\n"),
+             Catch::Matchers::StartsWith("podgate.yaml: exemptions.users[0]: must be a non-empty user name"));
+}

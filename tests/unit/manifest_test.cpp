@@ -130,3 +130,21 @@ TEST_CASE("to_admission_review produces a CREATE review admission decodes", "[ma
   REQUIRE(req.object.podSpec->containers.size() == 1);
   CHECK(req.object.podSpec->containers[0].image == "busybox");
 }
+
+TEST_CASE("a PersistentVolume manifest becomes a cluster-scoped persistentvolumes review", "[manifest]") {
+  auto docs = podgate::manifest::parse(
+      "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: sock, namespace: ignored}\n"
+      "spec:\n  capacity: {storage: 1Gi}\n  hostPath: {path: /var/run/docker.sock}\n",
+      "pv.yaml");
+  REQUIRE(docs.size() == 1);
+  const auto resource = podgate::admission::resource_for_kind(docs[0].kind);
+  CHECK(resource.resource == "persistentvolumes");
+  auto decoded = podgate::admission::decode(
+      podgate::manifest::to_admission_review(docs[0], "team-a", resource.group, resource.resource));
+  REQUIRE(decoded);
+  const auto& req = decoded.review->request();
+  CHECK(req.target == podgate::admission::Target::PersistentVolume);
+  CHECK(req.namespace_.empty());
+  REQUIRE(req.object.nodePaths.size() == 1);
+  CHECK(req.object.nodePaths[0].path == "/var/run/docker.sock");
+}
