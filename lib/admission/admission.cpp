@@ -281,7 +281,8 @@ bool classify(Request& req, const SpecLocation*& loc, Failure& failure) {
   return true;
 }
 
-constexpr std::array<std::string_view, 4> kContainerKeys{"name", "image", "securityContext", "volumeMounts"};
+constexpr std::array<std::string_view, 5> kContainerKeys{"name", "image", "securityContext", "volumeMounts",
+                                                          "targetContainerName"};
 constexpr std::array<std::string_view, 2> kSecurityContextKeys{"privileged", "windowsOptions"};
 constexpr std::array<std::string_view, 1> kWindowsOptionsKeys{"hostProcess"};
 constexpr std::array<std::string_view, 1> kNameKeys{"name"};
@@ -303,7 +304,7 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     const Value& item = items[i];
     const Path itemPath = path.element(i);
     if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
-    Members<4> m(kContainerKeys);
+    Members<5> m(kContainerKeys);
     if (!m.scan(item, itemPath, failure)) return false;
 
     Container c;
@@ -311,6 +312,7 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     c.index = i;
     if (!read_string(m[0], itemPath.member("name"), c.name, failure)) return false;
     if (!read_string(m[1], itemPath.member("image"), c.image, failure)) return false;
+    if (!read_string(m[4], itemPath.member("targetContainerName"), c.targetContainerName, failure)) return false;
 
     const Path scPath = itemPath.member("securityContext");
     if (!check_object(m[2], scPath, failure)) return false;
@@ -387,13 +389,13 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
   return true;
 }
 
-constexpr std::array<std::string_view, 7> kPodSpecKeys{
+constexpr std::array<std::string_view, 8> kPodSpecKeys{
     "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount",
-    "securityContext"};
+    "securityContext", "shareProcessNamespace"};
 constexpr std::array<std::string_view, 1> kPodSecurityContextKeys{"windowsOptions"};
 
 bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure& failure) {
-  Members<7> m(kPodSpecKeys);
+  Members<8> m(kPodSpecKeys);
   if (!m.scan(object, path, failure)) return false;
 
   std::size_t total = 0;
@@ -418,6 +420,9 @@ bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure
     if (!sc.scan(*m[6], scPath, failure)) return false;
     if (!read_host_process(sc[0], scPath.member("windowsOptions"), spec.hostProcess, failure)) return false;
   }
+  std::optional<bool> shared;
+  if (!read_bool(m[7], path.member(kPodSpecKeys[7]), shared, failure)) return false;
+  spec.shareProcessNamespace = shared.value_or(false);
   return true;
 }
 

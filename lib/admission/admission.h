@@ -29,6 +29,7 @@ struct Container {
   std::optional<bool> privileged;        // securityContext.privileged, if present
   std::optional<bool> hostProcess;       // securityContext.windowsOptions.hostProcess, if present
   std::vector<std::string_view> volumeMounts;  // names of the volumes it mounts
+  std::string_view targetContainerName;  // an ephemeral container's target: it shares its processes
 };
 
 struct HostPathVolume {
@@ -48,6 +49,7 @@ struct PodSpec {
   std::string fieldPath;                 // e.g. "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec"
   std::string_view serviceAccountName;   // "" when absent (Kubernetes then uses "default")
   std::optional<bool> hostProcess;       // securityContext.windowsOptions.hostProcess (pod level), if present
+  bool shareProcessNamespace = false;    // every container sees (and reaches, via /proc) the others' processes
   std::vector<Container> containers;     // init, regular, ephemeral, in that order
   std::vector<Volume> volumes;
 };

@@ -106,7 +106,27 @@ std::string shown_path(std::string_view label, std::string_view written) {
   return shown;
 }
 
-// A hostPath volume is exempt when some container mounts it and every container mounting it is
+bool mounts(const Container& c, std::string_view volume) {
+  return std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) != c.volumeMounts.end();
+}
+
+// The containers that reach a volume: those that mount it, and those that reach another one's
+// files through /proc/<pid>/root: every container when the pod shares its process namespace,
+// and an ephemeral container targeting one that mounts it (kubectl debug --target).
+bool reaches(const PodSpec& spec, const Container& c, std::string_view volume) {
+  if (mounts(c, volume)) return true;
+  const auto mounted_by = [&](auto&& which) {
+    return std::any_of(spec.containers.begin(), spec.containers.end(),
+                       [&](const Container& o) { return which(o) && mounts(o, volume); });
+  };
+  if (spec.shareProcessNamespace) return mounted_by([](const Container&) { return true; });
+  if (c.list != admission::ContainerList::Ephemeral || c.targetContainerName.empty()) return false;
+  return mounted_by([&](const Container& o) {
+    return o.list != admission::ContainerList::Ephemeral && o.name == c.targetContainerName;
+  });
+}
+
+// A hostPath volume is exempt when some container reaches it and every container reaching it is
 // exempt, or when the pod's service account is exempt and no container outside the exemption's
 // reach mounts it. An unmounted volume is not exempt by image: an ephemeral container added
 // later could mount it.
@@ -115,7 +135,7 @@ std::optional<ExemptionRef> volume_exemption(const RuleSet& rules, const Scope& 
                                              std::vector<std::string>& holders) {
   bool all = true;
   for (const Container& c : spec.containers) {
-    if (std::find(c.volumeMounts.begin(), c.volumeMounts.end(), volume) == c.volumeMounts.end()) continue;
+    if (!reaches(spec, c, volume)) continue;
     holders.push_back(container_key(c));
     if (auto e = container_exemption(rules, scope, c)) by.push_back(*e);
     else all = false;

@@ -218,6 +218,32 @@ TEST_CASE("UPDATE: a new container that gains an existing socket volume is a new
     REQUIRE(v.violations.size() == 1);
     CHECK(v.violations[0].preexisting);
   }
+  SECTION("a debug container targeting the container that mounts it reaches it through /proc: denied") {
+    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"app")")}), volumes}));
+    const Verdict v = judge(review_json(pod_kind(), o));
+    CHECK(v.decision == Decision::Denied);
+    CHECK_FALSE(v.violations.at(0).preexisting);
+    // Targeting a container without the mount changes nothing.
+    const std::string two = list("containers", {container("app", "nginx", mount("sock")), container("web", "nginx")});
+    ReviewOptions t = o;
+    t.oldObject = wrap_pod_spec(pod_kind(), pod_spec({two, volumes}));
+    t.object = wrap_pod_spec(pod_kind(), pod_spec({two, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"web")")}), volumes}));
+    CHECK(judge(review_json(pod_kind(), t)).decision == Decision::Allowed);
+  }
+  SECTION("in a pod sharing its process namespace, any new container reaches it: denied") {
+    const std::string shared = R"("shareProcessNamespace":true)";
+    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({regular, volumes, shared}));
+    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox")}), volumes, shared}));
+    CHECK(judge(review_json(pod_kind(), o)).decision == Decision::Denied);
+  }
+  SECTION("an exempt agent's socket stays exempt only while no one else reaches it") {
+    config::Config cfg;
+    cfg.exemptions.images = {"registry.corp/agents/**"};
+    const std::string agent = list("containers", {container("agent", "registry.corp/agents/ctr:1", mount("sock"))});
+    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({agent, volumes}));
+    o.object = wrap_pod_spec(pod_kind(), pod_spec({agent, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"agent")")}), volumes}));
+    CHECK(judge(review_json(pod_kind(), o), cfg).decision == Decision::Denied);
+  }
   SECTION("a template change that mounts the volume in another container is new, too") {
     const WorkloadKind& deployment = workload_kinds()[1];
     ReviewOptions d;
