@@ -12,6 +12,7 @@
 // podgate one list and the cluster another.
 
 #include "admission/admission.h"
+#include "admission/resources.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -45,6 +46,9 @@ const char* field_name(ContainerList list) {
 namespace {
 
 using Value = rapidjson::Value;
+using detail::classify;
+using detail::spec_location;
+using detail::SpecLocation;
 
 constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
 constexpr std::string_view kReviewKind = "AdmissionReview";
@@ -166,119 +170,6 @@ bool check_object(const Value* v, const Path& path, Failure& failure) {
 bool check_array(const Value* v, const Path& path, Failure& failure) {
   if (!v || v->IsArray()) return true;
   return wrong_type(path, "an array", *v, failure);
-}
-
-// Where each pod-bearing kind keeps its pod spec. Matched on the kind alone, whatever the group
-// and version, so old and future versions (batch/v1beta1 CronJob, extensions/v1beta1 Deployment)
-// are judged by the path to the spec rather than waved through by a version whitelist.
-struct SpecLocation {
-  std::string_view kind;
-  std::array<std::string_view, 5> steps;
-  std::size_t depth;
-  const char* fieldPath;
-};
-
-constexpr std::array<SpecLocation, 10> kSpecLocations{{
-    {"Pod", {"spec"}, 1, "spec"},
-    {"EphemeralContainers", {"spec"}, 1, "spec"},  // see find_pod_spec for the legacy object
-    {"Deployment", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"ReplicaSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"StatefulSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"DaemonSet", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"Job", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"ReplicationController", {"spec", "template", "spec"}, 3, "spec.template.spec"},
-    {"PodTemplate", {"template", "spec"}, 2, "template.spec"},
-    {"CronJob", {"spec", "jobTemplate", "spec", "template", "spec"}, 5, "spec.jobTemplate.spec.template.spec"},
-}};
-
-const SpecLocation* spec_location(std::string_view kind) {
-  for (const auto& loc : kSpecLocations)
-    if (loc.kind == kind) return &loc;
-  return nullptr;
-}
-
-// The resources podgate judges, with the API groups that serve them (old ones included:
-// extensions/v1beta1 Deployments) and the kind their objects must have.
-struct JudgedResource {
-  std::string_view resource;
-  std::array<std::string_view, 2> groups;
-  std::size_t groupCount;
-  std::string_view kind;
-  Target target;
-};
-
-constexpr std::array<JudgedResource, 10> kJudgedResources{{
-    {"pods", {""}, 1, "Pod", Target::PodSpec},
-    {"replicationcontrollers", {""}, 1, "ReplicationController", Target::PodSpec},
-    {"podtemplates", {""}, 1, "PodTemplate", Target::PodSpec},
-    {"persistentvolumes", {""}, 1, "PersistentVolume", Target::PersistentVolume},
-    {"deployments", {"apps", "extensions"}, 2, "Deployment", Target::PodSpec},
-    {"replicasets", {"apps", "extensions"}, 2, "ReplicaSet", Target::PodSpec},
-    {"daemonsets", {"apps", "extensions"}, 2, "DaemonSet", Target::PodSpec},
-    {"statefulsets", {"apps"}, 1, "StatefulSet", Target::PodSpec},
-    {"jobs", {"batch"}, 1, "Job", Target::PodSpec},
-    {"cronjobs", {"batch"}, 1, "CronJob", Target::PodSpec},
-}};
-
-bool in_groups(const JudgedResource& r, std::string_view group) {
-  for (std::size_t i = 0; i < r.groupCount; ++i)
-    if (r.groups[i] == group) return true;
-  return false;
-}
-
-const JudgedResource* judged_resource(std::string_view group, std::string_view resource) {
-  for (const auto& r : kJudgedResources)
-    if (r.resource == resource && in_groups(r, group)) return &r;
-  return nullptr;
-}
-
-const JudgedResource* judged_kind(std::string_view group, std::string_view kind) {
-  for (const auto& r : kJudgedResources)
-    if (r.kind == kind && in_groups(r, group)) return &r;
-  return nullptr;
-}
-
-std::string describe_gr(std::string_view group, std::string_view name) {
-  return std::string(name) + " (" + (group.empty() ? std::string("core") : std::string(group)) + ")";
-}
-
-// Decides what the rules judge from request.resource and subResource, and refuses a review whose
-// kind disagrees with them: judging by kind alone would let a review that names one thing and
-// carries another be waved through (or judged as the wrong shape).
-bool classify(Request& req, const SpecLocation*& loc, Failure& failure) {
-  loc = nullptr;
-  const JudgedResource* r = judged_resource(req.resourceGroup, req.resource);
-  if (!r) {
-    const bool legacyEphemeral = req.kind.kind == "EphemeralContainers" && req.kind.group.empty();
-    if (judged_kind(req.kind.group, req.kind.kind) || legacyEphemeral) {
-      failure.message = req.resource.empty()
-                            ? "request.resource: missing for kind " + describe_gr(req.kind.group, req.kind.kind)
-                            : "request.kind " + describe_gr(req.kind.group, req.kind.kind) +
-                                  " does not match request.resource " + describe_gr(req.resourceGroup, req.resource);
-      return false;
-    }
-    return true;  // not a resource podgate judges
-  }
-  const std::string_view sub = req.subResource;
-  // The status subresource cannot change the spec (the apiserver keeps the old one).
-  if (sub == "status") return true;
-  const bool kindMatches = req.kind.kind == r->kind && in_groups(*r, req.kind.group);
-  const bool pods = r->resource == "pods";
-  bool agrees = kindMatches;
-  if (pods && sub == "ephemeralcontainers")  // older apiservers send kind EphemeralContainers
-    agrees = kindMatches || (req.kind.kind == "EphemeralContainers" && req.kind.group.empty());
-  const bool strict = sub.empty() || (pods && (sub == "ephemeralcontainers" || sub == "resize"));
-  if (!agrees) {
-    if (!strict) return true;  // another subresource's own kind (Scale, Binding, Eviction): no spec
-    failure.message = "request.kind " + describe_gr(req.kind.group, req.kind.kind) + " does not match request.resource " +
-                      describe_gr(req.resourceGroup, req.resource) + (sub.empty() ? "" : "/" + std::string(sub)) +
-                      " (expected " + std::string(r->kind) + ")";
-    return false;
-  }
-  req.target = r->target;
-  req.podBearing = r->target == Target::PodSpec;
-  if (req.podBearing) loc = spec_location(r->kind);
-  return true;
 }
 
 constexpr std::array<std::string_view, 5> kContainerKeys{"name", "image", "securityContext", "volumeMounts",
@@ -645,7 +536,10 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
   req.dryRun = dryRun.value_or(false);
 
   const SpecLocation* loc = nullptr;
-  if (!classify(req, loc, failure)) return false;
+  if (auto refused = classify(req, loc)) {
+    failure.message = std::move(*refused);
+    return false;
+  }
   const bool writes = req.operation == Operation::Create || req.operation == Operation::Update;
   if (req.target != Target::None && writes && !m[10]) {
     // Nothing to judge is not the same as nothing wrong: an empty CREATE is not an allow.
@@ -659,15 +553,6 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
 }
 
 }  // namespace
-
-bool is_pod_bearing_kind(std::string_view kind) { return spec_location(kind) != nullptr; }
-
-ResourceName resource_for_kind(std::string_view kind) {
-  for (const auto& r : kJudgedResources)
-    if (r.kind == kind) return ResourceName{r.groups[0], r.resource};
-  if (kind == "EphemeralContainers") return ResourceName{"", "pods"};
-  return {};
-}
 
 Review::Review() = default;
 Review::Review(Review&&) noexcept = default;

@@ -20,7 +20,6 @@
 #include "policy/policy.h"
 
 #include "policy/rule_support.h"
-#include "scan/present.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -110,14 +109,7 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
-// One image in a pod spec: a container's image or an image volume's reference.
-struct ImageSite {
-  std::string subject;
-  std::string field;
-  std::string_view image;
-  const Container* container = nullptr;  // null for an image volume
-};
-
+// Every image of a pod spec, in spec order.
 std::vector<ImageSite> image_sites(const PodSpec& spec) {
   std::vector<ImageSite> sites;
   for (const Container& c : spec.containers)
@@ -196,142 +188,6 @@ std::optional<Finding> static_image_check(const config::ImagesRule& rule, const 
   return std::nullopt;
 }
 
-
-bool severity_at_least(scan::Severity s, const std::string& threshold) {
-  const auto t = scan::parse_severity(threshold);
-  return static_cast<int>(s) >= static_cast<int>(t.value_or(scan::Severity::Critical));
-}
-
-// The scan rule, on a digest (and an index's children: scanners record either): malicious on
-// any of them denies, always; findings at or above the threshold (less the ignored ones) deny
-// with the rule's action; no scan younger than maxScanAge follows onUnscanned.
-void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<std::string>& digests,
-                JudgedImage& judged, std::vector<Finding>& findings) {
-  const auto& rule = rules.config.rules.images.scan;
-  const std::int64_t now = rules.now;
-  const std::int64_t max_age = std::chrono::duration_cast<std::chrono::seconds>(rule.maxScanAge).count();
-  struct Seen {
-    const scan::ScanRecord* record;
-    std::string digest;
-  };
-  std::vector<std::shared_ptr<const std::vector<scan::ScanRecord>>> hold;  // keeps the records alive
-  std::vector<Seen> all;
-  for (const auto& d : digests) {
-    auto records = rules.scans && *rules.scans ? (*rules.scans)(d) : nullptr;
-    if (!records) continue;
-    hold.push_back(records);
-    for (const auto& r : *records) all.push_back(Seen{&r, d});
-  }
-  auto describe_scan = [](const Seen& s) {
-    std::string out = s.record->scanner;
-    if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
-    return out + " " + scan::rfc3339(s.record->scannedAt) + " " + s.digest;
-  };
-  auto base = [&](Action action) {
-    Finding f;
-    f.violation.rule = "scan";
-    f.violation.action = action;
-    f.violation.subject = site.subject;
-    f.violation.fieldPath = site.field;
-    f.violation.value = std::string(site.image);
-    return f;
-  };
-
-  // Malicious, by any scan however old: a backdoor does not become safe with time.
-  for (const auto& s : all) {
-    if (s.record->malware != scan::MalwareResult::Malicious) continue;
-    Finding f = base(Action::Deny);
-    f.violation.deniesInAudit = true;
-    std::string what;
-    for (const auto& x : s.record->findings)
-      if (x.kind == "malware") {
-        what = x.id + (x.package.empty() ? "" : " in " + x.package);
-        break;
-      }
-    f.summary = site.subject + " uses image " + quote(site.image) + " (" + s.digest + "), which " + s.record->scanner +
-                " found malicious" + (what.empty() ? "" : " (" + printable(what) + ")");
-    f.detail = f.summary + "; known-malicious images are refused in every mode, audit included. Remove the image "
-                           "and investigate where it came from.";
-    judged.scan = "malicious";
-    judged.scanBasis = describe_scan(s);
-    findings.push_back(std::move(f));
-    return;
-  }
-
-  // A malware scan that failed (result "error") is no scan at all.
-  std::erase_if(all, [](const Seen& s) { return s.record->malware == scan::MalwareResult::Error; });
-  std::vector<const Seen*> fresh;
-  const Seen* newest_scan = nullptr;
-  for (const auto& s : all) {
-    if (!newest_scan || s.record->scannedAt > newest_scan->record->scannedAt) newest_scan = &s;
-    if (now - s.record->scannedAt <= max_age) fresh.push_back(&s);
-  }
-  const std::int64_t newest = newest_scan ? newest_scan->record->scannedAt : 0;
-  for (const Seen* s : fresh) judged.scanBasis += (judged.scanBasis.empty() ? "" : ", ") + describe_scan(*s);
-  if (fresh.empty()) {
-    const bool stale = !all.empty();
-    judged.scan = stale ? "stale" : "unscanned";
-    if (stale) judged.scanBasis = describe_scan(*newest_scan);  // the scan "N days old" refers to
-    if (rule.onUnscanned == config::OnUnscanned::Allow) return;
-    const Action action = rule.onUnscanned == config::OnUnscanned::Warn ? Action::Warn : rule.action;
-    Finding f = base(action);
-    if (stale) {
-      const std::int64_t days = (now - newest) / 86400;
-      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), whose newest scan is " +
-                  std::to_string(days) + " days old (rules.images.scan.maxScanAge is " +
-                  std::to_string(max_age / 86400) + " days)";
-      f.detail = f.summary + "; new vulnerabilities are found every day, so an old scan counts as none. Re-scan the "
-                             "image and import the report (podgate scans import, or POST /v1/scans).";
-    } else {
-      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), which has not been scanned";
-      f.detail = f.summary + "; scan it (Trivy, Grype) and import the report (podgate scans import, or POST "
-                             "/v1/scans) before deploying it.";
-    }
-    findings.push_back(std::move(f));
-    return;
-  }
-
-  // Findings at or above the threshold, from every fresh scan, less what is ignored; worst first.
-  std::vector<const scan::Finding*> bad;
-  for (const Seen* s : fresh) {
-    for (const auto& x : s->record->findings) {
-      if (!severity_at_least(x.severity, rule.severityThreshold)) continue;
-      const bool ignored = std::any_of(rule.ignore.begin(), rule.ignore.end(), [&](const config::IgnoredFinding& i) {
-        return i.id == x.id && (i.expiresAt == 0 || now < i.expiresAt);
-      });
-      if (ignored) continue;
-      // The same finding from two scanners counts once, at the worse of their ratings.
-      auto same = std::find_if(bad.begin(), bad.end(), [&](const scan::Finding* y) {
-        return y->id == x.id && y->package == x.package;
-      });
-      if (same == bad.end()) bad.push_back(&x);
-      else if (static_cast<int>(x.severity) > static_cast<int>((*same)->severity)) *same = &x;
-    }
-  }
-  if (bad.empty()) {
-    judged.scan = "clean";
-    return;
-  }
-  judged.scan = "vulnerable";
-  std::stable_sort(bad.begin(), bad.end(), [](const scan::Finding* a, const scan::Finding* b) {
-    return static_cast<int>(a->severity) > static_cast<int>(b->severity);
-  });
-  std::string worst;
-  for (std::size_t i = 0; i < bad.size() && i < 3; ++i) {
-    const auto* x = bad[i];
-    if (i) worst += "; ";
-    worst += printable(x->id) + " (" + scan::to_string(x->severity) + ", " + printable(x->package);
-    worst += x->fixedVersion.empty() ? std::string(", no fix yet") : ", fixed in " + printable(x->fixedVersion);
-    worst += ")";
-  }
-  Finding f = base(rule.action);
-  f.summary = site.subject + " uses image " + quote(site.image) + " with " + std::to_string(bad.size()) + " finding" +
-              (bad.size() == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": " + worst +
-              (bad.size() > 3 ? "; ..." : "");
-  f.detail = f.summary + "; update the packages (or the base image) and re-scan, or record an accepted risk in "
-                         "rules.images.scan.ignore.";
-  findings.push_back(std::move(f));
-}
 
 void check_images(const RuleSet& rules, const Scope& scope, const PodSpec& spec, const ExemptionLog& exempt,
                   const ImageLog& log, std::vector<Finding>& findings) {

@@ -56,6 +56,14 @@ struct RuleSet {
   std::int64_t now = 0;
 };
 
+// One image in a pod spec: a container's image or an image volume's reference.
+struct ImageSite {
+  std::string subject;
+  std::string field;
+  std::string_view image;
+  const admission::Container* container = nullptr;  // null for an image volume
+};
+
 // Text helpers for messages: names and paths from the request are bounded and made one-line.
 void truncate_utf8(std::string& s, std::size_t max);
 std::string printable(std::string_view s);
@@ -73,6 +81,10 @@ void check_privileged(const RuleSet& rules, const Scope& scope, const admission:
                       const ExemptionLog& exempt, std::vector<Finding>& findings);
 void check_runtime_sockets(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec,
                            const ExemptionLog& exempt, std::vector<Finding>& findings);
+// The scan rule on an image's digests (scan_rule.cpp): the resolved digest first, then an index's
+// children; records the verdict in `judged`.
+void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<std::string>& digests,
+                JudgedImage& judged, std::vector<Finding>& findings);
 // The runtime-socket rule on a PersistentVolume's hostPath and local paths.
 void check_persistent_volume(const RuleSet& rules, const admission::ObjectInfo& object, std::vector<Finding>& findings);
 
