@@ -398,7 +398,7 @@ void Session::send_early(HttpResponse response) {
     server_.metrics.count_http_request(route_label(request_.target), response.status);
   } catch (...) {
   }
-  write_response(response, false);
+  write_response(response, request_.method == "HEAD");
 }
 
 void Session::write_response(const HttpResponse& response, bool head) {
