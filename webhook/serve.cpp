@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/review.h"
+#include "server/metrics_listener.h"
 #include "server/scan_api.h"
 #include "server/server.h"
 #include "version.h"
@@ -145,7 +146,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
           .boolean("api", !cfg.scans.apiTokenFile.empty());
     }
     if (!cfg.scans.apiTokenFile.empty()) {
-      scan_api = std::make_unique<server::ScanApi>(scans, server::load_api_token(cfg.scans.apiTokenFile),
+      scan_api = std::make_unique<server::ScanApi>(scans, server::load_api_token(cfg.scans.apiTokenFile, &logger),
                                                    cfg.scans.maxReportBytes, &metrics, &logger);
     }
   } catch (const std::exception& e) {
@@ -155,11 +156,11 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans);
 
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;
   try {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
-    metrics_server = std::make_unique<metrics::MetricsServer>(mhp.host, mhp.port, metrics);
+    metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
     https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scan_api.get());
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start").str("error", e.what());

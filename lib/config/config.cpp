@@ -933,12 +933,22 @@ class Reader {
                  [&](const YAML::Node& n, const std::string& p) {
                    out.maxHeaderBytes = byte_size(n, p, 1ULL << 10, "1Ki", 1ULL << 20, "1Mi");
                  }},
+                {"handshakeTimeout",
+                 [&](const YAML::Node& n, const std::string& p) { out.handshakeTimeout = duration(n, p); }},
                 {"readTimeout", [&](const YAML::Node& n, const std::string& p) { out.readTimeout = duration(n, p); }},
                 {"writeTimeout", [&](const YAML::Node& n, const std::string& p) { out.writeTimeout = duration(n, p); }},
                 {"idleTimeout", [&](const YAML::Node& n, const std::string& p) { out.idleTimeout = duration(n, p); }},
                 {"maxConnections",
                  [&](const YAML::Node& n, const std::string& p) {
                    out.maxConnections = static_cast<std::size_t>(integer(n, p, 1, 1000000));
+                 }},
+                {"maxConnectionsPerPeer",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxConnectionsPerPeer = static_cast<std::size_t>(integer(n, p, 0, 1000000));
+                 }},
+                {"maxBufferedBodyBytes",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   out.maxBufferedBodyBytes = byte_size(n, p, 1ULL << 20, "1Mi", 4ULL << 30, "4Gi");
                  }},
             });
   }
@@ -1235,10 +1245,13 @@ std::string to_yaml(const Config& config) {
   w.section(1, "limits");
   w.line(2, "maxBodyBytes", std::to_string(server.limits.maxBodyBytes));
   w.line(2, "maxHeaderBytes", std::to_string(server.limits.maxHeaderBytes));
+  w.line(2, "handshakeTimeout", format_duration(server.limits.handshakeTimeout));
   w.line(2, "readTimeout", format_duration(server.limits.readTimeout));
   w.line(2, "writeTimeout", format_duration(server.limits.writeTimeout));
   w.line(2, "idleTimeout", format_duration(server.limits.idleTimeout));
   w.line(2, "maxConnections", std::to_string(server.limits.maxConnections));
+  w.line(2, "maxConnectionsPerPeer", std::to_string(server.limits.maxConnectionsPerPeer));
+  w.line(2, "maxBufferedBodyBytes", std::to_string(server.limits.maxBufferedBodyBytes));
   w.section(0, "logging");
   w.line(1, "level", yaml_string(config.logging.level));
   w.line(1, "logAllowed", config.logging.logAllowed ? "true" : "false");

@@ -137,11 +137,18 @@ struct TlsConfig {
 struct Limits {
   std::size_t maxBodyBytes = 3 * 1024 * 1024;      // the apiserver's own object limit
   std::size_t maxHeaderBytes = 16 * 1024;
-  std::chrono::milliseconds readTimeout{10000};    // TLS handshake + headers + body of one request
+  // The TLS handshake alone: short, so connections that never finish one cannot hold slots long.
+  std::chrono::milliseconds handshakeTimeout{5000};
+  std::chrono::milliseconds readTimeout{10000};    // headers + body of one request (the first: from the handshake's end)
   std::chrono::milliseconds writeTimeout{10000};
   // Longer than the apiserver's 90 s idle timeout, so the client closes first and never races a close.
   std::chrono::milliseconds idleTimeout{120000};
   std::size_t maxConnections = 1024;
+  // One peer address's share of maxConnections (0: no cap). Half the default maxConnections: the
+  // apiserver may reach podgate from one address (or one konnectivity agent for every apiserver).
+  std::size_t maxConnectionsPerPeer = 512;
+  // Request bodies held by all connections together; bodies up to 64 KiB are always admitted.
+  std::size_t maxBufferedBodyBytes = 32 * 1024 * 1024;
 
   bool operator==(const Limits&) const = default;
 };

@@ -1,7 +1,6 @@
 #include "metrics/metrics.h"
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -127,6 +126,22 @@ struct Metrics::Impl {
           .Name("podgate_http_connection_timeouts_total")
           .Help("Connections closed by a deadline, by phase (handshake, read, idle, write).")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& bodyBudgetRejections =
+      prometheus::BuildCounter()
+          .Name("podgate_http_body_budget_rejections_total")
+          .Help("Requests answered 503 because the request bodies held in memory would pass "
+                "server.limits.maxBufferedBodyBytes.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& bufferedBodyBytes =
+      prometheus::BuildGauge()
+          .Name("podgate_http_buffered_body_bytes")
+          .Help("Bytes reserved for request bodies held in memory, on all connections.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& scanAuthFailures =
+      prometheus::BuildCounter()
+          .Name("podgate_scan_api_auth_failures_total")
+          .Help("Scan API requests refused with 401, by reason (missing, invalid).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& configReloads =
       prometheus::BuildCounter()
           .Name("podgate_config_reloads_total")
@@ -238,6 +253,9 @@ struct Metrics::Impl {
   LabelledCache<prometheus::Counter> timeoutsCache{timeouts};
 
   prometheus::Gauge& openGauge = open.Add({});
+  prometheus::Counter& bodyBudgetRejected = bodyBudgetRejections.Add({});
+  prometheus::Gauge& bufferedBodyGauge = bufferedBodyBytes.Add({});
+  LabelledCache<prometheus::Counter> scanAuthFailuresCache{scanAuthFailures};
   prometheus::Counter& configOk = configReloads.Add({{"result", "success"}});
   prometheus::Counter& configFailed = configReloads.Add({{"result", "failure"}});
   prometheus::Gauge& configLast = configLastReload.Add({});
@@ -247,6 +265,10 @@ struct Metrics::Impl {
 
   Impl() {
     buildInfo.Add({{"version", kVersion}}).Set(1);
+    // Known label values start at 0, so rate() and alerts see the first event.
+    for (const char* reason : {"max_connections", "max_per_peer", "evicted_idle", "evicted_handshake"})
+      rejectedCache.get({{"reason", reason}});
+    for (const char* reason : {"missing", "invalid"}) scanAuthFailuresCache.get({{"reason", reason}});
     configLast.Set(now_unix_seconds());  // the config loaded at start counts as the first success
   }
 };
@@ -352,6 +374,14 @@ void Metrics::count_connection_rejected(std::string_view reason) {
 
 void Metrics::add_open_connections(double delta) { impl_->openGauge.Increment(delta); }
 
+void Metrics::count_body_budget_rejection() { impl_->bodyBudgetRejected.Increment(); }
+
+void Metrics::add_buffered_body_bytes(double delta) { impl_->bufferedBodyGauge.Increment(delta); }
+
+void Metrics::count_scan_api_auth_failure(std::string_view reason) {
+  impl_->scanAuthFailuresCache.get({{"reason", reason}}).Increment();
+}
+
 void Metrics::count_connection_timeout(std::string_view phase) {
   impl_->timeoutsCache.get({{"phase", phase}}).Increment();
 }
@@ -372,26 +402,6 @@ void Metrics::set_certificate_expiry(double unix_seconds) { impl_->certExpiryGau
 std::string Metrics::serialize() const {
   prometheus::TextSerializer serializer;
   return serializer.Serialize(impl_->registry->Collect());
-}
-
-MetricsServer::MetricsServer(const std::string& host, unsigned short port, const Metrics& metrics) {
-  // civetweb wants "[v6]:port" for IPv6 and "host:port" otherwise.
-  std::string bind = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (bind.empty()) bind = "0.0.0.0";
-  bind += ":" + std::to_string(port);
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot listen for metrics on " + bind + ": " + e.what());
-  }
-  exposer_->RegisterCollectable(metrics.registry());
-}
-
-MetricsServer::~MetricsServer() = default;
-
-unsigned short MetricsServer::port() const {
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : static_cast<unsigned short>(ports.front());
 }
 
 }  // namespace podgate::metrics

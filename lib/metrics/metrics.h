@@ -10,7 +10,6 @@
 
 namespace prometheus {
 class Registry;
-class Exposer;
 }  // namespace prometheus
 
 namespace podgate::metrics {
@@ -44,9 +43,17 @@ class Metrics {
   void count_invalid_request(std::string_view reason);
   // podgate_http_requests_total{route,code}
   void count_http_request(std::string_view route, int code);
-  // podgate_http_connections_rejected_total{reason}; podgate_http_connections_open
+  // podgate_http_connections_rejected_total{reason}: max_connections, max_per_peer, evicted_idle,
+  // evicted_handshake (all start at 0); podgate_http_connections_open
   void count_connection_rejected(std::string_view reason);
   void add_open_connections(double delta);
+  // podgate_http_body_budget_rejections_total: requests answered 503 because the bodies held by all
+  // connections would pass server.limits.maxBufferedBodyBytes; podgate_http_buffered_body_bytes:
+  // the bytes reserved for bodies now
+  void count_body_budget_rejection();
+  void add_buffered_body_bytes(double delta);
+  // podgate_scan_api_auth_failures_total{reason}: missing (no bearer token), invalid (a wrong one)
+  void count_scan_api_auth_failure(std::string_view reason);
   // podgate_http_connection_timeouts_total{phase}: handshake, read, idle, write
   void count_connection_timeout(std::string_view phase);
   // podgate_config_reloads_total{result}; podgate_config_last_reload_success_timestamp_seconds
@@ -91,23 +98,13 @@ class Metrics {
   static constexpr std::size_t kMaxNamespaceLabels = 200;
   std::string namespace_label(std::string_view ns);
 
-  // Text exposition of the registry (used by tests and `podgate review --metrics`).
+  // Text exposition of the registry: the /metrics body (lib/server/metrics_listener.h), and
+  // `podgate review --metrics`.
   std::string serialize() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-};
-
-// Starts the plain-HTTP /metrics listener on "HOST:PORT" (port 0 picks a free one).
-class MetricsServer {
- public:
-  MetricsServer(const std::string& host, unsigned short port, const Metrics& metrics);
-  ~MetricsServer();
-  unsigned short port() const;
-
- private:
-  std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
 }  // namespace podgate::metrics

@@ -20,6 +20,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/review.h"
+#include "server/admission_limits.h"
 #include "server/server.h"
 #include "server/tls_context.h"
 
@@ -40,6 +41,13 @@ using IdleHook = boost::intrusive::list_base_hook<boost::intrusive::tag<IdleTag>
                                                   boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 using IdleList =
     boost::intrusive::list<Session, boost::intrusive::base_hook<IdleHook>, boost::intrusive::constant_time_size<false>>;
+// The worker's new connections that have not sent a byte of their first request yet (in the TLS
+// handshake, or silent after it), oldest first.
+struct FreshTag;
+using FreshHook = boost::intrusive::list_base_hook<boost::intrusive::tag<FreshTag>,
+                                                       boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+using FreshList = boost::intrusive::list<Session, boost::intrusive::base_hook<FreshHook>,
+                                             boost::intrusive::constant_time_size<false>>;
 
 // One thread's event loop and the connections it owns. Every member except `ioc` is touched only
 // from that thread (or before run() starts / after it ends).
@@ -47,9 +55,11 @@ struct Worker {
   explicit Worker(std::chrono::milliseconds sweep_interval);
 
   SessionList sessions;  // declared before ioc: sessions destroyed with the ioc unlink themselves
-  IdleList idle;         // the subset waiting for a next request, longest idle first
-  // idle's size, read by the acceptor's thread to know whether an eviction can make room.
+  IdleList idle;    // the subset waiting for a next request, longest idle first
+  FreshList fresh;  // the subset not yet sending a first request (handshake, or silent after it), oldest first
+  // The two lists' sizes, read by the acceptor's thread to know whether an eviction can make room.
   std::atomic<std::size_t> idleCount{0};
+  std::atomic<std::size_t> freshCount{0};
   net::io_context ioc{1};
   net::executor_work_guard<net::io_context::executor_type> guard{ioc.get_executor()};
   // Deadlines are enforced by one sweep per interval instead of a timer per operation: every
@@ -62,8 +72,9 @@ struct Worker {
   void start_sweeping();
   void close_idle();  // drain: idle keep-alive connections close now
   void close_all();   // grace period over: everything closes now
-  // At maxConnections: closes the longest-idle keep-alive connection that has no request arriving.
-  void evict_idle(ServerCore& server);
+  // At maxConnections: closes the longest-idle keep-alive connection that has no request arriving,
+  // else the oldest new connection that has not begun its first request.
+  void evict_one(ServerCore& server);
 };
 
 struct ServerCore {
@@ -85,6 +96,8 @@ struct ServerCore {
   std::atomic<std::size_t> pendingEvictions{0};
   std::atomic<bool> stopRequested{false};
   std::atomic<bool> destroying{false};
+  PeerTable peers;        // connections per client address, when maxConnectionsPerPeer is set
+  BodyBudget bodyBudget;  // request bodies held by all connections
 
   // Declared after everything sessions touch in their destructors, before what runs on workers[0].
   std::vector<std::unique_ptr<Worker>> workers;
@@ -112,8 +125,12 @@ struct ServerCore {
   void open_listener();
   void do_accept();
   void on_accept(const boost::system::error_code& ec, tcp::socket socket, Worker& target);
+  // Why a new connection must be closed at once ("max_per_peer", "max_connections"), or null with
+  // its peer slot taken (when the per-peer cap is on).
+  const char* admit(tcp::socket& socket, Worker& target, PeerSlot& slot);
   // At the limit: posts the eviction of an idle keep-alive connection (the target's, else any
-  // worker's) and returns true, or false when no connection is idle.
+  // worker's), or failing that of a new one not yet sending a request, and returns true; false when
+  // none can give way.
   bool make_room(Worker& target);
   void schedule_reload();
   void begin_drain();

@@ -132,6 +132,11 @@ std::size_t Router::body_limit(std::string_view target, std::size_t fallback) co
   return scans_ && ScanApi::handles(target) ? scans_->max_report_bytes() : fallback;
 }
 
+std::optional<HttpResponse> Router::refuse_before_body(std::string_view target, std::string_view authorization) const {
+  if (!scans_ || !ScanApi::handles(target)) return std::nullopt;
+  return scans_->refuse_unauthorized(authorization);
+}
+
 HttpResponse Router::handle(HttpRequest request) const {
   std::promise<HttpResponse> promise;
   auto future = promise.get_future();

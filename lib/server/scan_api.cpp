@@ -3,10 +3,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "image/reference.h"
 #include "scan/present.h"
@@ -45,9 +50,35 @@ HttpResponse error(int status, std::string_view message) {
   return json(status, std::move(body));
 }
 
+// Whether a group other than the process's own may read the file. A Kubernetes Secret volume
+// mounted 0440 with fsGroup (as the chart does) is readable by the pod's own supplementary group
+// only, which is no wider than the process itself.
+bool foreign_group(gid_t gid) {
+  if (gid == getegid()) return false;
+  gid_t groups[256];
+  const int n = getgroups(256, groups);
+  for (int i = 0; i < n; ++i)
+    if (groups[i] == gid) return false;
+  return true;
+}
+
+void warn_if_readable_by_others(const std::string& path, log::Logger& logger) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  const bool others = (st.st_mode & S_IROTH) != 0;
+  const bool group = (st.st_mode & S_IRGRP) != 0 && foreign_group(st.st_gid);
+  if (!others && !group) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  logger.line(log::Level::Warn, "scan API token file is readable by group or others")
+      .str("file", path)
+      .str("mode", mode)
+      .str("fix", "chmod 600 (or 0440 with the pod's fsGroup): whoever reads the token can mark images clean");
+}
+
 }  // namespace
 
-std::string load_api_token(const std::string& path) {
+std::string load_api_token(const std::string& path, log::Logger* logger) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("scans.apiTokenFile " + path + ": cannot be read");
   std::string token(kMaxTokenBytes + 1, '\0');
@@ -61,6 +92,13 @@ std::string load_api_token(const std::string& path) {
   for (char c : token)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
       throw std::runtime_error("scans.apiTokenFile " + path + ": the token has whitespace or control characters");
+  // Anyone who guesses the token can mark a backdoored image clean: 32 characters are 128 bits
+  // even as hex digits, out of reach of guessing.
+  if (token.size() < kMinTokenBytes)
+    throw std::runtime_error("scans.apiTokenFile " + path + ": the token is " + std::to_string(token.size()) +
+                             " bytes; at least " + std::to_string(kMinTokenBytes) +
+                             " are required (make one with: openssl rand -hex 32)");
+  if (logger) warn_if_readable_by_others(path, *logger);
   return token;
 }
 
@@ -86,13 +124,38 @@ bool ScanApi::authorized(std::string_view authorization) const {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+std::optional<HttpResponse> ScanApi::refuse_unauthorized(std::string_view authorization) const {
+  if (authorized(authorization)) return std::nullopt;
+  note_auth_failure(authorization.empty() ? "missing" : "invalid");
+  HttpResponse r = error(401, "a bearer token is required (scans.apiTokenFile)");
+  r.wwwAuthenticate = "Bearer realm=\"podgate\"";
+  return r;
+}
+
+// Counted always; logged at most once per 10 s, so a guessing client cannot flood the log.
+void ScanApi::note_auth_failure(const char* reason) const {
+  if (metrics_) metrics_->count_scan_api_auth_failure(reason);
+  if (!logger_) return;
+  constexpr auto kInterval = std::chrono::seconds(10);
+  const auto now = std::chrono::steady_clock::now();
+  long long not_logged = 0;
+  {
+    std::lock_guard<std::mutex> lock(authLogMutex_);
+    if (lastAuthLog_ != std::chrono::steady_clock::time_point{} && now - lastAuthLog_ < kInterval) {
+      ++authFailuresNotLogged_;
+      return;
+    }
+    lastAuthLog_ = now;
+    not_logged = std::exchange(authFailuresNotLogged_, 0);
+  }
+  logger_->line(log::Level::Warn, "scan API request refused: bad or missing bearer token")
+      .str("reason", reason)
+      .integer("notLoggedSinceLastLine", not_logged);
+}
+
 HttpResponse ScanApi::handle(std::string_view method, std::string_view target, std::string_view authorization,
                              std::string body) const {
-  if (!authorized(authorization)) {
-    HttpResponse r = error(401, "a bearer token is required (scans.apiTokenFile)");
-    r.wwwAuthenticate = "Bearer realm=\"podgate\"";
-    return r;
-  }
+  if (auto refused = refuse_unauthorized(authorization)) return std::move(*refused);
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/v1/scans") {
     if (method != "POST") {

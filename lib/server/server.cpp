@@ -22,7 +22,7 @@ using boost::system::error_code;
 namespace {
 
 std::chrono::milliseconds sweep_interval(const config::Limits& limits) {
-  auto shortest = std::min({limits.readTimeout, limits.writeTimeout, limits.idleTimeout});
+  auto shortest = std::min({limits.handshakeTimeout, limits.readTimeout, limits.writeTimeout, limits.idleTimeout});
   return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
 }
 
@@ -59,12 +59,17 @@ void Worker::close_all() {
   for (Session& session : sessions) session.close();
 }
 
-void Worker::evict_idle(ServerCore& server) {
-  for (auto it = idle.begin(); it != idle.end();) {
+void Worker::evict_one(ServerCore& server) {
+  bool evicted = false;
+  for (auto it = idle.begin(); !evicted && it != idle.end();) {
     Session& session = *it++;  // evict_if_idle unlinks it
-    if (session.evict_if_idle()) break;
+    evicted = session.evict_if_idle();
   }
-  // After the unlink, so the acceptor never counts this idle connection as free to promise again.
+  for (auto it = fresh.begin(); !evicted && it != fresh.end();) {
+    Session& session = *it++;  // evict_if_fresh unlinks it
+    evicted = session.evict_if_fresh();
+  }
+  // After the unlink, so the acceptor never counts this connection as free to promise again.
   server.pendingEvictions.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -77,6 +82,10 @@ ServerCore::ServerCore(const config::ServerConfig& cfg, const policy::Reviewer& 
       logger(l),
       router(reviewer, &m, draining, cfg.defaultReviewTimeout, scans),
       lingerTimeout(std::min(cfg.limits.readTimeout, std::chrono::milliseconds(2000))),
+      // Never below the largest body one request may have, or such a request could never be read.
+      bodyBudget(std::max({cfg.limits.maxBufferedBodyBytes, cfg.limits.maxBodyBytes,
+                           router.body_limit("/v1/scans", cfg.limits.maxBodyBytes)}),
+                 m),
       workers([&] {
         std::vector<std::unique_ptr<Worker>> list;
         for (unsigned i = 0, n = thread_count(cfg.threads); i < n; ++i) {
@@ -175,9 +184,10 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
     return;
   }
   acceptErrorLogged = false;
-  if (open.load(std::memory_order_relaxed) >= config.limits.maxConnections && !make_room(target)) {
-    // Nothing idle to give way: accept-and-close keeps the kernel backlog from holding the excess.
-    metrics.count_connection_rejected("max_connections");
+  PeerSlot slot;
+  if (const char* reason = admit(socket, target, slot)) {
+    // Accept-and-close keeps the kernel backlog from holding the excess.
+    metrics.count_connection_rejected(reason);
     error_code ignored;
     socket.close(ignored);
     return do_accept();
@@ -187,7 +197,8 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
   try {
     open.fetch_add(1, std::memory_order_relaxed);
     metrics.add_open_connections(1);
-    auto session = std::make_shared<Session>(*this, target, certificates.current(), std::move(socket));
+    auto session =
+        std::make_shared<Session>(*this, target, certificates.current(), std::move(socket), std::move(slot));
     net::post(target.ioc, [session = std::move(session)] { session->start(); });
   } catch (const std::exception& e) {
     // A session that cannot be created (SSL_new failure, memory) costs this connection only.
@@ -196,24 +207,48 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
   do_accept();
 }
 
+// One address may hold only its share of the connections, so one client (a flood of silent
+// connections, say) cannot take all of them from the apiserver.
+const char* ServerCore::admit(tcp::socket& socket, Worker& target, PeerSlot& slot) {
+  if (const std::size_t cap = config.limits.maxConnectionsPerPeer; cap > 0) {
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    // No address (reset before accept returned): the session fails at once anyway, uncounted.
+    if (!ec && !peers.try_take(PeerTable::key_of(peer.address()), cap, slot)) return "max_per_peer";
+  }
+  if (open.load(std::memory_order_relaxed) >= config.limits.maxConnections && !make_room(target)) {
+    return "max_connections";
+  }
+  return nullptr;
+}
+
 // An idle keep-alive connection costs its client only a reconnect (HTTP lets a server close one at
 // any time, and clients expect it), while refusing the new connection can cost a review: so at the
-// limit, the longest-idle connection gives way. Connections still in their handshake or first
-// request are not evicted (the read deadline bounds them), so a flood of new connections cannot
-// push out one that is about to send its request. The new connection is accepted before the
-// eviction runs on its worker: the server is over the limit by the evictions in flight, for a
-// moment.
+// limit, the longest-idle connection gives way. Next come new connections that have not sent a byte
+// of a first request (in their TLS handshake, or silent after it), oldest first: a real client
+// sends its request within milliseconds of connecting, so the oldest is the likeliest to be a
+// silent one, and without this a flood of silent connections would hold every slot until its
+// deadline and start again. Connections reading a request are not evicted (the read deadline
+// bounds them). The new connection is accepted before the eviction runs on its worker: the
+// server is over the limit by the evictions in flight, for a moment.
 bool ServerCore::make_room(Worker& target) {
-  std::size_t idle = 0;
-  for (auto& worker : workers) idle += worker->idleCount.load(std::memory_order_relaxed);
-  if (idle <= pendingEvictions.load(std::memory_order_relaxed)) return false;
-  Worker* victim = target.idleCount.load(std::memory_order_relaxed) > 0 ? &target : nullptr;
-  for (std::size_t i = 0; !victim && i < workers.size(); ++i) {
-    if (workers[i]->idleCount.load(std::memory_order_relaxed) > 0) victim = workers[i].get();
+  std::size_t evictable = 0;
+  for (auto& worker : workers) {
+    evictable += worker->idleCount.load(std::memory_order_relaxed) +
+                 worker->freshCount.load(std::memory_order_relaxed);
   }
+  if (evictable <= pendingEvictions.load(std::memory_order_relaxed)) return false;
+  auto find = [&](std::atomic<std::size_t> Worker::*count) -> Worker* {
+    if ((target.*count).load(std::memory_order_relaxed) > 0) return &target;
+    for (auto& worker : workers)
+      if (((*worker).*count).load(std::memory_order_relaxed) > 0) return worker.get();
+    return nullptr;
+  };
+  Worker* victim = find(&Worker::idleCount);
+  if (!victim) victim = find(&Worker::freshCount);
   if (!victim) return false;
   pendingEvictions.fetch_add(1, std::memory_order_relaxed);
-  net::post(victim->ioc, [this, victim] { victim->evict_idle(*this); });
+  net::post(victim->ioc, [this, victim] { victim->evict_one(*this); });
   return true;
 }
 

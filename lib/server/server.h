@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@ struct HttpResponse {
   std::string body;
   std::string allow;            // the Allow header of a 405 ("POST"); empty: no header
   std::string wwwAuthenticate;  // the WWW-Authenticate header of a 401; empty: no header
+  std::string retryAfter;       // the Retry-After header of a 503 ("1"); empty: no header
 };
 
 class ScanApi;
@@ -49,6 +51,10 @@ class Router {
          std::chrono::milliseconds default_review_timeout = std::chrono::seconds(10), const ScanApi* scans = nullptr);
   // The body limit for a request to `target`: scans.maxReportBytes for the scan API, else `fallback`.
   std::size_t body_limit(std::string_view target, std::size_t fallback) const;
+  // The answer to a request that can be refused from its header alone, before its body is read:
+  // a scan API request without the right token (401). nullopt: read the body and call handle_async.
+  // Does not count podgate_http_requests_total (the caller sends it and counts it).
+  std::optional<HttpResponse> refuse_before_body(std::string_view target, std::string_view authorization) const;
   // Answers a request. `done` is called exactly once: inline for everything that needs no registry,
   // later (on a registry thread) for a review whose images are being resolved. Never throws.
   using Completion = std::function<void(HttpResponse)>;

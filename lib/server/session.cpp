@@ -28,6 +28,7 @@ std::string_view reason_phrase(int status) {
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 401: return "Unauthorized";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
@@ -136,18 +137,32 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
   return body.size();
 }
 
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
+  // A chunked body announces no length, so it takes its share of the budget as it arrives.
+  if (data_.budget && !data_.reservation.grow_to(*data_.budget, data_.body.size() + body.size())) {
+    data_.overBudget = true;
+    ec = http::error::body_limit;
+    return 0;
+  }
   data_.body.append(body.data(), body.size());
   return body.size();
 }
 
 // --- Session --------------------------------------------------------------------------------------
 
-Session::Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket)
-    : server_(server), worker_(worker), context_(std::move(context)), stream_(std::move(socket), *context_) {}
+Session::Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket,
+                 PeerSlot peer)
+    : server_(server),
+      worker_(worker),
+      context_(std::move(context)),
+      stream_(std::move(socket), *context_),
+      peer_(std::move(peer)) {
+  request_.budget = &server_.bodyBudget;
+}
 
 Session::~Session() {
   leave_idle();
+  leave_fresh();
   try {
     server_.metrics.add_open_connections(-1);
   } catch (...) {
@@ -163,8 +178,9 @@ void Session::set_phase(Phase phase, std::chrono::milliseconds timeout) {
 
 void Session::start() {
   worker_.sessions.push_back(*this);
-  // One read deadline covers the handshake and the whole first request.
-  set_phase(Phase::Handshake, server_.config.limits.readTimeout);
+  worker_.fresh.push_back(*this);
+  worker_.freshCount.fetch_add(1, std::memory_order_relaxed);
+  set_phase(Phase::Handshake, server_.config.limits.handshakeTimeout);
   stream_.async_handshake(ssl::stream_base::server,
                           [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
 }
@@ -210,6 +226,26 @@ bool Session::evict_if_idle() {
   return true;
 }
 
+bool Session::evict_if_fresh() {
+  if (closed_ || !FreshHook::is_linked()) return false;
+  error_code ec;
+  // Past the handshake, bytes already waiting are a first request arriving: let it be served.
+  if (phase_ != Phase::Handshake && stream_.next_layer().available(ec) > 0 && !ec) return false;
+  leave_fresh();
+  try {
+    server_.metrics.count_connection_rejected("evicted_handshake");
+  } catch (...) {
+  }
+  close();  // the pending handshake or read ends with an error and releases the session
+  return true;
+}
+
+void Session::leave_fresh() {
+  if (!FreshHook::is_linked()) return;
+  FreshHook::unlink();
+  worker_.freshCount.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Session::leave_idle() {
   if (!IdleHook::is_linked()) return;
   IdleHook::unlink();
@@ -218,8 +254,24 @@ void Session::leave_idle() {
 
 void Session::on_handshake(const error_code& ec) {
   if (ec || closed_) return close();
-  phase_ = Phase::Read;  // same deadline: it bounds the handshake and the first request together
-  read_request();
+  await_first_request();
+}
+
+// The read deadline runs from the handshake's end for the whole first request. Until its first
+// byte the connection stays on the list of new ones, which may give way at maxConnections, so
+// clients that finish a handshake and stay silent cannot hold the slots either. It keeps its place
+// (its age) there: a real client sends its request at once, and so is never the oldest.
+void Session::await_first_request() {
+  set_phase(Phase::Read, server_.config.limits.readTimeout);
+  // One byte: the rest of the request is read by the parser's own reads, as it would be without
+  // this wait (Beast checks the header limit against what each read brings).
+  stream_.async_read_some(buffer_.prepare(1),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            self->leave_fresh();
+                            if (ec || self->closed_) return self->close();
+                            self->buffer_.commit(n);
+                            self->read_request();
+                          });
 }
 
 void Session::read_request() {
@@ -238,12 +290,7 @@ void Session::read_request() {
 
 void Session::on_header(const error_code& ec) {
   if (ec || closed_) return on_read_error(ec);
-  // Each route's own body limit, now that the target is known: refused before the body is read.
-  const std::size_t limit = server_.router.body_limit(request_.target, server_.config.limits.maxBodyBytes);
-  if (const auto length = parser_->content_length(); length && *length > limit) {
-    return send_error(413, "request body too large\n");
-  }
-  parser_->body_limit(static_cast<std::uint64_t>(limit));
+  if (refuse_early()) return;
   if (request_.expectContinue && request_.version == 11 && !parser_->is_done()) {
     // The body is within limits (a larger Content-Length failed above), so invite it.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -255,6 +302,28 @@ void Session::on_header(const error_code& ec) {
     return;
   }
   read_body();
+}
+
+// What can be refused from the header alone is refused before a body byte is read or held: a
+// wrong scan API token (401), a body over the route's limit (413), a body the budget cannot hold
+// (503).
+bool Session::refuse_early() {
+  if (auto refused = server_.router.refuse_before_body(request_.target, request_.authorization)) {
+    send_early(std::move(*refused));
+    return true;
+  }
+  const std::size_t limit = server_.router.body_limit(request_.target, server_.config.limits.maxBodyBytes);
+  const auto length = parser_->content_length();
+  if (length && *length > limit) {
+    send_error(413, "request body too large\n");
+    return true;
+  }
+  if (length && *length > 0 && !request_.reservation.grow_to(server_.bodyBudget, static_cast<std::size_t>(*length))) {
+    send_over_budget();
+    return true;
+  }
+  parser_->body_limit(static_cast<std::uint64_t>(limit));
+  return false;
 }
 
 void Session::read_body() {
@@ -270,6 +339,7 @@ void Session::on_body(const error_code& ec) {
 
 void Session::on_read_error(const error_code& ec) {
   if (closed_ || is_disconnect(ec)) return close();
+  if (request_.overBudget) return send_over_budget();
   if (ec == http::error::header_limit) return send_error(431, "request header too large\n");
   if (ec == http::error::body_limit) return send_error(413, "request body too large\n");
   if (ec == http::error::bad_version && is_other_http_version(buffer_)) {
@@ -285,9 +355,11 @@ void Session::handle_request() {
   set_phase(Phase::Handle, std::chrono::seconds(60));
   keepAlive_ = parser_->keep_alive() && !server_.draining.load(std::memory_order_relaxed);
   const bool head = request_.method == "HEAD";
+  // The body's budget share goes with the body, and comes back when the Router is done with both.
+  auto held = std::make_shared<BodyReservation>(std::move(request_.reservation));
   server_.router.handle_async(
       HttpRequest{request_.method, request_.target, std::move(request_.body), request_.authorization},
-      [self = shared_from_this(), head](HttpResponse response) {
+      [self = shared_from_this(), head, held](HttpResponse response) {
         // Inline on this worker for answers that need no registry; otherwise this arrives on a
         // registry thread and is handed back, because a connection is served by one thread only.
         net::dispatch(self->stream_.get_executor(), [self, head, response = std::move(response)]() {
@@ -298,17 +370,35 @@ void Session::handle_request() {
 }
 
 void Session::send_error(int status, std::string_view message) {
-  // The rest of the request is unread, so the connection cannot be reused.
-  keepAlive_ = false;
   HttpResponse response;
   response.status = status;
   response.contentType = "text/plain; charset=utf-8";
   response.body.assign(message.data(), message.size());
+  send_early(std::move(response));
+}
+
+void Session::send_over_budget() {
+  HttpResponse response;
+  response.status = 503;
+  response.contentType = "text/plain; charset=utf-8";
+  response.body = "too many request bodies held at once (server.limits.maxBufferedBodyBytes); retry\n";
+  response.retryAfter = "1";
   try {
-    server_.metrics.count_http_request(route_label(request_.target), status);
+    server_.metrics.count_body_budget_rejection();
   } catch (...) {
   }
-  write_response(response, false);
+  send_early(std::move(response));
+}
+
+void Session::send_early(HttpResponse response) {
+  // The rest of the request is unread, so the connection cannot be reused: it closes lingering.
+  keepAlive_ = false;
+  request_.reservation.release();
+  try {
+    server_.metrics.count_http_request(route_label(request_.target), response.status);
+  } catch (...) {
+  }
+  write_response(response, request_.method == "HEAD");
 }
 
 void Session::write_response(const HttpResponse& response, bool head) {
@@ -332,6 +422,10 @@ void Session::write_response(const HttpResponse& response, bool head) {
   if (!response.allow.empty()) {
     out.append("\r\nAllow: ");
     out.append(response.allow);
+  }
+  if (!response.retryAfter.empty()) {
+    out.append("\r\nRetry-After: ");
+    out.append(response.retryAfter);
   }
   if (!response.wwwAuthenticate.empty()) {
     out.append("\r\nWWW-Authenticate: ");

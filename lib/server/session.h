@@ -30,6 +30,11 @@ struct RequestData {
   std::string authorization;  // kept for the scan API; bounded by the header limit
   int version = 11;
   bool expectContinue = false;
+  // The body's share of the server's body budget: the announced Content-Length, or what has
+  // arrived of a chunked body. Travels with the body to the Router and is given back when it ends.
+  BodyBudget* budget = nullptr;
+  BodyReservation reservation;
+  bool overBudget = false;  // a chunked body crossed the budget (reported as a body_limit error)
 
   void reset() {
     method.clear();
@@ -38,6 +43,8 @@ struct RequestData {
     authorization.clear();
     version = 11;
     expectContinue = false;
+    reservation.release();
+    overBudget = false;
   }
 };
 
@@ -62,11 +69,15 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   RequestData& data_;
 };
 
-class Session : public std::enable_shared_from_this<Session>, public SessionHook, public IdleHook {
+class Session : public std::enable_shared_from_this<Session>,
+                public SessionHook,
+                public IdleHook,
+                public FreshHook {
  public:
   enum class Phase { Handshake, Read, Handle, Write, Idle, Linger };
 
-  Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket);
+  Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket,
+          PeerSlot peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -84,16 +95,24 @@ class Session : public std::enable_shared_from_this<Session>, public SessionHook
   // At maxConnections: the same, for a new connection's sake; true when this one is going (counted
   // as podgate_http_connections_rejected_total{reason="evicted_idle"}).
   bool evict_if_idle();
+  // At maxConnections, when nothing is idle: a new connection still in its TLS handshake, or silent
+  // after it, closes; true when this one is going ({reason="evicted_handshake"}).
+  bool evict_if_fresh();
 
  private:
   void on_handshake(const boost::system::error_code& ec);
+  void leave_fresh();  // off the worker's list of new connections (the first request has begun)
+  void await_first_request();
   void read_request();
   void on_header(const boost::system::error_code& ec);
+  bool refuse_early();  // on_header's answers before the body: 401, 413, 503 (true when sent)
   void read_body();
   void on_body(const boost::system::error_code& ec);
   void on_read_error(const boost::system::error_code& ec);
   void handle_request();
   void send_error(int status, std::string_view message);
+  void send_early(HttpResponse response);  // an answer before the body is read; the connection closes
+  void send_over_budget();
   void write_response(const HttpResponse& response, bool head);
   void on_write(const boost::system::error_code& ec);
   void wait_for_next_request();
@@ -107,6 +126,7 @@ class Session : public std::enable_shared_from_this<Session>, public SessionHook
   // Declared before the stream: the context outlives the SSL object made from it.
   std::shared_ptr<net::ssl::context> context_;
   net::ssl::stream<tcp::socket> stream_;
+  PeerSlot peer_;  // this connection's place in its address's count
   boost::beast::flat_buffer buffer_;
   RequestData request_;
   std::optional<RequestParser> parser_;

@@ -93,7 +93,7 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
   const auto index = reg.push_index("team/multi", "1");
 
   pt::TempDir dir("podgate-scan");
-  pt::write_file(dir.file("token"), "s3cret-scan-token\n");
+  pt::write_file(dir.file("token"), "s3cret-scan-token-0123456789abcdef\n");
   const std::string config = "rules:\n  images:\n    action: deny\n"
                              "    scan:\n      action: deny\n      severityThreshold: HIGH\n"
                              "      ignore: [{id: CVE-2023-44487, reason: \"no HTTP/2 server in the image\"}]\n"
@@ -124,23 +124,23 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
     CHECK(none.status == 401);
     CHECK(none.header("WWW-Authenticate") == "Bearer realm=\"podgate\"");
     CHECK(post(report, "wrong-token").status == 401);
-    auto ok = post(report, "s3cret-scan-token");
+    auto ok = post(report, "s3cret-scan-token-0123456789abcdef");
     REQUIRE(ok.status == 201);
     CHECK(contains(ok.body, im.vulnerableDigest));
     CHECK(contains(ok.body, "\"stored\":true"));
-    auto again = post(report, "s3cret-scan-token");
+    auto again = post(report, "s3cret-scan-token-0123456789abcdef");
     CHECK(again.status == 200);  // nothing newer: unchanged
     CHECK(contains(again.body, "\"stored\":false"));
     auto archive = post("{\"SchemaVersion\":2,\"CreatedAt\":\"2026-11-01T00:00:00Z\",\"ArtifactName\":\"app.tar\","
                         "\"ArtifactType\":\"container_image\",\"Metadata\":{\"ImageID\":\"sha256:" +
                             std::string(64, '2') + "\",\"RepoDigests\":[]},\"Results\":[]}",
-                        "s3cret-scan-token");
+                        "s3cret-scan-token-0123456789abcdef");
     CHECK(archive.status == 422);
     CHECK(contains(archive.body, "RepoDigests"));
   }
 
   SECTION("verdicts: vulnerable, clean, unscanned, stale, ignored, a child of an index, malicious") {
-    const std::string token = "s3cret-scan-token";
+    const std::string token = "s3cret-scan-token-0123456789abcdef";
     REQUIRE(post(trivy_report(h + "/team/vulnerable@" + im.vulnerableDigest, {kXz, kLow}), token).status == 201);
     REQUIRE(post(trivy_report(h + "/team/clean@" + clean, {kLow}), token).status == 201);
     REQUIRE(post(trivy_report(h + "/team/stale@" + stale, {}, 30), token).status == 201);
@@ -190,7 +190,7 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
     pt::HttpsClient c(served->client());
     c.connect();
     c.send_raw("GET /v1/scans/" + im.vulnerableDigest +
-               " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-scan-token\r\n\r\n");
+               " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-scan-token-0123456789abcdef\r\n\r\n");
     const auto shown = c.read_response();
     CHECK(shown.status == 200);
     CHECK(contains(shown.body, "CVE-2024-3094"));
@@ -242,12 +242,12 @@ TEST_CASE("scan API: 404 without a token file, and its own body limit refused be
     CHECK(c.request("POST", "/v1/scans", "{}").status == 404);
   }
   SECTION("on, with maxReportBytes 2Ki: a larger Content-Length gets 413 at once") {
-    pt::write_file(dir.file("token"), "t0ken");
+    pt::write_file(dir.file("token"), "t0ken-0123456789abcdef0123456789ab");
     pt::ServedPodgate served("scans:\n  database: \"" + dir.file("scans.db") + "\"\n  apiTokenFile: \"" +
                              dir.file("token") + "\"\n  maxReportBytes: 2Ki\n");
     pt::HttpsClient c(served.client());
     c.connect();
-    c.send_raw("POST /v1/scans HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t0ken\r\nContent-Length: 4096\r\n\r\n");
+    c.send_raw("POST /v1/scans HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t0ken-0123456789abcdef0123456789ab\r\nContent-Length: 4096\r\n\r\n");
     CHECK(c.read_response().status == 413);
     pt::HttpsClient d(served.client());
     auto get = d.request("GET", "/v1/scans/not-a-digest");
@@ -263,7 +263,7 @@ TEST_CASE("bench: warm review cost of the scan rule", "[.bench]") {
   const std::string digest = reg.push_image("team/app", "1");
   const std::string image = reg.host() + "/team/app:1";
   pt::TempDir dir("podgate-scan-bench");
-  pt::write_file(dir.file("token"), "bench-token");
+  pt::write_file(dir.file("token"), "bench-token-0123456789abcdef0123456789");
   std::vector<Vuln> vulns;
   for (int i = 0; i < 200; ++i)  // a realistic report: many findings under the threshold
     vulns.push_back(Vuln{"CVE-2024-" + std::to_string(10000 + i), "pkg" + std::to_string(i), "1.0", "1.1", "MEDIUM"});
@@ -276,7 +276,7 @@ TEST_CASE("bench: warm review cost of the scan rule", "[.bench]") {
     pt::ServedPodgate served(config);
     pt::HttpsClient c(served.client());
     c.connect();
-    c.send_raw("POST /v1/scans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bench-token\r\nContent-Length: " +
+    c.send_raw("POST /v1/scans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bench-token-0123456789abcdef0123456789\r\nContent-Length: " +
                std::to_string(report.size()) + "\r\n\r\n" + report);
     REQUIRE(c.read_response().status == 201);
     const std::string body = pt::pod_review_with_images("b", {image});

@@ -477,6 +477,7 @@ TEST_CASE("server: ambiguous framing is refused, and random bytes never break th
 TEST_CASE("server: 300 half-open connections are shed at the read deadline while requests are served",
           "[server][limits][concurrency]") {
   Harness h([](auto& config, auto&) {
+    config.limits.handshakeTimeout = 1s;
     config.limits.readTimeout = 1s;
     config.limits.idleTimeout = 30s;
   });
@@ -504,7 +505,7 @@ TEST_CASE("server: 300 half-open connections are shed at the read deadline while
     } catch (const std::exception& e) {
       // Only acceptable if this slow machine let the read deadline pass during the handshake.
       INFO(e.what());
-      REQUIRE(Clock::now() - o.at >= h.config.limits.readTimeout);
+      REQUIRE(Clock::now() - o.at >= h.config.limits.handshakeTimeout);
       ++dropped_during_handshake;
     }
     opened.push_back(std::move(o));
@@ -540,21 +541,89 @@ TEST_CASE("server: connections beyond maxConnections are closed at once", "[serv
     config.limits.maxConnections = 50;
     config.limits.readTimeout = 30s;
   });
-  std::vector<std::unique_ptr<pt::RawConnection>> held;
-  for (int i = 0; i < 50; ++i) held.push_back(std::make_unique<pt::RawConnection>("127.0.0.1", h.server->port()));
+  // Each in the middle of a request: those are never evicted.
+  std::vector<std::unique_ptr<pt::HttpsClient>> held;
+  for (int i = 0; i < 50; ++i) {
+    held.push_back(std::make_unique<pt::HttpsClient>(h.client()));
+    held.back()->connect();
+    held.back()->send_raw("POST /validate HTTP/1.1\r\nHost: x\r\n");
+  }
   REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 50; }));
 
   pt::RawConnection extra("127.0.0.1", h.server->port());
   CHECK(extra.wait_for_close(5s));
   CHECK(metric(h.metrics, "podgate_http_connections_rejected_total{reason=\"max_connections\"}") >= 1);
   int still_open = 0;
-  for (auto& c : held) still_open += c->closed_by_peer() ? 0 : 1;
+  for (auto& c : held) still_open += c->wait_for_close(10ms) ? 0 : 1;
   CHECK(still_open == 50);
 
   held.clear();  // the slots free up, and real requests are served again
   REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 0; }));
   pt::HttpsClient client(h.client());
   CHECK(client.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("server: at maxConnections the oldest silent new connection gives way",
+          "[server][limits][concurrency]") {
+  Harness h([](auto& config, auto&) {
+    config.limits.maxConnections = 50;
+    config.limits.maxConnectionsPerPeer = 0;
+    config.limits.handshakeTimeout = 30s;
+    config.limits.readTimeout = 30s;
+  });
+  pt::ClientOptions client = h.client();
+  // 25 that never start TLS, then 25 that finish the handshake and send nothing.
+  std::vector<std::unique_ptr<pt::RawConnection>> raw;
+  for (int i = 0; i < 25; ++i) raw.push_back(std::make_unique<pt::RawConnection>("127.0.0.1", h.server->port()));
+  std::vector<std::unique_ptr<pt::HttpsClient>> silent;
+  for (int i = 0; i < 25; ++i) {
+    silent.push_back(std::make_unique<pt::HttpsClient>(client));
+    silent.back()->connect();
+  }
+  REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 50; }));
+  // 30 more: each evicts the oldest silent one, the first 25 raw ones, then 5 handshaken ones.
+  std::vector<std::unique_ptr<pt::RawConnection>> newer;
+  for (int i = 0; i < 30; ++i) newer.push_back(std::make_unique<pt::RawConnection>("127.0.0.1", h.server->port()));
+  int raw_closed = 0;
+  for (auto& c : raw) raw_closed += c->wait_for_close(2s) ? 1 : 0;
+  CHECK(raw_closed == 25);
+  // A review still gets a place (the oldest silent one's), and the newest silent ones stay.
+  CHECK(pt::HttpsClient(client).request("POST", "/validate", pt::pod_review("evict")).status == 200);
+  int newer_open = 0;
+  for (auto& c : newer) newer_open += c->closed_by_peer() ? 0 : 1;
+  CHECK(newer_open == 30);
+  CHECK(metric(h.metrics, "podgate_http_connections_rejected_total{reason=\"evicted_handshake\"}") >= 31);
+  CHECK(metric(h.metrics, "podgate_http_connections_rejected_total{reason=\"max_connections\"}") == 0);
+}
+
+TEST_CASE("server: maxConnectionsPerPeer refuses one address's excess at once", "[server][limits]") {
+  Harness h([](auto& config, auto&) {
+    config.limits.maxConnectionsPerPeer = 5;
+    config.limits.readTimeout = 30s;
+  });
+  std::vector<std::unique_ptr<pt::RawConnection>> held;
+  for (int i = 0; i < 5; ++i) held.push_back(std::make_unique<pt::RawConnection>("127.0.0.1", h.server->port()));
+  REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 5; }));
+  pt::RawConnection extra("127.0.0.1", h.server->port());
+  CHECK(extra.wait_for_close(5s));
+  CHECK(metric(h.metrics, "podgate_http_connections_rejected_total{reason=\"max_per_peer\"}") == 1);
+  held.pop_back();  // a slot of that address frees up
+  REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 4; }));
+  pt::HttpsClient client(h.client());
+  CHECK(client.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("server: a connection that does not finish its TLS handshake is dropped at handshakeTimeout",
+          "[server][limits]") {
+  Harness h([](auto& config, auto&) {
+    config.limits.handshakeTimeout = 300ms;
+    config.limits.readTimeout = 30s;
+  });
+  pt::RawConnection raw("127.0.0.1", h.server->port());
+  const auto start = Clock::now();
+  CHECK(raw.wait_for_close(10s));
+  CHECK(Clock::now() - start < 5s);  // the read deadline (30 s) no longer covers the handshake
+  CHECK(metric(h.metrics, "podgate_http_connection_timeouts_total{phase=\"handshake\"}") == 1);
 }
 
 TEST_CASE("server: keep-alive idle and read deadlines", "[server][limits]") {

@@ -111,6 +111,9 @@ TEST_CASE("defaults are the documented safe values", "[config]") {
   CHECK(c.server.limits.idleTimeout == 120s);
   CHECK(c.server.limits.idleTimeout > 90s);  // the apiserver's idle timeout: the client closes first
   CHECK(c.server.limits.maxConnections == 1024);
+  CHECK(c.server.limits.handshakeTimeout == 5s);
+  CHECK(c.server.limits.maxConnectionsPerPeer == 512);
+  CHECK(c.server.limits.maxBufferedBodyBytes == 32u * 1024 * 1024);
   CHECK(c.logging.level == "info");
   CHECK_FALSE(c.logging.logAllowed);
 }
@@ -306,8 +309,9 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
        "podgate.yaml: server.tls.cert: unknown key (expected one of: certFile, keyFile, clientCaFile, minVersion, "
        "reloadInterval)"},
       {"server:\n  limits:\n    maxBody: 1\n",
-       "podgate.yaml: server.limits.maxBody: unknown key (expected one of: maxBodyBytes, maxHeaderBytes, readTimeout, "
-       "writeTimeout, idleTimeout, maxConnections)"},
+       "podgate.yaml: server.limits.maxBody: unknown key (expected one of: maxBodyBytes, maxHeaderBytes, "
+       "handshakeTimeout, readTimeout, writeTimeout, idleTimeout, maxConnections, maxConnectionsPerPeer, "
+       "maxBufferedBodyBytes)"},
       {"logging:\n  format: json\n", "podgate.yaml: logging.format: unknown key (expected one of: level, logAllowed)"},
       // Keys are case-sensitive, as in Kubernetes.
       {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)"},
@@ -517,6 +521,15 @@ TEST_CASE("integer ranges", "[config]") {
         "podgate.yaml: server.limits.maxConnections: must be between 1 and 1000000 (got 0)");
   CHECK(error_of("server: {limits: {maxConnections: 1000001}}") ==
         "podgate.yaml: server.limits.maxConnections: must be between 1 and 1000000 (got 1000001)");
+  CHECK(parse("server: {limits: {maxConnectionsPerPeer: 0}}").server.limits.maxConnectionsPerPeer == 0);
+  CHECK(error_of("server: {limits: {maxConnectionsPerPeer: 1000001}}") ==
+        "podgate.yaml: server.limits.maxConnectionsPerPeer: must be between 0 and 1000000 (got 1000001)");
+}
+
+TEST_CASE("the body budget is a byte size from 1Mi", "[config]") {
+  CHECK(parse("server: {limits: {maxBufferedBodyBytes: 3Mi}}").server.limits.maxBufferedBodyBytes == 3u << 20);
+  CHECK(error_of("server: {limits: {maxBufferedBodyBytes: 512Ki}}") ==
+        "podgate.yaml: server.limits.maxBufferedBodyBytes: must be between 1Mi and 4Gi bytes (got \"512Ki\")");
 }
 
 TEST_CASE("exemption entries are validated", "[config]") {
@@ -714,7 +727,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 61);
+    CHECK(keys.size() == 64);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -744,6 +757,9 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     c.server.limits.writeTimeout = 61001ms;
     c.server.limits.idleTimeout = 3723ms;
     c.server.limits.maxConnections = 1000000;
+    c.server.limits.handshakeTimeout = 1500ms;
+    c.server.limits.maxConnectionsPerPeer = 0;
+    c.server.limits.maxBufferedBodyBytes = 4ULL << 30;
     c.logging.level = "error";
     c.logging.logAllowed = true;
     const std::string yaml = podgate::config::to_yaml(c);
