@@ -318,7 +318,7 @@ TEST_CASE("a review whose kind and resource disagree, or that has no object, is 
   }
 }
 
-TEST_CASE("exemptions: users are strong; service accounts and images are weak and say so",
+TEST_CASE("exemptions: users are strong, service accounts and images are weak and say so",
           "[hardening][exemptions]") {
   const std::string privileged = pod_spec({list("containers", {privileged_container("app")}),
                                            R"("serviceAccountName":"agent")"});
