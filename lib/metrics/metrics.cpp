@@ -378,7 +378,10 @@ MetricsServer::MetricsServer(const std::string& host, unsigned short port, const
   // civetweb wants "[v6]:port" for IPv6 and "host:port" otherwise.
   std::string bind = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (bind.empty()) bind = "0.0.0.0";
-  bind += ":" + std::to_string(port);
+  // Two appends, not `":" + std::to_string(port)`: at -O3, g++ 12 reports a false -Wrestrict in
+  // that operator+ (GCC bug 105651).
+  bind += ':';
+  bind += std::to_string(port);
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);
   } catch (const std::exception& e) {
