@@ -92,6 +92,10 @@ TEST_CASE("bad YAML is an error naming file, line and column", "[manifest]") {
     CHECK(std::string(e.what()).find("invalid YAML") != std::string::npos);
   }
   CHECK_THROWS_AS(podgate::manifest::parse("- a\n- b\n", "seq.yaml"), ManifestError);  // not a mapping
+  // yaml-cpp 0.7 alone loops on a stray token after a top-level flow collection, until memory
+  // runs out (found by fuzzing): an error instead.
+  for (const char* stray : {"{},", "{a: b}, c", "[], c", "{kind: Pod},\n"})
+    CHECK_THROWS_WITH(podgate::manifest::parse(stray, "stray.yaml"), Catch::Matchers::Contains("stray.yaml:1:"));
   std::string deep(5000, '[');
   CHECK_THROWS_AS(podgate::manifest::parse("kind: X\nv: " + deep, "deep.yaml"), ManifestError);
 }
