@@ -29,9 +29,18 @@ bool parse_level(std::string_view text, Level& out) {
   return true;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
+namespace {
+constexpr char kHex[] = "0123456789abcdef";
+
+// How many bytes `c` takes once escaped inside a JSON string.
+std::size_t escaped_size(unsigned char c) {
+  switch (c) {
+    case '"': case '\\': case '\n': case '\r': case '\t': return 2;
+    default: return c < 0x20 || c == 0x7f ? 6 : 1;
+  }
+}
+
+void append_escaped(std::string& out, std::string_view text) {
   for (unsigned char c : text) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -42,13 +51,35 @@ void append_json_string(std::string& out, std::string_view text) {
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0xf]);
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
         } else {
           out.push_back(static_cast<char>(c));
         }
     }
   }
+}
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  append_escaped(out, text);
+  out.push_back('"');
+}
+
+void append_json_string(std::string& out, std::string_view text, std::size_t max_bytes) {
+  static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+  std::size_t total = 0, cut = text.size();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    total += escaped_size(static_cast<unsigned char>(text[i]));
+    if (cut == text.size() && total + kEllipsis.size() > max_bytes) cut = i;  // the last prefix with room for "…"
+    if (total > max_bytes) break;
+  }
+  if (total <= max_bytes) return append_json_string(out, text);
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  out.push_back('"');
+  append_escaped(out, text.substr(0, cut));
+  out += kEllipsis;
   out.push_back('"');
 }
 
@@ -99,6 +130,14 @@ Line& Line::str(std::string_view key, std::string_view value) {
   if (impl_ && impl_->logger) {
     impl_->key(key);
     append_json_string(impl_->text, value);
+  }
+  return *this;
+}
+
+Line& Line::str(std::string_view key, std::string_view value, std::size_t max_bytes) {
+  if (impl_ && impl_->logger) {
+    impl_->key(key);
+    append_json_string(impl_->text, value, max_bytes);
   }
   return *this;
 }

@@ -2,6 +2,7 @@
 // Structured logs: one JSON object per line on stderr, the way log pipelines (Loki, Fluent Bit,
 // Cloud Logging) expect them. Thread-safe; each line is written with a single write.
 
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,8 @@ class Line {
   ~Line();
 
   Line& str(std::string_view key, std::string_view value);
+  // A value bounded as append_json_string(out, text, max_bytes) bounds it.
+  Line& str(std::string_view key, std::string_view value, std::size_t max_bytes);
   Line& num(std::string_view key, double value);
   Line& integer(std::string_view key, long long value);
   Line& boolean(std::string_view key, bool value);
@@ -66,5 +69,9 @@ class Logger {
 
 // JSON string escaping, shared with anything else that hand-builds JSON.
 void append_json_string(std::string& out, std::string_view text);
+// The same, with at most `max_bytes` of escaped text between the quotes (max_bytes >= 16): a longer
+// text is cut on a UTF-8 character boundary and ends in "…". For log fields whose value comes
+// from a request, so one request cannot write a line of unbounded size.
+void append_json_string(std::string& out, std::string_view text, std::size_t max_bytes);
 
 }  // namespace podgate::log

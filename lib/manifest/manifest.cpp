@@ -1,5 +1,6 @@
 #include "manifest/manifest.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,7 +10,11 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "log/log.h"
 
@@ -61,19 +66,130 @@ void append_scalar(std::string& out, const YAML::Node& node) {
   log::append_json_string(out, value);
 }
 
-void append_json(std::string& out, const YAML::Node& node, int depth) {
-  if (depth > kMaxDepth) throw ManifestError("nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+// An error inside one document, at a line; parse() names the file.
+struct DocumentError {
+  int line;  // 1-based
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& at, std::string message) {
+  throw DocumentError{std::max(at.Mark().line, 0) + 1, std::move(message)};
+}
+
+// What expanding aliases and merge keys may cost for one input. yaml-cpp shares an aliased node
+// rather than copying it, so reading a "billion laughs" document is cheap; writing it out as JSON
+// is where it would explode, so every node and every byte written counts against these.
+struct Budget {
+  static constexpr std::size_t kMaxNodes = 4'000'000;   // go-yaml gives up on aliasing near here too
+  static constexpr std::size_t kMaxBytes = 64u << 20;   // 4x the largest file podgate reads
+  std::size_t nodes = 0;
+  std::size_t bytes = 0;
+
+  void node(const YAML::Node& at) {
+    if (++nodes > kMaxNodes)
+      fail(at, "more than " + std::to_string(kMaxNodes) +
+                   " values once aliases and merge keys are expanded; refusing to expand it (an alias bomb?)");
+  }
+  void add(const YAML::Node& at, std::size_t n) {
+    bytes += n;
+    if (bytes > kMaxBytes)
+      fail(at, "larger than " + std::to_string(kMaxBytes) +
+                   " bytes once aliases and merge keys are expanded; refusing to expand it (an alias bomb?)");
+  }
+};
+
+// A mapping's keys and values after merge keys are applied, keys unique, in document order.
+using Members = std::vector<std::pair<std::string, YAML::Node>>;
+
+// A YAML 1.1 merge key: the plain scalar "<<" (or one tagged !!merge); a quoted "<<" is a string,
+// as go-yaml (kubectl's YAML decoder) treats it.
+bool is_merge_key(const YAML::Node& key) {
+  return key.IsScalar() && key.Scalar() == "<<" && (key.Tag() == "?" || key.Tag() == "tag:yaml.org,2002:merge");
+}
+
+Members members(const YAML::Node& map, Budget& budget, int depth);
+
+// The keys a merge key brings in: its mapping, or each mapping of its sequence with the earlier
+// ones taking precedence (go-yaml's and the YAML 1.1 merge type's rule). Nested merge keys inside
+// the merged mappings are applied first.
+Members merged_members(const YAML::Node& value, Budget& budget, int depth) {
+  std::vector<YAML::Node> sources;
+  if (value.IsMap()) {
+    sources.push_back(value);
+  } else if (value.IsSequence()) {
+    for (const auto& item : value) {
+      if (!item.IsMap()) fail(item, "a merge key (<<) takes a mapping or a sequence of mappings");
+      sources.push_back(item);
+    }
+  } else {
+    fail(value, "a merge key (<<) takes a mapping or a sequence of mappings");
+  }
+  Members out;
+  std::unordered_set<std::string> seen;
+  for (const auto& source : sources)
+    for (auto& [key, v] : members(source, budget, depth + 1))
+      if (seen.insert(key).second) out.emplace_back(std::move(key), v);
+  return out;
+}
+
+// Applies merge keys as go-yaml v2 does for kubectl: a key written after the merge key overrides
+// the merged one. Refused, because YAML tools disagree on them and podgate must not judge a
+// different object than the one applied:
+//   - a key written twice (go-yaml v2 keeps the last, v3 and yaml-cpp's users refuse it),
+//   - two merge keys in one mapping (the same thing),
+//   - a key written before a merge key that also sets it (go-yaml v2 lets the merged value
+//     overwrite it; YAML 1.1, go-yaml v3 and kustomize keep the explicit one).
+// Never assigns one YAML::Node to another: yaml-cpp's operator= rewrites the node it refers to,
+// which would corrupt the document being read; values are only copy-constructed.
+Members members(const YAML::Node& map, Budget& budget, int depth) {
+  if (depth > kMaxDepth) fail(map, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+  Members before, after;
+  std::unordered_map<std::string, bool> explicit_keys;  // key -> written before the merge key
+  std::optional<YAML::Node> merge;
+  for (const auto& kv : map) {
+    budget.node(kv.first);
+    if (is_merge_key(kv.first)) {
+      if (merge) fail(kv.first, "more than one merge key (<<) in a mapping");
+      merge.emplace(kv.second);
+      continue;
+    }
+    if (!kv.first.IsScalar()) fail(kv.first, "mapping keys must be strings");
+    const std::string& key = kv.first.Scalar();
+    if (!explicit_keys.emplace(key, !merge).second) fail(kv.first, "duplicate key \"" + key + "\"");
+    (merge ? after : before).emplace_back(key, kv.second);
+  }
+  if (!merge) return before;
+  Members out = std::move(before);
+  for (auto& [key, v] : merged_members(*merge, budget, depth)) {
+    const auto it = explicit_keys.find(key);
+    if (it == explicit_keys.end()) {
+      out.emplace_back(std::move(key), v);
+    } else if (it->second) {
+      fail(*merge, "key \"" + key + "\" is written before a merge key (<<) that also sets it: kubectl takes "
+                   "the merged value, other YAML tools the written one; write it after the merge key");
+    }
+  }
+  std::move(after.begin(), after.end(), std::back_inserter(out));
+  return out;
+}
+
+void append_json(std::string& out, const YAML::Node& node, int depth, Budget& budget) {
+  if (depth > kMaxDepth) fail(node, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+  budget.node(node);
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null: out += "null"; return;
-    case YAML::NodeType::Scalar: append_scalar(out, node); return;
+    case YAML::NodeType::Scalar:
+      budget.add(node, node.Scalar().size());
+      append_scalar(out, node);
+      return;
     case YAML::NodeType::Sequence: {
       out += '[';
       bool first = true;
       for (const auto& item : node) {
         if (!first) out += ',';
         first = false;
-        append_json(out, item, depth + 1);
+        append_json(out, item, depth + 1, budget);
       }
       out += ']';
       return;
@@ -81,14 +197,13 @@ void append_json(std::string& out, const YAML::Node& node, int depth) {
     case YAML::NodeType::Map: {
       out += '{';
       bool first = true;
-      for (const auto& kv : node) {
+      for (const auto& [key, value] : members(node, budget, depth)) {
         if (!first) out += ',';
         first = false;
-        if (!kv.first.IsScalar()) throw ManifestError("line " + std::to_string(kv.first.Mark().line + 1) +
-                                                      ": mapping keys must be strings");
-        log::append_json_string(out, kv.first.Scalar());
+        budget.add(node, key.size());
+        log::append_json_string(out, key);
         out += ':';
-        append_json(out, kv.second, depth + 1);
+        append_json(out, value, depth + 1, budget);
       }
       out += '}';
       return;
@@ -96,35 +211,79 @@ void append_json(std::string& out, const YAML::Node& node, int depth) {
   }
 }
 
-// Never assigns one YAML::Node to another: yaml-cpp's operator= rewrites the node it refers to,
-// which would corrupt the document being read.
-std::string scalar_at(const YAML::Node& node, const char* a, const char* b = nullptr) {
-  const YAML::Node first = node[a];
-  if (!first) return "";
-  if (b == nullptr) return first.IsScalar() ? first.Scalar() : "";
-  if (!first.IsMap()) return "";
-  const YAML::Node second = first[b];
-  return second && second.IsScalar() ? second.Scalar() : "";
+const YAML::Node* find(const Members& m, std::string_view key) {
+  for (const auto& [k, v] : m)
+    if (k == key) return &v;
+  return nullptr;
 }
 
-void add_document(std::vector<Document>& out, const YAML::Node& node, const std::string& source) {
-  if (!node || node.IsNull()) return;  // empty document between '---' separators
-  if (!node.IsMap()) throw ManifestError(source + ": a manifest document must be a mapping");
-  const std::string kind = scalar_at(node, "kind");
-  if (kind == "List" && node["items"] && node["items"].IsSequence()) {
-    for (const auto& item : node["items"]) add_document(out, item, source);
+std::string scalar_of(const YAML::Node* node) { return node && node->IsScalar() ? node->Scalar() : ""; }
+
+// Lists nested in lists deeper than this are refused (kubectl has no bound; real lists nest once).
+constexpr int kMaxListDepth = 16;
+
+// One object, or the items of a list. As kubectl (k8s.io/cli-runtime's FlattenListVisitor and
+// Unstructured.IsList) decides it: any object whose top-level `items` is a sequence is a list,
+// whatever its kind (List, PodList, a "Pod" carrying items), and lists inside lists are expanded.
+// Each item reports its own line.
+void add_object(std::vector<Document>& out, const YAML::Node& node, const std::string& file, Budget& budget,
+                int list_depth) {
+  if (!node.IsMap()) fail(node, list_depth ? "a list item must be a mapping" : "a manifest document must be a mapping");
+  const Members top = members(node, budget, 0);
+  if (const YAML::Node* items = find(top, "items"); items && items->IsSequence()) {
+    if (list_depth >= kMaxListDepth) fail(node, "lists nested deeper than " + std::to_string(kMaxListDepth) + " levels");
+    for (const auto& item : *items) add_object(out, item, file, budget, list_depth + 1);
     return;
   }
   Document doc;
-  doc.source = source;
-  doc.kind = kind;
-  doc.apiVersion = scalar_at(node, "apiVersion");
-  doc.name = scalar_at(node, "metadata", "name");
-  if (doc.name.empty()) doc.name = scalar_at(node, "metadata", "generateName");
-  doc.namespace_ = scalar_at(node, "metadata", "namespace");
-  append_json(doc.json, node, 0);
+  doc.source = file + ":" + std::to_string(std::max(node.Mark().line, 0) + 1);
+  doc.kind = scalar_of(find(top, "kind"));
+  doc.apiVersion = scalar_of(find(top, "apiVersion"));
+  if (const YAML::Node* metadata = find(top, "metadata"); metadata && metadata->IsMap()) {
+    const Members meta = members(*metadata, budget, 1);
+    doc.name = scalar_of(find(meta, "name"));
+    if (doc.name.empty()) doc.name = scalar_of(find(meta, "generateName"));
+    doc.namespace_ = scalar_of(find(meta, "namespace"));
+  }
+  append_json(doc.json, node, 0, budget);
   out.push_back(std::move(doc));
 }
+
+// yaml-cpp 0.7 never gets past a stray token after a top-level flow collection ("{}," or
+// "[a],"): it returns an empty document at that token again and again, and LoadAll collects them
+// until memory runs out (found by fuzzing; lib/config guards its loader the same way). The
+// documents are walked first without being built; a document that starts where the previous one
+// did has consumed nothing, so that token is a syntax error (thrown as yaml-cpp's own).
+class DocumentProgress final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stuck_ = started_ && mark.pos == last_.pos;
+    last_ = mark;
+    started_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  static void check(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProgress progress;
+    while (parser.HandleNextDocument(progress)) {
+      if (progress.stuck_) throw YAML::ParserException(progress.last_, "unexpected content after the end of the document");
+    }
+  }
+
+ private:
+  YAML::Mark last_ = YAML::Mark::null_mark();
+  bool started_ = false;
+  bool stuck_ = false;
+};
 
 std::string read_all(std::istream& in, const std::string& name, std::size_t max_bytes) {
   std::string text;
@@ -146,15 +305,19 @@ bool is_manifest_file(const fs::path& p) {
 
 std::vector<Document> parse(const std::string& text, const std::string& source) {
   std::vector<Document> out;
+  Budget budget;  // one for the whole input: many small bombs are as bad as one big one
   try {
+    DocumentProgress::check(text);
     std::vector<YAML::Node> docs = YAML::LoadAll(text);
     for (const auto& node : docs) {
-      std::string where = source + ":" + std::to_string(node.Mark().line >= 0 ? node.Mark().line + 1 : 1);
-      add_document(out, node, where);
+      if (!node || node.IsNull()) continue;  // empty document between '---' separators
+      add_object(out, node, source, budget, 0);
     }
   } catch (const YAML::Exception& e) {
     throw ManifestError(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                         ": invalid YAML: " + e.msg);
+  } catch (const DocumentError& e) {
+    throw ManifestError(source + ":" + std::to_string(e.line) + ": " + e.message);
   }
   return out;
 }

@@ -26,9 +26,19 @@ class ManifestError : public std::runtime_error {
 };
 
 // Reads one file, or every *.yaml, *.yml and *.json file under a directory (recursively, sorted),
-// or standard input for "-". `kind: List` documents are flattened into their items. Empty
-// documents are skipped. Throws ManifestError naming the file and line on unreadable YAML.
-// Files larger than max_file_bytes are refused.
+// or standard input for "-". Empty documents are skipped. Files larger than max_file_bytes are
+// refused. Throws ManifestError naming the file and line on unreadable YAML.
+//
+// The objects are the ones kubectl would send (its decoder is sigs.k8s.io/yaml over go-yaml v2):
+//   - YAML merge keys (`<<: {...}`, `<<: *anchor`, `<<: [*a, *b]`) are applied: earlier mappings
+//     in a merge list win, a key written after the merge key overrides the merged one. Documents on
+//     which YAML tools disagree are refused: a duplicated key, two merge keys in one mapping, a key
+//     written before a merge key that also sets it.
+//   - any object whose top-level `items` is a sequence is a list (List, PodList, ... or any kind
+//     carrying items), flattened into its items, lists inside lists too (at most 16 deep); each
+//     item's source names its own line.
+//   - expanding aliases and merge keys is bounded (4 million values, 64 MiB of JSON per input), so
+//     an alias bomb is an error, not an exhausted machine.
 std::vector<Document> load(const std::string& path, std::size_t max_file_bytes = 16 * 1024 * 1024);
 
 // Parses YAML text (possibly multi-document); `source` names it in errors and Document::source.

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
+#include <utility>
 #include <vector>
 #include <stdexcept>
 #include <unordered_map>
@@ -270,6 +272,38 @@ struct Metrics::Impl {
       rejectedCache.get({{"reason", reason}});
     for (const char* reason : {"missing", "invalid"}) scanAuthFailuresCache.get({{"reason", reason}});
     configLast.Set(now_unix_seconds());  // the config loaded at start counts as the first success
+    create_known_series();
+  }
+
+  // Every series whose labels are known in advance exists from the start at 0, so an idle podgate
+  // already exports what the dashboard and alerts query: rate() and increase() need a series to
+  // see the first increment, and a query over a missing series is empty, not 0 (Prometheus'
+  // guidance: "avoid missing metrics"). Open-ended labels (kind, namespace, registry) are not
+  // guessed; podgate_admission_requests_total gets its decision x mode series under the commonest
+  // kind and operation (Pod, CREATE), which the dashboard sums away.
+  void create_known_series() {
+    static constexpr std::string_view kRouteLabels[] = {"validate", "audit"};
+    const std::pair<std::string_view, std::string_view> decisions[] = {
+        {"allowed", "enforce"}, {"denied", "enforce"}, {"allowed", "audit"}, {"would_deny", "audit"}, {"denied", "audit"}};
+    for (const auto& [decision, mode] : decisions)
+      requestsCache.get({{"decision", decision}, {"mode", mode}, {"kind", "Pod"}, {"operation", "CREATE"}});
+    for (auto route : kRouteLabels) {
+      durationsCache.get({{"route", route}}, review_buckets());
+      for (auto code : {"200", "400", "500"}) httpCache.get({{"route", route}, {"code", code}});
+    }
+    for (auto rule : {"privileged", "runtimeSockets", "images", "scan"})
+      for (auto action : {"deny", "warn"}) violationsCache.get({{"rule", rule}, {"action", action}});
+    for (auto kind : {"namespace", "user", "serviceAccount", "image"}) exemptionsCache.get({{"kind", kind}});
+    for (auto reason : {"unknown_kind", "no_pod_spec"}) skippedCache.get({{"reason", reason}});
+    invalidCache.get({{"reason", "invalid_review"}});
+    for (auto phase : {"handshake", "read", "idle", "write"}) timeoutsCache.get({{"phase", phase}});
+    for (auto result : {"hit", "miss", "coalesced"}) digestCacheCache.get({{"result", result}});
+    for (auto outcome : {"denied", "allowed"}) resolveFailuresCache.get({{"outcome", outcome}});
+    for (auto verdict : {"clean", "vulnerable", "malicious", "unscanned", "stale"})
+      scanLookupsCache.get({{"verdict", verdict}});
+    for (auto format : {"trivy", "grype", "podgate-verdict", "unknown"})
+      for (auto result : {"stored", "unchanged", "rejected", "error"})
+        scanImportsCache.get({{"format", format}, {"result", result}});
   }
 };
 

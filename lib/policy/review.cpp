@@ -94,62 +94,90 @@ namespace {
 
 const char* route_label(Route route) { return route == Route::Audit ? "audit" : "validate"; }
 
-std::string violations_json(const std::vector<Violation>& violations) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < violations.size(); ++i) {
-    const auto& v = violations[i];
-    if (i) out += ',';
-    out += "{\"rule\":";
-    log::append_json_string(out, v.rule);
-    out += ",\"action\":";
-    log::append_json_string(out, config::to_string(v.action));
-    out += ",\"subject\":";
-    log::append_json_string(out, v.subject);
-    out += ",\"field\":";
-    log::append_json_string(out, v.fieldPath);
-    out += ",\"value\":";
-    log::append_json_string(out, v.value);
-    if (v.preexisting) out += ",\"preexisting\":true";
-    out += '}';
-  }
-  out += ']';
-  return out;
+// Bounds for one decision log line: a 2.9 MB dry-run object once produced an 11 MB line. Each
+// list logs at most kMaxLoggedEntries entries and stops early past kMaxLoggedListBytes (the rest
+// are counted in "<list>Omitted"), and every string from the request is cut at kMaxLoggedString
+// bytes, so a line stays under kMaxDecisionLineBytes whatever the request holds (3 lists of at
+// most 12 KiB plus one entry each, 12 top-level fields and 16 groups of at most 256 bytes each).
+constexpr std::size_t kMaxLoggedEntries = 20;  // as the audit annotations (policy.cpp)
+constexpr std::size_t kMaxLoggedString = 256;
+constexpr std::size_t kMaxLoggedListBytes = 12 * 1024;
+constexpr std::size_t kMaxLoggedGroups = 16;
+
+void field(std::string& out, const char* key, std::string_view value, bool first = false) {
+  if (!first) out += ',';
+  out += '"';
+  out += key;
+  out += "\":";
+  log::append_json_string(out, value, kMaxLoggedString);
 }
 
-std::string exemptions_json(const std::vector<Exemption>& exemptions) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < exemptions.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"kind\":";
-    log::append_json_string(out, exemptions[i].kind);
-    out += ",\"value\":";
-    log::append_json_string(out, exemptions[i].value);
-    out += '}';
+// `items` as a JSON array of at most `max_entries` entries written by `write`, stopping early once
+// the array passes kMaxLoggedListBytes. Returns how many entries were left out.
+template <typename T, typename Write>
+std::size_t bounded_array(std::string& out, const std::vector<T>& items, std::size_t max_entries, Write write) {
+  const std::size_t start = out.size();
+  out += '[';
+  std::size_t written = 0;
+  for (const auto& item : items) {
+    if (written == max_entries || out.size() - start >= kMaxLoggedListBytes) break;
+    if (written) out += ',';
+    write(out, item);
+    ++written;
   }
   out += ']';
-  return out;
+  return items.size() - written;
 }
 
-std::string images_json(const std::vector<JudgedImage>& images) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"subject\":";
-    log::append_json_string(out, images[i].subject);
-    out += ",\"image\":";
-    log::append_json_string(out, images[i].image);
-    out += ",\"digest\":";
-    log::append_json_string(out, images[i].digest);
-    if (!images[i].scan.empty()) {
-      out += ",\"scan\":";
-      log::append_json_string(out, images[i].scan);
-      out += ",\"scans\":";
-      log::append_json_string(out, images[i].scanBasis);
+std::size_t violations_json(std::string& out, const std::vector<Violation>& violations) {
+  return bounded_array(out, violations, kMaxLoggedEntries, [](std::string& o, const Violation& v) {
+    o += '{';
+    field(o, "rule", v.rule, true);
+    field(o, "action", config::to_string(v.action));
+    field(o, "subject", v.subject);
+    field(o, "field", v.fieldPath);
+    field(o, "value", v.value);
+    if (v.preexisting) o += ",\"preexisting\":true";
+    o += '}';
+  });
+}
+
+std::size_t exemptions_json(std::string& out, const std::vector<Exemption>& exemptions) {
+  return bounded_array(out, exemptions, kMaxLoggedEntries, [](std::string& o, const Exemption& e) {
+    o += '{';
+    field(o, "kind", e.kind, true);
+    field(o, "value", e.value);
+    o += '}';
+  });
+}
+
+std::size_t images_json(std::string& out, const std::vector<JudgedImage>& images) {
+  return bounded_array(out, images, kMaxLoggedEntries, [](std::string& o, const JudgedImage& j) {
+    o += '{';
+    field(o, "subject", j.subject, true);
+    field(o, "image", j.image);
+    field(o, "digest", j.digest);
+    if (!j.scan.empty()) {
+      field(o, "scan", j.scan);
+      field(o, "scans", j.scanBasis);
     }
-    out += '}';
-  }
-  out += ']';
-  return out;
+    o += '}';
+  });
+}
+
+std::size_t groups_json(std::string& out, const std::vector<std::string_view>& groups) {
+  return bounded_array(out, groups, kMaxLoggedGroups, [](std::string& o, std::string_view g) {
+    log::append_json_string(o, g, kMaxLoggedString);
+  });
+}
+
+// Appends `list` (written by `to_json`) under `key`, and "<key>Omitted" when some were left out.
+template <typename T, typename ToJson>
+void add_bounded(log::Line& line, const char* key, const std::vector<T>& list, ToJson to_json) {
+  std::string json;
+  const std::size_t omitted = to_json(json, list);
+  line.raw_json(key, json);
+  if (omitted) line.integer(std::string(key) + "Omitted", static_cast<long long>(omitted));
 }
 
 }  // namespace
@@ -284,21 +312,22 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
                       : !verdict.exemptions.empty()             ? "admission exempted"
                                                                 : "admission allowed";
     auto line = logger_->line(verdict.decision == Decision::Allowed ? log::Level::Info : log::Level::Warn, msg);
-    line.str("uid", request.uid)
+    const std::size_t n = kMaxLoggedString;
+    line.str("uid", request.uid, n)
         .str("decision", to_string(verdict.decision))
         .str("mode", mode)
         .str("route", route_label(route))
-        .str("kind", request.kind.kind)
-        .str("namespace", request.namespace_)
-        .str("name", request.name.empty() ? request.object.name : request.name)
-        .str("operation", request.operationText)
-        .str("subResource", request.subResource)
+        .str("kind", request.kind.kind, n)
+        .str("namespace", request.namespace_, n)
+        .str("name", request.name.empty() ? request.object.name : request.name, n)
+        .str("operation", request.operationText, n)
+        .str("subResource", request.subResource, n)
         .boolean("dryRun", request.dryRun)
-        .str("user", request.userInfo.username)
-        .strings("groups", request.userInfo.groups)
-        .raw_json("violations", violations_json(verdict.violations));
-    if (!verdict.exemptions.empty()) line.raw_json("exemptions", exemptions_json(verdict.exemptions));
-    if (!verdict.images.empty()) line.raw_json("images", images_json(verdict.images));
+        .str("user", request.userInfo.username, n);
+    add_bounded(line, "groups", request.userInfo.groups, groups_json);
+    add_bounded(line, "violations", verdict.violations, violations_json);
+    if (!verdict.exemptions.empty()) add_bounded(line, "exemptions", verdict.exemptions, exemptions_json);
+    if (!verdict.images.empty()) add_bounded(line, "images", verdict.images, images_json);
     line.num("latencyMs", seconds * 1000.0);
   }
   return outcome;

@@ -88,6 +88,10 @@ class Reviewer {
   log::Logger* logger_;
 };
 
+// The largest decision log line a review writes, whatever the request holds: lists are cut at 20
+// entries (the rest counted in "violationsOmitted", "imagesOmitted", ...) and strings at 256 bytes.
+inline constexpr std::size_t kMaxDecisionLineBytes = 64 * 1024;
+
 // The metric label for a kind: the kind itself for the pod-bearing kinds podgate knows, else "other".
 std::string_view kind_label(std::string_view kind);
 

@@ -89,9 +89,26 @@ put('http_request', req('POST','/v1/scans',verdict,json_h+auth)+req('GET','/v1/s
 put('http_request', req('POST','/v1/scans',trivy,json_h), 'scans-no-token')
 put('http_request', req('DELETE','/v1/scans/'+be,headers=auth), 'scans-delete')
 
+# 7. manifest: podgate's own manifests, the YAML texts of the unit test (merge keys, anchors,
+#    lists), and hand-written merge-key and list shapes, including a small alias bomb.
+for f in sorted(glob.glob(R+'/manifests/**/*.yaml', recursive=True)):
+    if os.path.getsize(f) <= 20000: put('manifest', open(f,'rb').read(), 'example-'+os.path.basename(f)[:-5])
+src=open(R+'/tests/unit/manifest_test.cpp').read()
+for m in re.finditer(r'R"\((.*?)\)"', src, re.S):
+    put('manifest', m.group(1))
+put('manifest', 'kind: Pod\nspec:\n  containers:\n  - name: a\n    image: nginx\n    securityContext:\n      <<: {privileged: true}\n', 'merge-inline')
+put('manifest', 'x: &sc {privileged: true}\nkind: Pod\nspec:\n  containers:\n  - name: a\n    securityContext: {<<: *sc}\n', 'merge-alias')
+put('manifest', 'a: &a {x: 1}\nb: &b {<<: *a, y: 2}\nkind: Pod\nspec: {<<: [*b, *a, {z: 3}], x: 4}\n', 'merge-list-nested')
+put('manifest', 'kind: Pod\nspec: {privileged: false, <<: {privileged: true}}\n', 'merge-before-explicit')
+put('manifest', 'kind: Pod\nspec: {"<<": {privileged: true}, !!merge <<: {a: 1}}\n', 'merge-quoted-and-tagged')
+put('manifest', 'kind: PodList\napiVersion: v1\nitems:\n- kind: Pod\n  metadata: {name: a}\n- kind: List\n  items: [{kind: Pod}]\n', 'list-nested')
+put('manifest', 'kind: Pod\nmetadata: {name: decoy}\nitems:\n- kind: Pod\n  metadata: {name: hidden}\n', 'list-decoy')
+put('manifest', 'kind: Pod\na: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n', 'alias-bomb-small')
+
 # Inputs that once failed (see the unit tests named after them), kept as regression seeds.
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
 put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
+put('manifest', '{kind: Pod}, c\n', 'regress-stray-token-after-flow')
 put('config', 'rules:\n  images:\n    action: deny\n    trustedRegistries: [MyRegistry, "Mirror/team/"]\n'
               '    blocked: ["MyRegistry/app:1.0", "docKer.io/app"]\n', 'regress-domain-case')
 
@@ -109,6 +126,8 @@ write_dict('admission_review', lits('/lib/admission/admission.cpp') | {'spec','t
 write_dict('scan_report', lits('/lib/scan/report.cpp') | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
 write_dict('config', lits('/lib/config/config.cpp'), yaml_tokens)
+write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',
+  'Pod','Deployment','spec','containers','securityContext','privileged','hostPath'}, yaml_tokens + ['<<','<<: ','!!merge','&b','*b','[*a, *b]'])
 write_dict('image_reference', ['docker.io','index.docker.io','library/','localhost','@','sha256:','sha512:',':','/','[',']','latest',be[7:]], [])
 write_dict('host_path', ['/','//','/.','/..','/var','/run','/var/run','docker.sock','containerd'], [])
 write_dict('http_request', ['POST','GET','HEAD','PUT','HTTP/1.1','HTTP/1.0','\r\n','Content-Length: ','Transfer-Encoding: chunked',

@@ -107,3 +107,31 @@ TEST_CASE("parse_level accepts the four levels only", "[log]") {
   CHECK_FALSE(podgate::log::parse_level("verbose", level));
   CHECK_FALSE(podgate::log::parse_level("", level));
 }
+
+TEST_CASE("bounded JSON strings cut escaped text on a UTF-8 boundary and mark the cut", "[log]") {
+  using podgate::log::append_json_string;
+  std::string out;
+  append_json_string(out, "short", 16);
+  CHECK(out == "\"short\"");
+  out.clear();
+  append_json_string(out, std::string(16, 'a'), 16);  // exactly the bound: kept whole
+  CHECK(out == "\"" + std::string(16, 'a') + "\"");
+  out.clear();
+  append_json_string(out, std::string(100, 'a'), 16);
+  CHECK(out == "\"" + std::string(13, 'a') + "\xE2\x80\xA6\"");
+  // Escapes count at their escaped size: 10 control characters are 60 bytes once escaped.
+  out.clear();
+  append_json_string(out, std::string(10, '\x01'), 16);
+  CHECK(out == "\"\\u0001\\u0001\xE2\x80\xA6\"");
+  // "é" is two bytes: the cut moves back to the start of the character it would split.
+  for (std::size_t max = 16; max < 24; ++max) {
+    std::string text;
+    for (int i = 0; i < 50; ++i) text += "\xC3\xA9";
+    out.clear();
+    append_json_string(out, text, max);
+    CHECK(out.size() - 2 <= max);
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseValidateEncodingFlag>(("[" + out + "]").c_str());
+    CHECK_FALSE(d.HasParseError());
+  }
+}

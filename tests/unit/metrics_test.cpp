@@ -116,3 +116,61 @@ TEST_CASE("namespace labels stay bounded and consistent under concurrent first u
   const auto named = std::count_if(label.begin(), label.end(), [](const auto& kv) { return kv.second != "_other"; });
   CHECK(named == 200);
 }
+
+TEST_CASE("an idle podgate exports every series the dashboard and alerts use, at 0", "[metrics]") {
+  // rate() and increase() only see an increment on a series that existed before it, and a query
+  // over a missing series is empty rather than 0: every series with known labels starts at 0.
+  const std::string text = podgate::metrics::Metrics().serialize();
+  const std::vector<std::string> expected = {
+      R"(podgate_admission_requests_total{decision="allowed",kind="Pod",mode="enforce",operation="CREATE"} 0)",
+      R"(podgate_admission_requests_total{decision="denied",kind="Pod",mode="enforce",operation="CREATE"} 0)",
+      R"(podgate_admission_requests_total{decision="allowed",kind="Pod",mode="audit",operation="CREATE"} 0)",
+      R"(podgate_admission_requests_total{decision="would_deny",kind="Pod",mode="audit",operation="CREATE"} 0)",
+      R"(podgate_admission_requests_total{decision="denied",kind="Pod",mode="audit",operation="CREATE"} 0)",
+      R"(podgate_admission_review_duration_seconds_count{route="validate"} 0)",
+      R"(podgate_admission_review_duration_seconds_bucket{route="audit",le="+Inf"} 0)",
+      R"(podgate_http_requests_total{code="200",route="validate"} 0)",
+      R"(podgate_http_requests_total{code="500",route="validate"} 0)",
+      R"(podgate_http_requests_total{code="500",route="audit"} 0)",
+      R"(podgate_admission_violations_total{action="deny",rule="privileged"} 0)",
+      R"(podgate_admission_violations_total{action="warn",rule="runtimeSockets"} 0)",
+      R"(podgate_admission_violations_total{action="deny",rule="images"} 0)",
+      R"(podgate_admission_violations_total{action="warn",rule="scan"} 0)",
+      R"(podgate_admission_exemptions_total{kind="namespace"} 0)",
+      R"(podgate_admission_exemptions_total{kind="serviceAccount"} 0)",
+      R"(podgate_admission_exemptions_total{kind="image"} 0)",
+      R"(podgate_admission_skipped_total{reason="unknown_kind"} 0)",
+      R"(podgate_admission_skipped_total{reason="no_pod_spec"} 0)",
+      R"(podgate_admission_invalid_requests_total{reason="invalid_review"} 0)",
+      R"(podgate_http_connections_rejected_total{reason="max_connections"} 0)",
+      R"(podgate_http_connections_rejected_total{reason="evicted_idle"} 0)",
+      R"(podgate_http_connection_timeouts_total{phase="handshake"} 0)",
+      R"(podgate_http_connection_timeouts_total{phase="write"} 0)",
+      "podgate_http_connections_open 0",
+      R"(podgate_config_reloads_total{result="success"} 0)",
+      R"(podgate_config_reloads_total{result="failure"} 0)",
+      R"(podgate_tls_certificate_reloads_total{result="success"} 0)",
+      R"(podgate_tls_certificate_reloads_total{result="failure"} 0)",
+      "podgate_tls_serving_certificate_expiry_timestamp_seconds 0",
+      R"(podgate_image_digest_cache_lookups_total{result="hit"} 0)",
+      R"(podgate_image_digest_cache_lookups_total{result="miss"} 0)",
+      R"(podgate_image_digest_cache_lookups_total{result="coalesced"} 0)",
+      "podgate_image_digest_cache_entries 0",
+      R"(podgate_image_resolve_failures_total{outcome="denied"} 0)",
+      R"(podgate_image_resolve_failures_total{outcome="allowed"} 0)",
+      R"(podgate_scan_lookups_total{verdict="clean"} 0)",
+      R"(podgate_scan_lookups_total{verdict="malicious"} 0)",
+      R"(podgate_scan_lookups_total{verdict="stale"} 0)",
+      R"(podgate_scan_imports_total{format="trivy",result="rejected"} 0)",
+      R"(podgate_scan_imports_total{format="podgate-verdict",result="error"} 0)",
+      R"(podgate_scan_imports_total{format="unknown",result="rejected"} 0)",
+      "podgate_scan_records 0",
+      "podgate_scan_oldest_timestamp_seconds 0",
+      "podgate_scan_newest_timestamp_seconds 0",
+  };
+  for (const auto& series : expected) CHECK_THAT(text, Contains(series + "\n"));
+  // Open-ended labels are not guessed.
+  CHECK_THAT(text, !Contains("podgate_admission_denials_by_namespace_total{"));
+  CHECK_THAT(text, !Contains("podgate_registry_requests_total{"));
+  CHECK_THAT(text, !Contains("podgate_registry_errors_total{"));
+}

@@ -3,6 +3,8 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -141,4 +143,52 @@ TEST_CASE("denies and would-denies are counted by the request's namespace, allow
   CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="denied",resource_namespace="default"} 2)"));
   CHECK_THAT(text, Contains(R"(podgate_admission_denials_by_namespace_total{decision="would_deny",resource_namespace="ci"} 1)"));
   CHECK_THAT(text, !Contains(R"(resource_namespace="shop")"));
+}
+
+TEST_CASE("a review with thousands of violations and long names writes a bounded decision log line", "[review][log]") {
+  // A dry-run object of a few MB once produced an 11 MB log line: every violation, in full.
+  const std::size_t kContainers = 3000;
+  std::string longName;
+  for (int i = 0; i < 400; ++i) longName += "\xC3\xA9";  // two-byte characters: a cut must not split one
+  std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-big",)"
+                     R"("kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"team",)"
+                     R"("dryRun":true,"userInfo":{"username":")" + std::string(5000, 'u') + R"(","groups":[)";
+  for (int g = 0; g < 500; ++g) body += (g ? "," : "") + std::string("\"group-") + std::to_string(g) + "\"";
+  body += R"(]},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"big"},"spec":{"containers":[)";
+  for (std::size_t i = 0; i < kContainers; ++i) {
+    if (i) body += ',';
+    body += R"({"name":")" + longName + std::to_string(i) + R"(","image":"nginx:)" + std::string(2000, 'x') +
+            R"(","securityContext":{"privileged":true}})";
+  }
+  body += "]}}}}";
+
+  std::FILE* file = std::tmpfile();  // not a pipe: the old code's line would fill a pipe and block
+  REQUIRE(file != nullptr);
+  {
+    log::Logger logger(::fileno(file));
+    policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(config::Config{}), nullptr, &logger);
+    auto out = reviewer.review(body, policy::Route::Validate, far_deadline());
+    INFO(out.body);
+    REQUIRE(out.httpStatus == 200);
+    CHECK(out.decision == policy::Decision::Denied);
+  }
+  std::string logs;
+  std::rewind(file);
+  char buf[65536];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, file)) > 0;) logs.append(buf, n);
+  std::fclose(file);
+
+  REQUIRE(std::count(logs.begin(), logs.end(), '\n') == 1);
+  CHECK(logs.size() < policy::kMaxDecisionLineBytes);
+  rapidjson::Document line;
+  line.Parse<rapidjson::kParseValidateEncodingFlag>(logs.c_str());  // truncation kept it valid UTF-8
+  REQUIRE_FALSE(line.HasParseError());
+  REQUIRE(line["violations"].IsArray());
+  const auto logged = line["violations"].Size();
+  CHECK(logged <= 20);
+  CHECK(logged + line["violationsOmitted"].GetUint64() == kContainers);  // still says how many
+  CHECK(line["groups"].Size() + line["groupsOmitted"].GetUint64() == 500);
+  CHECK(std::string(line["user"].GetString()).size() <= 256);
+  for (const auto& v : line["violations"].GetArray()) CHECK(v["subject"].GetStringLength() <= 256);
+  std::printf("decision log line for %zu violations: %zu bytes\n", kContainers, logs.size());
 }
