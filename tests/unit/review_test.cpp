@@ -151,7 +151,8 @@ TEST_CASE("a review with thousands of violations and long names writes a bounded
   std::string longName;
   for (int i = 0; i < 400; ++i) longName += "\xC3\xA9";  // two-byte characters: a cut must not split one
   std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-big",)"
-                     R"("kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"team",)"
+                     R"("kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},)"
+                     R"("operation":"CREATE","namespace":"team",)"
                      R"("dryRun":true,"userInfo":{"username":")" + std::string(5000, 'u') + R"(","groups":[)";
   for (int g = 0; g < 500; ++g) body += (g ? "," : "") + std::string("\"group-") + std::to_string(g) + "\"";
   body += R"(]},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"big"},"spec":{"containers":[)";
