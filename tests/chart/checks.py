@@ -930,7 +930,7 @@ def full_checks(r):
 
     def scan_import_secret():
         s = one(d(), "Secret", f"{RELEASE}-scan-import")
-        eq(base64.b64decode(s["data"]["token"]).decode(), "not-a-real-token", "token")
+        eq(base64.b64decode(s["data"]["token"]).decode(), "not-a-real-token-0123456789abcdefghij", "token")
         eq(volume(d(), "scan-import")["secret"]["secretName"], f"{RELEASE}-scan-import", "scan-import volume")
         assert not find(r.render(), "Secret", f"{RELEASE}-scan-import"), "scan-import Secret rendered by default"
     r.check("full values: scanImport.token becomes a Secret mounted read-only (none by default)", scan_import_secret)
@@ -1066,10 +1066,10 @@ def scan_checks(r):
         r.render_fails("not on the scan cache volume", sets=["config.scans.database=/var/lib/podgate-other/scans.db"])
         r.render_fails("subdirectory of the scan cache's emptyDir", sets=["config.scans.database=/var/lib/podgate/db/s.db"])
         r.render_fails("set by the chart", sets=["config.scans.apiTokenFile=/etc/token"])
-        r.render_fails("set by the chart", sets=["scanImport.token=x", "config.scans.apiTokenFile=/etc/token"])
+        r.render_fails("set by the chart", sets=["scanImport.token=x0123456789abcdef0123456789abcdef", "config.scans.apiTokenFile=/etc/token"])
         r.render_fails("needs config.rules.images.action", sets=["config.rules.images.scan.action=warn"])
         # Naming the chart's own path is harmless.
-        docs = r.render(sets=["scanImport.token=x", f"config.scans.apiTokenFile={SCAN_TOKEN_FILE}"])
+        docs = r.render(sets=["scanImport.token=x0123456789abcdef0123456789abcdef", f"config.scans.apiTokenFile={SCAN_TOKEN_FILE}"])
         eq(podgate_config(docs)[0]["scans"]["apiTokenFile"], SCAN_TOKEN_FILE, "apiTokenFile")
     r.check("scan: a database off the volume (or in an emptyDir subdirectory), a hand-set apiTokenFile and the scan "
             "rule without image rules fail the render", refused)
@@ -1078,8 +1078,8 @@ def scan_checks(r):
         def annotations(docs):
             return deployment(docs)["spec"]["template"]["metadata"]["annotations"]
         assert "checksum/scan-import" not in annotations(r.render()), "checksum/scan-import without a token"
-        a = annotations(r.render(sets=["scanImport.token=one"]))["checksum/scan-import"]
-        b = annotations(r.render(sets=["scanImport.token=two"]))["checksum/scan-import"]
+        a = annotations(r.render(sets=["scanImport.token=one0123456789abcdef0123456789abcdef"]))["checksum/scan-import"]
+        b = annotations(r.render(sets=["scanImport.token=two0123456789abcdef0123456789abcdef"]))["checksum/scan-import"]
         assert a != b, "a new token does not roll the pods"
         assert annotations(r.render())["checksum/config"] != annotations(d())["checksum/config"], \
             "turning the scan rule and API on kept checksum/config"
@@ -1168,6 +1168,7 @@ def schema_checks(r):
         ("scans.database relative", {"sets": ["config.scans.database=scans.db"]}, "/config/scans/database"),
         ("unknown key under scans", {"sets": ["config.scans.path=/x"]}, "path"),
         ("scanImport.token with whitespace", {"sets": ["scanImport.token=a b"]}, "/scanImport/token"),
+        ("scanImport.token shorter than 32 bytes", {"sets": ["scanImport.token=short"]}, "/scanImport/token"),
         ("scanCache.mountPath=/", {"sets": ["scanCache.mountPath=/"]}, "/scanCache/mountPath"),
         ("metrics.prometheusRule.staleScanDays=0", {"sets": ["metrics.prometheusRule.staleScanDays=0"]},
          "/metrics/prometheusRule/staleScanDays"),
@@ -1341,7 +1342,7 @@ def notes_checks(r):
 
     def scan_import():
         assert "SCAN RULE" not in notes() and "/v1/scans" not in notes(), "scan notes while the scan cache is off"
-        text = notes(sets=scan_on + ["scanImport.token=t0k3n"])
+        text = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef"])
         for s in ["SCAN RULE: deny", "/var/lib/podgate/scans.db", "onUnscanned=deny",
                   f"get secret {RELEASE}-scan-import -o jsonpath='{{.data.token}}'", "Authorization: Bearer",
                   f"get secret {RELEASE}-tls -o jsonpath='{{.data.ca\\.crt}}'",
@@ -1352,9 +1353,9 @@ def notes_checks(r):
                   "WARNING: each of the 2 replicas has its own scan cache", "later podgate change"]:
             assert s in text, f"{s!r} not in NOTES:\n{text}"
         assert "t0k3n" not in text, "NOTES print the token"
-        single = notes(sets=scan_on + ["scanImport.token=t0k3n", "replicaCount=1"])
+        single = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef", "replicaCount=1"])
         assert "has its own scan cache" not in single, "per-replica warning with one replica"
-        mild = notes(sets=scan_on + ["scanImport.token=t0k3n", "config.rules.images.scan.onUnscanned=warn"])
+        mild = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef", "config.rules.images.scan.onUnscanned=warn"])
         assert "onUnscanned=warn" in mild and "Pods that use it are refused" not in mild, mild
     r.check("NOTES: scan rule and token -> how to import (token Secret, CA, port-forward to the Service, curl), "
             "and that each replica has its own cache", scan_import)
@@ -1369,10 +1370,10 @@ def notes_checks(r):
             scan_without_api)
 
     def shared_claim():
-        text = notes(sets=scan_on + ["scanImport.token=t", "scanCache.existingClaim=scans"])
+        text = notes(sets=scan_on + ["scanImport.token=t0123456789abcdef0123456789abcdef", "scanCache.existingClaim=scans"])
         assert "open one SQLite database on claim scans" in text and "replicaCount=1" in text, text
         assert "has its own scan cache" not in text, text
-        assert "SQLite" not in notes(sets=scan_on + ["scanImport.token=t", "scanCache.existingClaim=scans",
+        assert "SQLite" not in notes(sets=scan_on + ["scanImport.token=t0123456789abcdef0123456789abcdef", "scanCache.existingClaim=scans",
                                                      "replicaCount=1"]), "claim warning with one replica"
     r.check("NOTES: existingClaim with several replicas warns that SQLite's WAL needs one host", shared_claim)
 
