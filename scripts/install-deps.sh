@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  # toolchain (ccache: rebuilds of unchanged sources, such as CI after a developer's build, are cheap)
+  build-essential cmake ninja-build pkg-config git curl ca-certificates ccache
   # libraries (see docs/architecture.md for why each one)
   rapidjson-dev libssl-dev prometheus-cpp-dev catch2
   libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
