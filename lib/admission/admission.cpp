@@ -12,6 +12,7 @@
 // podgate one list and the cluster another.
 
 #include "admission/admission.h"
+#include "admission/insitu_parse.h"
 #include "admission/resources.h"
 
 #include <rapidjson/document.h>
@@ -468,6 +469,23 @@ bool expect_literal(const Value* v, std::string_view key, std::string_view expec
   return false;
 }
 
+// What the request judges (by resource), then object and oldObject in that shape.
+bool read_objects(const Value* object, const Value* oldObject, const Path& reqPath, Request& req, Failure& failure) {
+  const SpecLocation* loc = nullptr;
+  if (auto refused = classify(req, loc)) {
+    failure.message = std::move(*refused);
+    return false;
+  }
+  const bool writes = req.operation == Operation::Create || req.operation == Operation::Update;
+  if (req.target != Target::None && writes && !object) {
+    // Nothing to judge is not the same as nothing wrong: an empty CREATE is not an allow.
+    failure.message = "request.object: missing for " + std::string(req.operationText) + " of " + std::string(req.resource);
+    return false;
+  }
+  return read_object(object, req.target, loc, req.kind.kind, reqPath.member("object"), req.object, failure) &&
+         read_object(oldObject, req.target, loc, req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure);
+}
+
 bool read_review(const Value& root, Request& req, Failure& failure) {
   if (!root.IsObject()) {
     failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + type_name(root);
@@ -535,21 +553,7 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
   if (!read_bool(m[9], reqPath.member("dryRun"), dryRun, failure)) return false;
   req.dryRun = dryRun.value_or(false);
 
-  const SpecLocation* loc = nullptr;
-  if (auto refused = classify(req, loc)) {
-    failure.message = std::move(*refused);
-    return false;
-  }
-  const bool writes = req.operation == Operation::Create || req.operation == Operation::Update;
-  if (req.target != Target::None && writes && !m[10]) {
-    // Nothing to judge is not the same as nothing wrong: an empty CREATE is not an allow.
-    failure.message = "request.object: missing for " + std::string(req.operationText) + " of " + std::string(req.resource);
-    return false;
-  }
-  if (!read_object(m[10], req.target, loc, req.kind.kind, reqPath.member("object"), req.object, failure)) return false;
-  if (!read_object(m[11], req.target, loc, req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure))
-    return false;
-  return true;
+  return read_objects(m[10], m[11], reqPath, req, failure);
 }
 
 }  // namespace
@@ -559,85 +563,9 @@ Review::Review(Review&&) noexcept = default;
 Review& Review::operator=(Review&&) noexcept = default;
 Review::~Review() = default;
 
-namespace {
-
-// Deeper than any Kubernetes object (a pod with affinity rules inside a CronJob is ~25 levels),
-// shallow enough that the recursive parser's stack use stays small on any worker thread.
-constexpr unsigned kMaxNestingDepth = 512;
-
-// Forwards RapidJSON's SAX events to the Document building the DOM, refusing nesting beyond
-// kMaxNestingDepth before the parser recurses into it. The recursive parser is used because it
-// is markedly faster than the iterative one; this bound is what makes it safe.
-template <typename Handler>
-struct DepthLimiter {
-  Handler& next;
-  unsigned depth = 0;
-  bool tooDeep = false;
-
-  bool Null() { return next.Null(); }
-  bool Bool(bool b) { return next.Bool(b); }
-  bool Int(int i) { return next.Int(i); }
-  bool Uint(unsigned i) { return next.Uint(i); }
-  bool Int64(std::int64_t i) { return next.Int64(i); }
-  bool Uint64(std::uint64_t i) { return next.Uint64(i); }
-  bool Double(double d) { return next.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return next.RawNumber(s, n, copy); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return next.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next.Key(s, n, copy); }
-  bool StartObject() { return enter() && next.StartObject(); }
-  bool EndObject(rapidjson::SizeType members) {
-    --depth;
-    return next.EndObject(members);
-  }
-  bool StartArray() { return enter() && next.StartArray(); }
-  bool EndArray(rapidjson::SizeType elements) {
-    --depth;
-    return next.EndArray(elements);
-  }
-
- private:
-  bool enter() {
-    if (++depth <= kMaxNestingDepth) return true;
-    tooDeep = true;
-    return false;
-  }
-};
-
-// Parses `text` in situ into a Document (through GenericDocument::Populate), keeping the result.
-struct InsituParse {
-  char* text;
-  bool validateUtf8;
-  rapidjson::ParseResult result;
-  bool tooDeep = false;
-
-  bool operator()(rapidjson::Document& doc) {
-    rapidjson::InsituStringStream stream(text);
-    rapidjson::Reader reader;
-    DepthLimiter<rapidjson::Document> limiter{doc};
-    // Validating UTF-8 means every string podgate echoes back (uid, names) is valid JSON text in
-    // the response. Pure ASCII, the usual case, is valid by construction and skips the cost.
-    result = validateUtf8
-                 ? reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(stream, limiter)
-                 : reader.Parse<rapidjson::kParseInsituFlag>(stream, limiter);
-    tooDeep = limiter.tooDeep;
-    return !result.IsError();
-  }
-};
-
-// Eight bytes at a time: this runs over every body, and the byte loop does not vectorise at -O2.
-bool is_ascii(std::string_view text) {
-  std::uint64_t any = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, text.data() + i, sizeof word);
-    any |= word;
-  }
-  for (; i < text.size(); ++i) any |= static_cast<unsigned char>(text[i]);
-  return (any & 0x8080808080808080ULL) == 0;
-}
-
-}  // namespace
+using detail::InsituParse;
+using detail::is_ascii;
+using detail::kMaxNestingDepth;
 
 struct Decoder {
   static DecodeResult decode(std::string body) {
