@@ -407,7 +407,15 @@ TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow
   std::fflush(stdout);
   SSL_CTX_free(ctx);
   INFO("first failure: " << reviews.first_failure());
+  // Under AddressSanitizer the served binary keeps freed blocks in ASan's quarantine (256 MiB by
+  // default) and adds shadow memory and redzones, so its RSS measures the sanitizer, not podgate:
+  // the bound is asserted in the normal build. The budget's own bound (bytes held, below) and
+  // every review being answered are asserted in both.
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("RSS growth " << growth_mib << " MiB not asserted under AddressSanitizer");
+#else
   CHECK(growth_mib < 128);
+#endif
   CHECK(reviews.failed() == 0);
   CHECK(reviews.answered() >= 5);
   // Every wrong token was refused from the header (the statuses read back are informative: a
