@@ -5,6 +5,7 @@
 #include "config/config.h"
 
 #include "image/reference.h"
+#include "yaml/guard.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,7 +25,6 @@
 
 #include <sstream>
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace podgate::config {
@@ -994,42 +994,6 @@ std::vector<std::string> yaml_spelling(const std::vector<std::string>& entries,
   return out;
 }
 
-// yaml-cpp 0.7 never gets past a stray token after a top-level flow collection ("[]," or
-// "{mode: audit},"): it returns an empty document at that token again and again, and LoadAll
-// collects them until memory runs out (found by fuzzing). Walks the documents first, without
-// building them; a document that starts where the previous one did has consumed nothing, so that
-// token is a syntax error (thrown as yaml-cpp's own, with its position).
-class DocumentProgress final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    stuck_ = started_ && mark.pos == last_.pos;
-    last_ = mark;
-    started_ = true;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  static void check(const std::string& text) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentProgress progress;
-    while (parser.HandleNextDocument(progress)) {
-      if (progress.stuck_) throw YAML::ParserException(progress.last_, "unexpected content after the end of the document");
-    }
-  }
-
- private:
-  YAML::Mark last_ = YAML::Mark::null_mark();
-  bool started_ = false;
-  bool stuck_ = false;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Rendering. Strings are written plain only when every YAML parser reads them back as the same
 // string; anything that could be a boolean, null, number, alias or flow token is double-quoted.
@@ -1105,7 +1069,7 @@ Config parse(const std::string& yaml_text, const std::string& source) {
   }
   std::vector<YAML::Node> documents;
   try {
-    DocumentProgress::check(yaml_text);
+    yaml::check_documents_advance(yaml_text);
     documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::DeepRecursion& e) {
     throw ConfigError(source + ": " + position(e.mark) + "YAML nesting is too deep");

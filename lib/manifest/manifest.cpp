@@ -1,6 +1,5 @@
 #include "manifest/manifest.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <unordered_set>
 
 #include "log/log.h"
+#include "yaml/guard.h"
 
 namespace podgate::manifest {
 
@@ -249,42 +249,6 @@ void add_object(std::vector<Document>& out, const YAML::Node& node, const std::s
   out.push_back(std::move(doc));
 }
 
-// yaml-cpp 0.7 never gets past a stray token after a top-level flow collection ("{}," or
-// "[a],"): it returns an empty document at that token again and again, and LoadAll collects them
-// until memory runs out (found by fuzzing; lib/config guards its loader the same way). The
-// documents are walked first without being built; a document that starts where the previous one
-// did has consumed nothing, so that token is a syntax error (thrown as yaml-cpp's own).
-class DocumentProgress final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    stuck_ = started_ && mark.pos == last_.pos;
-    last_ = mark;
-    started_ = true;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  static void check(const std::string& text) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentProgress progress;
-    while (parser.HandleNextDocument(progress)) {
-      if (progress.stuck_) throw YAML::ParserException(progress.last_, "unexpected content after the end of the document");
-    }
-  }
-
- private:
-  YAML::Mark last_ = YAML::Mark::null_mark();
-  bool started_ = false;
-  bool stuck_ = false;
-};
-
 std::string read_all(std::istream& in, const std::string& name, std::size_t max_bytes) {
   std::string text;
   char buf[65536];
@@ -307,7 +271,7 @@ std::vector<Document> parse(const std::string& text, const std::string& source) 
   std::vector<Document> out;
   Budget budget;  // one for the whole input: many small bombs are as bad as one big one
   try {
-    DocumentProgress::check(text);
+    yaml::check_documents_advance(text);
     std::vector<YAML::Node> docs = YAML::LoadAll(text);
     for (const auto& node : docs) {
       if (!node || node.IsNull()) continue;  // empty document between '---' separators

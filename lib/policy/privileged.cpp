@@ -17,13 +17,18 @@ std::string container_field(const PodSpec& spec, const Container& c) {
   return field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) + "]";
 }
 
-Finding privileged_finding(config::Action action, const PodSpec& spec, const Container& c) {
+Finding container_finding(config::Action action, const Container& c, std::string field, std::string value) {
   Finding f;
   f.violation.rule = kRulePrivileged;
   f.violation.action = action;
   f.violation.subject = std::string(container_noun(c.list)) + " " + quote(c.name);
-  f.violation.fieldPath = container_field(spec, c) + ".securityContext.privileged";
-  f.violation.value = "true";
+  f.violation.fieldPath = std::move(field);
+  f.violation.value = std::move(value);
+  return f;
+}
+
+Finding privileged_finding(config::Action action, const PodSpec& spec, const Container& c) {
+  Finding f = container_finding(action, c, container_field(spec, c) + ".securityContext.privileged", "true");
   f.summary = f.violation.subject + " is privileged (" + f.violation.fieldPath + "=true)";
   f.detail = f.summary +
              "; privileged containers get full access to the node. Remove securityContext.privileged or set it "
@@ -34,13 +39,10 @@ Finding privileged_finding(config::Action action, const PodSpec& spec, const Con
 // A container is HostProcess when it says so, or when the pod says so and the container does not
 // say otherwise (the API refuses a container that contradicts the pod, but podgate check may see one).
 Finding host_process_finding(config::Action action, const PodSpec& spec, const Container& c) {
-  Finding f;
-  f.violation.rule = kRulePrivileged;
-  f.violation.action = action;
-  f.violation.subject = std::string(container_noun(c.list)) + " " + quote(c.name);
-  f.violation.fieldPath = c.hostProcess ? container_field(spec, c) + ".securityContext.windowsOptions.hostProcess"
-                                        : field_prefix(spec) + "securityContext.windowsOptions.hostProcess";
-  f.violation.value = "hostProcess";
+  Finding f = container_finding(action, c,
+                                c.hostProcess ? container_field(spec, c) + ".securityContext.windowsOptions.hostProcess"
+                                              : field_prefix(spec) + "securityContext.windowsOptions.hostProcess",
+                                "hostProcess");
   f.summary = f.violation.subject + " is a Windows HostProcess container (" + f.violation.fieldPath + "=true)";
   f.detail = f.summary +
              "; a HostProcess container runs as a process on the Windows node with its full access, Windows' "
