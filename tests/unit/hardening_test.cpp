@@ -364,8 +364,8 @@ TEST_CASE("exemptions: users are strong, service accounts and images are weak an
       CHECK(v.decision == Decision::Denied);
       REQUIRE(v.violations.size() == 1);
       CHECK(v.violations[0].subject == "ephemeral container \"dbg\"");
-      // The pod's own containers stay exempt.
-      // ... and a requester who is exempt may still debug it.
+      // The pod's own privileged container stays exempt: only the debug container is a violation
+      // (checked above). A requester who is exempt may still debug the pod.
       config::Config strong = cfg;
       strong.exemptions.users = {"alice"};
       CHECK(judge(review_json(pod_kind(), o), strong).decision == Decision::Allowed);
