@@ -12,6 +12,7 @@
 // podgate one list and the cluster another.
 
 #include "admission/admission.h"
+#include "util/json.h"
 #include "admission/insitu_parse.h"
 #include "admission/resources.h"
 
@@ -56,18 +57,7 @@ constexpr std::string_view kReviewKind = "AdmissionReview";
 
 std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const char* type_name(const Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
-  }
-  return "unknown";
-}
+using util::json_type_name;
 
 // A value from the request, quoted for an error message: bounded and on one line.
 std::string quoted(std::string_view s) {
@@ -145,7 +135,7 @@ class Members {
 };
 
 bool wrong_type(const Path& path, const char* expected, const Value& got, Failure& failure) {
-  failure.message = path.render() + ": expected " + expected + ", got " + type_name(got);
+  failure.message = path.render() + ": expected " + expected + ", got " + json_type_name(got);
   return false;
 }
 
@@ -462,7 +452,7 @@ bool expect_literal(const Value* v, std::string_view key, std::string_view expec
     return false;
   }
   if (!v->IsString()) {
-    failure.message = std::string(key) + ": " + want + ", got " + type_name(*v);
+    failure.message = std::string(key) + ": " + want + ", got " + json_type_name(*v);
     return false;
   }
   failure.message = std::string(key) + ": " + want + ", got " + quoted(view(*v)) + hint;
@@ -488,7 +478,7 @@ bool read_objects(const Value* object, const Value* oldObject, const Path& reqPa
 
 bool read_review(const Value& root, Request& req, Failure& failure) {
   if (!root.IsObject()) {
-    failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + type_name(root);
+    failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + json_type_name(root);
     return false;
   }
   const Path rootPath;

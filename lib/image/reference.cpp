@@ -21,6 +21,7 @@
 // - Digest algorithms other than sha256/sha512 (Docker also accepts sha384) are refused.
 
 #include "image/reference.h"
+#include "util/text.h"
 
 #include <array>
 #include <cstring>
@@ -242,7 +243,7 @@ ParseResult explain_mismatch(std::string_view domain, Match m, const Pieces& p) 
 bool matches_when_lowercased(std::string_view full) {
   std::array<char, kMaxReferenceLength + 32> lowered;
   for (std::size_t i = 0; i < full.size(); ++i)
-    lowered[i] = is_upper(full[i]) ? static_cast<char>(full[i] - 'A' + 'a') : full[i];
+    lowered[i] = util::ascii_lower(full[i]);
   Pieces p;
   return match_reference(std::string_view(lowered.data(), full.size()), p) == Match::ok;
 }

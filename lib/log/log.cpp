@@ -1,5 +1,7 @@
 #include "log/log.h"
 
+#include "util/time.h"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,28 +97,13 @@ struct Line::Impl {
   }
 };
 
-namespace {
-// RFC 3339 with milliseconds in UTC, the form log pipelines parse without configuration.
-void append_timestamp(std::string& out) {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];  // sized for the widest int fields, which -Wformat-truncation assumes
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
-  out += buf;
-}
-}  // namespace
-
 Line::Line(Logger* logger, Level level, std::string_view msg) : impl_(std::make_unique<Impl>()) {
   if (logger == nullptr || !logger->enabled(level)) return;
   impl_->logger = logger;
   auto& t = impl_->text;
   t.reserve(256);
   t += "{\"ts\":\"";
-  append_timestamp(t);
+  util::append_rfc3339_millis(t, std::chrono::system_clock::now());  // the form log pipelines parse
   t += "\",\"level\":\"";
   t += to_string(level);
   t += "\",\"msg\":";

@@ -8,6 +8,7 @@
 // against Docker Hub's pull limit, GET does; Authorization is never sent to another host.
 
 #include "registry/client.h"
+#include "util/text.h"
 
 #include <openssl/evp.h>
 #include <rapidjson/document.h>
@@ -87,11 +88,11 @@ Challenge parse_challenge(std::string_view text) {
   Challenge c;
   std::size_t i = 0;
   while (i < text.size() && text[i] == ' ') ++i;
-  while (i < text.size() && text[i] != ' ') c.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i++])));
+  while (i < text.size() && text[i] != ' ') c.scheme += util::ascii_lower(text[i++]);
   while (i < text.size()) {
     while (i < text.size() && (text[i] == ' ' || text[i] == ',')) ++i;
     std::string key;
-    while (i < text.size() && text[i] != '=' && text[i] != ',') key += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i++])));
+    while (i < text.size() && text[i] != '=' && text[i] != ',') key += util::ascii_lower(text[i++]);
     if (i >= text.size() || text[i] != '=') break;
     ++i;
     std::string value;

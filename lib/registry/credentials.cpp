@@ -6,6 +6,8 @@
 // Where this differs from the kubelet, the comment at that spot says why.
 
 #include "registry/credentials.h"
+#include "util/json.h"
+#include "util/text.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -28,25 +30,9 @@ namespace {
 constexpr std::string_view kDefaultRegistryKey = "index.docker.io";
 constexpr std::size_t kMaxKeyInError = 128;
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+using util::ascii_iequals;
+using util::ascii_istarts_with;
+using util::ascii_lowercase;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -59,18 +45,7 @@ bool is_host_char(char c) {
   return is_alnum(c) || std::string_view("-._~!$&'()*+,;=[]<>\"").find(c) != std::string_view::npos;
 }
 
-const char* type_name(const rapidjson::Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
-  }
-  return "an unknown value";
-}
+using util::json_type_name;
 
 std::string_view name_of(const rapidjson::Value& name) { return {name.GetString(), name.GetStringLength()}; }
 
@@ -321,7 +296,7 @@ std::optional<HostPort> split_host_port(std::string_view authority) {
   for (const char c : port) {
     if (!is_digit(c)) return std::nullopt;
   }
-  return HostPort{ascii_lower(host), std::string(port)};
+  return HostPort{ascii_lowercase(host), std::string(port)};
 }
 
 std::optional<std::string> percent_decode(std::string_view s) {
@@ -333,7 +308,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return std::nullopt;
-    const auto nibble = [](char c) { return is_digit(c) ? c - '0' : ascii_lower(c) - 'a' + 10; };
+    const auto nibble = [](char c) { return is_digit(c) ? c - '0' : util::ascii_lower(c) - 'a' + 10; };
     out += static_cast<char>(nibble(s[i + 1]) * 16 + nibble(s[i + 2]));
     i += 2;
   }
@@ -365,9 +340,9 @@ std::optional<NormalisedKey> normalise_key(std::string_view key) {
   for (const char c : key) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;  // url.Parse refuses
   }
-  if (istarts_with(key, "https://")) {
+  if (ascii_istarts_with(key, "https://")) {
     key.remove_prefix(8);
-  } else if (istarts_with(key, "http://")) {
+  } else if (ascii_istarts_with(key, "http://")) {
     key.remove_prefix(7);
   }
   const auto authority_end = key.find_first_of("/?#");
@@ -429,7 +404,7 @@ bool entry_matches(const std::string& key_host, const std::string& key_port, con
 Credential read_entry(const rapidjson::Value& value, const std::string& where) {
   Credential credential;
   if (value.IsNull()) return credential;
-  if (!value.IsObject()) throw CredentialsError(where + ": expected an object, got " + type_name(value));
+  if (!value.IsObject()) throw CredentialsError(where + ": expected an object, got " + json_type_name(value));
   std::string auth;
   std::string email;  // type-checked like the kubelet does, otherwise unused
   const std::pair<const char*, std::string*> fields[] = {{"username", &credential.username},
@@ -440,11 +415,11 @@ Credential read_entry(const rapidjson::Value& value, const std::string& where) {
   for (const auto& member : value.GetObject()) {
     const auto name = name_of(member.name);
     const auto known = std::find_if(std::begin(fields), std::end(fields),
-                                    [&](const auto& f) { return iequals(name, f.first); });
+                                    [&](const auto& f) { return ascii_iequals(name, f.first); });
     if (known == std::end(fields)) continue;
     if (member.value.IsNull()) continue;
     if (!member.value.IsString()) {
-      throw CredentialsError(where + ": \"" + known->first + "\" must be a string, got " + type_name(member.value));
+      throw CredentialsError(where + ": \"" + known->first + "\" must be a string, got " + json_type_name(member.value));
     }
     known->second->assign(member.value.GetString(), member.value.GetStringLength());
   }
@@ -478,19 +453,19 @@ void Keyring::add_json(std::string_view json_text, const std::string& source) {
     if (!reason.empty() && reason.back() == '.') reason.pop_back();
     throw CredentialsError(source + ": not valid JSON: " + reason + " at offset " + std::to_string(doc.GetErrorOffset()));
   }
-  if (!doc.IsObject()) throw CredentialsError(source + ": expected a JSON object, got " + type_name(doc));
+  if (!doc.IsObject()) throw CredentialsError(source + ": expected a JSON object, got " + json_type_name(doc));
 
   // {"auths": {...}} (.dockerconfigjson, docker's config.json) or the bare map (.dockercfg).
   const rapidjson::Value* auths = nullptr;
   // A const view: clang warns (C++20) on comparing RapidJSON's non-const member iterators.
   const rapidjson::Value& root = doc;
   for (const auto& member : root.GetObject()) {
-    if (iequals(name_of(member.name), "auths")) auths = &member.value;
+    if (ascii_iequals(name_of(member.name), "auths")) auths = &member.value;
   }
   const bool bare = auths == nullptr;
   if (bare) auths = &doc;
   if (auths->IsNull()) return;
-  if (!auths->IsObject()) throw CredentialsError(source + ": \"auths\" must be an object, got " + type_name(*auths));
+  if (!auths->IsObject()) throw CredentialsError(source + ": \"auths\" must be an object, got " + json_type_name(*auths));
 
   // Go decodes into a map, so of repeated keys the last one counts.
   std::vector<const rapidjson::Value::Member*> members;

@@ -1,4 +1,5 @@
 #include "registry/http_transport.h"
+#include "util/text.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -43,9 +44,7 @@ using error_code = boost::system::error_code;
 
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-      return v;
+    if (util::ascii_iequals(k, name)) return v;
   }
   return {};
 }

@@ -1,7 +1,8 @@
 #include "scan/present.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "util/json.h"
+#include "util/time.h"
+
 
 #include <ctime>
 
@@ -9,20 +10,13 @@ namespace podgate::scan {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = util::JsonWriter;
+using util::rfc3339;
 
-void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void str(Writer& w, std::string_view s) { util::write_string(w, s); }
 
 }  // namespace
 
-std::string rfc3339(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 std::string records_json(std::string_view digest, const std::vector<ScanRecord>& records, std::size_t maxFindings) {
   rapidjson::StringBuffer buffer;

@@ -7,6 +7,7 @@
 
 #include "scan/scan.h"
 #include "scan/store.h"
+#include "util/time.h"
 
 namespace podgate::scan {
 
@@ -19,7 +20,7 @@ std::string records_json(std::string_view digest, const std::vector<ScanRecord>&
 std::string import_json(std::string_view format, std::string_view source, const std::vector<ScanRecord>& records,
                         const std::vector<PutOutcome>& outcomes);
 
-// "2026-11-28T10:00:00Z"
-std::string rfc3339(std::int64_t unix_seconds);
+// The formatter is util's; named here too for the callers that print scan times.
+using util::rfc3339;
 
 }  // namespace podgate::scan

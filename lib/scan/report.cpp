@@ -9,6 +9,7 @@
 // built from half a report could let an image through on the half that was read.
 
 #include "scan/report.h"
+#include "util/json.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -100,17 +101,10 @@ struct Path {
   Path operator[](std::size_t i) const { return Path{this, {}, i}; }
 };
 
-const char* type_name(const Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "a boolean";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsArray()) return "an array";
-  return "an object";
-}
+using util::json_type_name;
 
 [[noreturn]] void wrong_type(const Path& at, const Value& v, const char* expected) {
-  refuse(at.str() + " is " + type_name(v) + ", expected " + expected);
+  refuse(at.str() + " is " + json_type_name(v) + ", expected " + expected);
 }
 
 // The member `name` of an object, nullptr when absent. A key given twice is refused: JSON readers

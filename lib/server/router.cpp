@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
-#include <cmath>
 #include <exception>
 #include <new>
 
 #include "server/server.h"
 #include "server/scan_api.h"
+#include "util/duration.h"
 
 namespace podgate::server {
 
@@ -38,53 +38,6 @@ HttpResponse method_not_allowed(std::string allow) {
   return response;
 }
 
-// One Go duration component's unit, in milliseconds; 0 for an unknown unit.
-double unit_ms(std::string_view unit) {
-  if (unit == "ns") return 1e-6;
-  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1e-3;
-  if (unit == "ms") return 1;
-  if (unit == "s") return 1e3;
-  if (unit == "m") return 60e3;
-  if (unit == "h") return 3600e3;
-  return 0;
-}
-
-// Go's time.ParseDuration without the sign: a sequence of decimal numbers, each with a unit.
-bool parse_go_duration(std::string_view text, double& out_ms) {
-  if (text.empty() || text.size() > 32) return false;
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    double whole = 0;
-    bool digits = false;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      whole = whole * 10 + (text[i] - '0');
-      ++i;
-      digits = true;
-    }
-    if (i < text.size() && text[i] == '.') {
-      ++i;
-      double scale = 0.1;
-      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-        whole += (text[i] - '0') * scale;
-        scale /= 10;
-        ++i;
-        digits = true;
-      }
-    }
-    if (!digits || i == start) return false;
-    size_t unit_start = i;
-    while (i < text.size() && !(text[i] >= '0' && text[i] <= '9') && text[i] != '.') ++i;
-    double scale = unit_ms(text.substr(unit_start, i - unit_start));
-    if (scale == 0) return false;
-    total += whole * scale;
-  }
-  if (!std::isfinite(total)) return false;
-  out_ms = total;
-  return true;
-}
-
 }  // namespace
 
 std::string_view route_label(std::string_view target) {
@@ -109,8 +62,13 @@ milliseconds parse_timeout_query(std::string_view target, milliseconds fallback)
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos || pair.substr(0, eq) != "timeout") continue;
-    double ms = 0;
-    if (!parse_go_duration(pair.substr(eq + 1), ms)) return fallback;
+    // Go's time.ParseDuration without the sign (the apiserver never sends one), bounded in length.
+    const std::string_view text = pair.substr(eq + 1);
+    const auto parsed = text.size() <= 32 && !text.starts_with('+') && !text.starts_with('-')
+                            ? util::parse_go_duration(text)
+                            : std::nullopt;
+    if (!parsed) return fallback;
+    const double ms = static_cast<double>(parsed->nanos) / 1e6;
     auto value = milliseconds(static_cast<long long>(std::min(ms, 1e12)));
     return std::clamp(value, kMinReviewTimeout, kMaxReviewTimeout);
   }

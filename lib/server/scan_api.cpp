@@ -1,4 +1,5 @@
 #include "server/scan_api.h"
+#include "util/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -114,10 +115,7 @@ bool ScanApi::handles(std::string_view target) {
 
 bool ScanApi::authorized(std::string_view authorization) const {
   constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() < kBearer.size()) return false;
-  for (std::size_t i = 0; i < kBearer.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != std::tolower(static_cast<unsigned char>(kBearer[i])))
-      return false;
+  if (!util::ascii_istarts_with(authorization, kBearer)) return false;
   // Hashes of equal length, compared in constant time: neither the token nor its length leaks.
   const auto given = sha256(authorization.substr(kBearer.size()));
   const auto expected = sha256(token_);

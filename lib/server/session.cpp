@@ -2,6 +2,7 @@
 // the Router, with keep-alive, a drain-aware close and a lingering close after errors.
 
 #include "server/session.h"
+#include "util/text.h"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -60,17 +61,6 @@ void append_number(std::string& out, std::size_t value) {
   out.append(digits, static_cast<std::size_t>(result.ptr - digits));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool is_http_parse_error(const error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::bad_target).category();
 }
@@ -120,7 +110,7 @@ void RequestParser::on_response_impl(int, string_view, int, error_code& ec) { ec
 
 void RequestParser::on_field_impl(http::field name, string_view, string_view value, error_code&) {
   if (name == http::field::authorization) data_.authorization.assign(value.data(), value.size());
-  if (name == http::field::expect && iequals(std::string_view(value.data(), value.size()), "100-continue")) {
+  if (name == http::field::expect && util::ascii_iequals(std::string_view(value.data(), value.size()), "100-continue")) {
     data_.expectContinue = true;
   }
 }

@@ -1,0 +1,24 @@
+#pragma once
+// One way to write and describe JSON: RapidJSON's Writer, with string_view in and out.
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <string_view>
+
+namespace podgate::util {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void write_key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+inline std::string to_string(const rapidjson::StringBuffer& b) { return std::string(b.GetString(), b.GetSize()); }
+
+// "a string", "an object", ...: what a JSON value is, for "expected X, got Y" messages.
+const char* json_type_name(const rapidjson::Value& v);
+
+}  // namespace podgate::util

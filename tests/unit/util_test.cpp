@@ -1,0 +1,81 @@
+// lib/util: the ASCII case helpers, the Go duration parser, RFC 3339 and JSON type names that the
+// other libraries share.
+
+#include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
+
+#include "util/duration.h"
+#include "util/json.h"
+#include "util/text.h"
+#include "util/time.h"
+
+using namespace podgate::util;
+
+TEST_CASE("ASCII case helpers fold A-Z only", "[util]") {
+  CHECK(ascii_lowercase("Docker.IO/Library") == "docker.io/library");
+  CHECK(ascii_lowercase("\xC3\x84Z") == "\xC3\x84z");  // UTF-8 bytes are left alone
+  CHECK(ascii_iequals("Bearer", "bEARER"));
+  CHECK_FALSE(ascii_iequals("Bearer", "Bearer "));
+  CHECK_FALSE(ascii_iequals("[", "{"));  // '[' + 32 is '{': folding is for letters only
+  CHECK(ascii_istarts_with("BEARER abc", "bearer "));
+  CHECK_FALSE(ascii_istarts_with("bear", "bearer"));
+}
+
+TEST_CASE("parse_go_duration follows Go's grammar", "[util]") {
+  auto nanos = [](std::string_view text) {
+    const auto d = parse_go_duration(text);
+    REQUIRE(d);
+    return d->nanos;
+  };
+  CHECK(nanos("10s") == 10'000'000'000ULL);
+  CHECK(nanos("1h2m3.5s") == 3723'500'000'000ULL);
+  CHECK(nanos("500ms") == 500'000'000ULL);
+  CHECK(nanos("1.5h") == 5400'000'000'000ULL);
+  CHECK(nanos("2us") == 2000);
+  CHECK(nanos("2\xC2\xB5s") == 2000);
+  CHECK(nanos("0m20s") == 20'000'000'000ULL);
+  CHECK(parse_go_duration("-2m")->negative);
+  CHECK_FALSE(parse_go_duration("+2m")->negative);
+  for (const char* bad : {"", "10", "0", "s", ".s", "5x", "5s5", "-", "1 s", "%35s"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_go_duration(bad));
+  }
+}
+
+TEST_CASE("parse_go_duration reports precision and range", "[util]") {
+  CHECK_FALSE(parse_go_duration("1s500ms")->subMillisecond);
+  CHECK(parse_go_duration("1ns")->subMillisecond);
+  CHECK(parse_go_duration("1.0000000001s")->inexact);
+  const auto huge = parse_go_duration("99999999999999999999999999h");
+  REQUIRE(huge);
+  CHECK(huge->overflow);
+  CHECK(huge->nanos == ~std::uint64_t{0});
+  const auto big = parse_go_duration("99999999999h");  // past uint64 nanoseconds, not past the cap
+  REQUIRE(big);
+  CHECK_FALSE(big->overflow);
+  CHECK(big->nanos == ~std::uint64_t{0});
+}
+
+TEST_CASE("rfc3339 formats UTC", "[util]") {
+  CHECK(rfc3339(0) == "1970-01-01T00:00:00Z");
+  CHECK(rfc3339(1764324000) == "2025-11-28T10:00:00Z");
+  std::string out = "ts=";
+  append_rfc3339_millis(out, std::chrono::system_clock::time_point(std::chrono::milliseconds(1764324000123)));
+  CHECK(out == "ts=2025-11-28T10:00:00.123Z");
+}
+
+TEST_CASE("json_type_name names every JSON type", "[util]") {
+  rapidjson::Document doc;
+  doc.Parse(R"([null, true, false, 1, "s", [], {}])");
+  REQUIRE(doc.IsArray());
+  const char* expected[] = {"null", "a boolean", "a boolean", "a number", "a string", "an array", "an object"};
+  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) CHECK(std::string(json_type_name(doc[i])) == expected[i]);
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "k");
+  write_string(w, std::string_view("a\"b\0c", 5));
+  w.EndObject();
+  CHECK(to_string(buffer) == std::string("{\"k\":\"a\\\"b\\u0000c\"}"));
+}
