@@ -1,0 +1,202 @@
+// The JSON walk the report readers share: typed member access that names where it failed.
+
+#include "scan/report_reader.h"
+
+#include <chrono>
+#include <optional>
+
+#include "image/reference.h"
+#include "util/json.h"
+
+namespace podgate::scan::report_detail {
+
+void refuse(std::string message) { throw Refusal{std::move(message)}; }
+
+// A string from the report, quoted for a one-line error: control bytes escaped, long text cut.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 100;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  out += '"';
+  return out;
+}
+
+void wrong_type(const Path& at, const Value& v, const char* expected) {
+  refuse(at.str() + " is " + util::json_type_name(v) + ", expected " + expected);
+}
+
+// The member `name` of an object, nullptr when absent. A key given twice is refused: JSON readers
+// disagree on which one counts (Go keeps the last, RapidJSON finds the first), and a report must
+// not say one thing to jq and another to podgate.
+const Value* find(const Value& object, std::string_view name, const Path& at) {
+  const Value* found = nullptr;
+  for (const auto& m : object.GetObject()) {
+    if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
+    if (found != nullptr) refuse((at / name).str() + " is given twice");
+    found = &m.value;
+  }
+  return found;
+}
+
+// Go writes nil slices, maps and pointers as null, so null counts as absent throughout.
+const Value* object_member(const Value& object, std::string_view name, const Path& at) {
+  const Value* v = find(object, name, at);
+  if (v == nullptr || v->IsNull()) return nullptr;
+  if (!v->IsObject()) wrong_type(at / name, *v, "an object");
+  return v;
+}
+
+const Value* array_member(const Value& object, std::string_view name, const Path& at) {
+  const Value* v = find(object, name, at);
+  if (v == nullptr || v->IsNull()) return nullptr;
+  if (!v->IsArray()) wrong_type(at / name, *v, "an array");
+  return v;
+}
+
+std::string string_member(const Value& object, std::string_view name, const Path& at, Need need) {
+  const Value* v = find(object, name, at);
+  if (v == nullptr || v->IsNull()) {
+    if (need == Need::NonEmpty) refuse((at / name).str() + " is missing");
+    return {};
+  }
+  if (!v->IsString()) wrong_type(at / name, *v, "a string");
+  std::string s(v->GetString(), v->GetStringLength());
+  if (need == Need::NonEmpty && s.empty()) refuse((at / name).str() + " is empty");
+  return s;
+}
+
+std::string string_of(const Value& v, const Path& at) {
+  if (!v.IsString()) wrong_type(at, v, "a string");
+  return std::string(v.GetString(), v.GetStringLength());
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+namespace {
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+  if (at + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (!is_digit(s[i])) return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// RFC 3339 date-time, as Go's time.Time marshals it ("2024-03-05T10:20:30.123456789-05:00",
+// "...Z"): fractional seconds of any length (dropped), numeric offsets applied. Leap seconds
+// (":60") are refused, as Go refuses them.
+std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
+      !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, hour) || s[13] != ':' ||
+      !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
+    return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] + (month == 2 && leap ? 1 : 0) || hour > 23 ||
+      minute > 59 || second > 59)
+    return std::nullopt;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t start = ++i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    if (i == start) return std::nullopt;
+  }
+  std::int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) || oh > 23 ||
+        om > 59)
+      return std::nullopt;
+    offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+         minute * 60 + second - offset;
+}
+
+}  // namespace
+
+std::int64_t time_member(const Value& object, std::string_view name, const Path& at) {
+  const std::string text = string_member(object, name, at, Need::NonEmpty);
+  const auto t = parse_rfc3339(text);
+  if (!t) refuse((at / name).str() + " is not an RFC 3339 time: " + quoted(text));
+  // Go's zero time (0001-01-01T00:00:00Z) is how an unset time shows; it and anything before 1970
+  // are not a scan time.
+  if (*t <= 0) refuse((at / name).str() + " is not a plausible scan time: " + quoted(text));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (*t > now + kMaxFutureSeconds)
+    refuse((at / name).str() + " is more than a day in the future: " + quoted(text) +
+           " (a wrong clock on the scanner?)");
+  return *t;
+}
+
+// ---- digests and findings ---------------------------------------------------------------------
+
+// "<repository>@sha256:<hex>" (Trivy's and Grype's RepoDigests, "alpine@sha256:..." included) or
+// a bare "sha256:<hex>" (Grype's manifestDigest): the digest.
+std::string digest_of(std::string_view entry, const Path& at) {
+  const auto sep = entry.rfind('@');
+  const std::string_view digest = sep == std::string_view::npos ? entry : entry.substr(sep + 1);
+  if (sep == 0 || !image::is_valid_digest(digest))
+    refuse(at.str() + ": malformed digest " + quoted(entry) +
+           " (expected <repository>@sha256:<64 lowercase hex> or sha256:<64 lowercase hex>)");
+  return std::string(digest);
+}
+
+Severity severity_member(const Value& object, std::string_view name, const Path& at) {
+  const std::string text = string_member(object, name, at, Need::NonEmpty);
+  const auto severity = parse_severity(text);
+  if (!severity)
+    refuse((at / name).str() + ": unknown severity " + quoted(text) +
+           " (expected UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH or CRITICAL)");
+  return *severity;
+}
+
+std::vector<ScanRecord> finish(Parsed& p) {
+  if (p.findings.size() * p.digests.list().size() > kMaxStoredFindings)
+    refuse(std::to_string(p.findings.size()) + " findings for each of " + std::to_string(p.digests.list().size()) +
+           " digests is more than the " + std::to_string(kMaxStoredFindings) + " findings one report may store");
+  p.record.findings = p.findings.take();
+  p.record.counts = {};
+  for (const Finding& f : p.record.findings) ++p.record.counts[static_cast<std::size_t>(f.severity)];
+  std::vector<ScanRecord> records;
+  records.reserve(p.digests.list().size());
+  for (const std::string& digest : p.digests.list()) {
+    records.push_back(p.record);
+    records.back().digest = digest;
+  }
+  return records;
+}
+
+}  // namespace podgate::scan::report_detail
