@@ -19,6 +19,7 @@
 #include <new>
 
 #include "scan/report_reader.h"
+#include "util/json_depth.h"
 
 namespace podgate::scan {
 namespace {
@@ -27,45 +28,12 @@ using namespace report_detail;
 
 // Real reports nest about 8 deep (Trivy's ImageConfig.history); 64 leaves room and keeps a
 // hostile file from making any later walk over the tree deep.
-constexpr std::size_t kMaxDepth = 64;
+constexpr unsigned kMaxDepth = 64;
 constexpr std::string_view kAcceptedFormats =
     "podgate reads Trivy JSON (trivy image --format json, SchemaVersion 2), Grype JSON (grype -o json) "
     "and podgate ScanVerdict JSON (docs/scan-verdicts.md)";
 
 // ---- parsing ----------------------------------------------------------------------------------
-
-// Forwards SAX events to the document and stops the parse past kMaxDepth. The reader runs
-// iteratively (kParseIterativeFlag), so the depth it can reach costs heap, not stack; this bound
-// is for the walks over the tree afterwards.
-class DepthLimited {
- public:
-  explicit DepthLimited(rapidjson::Document& doc) : doc_(doc) {}
-  bool too_deep() const { return tooDeep_; }
-
-  bool Null() { return doc_.Null(); }
-  bool Bool(bool b) { return doc_.Bool(b); }
-  bool Int(int i) { return doc_.Int(i); }
-  bool Uint(unsigned u) { return doc_.Uint(u); }
-  bool Int64(std::int64_t i) { return doc_.Int64(i); }
-  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
-  bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
-  bool StartObject() { return enter() && doc_.StartObject(); }
-  bool EndObject(rapidjson::SizeType n) { --depth_; return doc_.EndObject(n); }
-  bool StartArray() { return enter() && doc_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { --depth_; return doc_.EndArray(n); }
-
- private:
-  bool enter() {
-    if (++depth_ > kMaxDepth) tooDeep_ = true;
-    return !tooDeep_;
-  }
-  rapidjson::Document& doc_;
-  std::size_t depth_ = 0;
-  bool tooDeep_ = false;
-};
 
 struct Generator {
   std::string_view json;
@@ -73,11 +41,13 @@ struct Generator {
   bool tooDeep = false;
 
   bool operator()(rapidjson::Document& doc) {
-    DepthLimited handler(doc);
+    // The reader runs iteratively, so the depth it reaches costs heap, not stack; the bound is for
+    // the walks over the tree afterwards.
+    util::DepthLimitedHandler<rapidjson::Document> handler{doc, kMaxDepth};
     rapidjson::MemoryStream stream(json.data(), json.size());
     rapidjson::Reader reader;
     result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(stream, handler);
-    tooDeep = handler.too_deep();
+    tooDeep = handler.tooDeep;
     return !result.IsError();
   }
 };

@@ -323,6 +323,26 @@ MalwareResult malware_from(std::int64_t value, const Connection& conn) {
   return static_cast<MalwareResult>(value);
 }
 
+// The columns a ScanRecord and a Summary share, in the order read_scan_columns reads them.
+// prepare() caches statements by address, so the statements built from it are built once.
+constexpr std::string_view kScanColumns =
+    "scanner, scanner_version, scanned_at, count_unknown, count_negligible, count_low, count_medium, count_high, "
+    "count_critical, malware, artifact";
+const std::string kGetScansSql =
+    "SELECT id, database_version, " + std::string(kScanColumns) + " FROM scans WHERE digest = ?1 ORDER BY scanner";
+const std::string kListScansSql = "SELECT digest, " + std::string(kScanColumns) +
+                                  " FROM scans ORDER BY scanned_at DESC, digest, scanner LIMIT ?1 OFFSET ?2";
+
+template <typename Scan>  // ScanRecord or Summary
+void read_scan_columns(Stmt& row, int first, const Connection& conn, Scan& out) {
+  out.scanner = row.text(first);
+  out.scannerVersion = row.text(first + 1);
+  out.scannedAt = row.integer(first + 2);
+  for (std::size_t s = 0; s < kSeverityCount; ++s) out.counts[s] = static_cast<int>(row.integer(first + 3 + static_cast<int>(s)));
+  out.malware = malware_from(row.integer(first + 9), conn);
+  out.artifact = row.text(first + 10);
+}
+
 // Makes a new file's directory entry durable: SQLite syncs the directory for its journal and WAL
 // files but not for the database file it creates.
 void sync_parent_directory(const std::string& path) {
@@ -457,21 +477,14 @@ class SqliteStore final : public Store {
     std::vector<std::int64_t> ids;
     {
       Stmt scans = conn.prepare(
-          "SELECT id, scanner, scanner_version, database_version, scanned_at, count_unknown, count_negligible, "
-          "count_low, count_medium, count_high, count_critical, malware, artifact "
-          "FROM scans WHERE digest = ?1 ORDER BY scanner");
+          kGetScansSql.c_str());
       scans.bind(1, digest);
       while (scans.step()) {
         ScanRecord& r = records.emplace_back();
         ids.push_back(scans.integer(0));
         r.digest = std::string(digest);
-        r.scanner = scans.text(1);
-        r.scannerVersion = scans.text(2);
-        r.databaseVersion = scans.text(3);
-        r.scannedAt = scans.integer(4);
-        for (std::size_t s = 0; s < kSeverityCount; ++s) r.counts[s] = static_cast<int>(scans.integer(5 + static_cast<int>(s)));
-        r.malware = malware_from(scans.integer(11), conn);
-        r.artifact = scans.text(12);
+        r.databaseVersion = scans.text(1);
+        read_scan_columns(scans, 2, conn, r);
       }
     }
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -498,19 +511,12 @@ class SqliteStore final : public Store {
     Reader reader(*this);
     Connection& conn = reader.conn();
     Stmt rows = conn.prepare(
-        "SELECT digest, scanner, scanner_version, scanned_at, count_unknown, count_negligible, count_low, "
-        "count_medium, count_high, count_critical, malware, artifact "
-        "FROM scans ORDER BY scanned_at DESC, digest, scanner LIMIT ?1 OFFSET ?2");
+        kListScansSql.c_str());
     rows.bind(1, clamp(limit)).bind(2, clamp(offset));
     while (rows.step()) {
       Summary& s = summaries.emplace_back();
       s.digest = rows.text(0);
-      s.scanner = rows.text(1);
-      s.scannerVersion = rows.text(2);
-      s.scannedAt = rows.integer(3);
-      for (std::size_t i = 0; i < kSeverityCount; ++i) s.counts[i] = static_cast<int>(rows.integer(4 + static_cast<int>(i)));
-      s.malware = malware_from(rows.integer(10), conn);
-      s.artifact = rows.text(11);
+      read_scan_columns(rows, 1, conn, s);
     }
     return summaries;
   }

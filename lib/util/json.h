@@ -5,7 +5,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <string_view>
 
 namespace podgate::util {
@@ -16,6 +18,13 @@ inline void write_string(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 inline void write_key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+// String members of the object being written, in order: {"key": "value", ...}.
+inline void write_members(JsonWriter& w, std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
+  for (const auto& [key, value] : members) {
+    write_key(w, key);
+    write_string(w, value);
+  }
+}
 inline std::string to_string(const rapidjson::StringBuffer& b) { return std::string(b.GetString(), b.GetSize()); }
 
 // "a string", "an object", ...: what a JSON value is, for "expected X, got Y" messages.
