@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "log/log.h"
+#include "util/json.h"
 #include "yaml/guard.h"
 
 namespace podgate::manifest {
@@ -52,18 +52,23 @@ bool is_json_number(const std::string& v) {
 // YAML 1.2 core schema for plain (unquoted) scalars; quoted scalars are always strings. This is
 // how the apiserver's YAML decoder (sigs.k8s.io/yaml) types them too. Numbers JSON cannot spell
 // (+3, 0755, .5) stay strings.
-void append_scalar(std::string& out, const YAML::Node& node) {
+void write_scalar(util::JsonWriter& w, const YAML::Node& node) {
   const std::string& value = node.Scalar();
   if (node.Tag() == "?") {
-    if (value == "true" || value == "True" || value == "TRUE") { out += "true"; return; }
-    if (value == "false" || value == "False" || value == "FALSE") { out += "false"; return; }
+    if (value == "true" || value == "True" || value == "TRUE") { w.Bool(true); return; }
+    if (value == "false" || value == "False" || value == "FALSE") { w.Bool(false); return; }
     if (value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL") {
-      out += "null";
+      w.Null();
       return;
     }
-    if (is_json_number(value)) { out += value; return; }
+    // Written as spelt, so a 20-digit integer or 1e400 reaches the decoder exactly as kubectl
+    // would send it.
+    if (is_json_number(value)) {
+      w.RawValue(value.data(), value.size(), rapidjson::kNumberType);
+      return;
+    }
   }
-  log::append_json_string(out, value);
+  util::write_string(w, value);
 }
 
 // An error inside one document, at a line; parse() names the file.
@@ -173,41 +178,30 @@ Members members(const YAML::Node& map, Budget& budget, int depth) {
   return out;
 }
 
-void append_json(std::string& out, const YAML::Node& node, int depth, Budget& budget) {
+void write_json(util::JsonWriter& w, const YAML::Node& node, int depth, Budget& budget) {
   if (depth > kMaxDepth) fail(node, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
   budget.node(node);
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: out += "null"; return;
+    case YAML::NodeType::Null: w.Null(); return;
     case YAML::NodeType::Scalar:
       budget.add(node, node.Scalar().size());
-      append_scalar(out, node);
+      write_scalar(w, node);
       return;
-    case YAML::NodeType::Sequence: {
-      out += '[';
-      bool first = true;
-      for (const auto& item : node) {
-        if (!first) out += ',';
-        first = false;
-        append_json(out, item, depth + 1, budget);
-      }
-      out += ']';
+    case YAML::NodeType::Sequence:
+      w.StartArray();
+      for (const auto& item : node) write_json(w, item, depth + 1, budget);
+      w.EndArray();
       return;
-    }
-    case YAML::NodeType::Map: {
-      out += '{';
-      bool first = true;
+    case YAML::NodeType::Map:
+      w.StartObject();
       for (const auto& [key, value] : members(node, budget, depth)) {
-        if (!first) out += ',';
-        first = false;
         budget.add(node, key.size());
-        log::append_json_string(out, key);
-        out += ':';
-        append_json(out, value, depth + 1, budget);
+        util::write_key(w, key);
+        write_json(w, value, depth + 1, budget);
       }
-      out += '}';
+      w.EndObject();
       return;
-    }
   }
 }
 
@@ -245,7 +239,10 @@ void add_object(std::vector<Document>& out, const YAML::Node& node, const std::s
     if (doc.name.empty()) doc.name = scalar_of(find(meta, "generateName"));
     doc.namespace_ = scalar_of(find(meta, "namespace"));
   }
-  append_json(doc.json, node, 0, budget);
+  rapidjson::StringBuffer buffer;
+  util::JsonWriter w(buffer);
+  write_json(w, node, 0, budget);
+  doc.json = util::to_string(buffer);
   out.push_back(std::move(doc));
 }
 
@@ -325,28 +322,33 @@ std::string to_admission_review(const Document& doc, const std::string& default_
   }
   // PersistentVolumes are cluster-scoped: the apiserver sends no namespace for them.
   const std::string ns = resource == "persistentvolumes" ? std::string() : doc.namespace_.empty() ? default_namespace : doc.namespace_;
-  std::string out = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":)";
-  log::append_json_string(out, "podgate-check:" + doc.source);
-  out += R"(,"kind":{"group":)";
-  log::append_json_string(out, group);
-  out += R"(,"version":)";
-  log::append_json_string(out, version);
-  out += R"(,"kind":)";
-  log::append_json_string(out, doc.kind);
-  out += R"(},"resource":{"group":)";
-  log::append_json_string(out, resource_group);
-  out += R"(,"version":)";
-  log::append_json_string(out, version);
-  out += R"(,"resource":)";
-  log::append_json_string(out, resource);
-  out += R"(},"name":)";
-  log::append_json_string(out, doc.name);
-  out += R"(,"namespace":)";
-  log::append_json_string(out, ns);
-  out += R"(,"operation":"CREATE","userInfo":{"username":"podgate-check"},"dryRun":true,"object":)";
-  out += doc.json;
-  out += "}}";
-  return out;
+  rapidjson::StringBuffer buffer;
+  util::JsonWriter w(buffer);
+  w.StartObject();
+  util::write_members(w, {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}});
+  w.Key("request");
+  w.StartObject();
+  util::write_members(w, {{"uid", "podgate-check:" + doc.source}});
+  w.Key("kind");
+  w.StartObject();
+  util::write_members(w, {{"group", group}, {"version", version}, {"kind", doc.kind}});
+  w.EndObject();
+  w.Key("resource");
+  w.StartObject();
+  util::write_members(w, {{"group", resource_group}, {"version", version}, {"resource", resource}});
+  w.EndObject();
+  util::write_members(w, {{"name", doc.name}, {"namespace", ns}, {"operation", "CREATE"}});
+  w.Key("userInfo");
+  w.StartObject();
+  util::write_members(w, {{"username", "podgate-check"}});
+  w.EndObject();
+  w.Key("dryRun");
+  w.Bool(true);
+  w.Key("object");
+  w.RawValue(doc.json.data(), doc.json.size(), rapidjson::kObjectType);
+  w.EndObject();
+  w.EndObject();
+  return util::to_string(buffer);
 }
 
 }  // namespace podgate::manifest
