@@ -125,7 +125,7 @@ json_tokens=['{','}','[',']',':',',','true','false','null','"','\\u0000','\\"','
 write_dict('admission_review', lits('/lib/admission/admission.cpp') | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd'}, json_tokens)
 write_dict('scan_report', lits('/lib/scan/report.cpp') | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
-write_dict('config', lits('/lib/config/config.cpp'), yaml_tokens)
+write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')))), yaml_tokens)
 write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',
   'Pod','Deployment','spec','containers','securityContext','privileged','hostPath'}, yaml_tokens + ['<<','<<: ','!!merge','&b','*b','[*a, *b]'])
 write_dict('image_reference', ['docker.io','index.docker.io','library/','localhost','@','sha256:','sha512:',':','/','[',']','latest',be[7:]], [])

@@ -93,7 +93,7 @@ type volume struct {
 	} `json:"hostPath"`
 }
 
-// podgate's default runtime paths (lib/config/config.cpp), with /var/run already mapped to /run.
+// podgate's default runtime paths (lib/config/values.cpp), with /var/run already mapped to /run.
 var runtimePaths = []string{
 	"/run/docker.sock", "/run/docker", "/run/containerd", "/run/crio", "/run/cri-dockerd.sock",
 	"/run/podman", "/run/k3s/containerd", "/run/dockershim.sock", "/run/buildkit",
