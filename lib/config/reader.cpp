@@ -8,6 +8,7 @@
 #include "config/reader.h"
 
 #include "yaml/guard.h"
+#include "util/duration.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -98,15 +99,6 @@ bool has_control(std::string_view text) {
   return false;
 }
 
-// ---------------------------------------------------------------------------------------------
-// ASCII lower case. (lib/util will have the shared one; this copy goes when config uses it.)
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 }  // namespace detail
 
@@ -159,96 +151,6 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   return *number * factor;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Go durations. (lib/util will have the shared parser; this copy, up to the next rule, goes when
-// config uses it.)
-
-enum class DurationProblem { None, Format, SubMillisecond, OutOfRange };
-
-struct ParsedDuration {
-  DurationProblem problem = DurationProblem::None;
-  bool negative = false;
-  std::chrono::milliseconds value{0};
-};
-
-// Go's time.ParseDuration grammar ("1h2m3.5s", "500ms", "1.5h"), except that a bare number is
-// refused (a unitless "10" is exactly the ambiguity the units exist to remove) and the result must
-// be a whole number of milliseconds, the model's resolution.
-ParsedDuration parse_duration(std::string_view text) {
-  ParsedDuration result;
-  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
-    result.negative = text.front() == '-';
-    text.remove_prefix(1);
-  }
-  if (text.empty()) return {DurationProblem::Format, false, {}};
-  struct Unit {
-    std::string_view name;
-    unsigned __int128 nanos;
-  };
-  static constexpr Unit kUnits[] = {
-      {"ns", 1},
-      {"us", 1000},
-      {"\xC2\xB5s", 1000},  // U+00B5 micro sign, as Go accepts
-      {"\xCE\xBCs", 1000},  // U+03BC greek mu, as Go accepts
-      {"ms", 1000000},
-      {"s", 1000000000ULL},
-      {"m", 60ULL * 1000000000ULL},
-      {"h", 3600ULL * 1000000000ULL},
-  };
-  // Far beyond every range we accept; saturating here keeps the 128-bit arithmetic from overflowing
-  // (a number below 2^64 times the largest unit, 2^42 ns, stays below 2^106).
-  constexpr unsigned __int128 kWholeCap = static_cast<unsigned __int128>(1) << 64;
-  constexpr unsigned __int128 kCap = static_cast<unsigned __int128>(1) << 100;
-  unsigned __int128 total = 0;
-  while (!text.empty()) {
-    unsigned __int128 whole = 0;
-    unsigned __int128 fraction = 0;
-    unsigned __int128 fraction_scale = 1;
-    bool digits = false;
-    std::size_t i = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      digits = true;
-      if (whole < kWholeCap) whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
-    }
-    if (i < text.size() && text[i] == '.') {
-      ++i;
-      for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-        digits = true;
-        if (fraction_scale < 1000000000000000000ULL) {  // 18 digits are more than ns precision needs
-          fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
-          fraction_scale *= 10;
-        }
-      }
-    }
-    if (!digits) return {DurationProblem::Format, false, {}};
-    text.remove_prefix(i);
-    const Unit* unit = nullptr;
-    for (const auto& candidate : kUnits) {
-      // Longest match wins, so the "m" of "ms" is not read as minutes.
-      if (text.starts_with(candidate.name) && (unit == nullptr || candidate.name.size() > unit->name.size())) {
-        unit = &candidate;
-      }
-    }
-    if (unit == nullptr) return {DurationProblem::Format, false, {}};
-    text.remove_prefix(unit->name.size());
-    if (whole >= kWholeCap) {
-      total = kCap;
-      continue;
-    }
-    total += whole * unit->nanos;
-    total += fraction * unit->nanos / fraction_scale;
-    if (fraction * unit->nanos % fraction_scale != 0) result.problem = DurationProblem::SubMillisecond;
-    if (total > kCap) total = kCap;
-  }
-  if (total >= kCap) {
-    if (result.problem == DurationProblem::None) result.problem = DurationProblem::OutOfRange;
-    return result;
-  }
-  if (total % 1000000 != 0) result.problem = DurationProblem::SubMillisecond;
-  const auto millis = static_cast<std::int64_t>(total / 1000000);
-  result.value = std::chrono::milliseconds(result.negative ? -millis : millis);
-  return result;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The end of the Go-duration copy.
@@ -373,17 +275,14 @@ std::chrono::milliseconds Reader::duration(const YAML::Node& node, const std::st
                                            const char* max_text) const {
   constexpr const char* kExpected = "expected a duration such as \"10s\", \"500ms\" or \"1m30s\"";
   const std::string& text = scalar(node, path, "a duration");
-  const ParsedDuration parsed = parse_duration(text);
-  switch (parsed.problem) {
-    case DurationProblem::Format:
-      fail(path, std::string(kExpected) + ", got " + quoted(text));
-    case DurationProblem::SubMillisecond:
-      fail(path, "must be a whole number of milliseconds, got " + quoted(text));
-    case DurationProblem::OutOfRange:
-      break;
-    case DurationProblem::None:
-      if (parsed.value.count() > 0 && parsed.value <= kMax) return parsed.value;
-      break;
+  // Go's grammar (util), except that the result must be a whole number of milliseconds, the
+  // model's resolution.
+  const auto parsed = util::parse_go_duration(text);
+  if (!parsed) fail(path, std::string(kExpected) + ", got " + quoted(text));
+  if (parsed->subMillisecond) fail(path, "must be a whole number of milliseconds, got " + quoted(text));
+  if (!parsed->overflow && !parsed->negative) {
+    const std::chrono::milliseconds value(static_cast<std::int64_t>(parsed->nanos / 1000000));
+    if (value.count() > 0 && value <= kMax) return value;
   }
   fail(path, std::string("must be greater than 0 and at most ") + max_text + " (got " + quoted(text) + ")");
 }

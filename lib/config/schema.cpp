@@ -7,6 +7,7 @@
 #include "config/reader.h"
 
 #include "image/reference.h"
+#include "util/text.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -26,7 +27,6 @@ namespace {
 
 using detail::fold_docker_hub;
 using detail::has_control;
-using detail::lowercase;
 using detail::parse_unsigned;
 using detail::quoted;
 
@@ -116,7 +116,7 @@ std::optional<std::string> registry_host_problem(const std::string& host) {
     probe.replace(at, 1, "x");
   }
   const auto parsed = image::parse(probe + "/probe");
-  if (!parsed || lowercase(parsed.reference->domain) != fold_docker_hub(lowercase(probe))) return expected;
+  if (!parsed || util::ascii_lowercase(parsed.reference->domain) != fold_docker_hub(util::ascii_lowercase(probe))) return expected;
   return std::nullopt;
 }
 
@@ -137,8 +137,8 @@ std::string normalize_trusted_entry(const std::string& entry) {
   if (!prefix) {
     // A registry: it must read as a domain to `docker pull` (a '.', a ':' or "localhost").
     const auto parsed = image::parse(text + "/probe");
-    const std::string domain = parsed ? lowercase(parsed.reference->domain) : std::string();
-    if (!parsed || domain != fold_docker_hub(lowercase(text)))
+    const std::string domain = parsed ? util::ascii_lowercase(parsed.reference->domain) : std::string();
+    if (!parsed || domain != fold_docker_hub(util::ascii_lowercase(text)))
       throw std::invalid_argument("expected a registry such as \"ghcr.io\" or \"registry.example.com:5000\", or a "
                                   "repository prefix such as \"ghcr.io/myorg/\", got " + quoted(entry));
     return domain;
@@ -153,7 +153,7 @@ std::string normalize_trusted_entry(const std::string& entry) {
     throw std::invalid_argument("expected a repository prefix such as \"ghcr.io/myorg/\" (no tag or digest), got " +
                                 quoted(entry) + (parsed ? "" : " (" + parsed.error + ")"));
   const std::string& path = parsed.reference->path;
-  return lowercase(parsed.reference->domain) + "/" + path.substr(0, path.size() - std::string_view("probe").size());
+  return util::ascii_lowercase(parsed.reference->domain) + "/" + path.substr(0, path.size() - std::string_view("probe").size());
 }
 
 // blocked entry -> "sha256:...", "domain/path", "domain/path:tag" or "domain/path@sha256:...".
@@ -165,7 +165,7 @@ std::string normalize_blocked_entry(const std::string& entry) {
   if (!parsed) throw std::invalid_argument("expected a repository, repository:tag, repository@digest or a digest "
                                            "(sha256:<64 hex>), got " + quoted(entry) + ": " + parsed.error);
   const image::Reference& ref = *parsed.reference;
-  std::string out = lowercase(ref.domain) + "/" + ref.path;
+  std::string out = util::ascii_lowercase(ref.domain) + "/" + ref.path;
   if (!ref.digest.empty()) return out + "@" + ref.digest;
   const auto last = entry.rfind('/');
   const bool explicit_tag = entry.find(':', last == std::string::npos ? 0 : last) != std::string::npos;

@@ -2,6 +2,7 @@
 // built-in runtime socket paths, and how a registries[] host pattern matches an image's domain.
 
 #include "config/config.h"
+#include "util/text.h"
 #include "config/config_internal.h"
 
 #include <string>
@@ -87,7 +88,6 @@ std::string fold_docker_hub(std::string domain) {
 namespace {
 
 using detail::fold_docker_hub;
-using detail::lowercase;
 
 struct SplitHost {
   std::string_view host, port;
@@ -103,13 +103,11 @@ SplitHost split_host(std::string_view text) {
   return {text.substr(0, colon), text.substr(colon + 1)};
 }
 
-bool iequal(std::string_view a, std::string_view b) { return lowercase(a) == lowercase(b); }
-
 }  // namespace
 
 bool registry_host_matches(std::string_view pattern, std::string_view domain) {
-  const std::string p = fold_docker_hub(lowercase(pattern));
-  const std::string d = fold_docker_hub(lowercase(domain));
+  const std::string p = fold_docker_hub(util::ascii_lowercase(pattern));
+  const std::string d = fold_docker_hub(util::ascii_lowercase(domain));
   if (p == d) return true;
   const SplitHost ph = split_host(p), dh = split_host(d);
   if (ph.port != dh.port || p.find('*') == std::string::npos) return false;
@@ -118,7 +116,7 @@ bool registry_host_matches(std::string_view pattern, std::string_view domain) {
   while (true) {
     const auto da = a.find('.'), db = b.find('.');
     const std::string_view la = a.substr(0, da), lb = b.substr(0, db);
-    if (lb.empty() || (la != "*" && !iequal(la, lb))) return false;
+    if (lb.empty() || (la != "*" && !util::ascii_iequals(la, lb))) return false;
     if (da == std::string_view::npos || db == std::string_view::npos) return da == db;
     a.remove_prefix(da + 1);
     b.remove_prefix(db + 1);
