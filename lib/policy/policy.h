@@ -14,7 +14,7 @@
 #include "admission/admission.h"
 #include "config/config.h"
 #include "image/reference.h"
-#include "registry/client.h"
+#include "registry/resolution.h"
 #include "scan/scan.h"
 
 namespace podgate::policy {
