@@ -1,5 +1,6 @@
-// The rules (privileged, runtime sockets), exemptions, UPDATE semantics, modes, and the response
-// a verdict becomes.
+// The evaluator: which requests are judged, the exemptions that cover a whole request or pod spec,
+// UPDATE semantics and modes. It runs the rules on the list (rules.cpp) and knows none of them by
+// name; verdict.cpp turns their findings into the answer.
 //
 // How a request is judged:
 // - Only pod-bearing kinds with a pod spec in `object` are judged. DELETE and CONNECT, and kinds
@@ -19,58 +20,20 @@
 
 #include "policy/policy.h"
 
-#include "policy/rule_support.h"
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <optional>
+
+#include "policy/rule_support.h"
 
 namespace podgate::policy {
 
-const char* to_string(Decision d) {
-  switch (d) {
-    case Decision::Allowed: return "allowed";
-    case Decision::Denied: return "denied";
-    case Decision::WouldDeny: return "would_deny";
-  }
-  return "allowed";
-}
-
 namespace {
 
-using admission::Container;
-using admission::ContainerList;
 using admission::PodSpec;
 using admission::Request;
 using config::Action;
 using namespace detail;
-
-constexpr std::string_view kRuleImages = "images";
-
-// The apiserver truncates each warning at 256 characters and all of them at about 4 KiB.
-constexpr std::size_t kMaxWarningBytes = 250;
-constexpr std::size_t kMaxWarnings = 15;
-// Bounds for what one response carries about a pod with very many violations.
-constexpr std::size_t kMaxMessageViolations = 20;
-constexpr std::size_t kMaxAnnotatedViolations = 20;
-constexpr std::size_t kMaxAnnotatedExemptions = 10;
-
-// "Deployment default/web": how messages name the object under review.
-std::string describe_object(const Request& request) {
-  std::string name(request.object.name.empty() ? request.name : request.object.name);
-  std::string out = printable(request.kind.kind);
-  out += ' ';
-  if (!request.namespace_.empty()) {
-    out += printable(request.namespace_);
-    out += '/';
-  }
-  out += name.empty() ? std::string("(unnamed)") : printable(name);
-  return out;
-}
 
 // The service-account exemption is keyed on the identity the workload will run as (the pod
 // spec's serviceAccountName in the request's namespace, "default" when unset), not on who sent
@@ -95,179 +58,19 @@ Scope scope_for(const config::Exemptions& exemptions, const Request& request, co
   return scope;
 }
 
-// What the image rules record while judging the new object (null while judging oldObject).
-struct ImageLog {
-  std::vector<JudgedImage>* judged = nullptr;
-  int* failuresDenied = nullptr;
-  int* failuresAllowed = nullptr;
-};
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-// Every image of a pod spec, in spec order.
-std::vector<ImageSite> image_sites(const PodSpec& spec) {
-  std::vector<ImageSite> sites;
-  for (const Container& c : spec.containers)
-    sites.push_back(ImageSite{std::string(container_noun(c.list)) + " " + quote(c.name),
-                              field_prefix(spec) + admission::field_name(c.list) + "[" + std::to_string(c.index) + "].image",
-                              c.image, &c});
-  for (const auto& v : spec.volumes)
-    if (v.imageReference)
-      sites.push_back(ImageSite{"volume " + quote(v.name),
-                                field_prefix(spec) + "volumes[" + std::to_string(v.index) + "].image.reference",
-                                *v.imageReference, nullptr});
-  return sites;
-}
-
-std::optional<ExemptionRef> site_exemption(const RuleSet& rules, const Scope& scope, const ImageSite& site) {
-  if (site.container) return container_exemption(rules, scope, *site.container);
-  if (scope.serviceAccount) return ExemptionRef{"serviceAccount", *scope.serviceAccount};
-  if (image_exempt(rules.config.exemptions, site.image)) return ExemptionRef{"image", site.image};
-  return std::nullopt;
-}
-
-// The checks that need no registry: the reference's form, trust, the block list by name, and
-// requireDigest. Returns the finding, or nullopt when the image passes them.
-// An image-rule finding about `site`, summary and detail still to be written.
-Finding image_finding(const config::ImagesRule& rule, const ImageSite& site) {
-  Finding f;
-  f.violation.rule = kRuleImages;
-  f.violation.action = rule.action;
-  f.violation.subject = site.subject;
-  f.violation.fieldPath = site.field;
-  f.violation.value = std::string(site.image);
-  return f;
-}
-
-std::optional<Finding> static_image_check(const config::ImagesRule& rule, const ImageSite& site,
-                                          const image::ParseResult& parsed) {
-  Finding f = image_finding(rule, site);
-  if (!parsed) {
-    f.summary = site.subject + " has image " + quote(site.image) + " at " + site.field +
-                ", which is not a valid image reference (" + parsed.error + ")";
-    f.detail = f.summary + "; the kubelet could not pull it either. Correct the image name.";
-    return f;
-  }
-  const image::Reference& ref = *parsed.reference;
-  const std::string domain = lowercase(ref.domain);
-  const std::string repository = domain + "/" + ref.path;
-  if (!rule.trustedRegistries.empty()) {
-    const bool trusted = std::any_of(rule.trustedRegistries.begin(), rule.trustedRegistries.end(), [&](const std::string& t) {
-      return t.back() == '/' ? (repository + "/").starts_with(t) : domain == t;
-    });
-    if (!trusted) {
-      std::string list;
-      for (std::size_t i = 0; i < rule.trustedRegistries.size() && i < 5; ++i) list += (i ? ", " : "") + rule.trustedRegistries[i];
-      if (rule.trustedRegistries.size() > 5) list += ", ...";
-      f.summary = site.subject + " uses image " + quote(site.image) + " from " + repository + ", which is not a trusted registry";
-      f.detail = f.summary + "; only images from " + list +
-                 " are admitted (rules.images.trustedRegistries). Copy the image into a trusted registry.";
-      return f;
-    }
-  }
-  for (const auto& entry : rule.blocked) {
-    const bool hit = entry == repository || (!ref.tag.empty() && entry == repository + ":" + ref.tag) ||
-                     (!ref.digest.empty() && (entry == ref.digest || entry == repository + "@" + ref.digest));
-    if (hit) {
-      f.summary = site.subject + " uses image " + quote(site.image) + ", which is blocked (" + entry + ")";
-      f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
-      return f;
-    }
-  }
-  if (rule.requireDigest && ref.digest.empty()) {
-    f.summary = site.subject + " uses image " + quote(site.image) + " without a digest";
-    f.detail = f.summary + "; rules.images.requireDigest admits only images pinned by digest, because a tag can be "
-                           "re-pushed. Use " + repository + "@sha256:<digest> (`podgate resolve` prints it).";
-    return f;
-  }
-  return std::nullopt;
-}
-
-
-void check_images(const RuleSet& rules, const Scope& scope, const PodSpec& spec, const ExemptionLog& exempt,
-                  const ImageLog& log, std::vector<Finding>& findings) {
-  const auto& rule = rules.config.rules.images;
-  if (rule.action == Action::Off) return;
-  for (const ImageSite& site : image_sites(spec)) {
-    if (const auto by = site_exemption(rules, scope, site)) {
-      exempt.add(by->kind, by->value);
-      continue;
-    }
-    const image::ParseResult parsed = image::parse(site.image);
-    if (auto f = static_image_check(rule, site, parsed)) {
-      // Recorded too (with the digest it was written with, if any): with action warn it is admitted.
-      if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), parsed ? parsed.reference->digest : "", "", ""});
-      findings.push_back(std::move(*f));
-      continue;
-    }
-    const image::Reference& ref = *parsed.reference;
-    const std::string repository = lowercase(ref.domain) + "/" + ref.path;
-    std::string digest = ref.digest;
-    std::vector<std::string> digests;  // every digest the block list is checked against
-    Finding f = image_finding(rule, site);
-    if (digest.empty()) {
-      std::shared_ptr<const registry::Resolution> r;
-      if (rules.resolutions) {
-        if (auto it = rules.resolutions->find(ref.canonical()); it != rules.resolutions->end()) r = it->second;
-      }
-      if (r && r->ok()) {
-        digest = r->digest;
-        for (const auto& child : r->children) digests.push_back(child.digest);
-      } else if (r && r->failure == registry::Failure::NotFound) {
-        f.summary = site.subject + " uses image " + quote(site.image) + ", which does not exist (" + r->error + ")";
-        f.detail = f.summary + "; check the name and tag: the kubelet could not pull it either.";
-        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), "", "", ""});
-        findings.push_back(std::move(f));
-        continue;
-      } else {
-        const std::string why = r ? r->error : std::string("podgate has no registry access here");
-        const bool deny = rule.onResolveError == config::OnResolveError::Deny;
-        f.summary = "podgate could not resolve image " + quote(site.image) + " of " + site.subject + " to a digest" +
-                    (deny ? "" : " (allowed by rules.images.onResolveError: allow)") + ": " + why;
-        if (deny) {
-          f.detail = f.summary + "; rules.images.onResolveError is deny, so it is refused until the registry answers. "
-                                 "Retry, or pin the image by digest.";
-          if (log.failuresDenied) ++*log.failuresDenied;
-        } else {
-          f.violation.action = Action::Warn;  // fail-open, by configuration, and said out loud
-          f.detail = f.summary + ".";
-          if (log.failuresAllowed) ++*log.failuresAllowed;
-        }
-        if (log.judged) log.judged->push_back(JudgedImage{site.subject, std::string(site.image), "", "", ""});
-        findings.push_back(std::move(f));
-        continue;
-      }
-    }
-    JudgedImage judged{site.subject, std::string(site.image), digest, "", ""};
-    digests.insert(digests.begin(), digest);
-    const std::string* blocked = nullptr;
-    for (const auto& d : digests) {
-      for (const auto& entry : rule.blocked)
-        if (entry == d || entry == repository + "@" + d) blocked = &entry;
-      if (blocked) break;
-    }
-    if (blocked) {
-      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digest + "), which is blocked (" + *blocked + ")";
-      f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
-      findings.push_back(std::move(f));
-    } else if (rule.scan.action != Action::Off) {
-      check_scan(rules, site, digests, judged, findings);
-    }
-    if (log.judged) log.judged->push_back(std::move(judged));
-  }
-}
-
-std::vector<Finding> find_violations(const RuleSet& rules, const Scope& scope, const PodSpec& spec,
-                                     const ExemptionLog& exempt, const ImageLog& images = {}) {
+// Every rule on the list, on one pod spec.
+std::vector<Finding> find_violations(const PodSpecInput& in) {
   std::vector<Finding> findings;
-  check_privileged(rules, scope, spec, exempt, findings);
-  check_runtime_sockets(rules, scope, spec, exempt, findings);
-  check_images(rules, scope, spec, exempt, images, findings);
+  for (const Rule& rule : all_rules())
+    if (rule.podSpec) rule.podSpec(in, findings);
+  return findings;
+}
+
+// Every rule on the list that judges PersistentVolumes, on one.
+std::vector<Finding> find_violations(const RuleSet& rules, const admission::ObjectInfo& pv) {
+  std::vector<Finding> findings;
+  for (const Rule& rule : all_rules())
+    if (rule.persistentVolume) rule.persistentVolume(rules, pv, findings);
   return findings;
 }
 
@@ -283,85 +86,6 @@ bool preexisting(const Finding& now, const std::vector<Finding>& before) {
       return std::find(b.holders.begin(), b.holders.end(), h) != b.holders.end();
     });
   });
-}
-
-std::string violations_json(const std::vector<Violation>& violations) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-  w.StartArray();
-  for (std::size_t i = 0; i < violations.size() && i < kMaxAnnotatedViolations; ++i) {
-    const Violation& v = violations[i];
-    w.StartObject();
-    w.Key("rule");
-    str(v.rule);
-    w.Key("action");
-    str(config::to_string(v.action));
-    w.Key("subject");
-    str(printable(v.subject));
-    w.Key("field");
-    str(v.fieldPath);
-    w.Key("value");
-    str(printable(v.value));
-    if (v.preexisting) {
-      w.Key("preexisting");
-      w.Bool(true);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-std::string exemptions_text(const std::vector<Exemption>& exemptions) {
-  std::string out;
-  for (std::size_t i = 0; i < exemptions.size() && i < kMaxAnnotatedExemptions; ++i) {
-    if (!out.empty()) out += ',';
-    out += exemptions[i].kind + "=" + printable(exemptions[i].value);
-  }
-  if (exemptions.size() > kMaxAnnotatedExemptions)
-    out += ",+" + std::to_string(exemptions.size() - kMaxAnnotatedExemptions) + " more";
-  return out;
-}
-
-void annotate(Verdict& v) {
-  if (v.violations.empty() && v.exemptions.empty()) return;
-  v.auditAnnotations.emplace_back("decision", to_string(v.decision));
-  v.auditAnnotations.emplace_back("mode", config::to_string(v.mode));
-  if (v.decision == Decision::WouldDeny) v.auditAnnotations.emplace_back("would-deny", "true");
-  if (!v.violations.empty()) {
-    v.auditAnnotations.emplace_back("violation-count", std::to_string(v.violations.size()));
-    v.auditAnnotations.emplace_back("violations", violations_json(v.violations));
-  }
-  if (!v.exemptions.empty()) v.auditAnnotations.emplace_back("exempt", exemptions_text(v.exemptions));
-}
-
-// "images": the digest each container was judged as, so the apiserver's audit log shows exactly
-// what was admitted (a tag can be re-pushed a second later).
-void annotate_images(Verdict& v) {
-  if (v.images.empty()) return;
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-  w.StartArray();
-  for (std::size_t i = 0; i < v.images.size() && i < kMaxAnnotatedViolations; ++i) {
-    w.StartObject();
-    w.Key("subject");
-    str(printable(v.images[i].subject));
-    w.Key("image");
-    str(printable(v.images[i].image));
-    w.Key("digest");
-    str(v.images[i].digest);
-    if (!v.images[i].scan.empty()) {
-      w.Key("scan");
-      str(v.images[i].scan);
-      w.Key("scans");
-      str(v.images[i].scanBasis);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  v.auditAnnotations.emplace_back("images", std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 // DELETE and CONNECT, the status subresource and resources podgate does not judge (the decoder
@@ -394,99 +118,32 @@ std::vector<Finding> judge_object(const RuleSet& rules, const Request& request, 
   std::vector<Finding> findings, before;
   const bool update = request.operation == admission::Operation::Update;
   if (request.target == admission::Target::PersistentVolume) {
-    check_persistent_volume(rules, request.object, findings);
-    if (update) check_persistent_volume(rules, request.oldObject, before);
+    findings = find_violations(rules, request.object);
+    if (update) before = find_violations(rules, request.oldObject);
   } else {
     const auto& exemptions = rules.config.exemptions;
     const PodSpec& spec = *request.object.podSpec;
     const Scope scope = scope_for(exemptions, request, spec);
     const ExemptionLog log{&verdict.exemptions, &notes};
     if (scope.serviceAccount) log.add("serviceAccount", *scope.serviceAccount);
-    findings = find_violations(rules, scope, spec, log,
-                               ImageLog{&verdict.images, &verdict.resolveFailuresDenied, &verdict.resolveFailuresAllowed});
+    findings = find_violations(PodSpecInput{rules, scope, spec, log, false, &verdict});
     // The old object is judged by the same rules and exemptions: if it ran under an exempt
     // service account, nothing in it counts as preexisting (switching a privileged template away
     // from the exempt account is a new violation).
     if (update && request.oldObject.podSpec && !findings.empty()) {
       const PodSpec& old = *request.oldObject.podSpec;
-      before = find_violations(rules, scope_for(exemptions, request, old), old, ExemptionLog{});
+      const Scope old_scope = scope_for(exemptions, request, old);
+      const ExemptionLog unlogged;  // what oldObject's exemptions cover is not this request's news
+      before = find_violations(PodSpecInput{rules, old_scope, old, unlogged, true, nullptr});
     }
   }
   for (auto& f : findings) f.violation.preexisting = preexisting(f, before);
   return findings;
 }
 
-// A known-malicious image is denied in audit mode (and on UPDATE) too. In audit mode it is then
-// the only reason given; everything else stays a would-deny warning, as in any audit.
-struct Denial {
-  bool forced = false;
-  bool auditForced = false;
-  bool denies(const Finding& f) const {
-    if (f.violation.action != Action::Deny) return false;
-    if (auditForced) return f.violation.deniesInAudit;
-    return !f.violation.preexisting || f.violation.deniesInAudit;
-  }
-};
-
-Denial denial_for(const std::vector<Finding>& findings, const Verdict& verdict) {
-  Denial d;
-  d.forced = std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
-    return f.violation.action == Action::Deny && f.violation.deniesInAudit;
-  });
-  d.auditForced = d.forced && verdict.mode != config::Mode::Enforce;
-  return d;
-}
-
-void decide(const Request& request, const std::vector<Finding>& findings, Verdict& verdict) {
-  const Denial denial = denial_for(findings, verdict);
-  std::vector<const Finding*> denying;
-  for (const auto& f : findings)
-    if (denial.denies(f)) denying.push_back(&f);
-  if (denying.empty()) return;
-  verdict.decision = verdict.mode == config::Mode::Enforce || denial.forced ? Decision::Denied : Decision::WouldDeny;
-  std::string& m = verdict.message;
-  m = verdict.decision == Decision::Denied ? "podgate denied " : "podgate would deny ";
-  m += describe_object(request);
-  m += ": ";
-  if (denying.size() == 1) {
-    m += denying.front()->detail;
-    return;
-  }
-  m += std::to_string(denying.size()) + " violations:";
-  for (std::size_t i = 0; i < denying.size() && i < kMaxMessageViolations; ++i)
-    m += " (" + std::to_string(i + 1) + ") " + denying[i]->detail;
-  if (denying.size() > kMaxMessageViolations)
-    m += " (and " + std::to_string(denying.size() - kMaxMessageViolations) + " more)";
-}
-
-// One warning per violation that did not deny: every one in audit mode, warn-action ones and
-// preexisting ones in enforce mode (denying violations are already in the deny message); then one
-// per violation a weak exemption let through.
-void add_warnings(const Request& request, const std::vector<Finding>& findings, const std::vector<std::string>& notes,
-                  Verdict& verdict) {
-  const Denial denial = denial_for(findings, verdict);
-  const std::string object = describe_object(request);
-  std::size_t unshown = 0;
-  auto push = [&](std::string w) {
-    if (verdict.warnings.size() == kMaxWarnings) {
-      ++unshown;
-      return;
-    }
-    truncate_utf8(w, kMaxWarningBytes);
-    verdict.warnings.push_back(std::move(w));
-  };
-  for (const auto& f : findings) {
-    if (denial.denies(f) && verdict.decision == Decision::Denied) continue;
-    const bool would = f.violation.action == Action::Deny && !f.violation.preexisting;
-    std::string w = would ? "[podgate] would deny: " : "[podgate] warning: ";
-    w += object + ": " + f.summary;
-    if (f.violation.preexisting) w += " (already present before this update, so not denied)";
-    push(std::move(w));
-  }
-  for (const auto& note : notes) push("[podgate] exempt: " + object + ": " + note);
-  if (unshown > 0)
-    verdict.warnings.push_back("[podgate] " + std::to_string(unshown) +
-                               " more violations not shown; see the audit annotations or podgate's decision log");
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -511,78 +168,52 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImageReso
 }
 
 Verdict Evaluator::evaluate(const Request& request, Route route, const Facts& facts) const {
-  const std::int64_t now = facts.now != 0 ? facts.now
-                                          : std::chrono::duration_cast<std::chrono::seconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count();
+  ImagePlan images = plan_images(request);
+  if (facts.resolutions) images.resolve(*facts.resolutions);
+  return evaluate(request, route, images, facts);
+}
+
+Verdict Evaluator::evaluate(const Request& request, Route route, const ImagePlan& images, const Facts& facts) const {
   Verdict verdict;
   verdict.mode = (route == Route::Audit || config_.mode == config::Mode::Audit) ? config::Mode::Audit
                                                                                 : config::Mode::Enforce;
   if (!judged_at_all(request)) return verdict;
   if (auto strong = strong_exemption(config_.exemptions, request)) {
     verdict.exemptions.push_back(std::move(*strong));
-    annotate(verdict);
+    conclude(request, {}, {}, verdict);
     return verdict;
   }
-  const RuleSet rules{config_, socketPaths_, allowedPaths_, facts.resolutions, &facts.scans, now};
+  const std::int64_t now = facts.now != 0 ? facts.now : unix_now();
+  const RuleSet rules{config_, socketPaths_, allowedPaths_, &images, &facts.scans, now};
   std::vector<std::string> notes;
   std::vector<Finding> findings = judge_object(rules, request, verdict, notes);
-  if (findings.empty() && verdict.exemptions.empty()) {
-    annotate_images(verdict);
-    return verdict;
-  }
-  decide(request, findings, verdict);
-  add_warnings(request, findings, notes, verdict);
-  const std::string object = describe_object(request);
-  verdict.violations.reserve(findings.size());
-  for (auto& f : findings) {
-    f.violation.message = object + ": " + f.detail;
-    verdict.violations.push_back(std::move(f.violation));
-  }
-  annotate(verdict);
-  annotate_images(verdict);
+  conclude(request, std::move(findings), notes, verdict);
   return verdict;
 }
 
-std::vector<image::Reference> Evaluator::images_to_resolve(const Request& request) const {
-  std::vector<image::Reference> out;
+ImagePlan Evaluator::plan_images(const Request& request) const {
+  ImagePlan plan;
   const auto& rule = config_.rules.images;
-  if (rule.action == Action::Off || request.target != admission::Target::PodSpec || !judged_at_all(request)) return out;
+  if (rule.action == Action::Off || request.target != admission::Target::PodSpec || !judged_at_all(request)) return plan;
   const auto& exemptions = config_.exemptions;
-  if (strong_exemption(exemptions, request)) return out;
+  if (strong_exemption(exemptions, request)) return plan;
+  plan.rule = &rule;
   const RuleSet rules{config_, socketPaths_, allowedPaths_};
+  const PodSpec& spec = *request.object.podSpec;
+  const Scope scope = scope_for(exemptions, request, spec);
+  plan_spec_images(rules, scope, spec, false, plan);
   // A new object wholly under its service account's exemption has nothing to judge, so its
-  // oldObject need not be resolved either (it only tells which findings are preexisting).
-  const Scope scope_now = scope_for(exemptions, request, *request.object.podSpec);
-  if (scope_now.serviceAccount && !scope_now.ephemeralUnexempt) return out;
-  auto add_spec = [&](const PodSpec& spec) {
-    const Scope scope = scope_for(exemptions, request, spec);
-    for (const ImageSite& site : image_sites(spec)) {
-      if (site_exemption(rules, scope, site)) continue;
-      image::ParseResult parsed = image::parse(site.image);
-      if (static_image_check(rule, site, parsed) || !parsed.reference->digest.empty()) continue;
-      const std::string key = parsed.reference->canonical();
-      if (std::none_of(out.begin(), out.end(), [&](const image::Reference& r) { return r.canonical() == key; }))
-        out.push_back(std::move(*parsed.reference));
-    }
-  };
-  add_spec(*request.object.podSpec);
-  if (request.operation == admission::Operation::Update && request.oldObject.podSpec) add_spec(*request.oldObject.podSpec);
-  return out;
+  // oldObject is never compared with it (see ImagePlan::images).
+  if (scope.serviceAccount && !scope.ephemeralUnexempt) return plan;
+  if (request.operation == admission::Operation::Update && request.oldObject.podSpec) {
+    const PodSpec& old = *request.oldObject.podSpec;
+    plan_spec_images(rules, scope_for(exemptions, request, old), old, true, plan);
+  }
+  return plan;
 }
 
-admission::Response to_response(std::string_view uid, const Verdict& verdict) {
-  admission::Response r;
-  r.uid = std::string(uid);
-  r.allowed = verdict.decision != Decision::Denied;
-  if (!r.allowed) {
-    r.code = 403;
-    r.reason = "Forbidden";
-    r.message = verdict.message;
-  }
-  r.warnings = verdict.warnings;
-  r.auditAnnotations = verdict.auditAnnotations;
-  return r;
+std::vector<image::Reference> Evaluator::images_to_resolve(const Request& request) const {
+  return plan_images(request).refs_to_resolve();
 }
 
 }  // namespace podgate::policy

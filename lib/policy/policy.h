@@ -1,10 +1,15 @@
 #pragma once
-// The rules (privileged, runtime sockets), modes, exemptions, and the Verdict they produce.
-// Pure functions of (config, request): no I/O, no clocks, so `podgate review`, `podgate check`
-// and the server all judge identically.
+// The evaluator's public face: routes, decisions, violations, the Verdict, the facts a verdict
+// rests on, and the ImagePlan that reads a request's images once. The rules themselves
+// (privileged, runtime sockets, images with the scan step) are listed in rules.cpp.
+// No I/O: what the registry and the scan cache said comes in as Facts and the ImagePlan, so
+// `podgate review`, `podgate check` and the server judge identically. The one outside read is the
+// clock, when Facts.now is 0 (scan ages, ignore expiry).
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,7 +19,7 @@
 #include "admission/admission.h"
 #include "config/config.h"
 #include "image/reference.h"
-#include "registry/client.h"
+#include "registry/resolution.h"
 #include "scan/scan.h"
 
 namespace podgate::policy {
@@ -45,18 +50,67 @@ struct Exemption {
 
 // What the registry said about each image, keyed by the reference's canonical() form. Filled by
 // the Reviewer from the digest cache before the rules run, so evaluate() itself never waits.
+// (registry/resolution.h holds the type alone: policy needs no registry client.)
 using ImageResolutions = std::unordered_map<std::string, std::shared_ptr<const registry::Resolution>>;
 
 // The scan cache as the scan rule sees it: every scanner's latest record for a digest (null or
-// empty: never scanned). The Reviewer passes the in-memory cache; tests pass a map.
+// empty: never scanned). The Reviewer passes the records it read beforehand for
+// ImagePlan::digests_to_scan() (so judging never touches the database); tests pass a map.
 using ScanLookup = std::function<std::shared_ptr<const std::vector<scan::ScanRecord>>(std::string_view digest)>;
 
 // Everything evaluate() takes from outside the request. All optional: a rule whose input is
 // missing treats it as unknown (a failed resolution, an unscanned image).
 struct Facts {
-  const ImageResolutions* resolutions = nullptr;
+  const ImageResolutions* resolutions = nullptr;  // unused by the overload given an ImagePlan: it has them
   ScanLookup scans;
   std::int64_t now = 0;  // unix seconds, for scan ages and ignore expiry; 0 = the clock now
+};
+
+// An image-rule refusal that needs no registry: not a valid reference, an untrusted registry,
+// blocked by name, a tag under requireDigest.
+struct ImageRefusal {
+  std::string summary;  // the short form, for warnings
+  std::string detail;   // with why it matters and how to fix it
+};
+
+// One image of a pod spec (a container's image or an image volume's reference), read once.
+struct PlannedImage {
+  bool old = false;      // an image of oldObject (UPDATE), judged only to tell what is preexisting
+  std::string subject;   // "container \"app\"", "volume \"models\""
+  std::string field;     // "spec.containers[0].image"
+  std::string image;     // as written in the spec
+  std::optional<Exemption> exemption;  // the serviceAccount or image exemption that lifts the rules from it
+  image::ParseResult parsed;           // empty when exempt (an exempt image is not even parsed)
+  std::optional<ImageRefusal> refused; // what the checks that need no registry found
+  std::shared_ptr<const registry::Resolution> resolution;  // set by resolve(); null: no answer (a failure)
+  // Judged at all and pinned by nobody: what the registry is asked for.
+  bool needs_registry() const { return !exemption && !refused && parsed.reference->digest.empty(); }
+};
+
+// The images of one request, parsed, exempted and checked once (Evaluator::plan_images). The
+// Reviewer asks the registry for refs_to_resolve(), puts the answers in with resolve(), reads the
+// scan cache for digests_to_scan() and has evaluate() judge the images from the plan.
+struct ImagePlan {
+  // The Evaluator's rules.images; null when the image rules judge nothing in this request (off,
+  // not a pod spec, not judged at all, a namespace or user exemption). Points into the Evaluator:
+  // use the plan while the Evaluator lives.
+  const config::ImagesRule* rule = nullptr;
+  // object's images in spec order, then (UPDATE) oldObject's. oldObject's are left out when the
+  // new object is wholly under its service account's exemption: nothing in it is judged, so
+  // oldObject is never compared with it and need not be resolved.
+  std::vector<PlannedImage> images;
+
+  // The references to resolve at the registry, without duplicates. Images already refused without
+  // a digest and images pinned by digest are not in it: podgate never contacts a registry it does
+  // not trust.
+  std::vector<image::Reference> refs_to_resolve() const;
+  // Puts in what the registry answered (keyed by canonical()); an image missing from it counts as
+  // a failed resolution.
+  void resolve(const ImageResolutions& resolutions);
+  // After resolve(): the digests the scan step will look up, without duplicates: each image's
+  // pinned or resolved digest, and an index's children; none for images refused or blocked first.
+  // Empty when the scan rule is off.
+  std::vector<std::string> digests_to_scan() const;
 };
 
 // The image a container (or image volume) was judged as: what the apiserver audit log records.
@@ -103,12 +157,13 @@ class Evaluator {
   // `resolutions` answers the image rules' digest questions (see images_to_resolve); an image
   // missing from it counts as a failed resolution. Null is fine when the image rules are off.
   Verdict evaluate(const admission::Request& request, Route route, const ImageResolutions* resolutions = nullptr) const;
+  // Plans the request's images and puts facts.resolutions in, then judges.
   Verdict evaluate(const admission::Request& request, Route route, const Facts& facts) const;
-  // The references the image rules need resolved at the registry for this request (object and,
-  // on UPDATE, oldObject), without duplicates. Empty when the rules are off or the request is
-  // exempt. Images that are already refused without a digest (invalid, untrusted, blocked,
-  // tag-only under requireDigest) and images pinned by digest are not in it: podgate never
-  // contacts a registry it does not trust.
+  // Judges with `images`, this request's plan with its resolutions already in.
+  Verdict evaluate(const admission::Request& request, Route route, const ImagePlan& images, const Facts& facts) const;
+  // The request's images (object and, on UPDATE, oldObject) as the image rules will judge them.
+  ImagePlan plan_images(const admission::Request& request) const;
+  // plan_images(request).refs_to_resolve(): empty when the rules are off or the request is exempt.
   std::vector<image::Reference> images_to_resolve(const admission::Request& request) const;
   const config::Config& config() const { return config_; }
 

@@ -52,19 +52,20 @@ Finding host_process_finding(config::Action action, const PodSpec& spec, const C
 
 }  // namespace
 
-void check_privileged(const RuleSet& rules, const Scope& scope, const PodSpec& spec, const ExemptionLog& exempt,
-                      std::vector<Finding>& findings) {
-  const config::Action action = rules.config.rules.privileged.action;
+// The rule's entry (rules.cpp).
+void check_privileged(const PodSpecInput& in, std::vector<Finding>& findings) {
+  const config::Action action = in.rules.config.rules.privileged.action;
   if (action == config::Action::Off) return;
+  const PodSpec& spec = in.spec;
   for (const Container& c : spec.containers) {
     Finding found[2];
     int n = 0;
     if (c.privileged.value_or(false)) found[n++] = privileged_finding(action, spec, c);
     if (c.hostProcess.value_or(spec.hostProcess.value_or(false))) found[n++] = host_process_finding(action, spec, c);
     if (n == 0) continue;
-    const auto by = container_exemption(rules, scope, c);
+    const auto by = container_exemption(in.rules, in.scope, c);
     for (int i = 0; i < n; ++i) {
-      if (by) exempt.suppressed(*by, found[i].summary);
+      if (by) in.exempt.suppressed(*by, found[i].summary);
       else findings.push_back(std::move(found[i]));
     }
   }

@@ -1,5 +1,8 @@
 #include "policy/review.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <array>
 #include <future>
 
@@ -68,13 +71,26 @@ std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
     : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)), metrics_(metrics),
-      logger_(logger) {}
+      logger_(logger), scanReads_(std::make_unique<boost::asio::thread_pool>(1)) {}
 
-Reviewer::~Reviewer() { wait_idle(); }
+Reviewer::~Reviewer() {
+  wait_idle();
+  scanReads_->join();
+}
 
 void Reviewer::wait_idle() const {
   std::unique_lock<std::mutex> lock(idleMutex_);
   idle_.wait(lock, [this] { return waiting_ == 0; });
+}
+
+void Reviewer::begin_wait() const {
+  std::lock_guard<std::mutex> lock(idleMutex_);
+  ++waiting_;
+}
+
+void Reviewer::end_wait() const {
+  std::lock_guard<std::mutex> lock(idleMutex_);
+  if (--waiting_ == 0) idle_.notify_all();
 }
 
 void Reviewer::replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images,
@@ -182,8 +198,9 @@ void add_bounded(log::Line& line, const char* key, const std::vector<T>& list, T
 
 }  // namespace
 
-// One review between decode and answer: owns the body (the decoded request points into it) and
-// collects the resolutions of its images as they arrive.
+// One review between decode and answer: owns the body (the decoded request points into it),
+// collects the resolutions of its images as they arrive, then the scan records they need. Each
+// stage runs on one thread at a time, handed on by the registry's callbacks or the scan-read pool.
 struct Reviewer::Pending {
   std::shared_ptr<const Evaluator> evaluator;
   std::shared_ptr<scan::Store> scans;
@@ -191,9 +208,13 @@ struct Reviewer::Pending {
   Route route = Route::Validate;
   std::chrono::steady_clock::time_point started;
   Completion done;
+  ImagePlan plan;    // the request's images, read once
   std::mutex mutex;  // guards resolutions and remaining
   ImageResolutions resolutions;
   std::size_t remaining = 0;
+  // The scan records of plan.digests_to_scan(), by digest; `unread` are those not in memory yet.
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<scan::ScanRecord>>> scanRecords;
+  std::vector<std::string> unread;
 };
 
 ReviewOutcome Reviewer::review(std::string body, Route route, std::chrono::steady_clock::time_point deadline) const {
@@ -230,13 +251,11 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     return pending->done(std::move(outcome));
   }
 
-  std::vector<image::Reference> refs = pending->evaluator->images_to_resolve(pending->decoded.review->request());
-  if (refs.empty() || !images) return finish(pending);
+  pending->plan = pending->evaluator->plan_images(pending->decoded.review->request());
+  std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
+  if (refs.empty() || !images) return resolved(pending);
   pending->remaining = refs.size();
-  {
-    std::lock_guard<std::mutex> lock(idleMutex_);
-    ++waiting_;
-  }
+  begin_wait();
   for (const auto& ref : refs) {
     images->resolve(ref, deadline, [this, pending, key = ref.canonical()](registry::DigestCache::Result result) {
       bool last = false;
@@ -246,26 +265,56 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
         last = --pending->remaining == 0;
       }
       if (!last) return;
-      finish(pending);
-      std::lock_guard<std::mutex> lock(idleMutex_);
-      if (--waiting_ == 0) idle_.notify_all();
+      resolved(pending);
+      end_wait();
     });
   }
 }
 
-void Reviewer::finish(const std::shared_ptr<Pending>& pending) const {
-  // This may run on a registry thread, where an escaping exception would end the process.
+// The resolutions are in: the scan records the scan step will read come from memory where the
+// cache has them; the rest are read from the database on scanReads_, never on the caller's thread
+// (a server I/O thread, or a registry thread that other reviews' answers wait on).
+void Reviewer::resolved(const std::shared_ptr<Pending>& pending) const {
+  try {
+    pending->plan.resolve(pending->resolutions);
+    if (pending->scans) {
+      for (std::string& digest : pending->plan.digests_to_scan()) {
+        if (auto records = pending->scans->lookup_cached(digest)) pending->scanRecords.emplace(std::move(digest), std::move(records));
+        else pending->unread.push_back(std::move(digest));
+      }
+    }
+  } catch (const std::exception& e) {  // this may run on a registry thread: see finish()
+    return pending->done(internal_error(e));
+  }
+  if (pending->unread.empty()) return finish(pending);
+  begin_wait();
+  boost::asio::post(*scanReads_, [this, pending] {
+    finish(pending, true);
+    end_wait();
+  });
+}
+
+void Reviewer::finish(const std::shared_ptr<Pending>& pending, bool readScans) const {
+  // This may run on a registry thread or the scan-read thread, where an escaping exception would
+  // end the process.
   ReviewOutcome outcome;
   try {
+    if (readScans)
+      for (const std::string& digest : pending->unread) pending->scanRecords[digest] = pending->scans->lookup(digest);
     outcome = judge(pending);
   } catch (const std::exception& e) {
-    outcome = ReviewOutcome{};
-    outcome.httpStatus = 500;
-    outcome.contentType = "text/plain; charset=utf-8";
-    outcome.body = "internal error\n";
-    if (logger_) logger_->line(log::Level::Error, "review failed").str("error", e.what());
+    outcome = internal_error(e);
   }
   pending->done(std::move(outcome));
+}
+
+ReviewOutcome Reviewer::internal_error(const std::exception& e) const {
+  ReviewOutcome outcome;
+  outcome.httpStatus = 500;
+  outcome.contentType = "text/plain; charset=utf-8";
+  outcome.body = "internal error\n";
+  if (logger_) logger_->line(log::Level::Error, "review failed").str("error", e.what());
+  return outcome;
 }
 
 ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
@@ -274,13 +323,14 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const auto started = pending->started;
   ReviewOutcome outcome;
   const admission::Request& request = pending->decoded.review->request();
-  Facts facts;
-  facts.resolutions = &pending->resolutions;
+  Facts facts;  // the plan has the resolutions; the scan records were read beforehand (resolved())
   if (pending->scans) {
-    scan::Store* store = pending->scans.get();
-    facts.scans = [store](std::string_view digest) { return store->lookup(digest); };
+    facts.scans = [records = &pending->scanRecords](std::string_view digest) {
+      const auto it = records->find(std::string(digest));
+      return it == records->end() ? nullptr : it->second;
+    };
   }
-  const Verdict verdict = evaluator->evaluate(request, route, facts);
+  const Verdict verdict = evaluator->evaluate(request, route, pending->plan, facts);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;
 

@@ -4,13 +4,21 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "registry/digest_cache.h"
 #include "scan/store.h"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -46,21 +54,25 @@ class Reviewer {
   // image rules; without it every image that needs resolving counts as a failed resolution.
   Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
            std::shared_ptr<registry::DigestCache> images = nullptr, std::shared_ptr<scan::Store> scans = nullptr);
-  // Waits for reviews still waiting on the registry (each ends by its deadline, so this is bounded).
+  // Waits for reviews still waiting on the registry (each ends by its deadline, so this is bounded)
+  // or on a scan-cache read.
   ~Reviewer();
   Reviewer(const Reviewer&) = delete;
   Reviewer& operator=(const Reviewer&) = delete;
 
-  // Blocks until no review is waiting on the registry. Reviews finish by their own deadlines, so
-  // this ends within the longest admission timeout (30 s). Called at shutdown before the server's
-  // connections (which the answers go to) are destroyed.
+  // Blocks until no review is waiting on the registry or on a scan-cache read. Reviews finish by
+  // their own deadlines, so this ends within the longest admission timeout (30 s) and the reads
+  // in hand. Called at shutdown before the server's connections (which the answers go to) are
+  // destroyed.
   void wait_idle() const;
 
   using Completion = std::function<void(ReviewOutcome)>;
   // Reviews one body. `done` is called exactly once: inline when nothing has to be asked of a
-  // registry (the rules are off, or every digest is cached), otherwise on a registry thread when
-  // the last image is resolved, or at `deadline` (when the apiserver stops waiting, from
-  // ?timeout=) with what is known by then. The images of one pod resolve in parallel.
+  // registry (the rules are off, or every digest is cached) or read from the scan database,
+  // otherwise on a registry thread when the last image is resolved, or at `deadline` (when the
+  // apiserver stops waiting, from ?timeout=) with what is known by then; or on the Reviewer's
+  // scan-read thread when a scan record is not in memory (the caller's thread never reads the
+  // database). The images of one pod resolve in parallel.
   void review_async(std::string body, Route route, std::chrono::steady_clock::time_point deadline,
                     Completion done) const;
   // The same, waiting for the answer (the CLI).
@@ -74,18 +86,25 @@ class Reviewer {
 
  private:
   struct Pending;
-  void finish(const std::shared_ptr<Pending>& pending) const;
+  void resolved(const std::shared_ptr<Pending>& pending) const;
+  void finish(const std::shared_ptr<Pending>& pending, bool readScans = false) const;
   ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
+  ReviewOutcome internal_error(const std::exception& e) const;
+  void begin_wait() const;
+  void end_wait() const;
 
   mutable std::mutex idleMutex_;  // guards waiting_
   mutable std::condition_variable idle_;
-  mutable std::size_t waiting_ = 0;  // reviews waiting on the registry
+  mutable std::size_t waiting_ = 0;  // reviews waiting on the registry or on scanReads_
   mutable std::mutex mutex_;  // guards evaluator_ and images_ (held only to copy the pointers)
   std::shared_ptr<const Evaluator> evaluator_;
   std::shared_ptr<registry::DigestCache> images_;
   std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
   metrics::Metrics* metrics_;
   log::Logger* logger_;
+  // Reads the scan records not in memory, so no server I/O thread waits on the database. Last:
+  // destroyed (joined) first.
+  std::unique_ptr<boost::asio::thread_pool> scanReads_;
 };
 
 // The largest decision log line a review writes, whatever the request holds: lists are cut at 20

@@ -2,7 +2,9 @@
 // Internal to lib/policy: what the rules share while judging one request. Not a public header:
 // only lib/policy's own .cpp files include it.
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,22 +49,36 @@ struct ExemptionLog {
   void suppressed(const ExemptionRef& by, const std::string& summary) const;
 };
 
+// The configuration and the facts of one evaluation: what every rule may read.
 struct RuleSet {
   const config::Config& config;
-  const std::vector<std::string>& sockets;
-  const std::vector<std::string>& allowed;
-  const ImageResolutions* resolutions = nullptr;
+  const std::vector<std::string>& sockets;  // normalised runtime paths + extraPaths
+  const std::vector<std::string>& allowed;  // normalised allowedHostPaths
+  const ImagePlan* images = nullptr;        // the request's images, resolved
   const ScanLookup* scans = nullptr;
   std::int64_t now = 0;
 };
 
-// One image in a pod spec: a container's image or an image volume's reference.
-struct ImageSite {
-  std::string subject;
-  std::string field;
-  std::string_view image;
-  const admission::Container* container = nullptr;  // null for an image volume
+// One pod spec under judgement: what a pod-spec rule sees. The evaluator judges the new object,
+// then on UPDATE oldObject with the same rules, to mark what was already there (policy.cpp).
+struct PodSpecInput {
+  const RuleSet& rules;
+  const Scope& scope;
+  const admission::PodSpec& spec;
+  const ExemptionLog& exempt;
+  bool old = false;            // the spec is oldObject's
+  Verdict* verdict = nullptr;  // where the image rules record judged images; null for oldObject
 };
+
+// A rule's entry in the list (rules.cpp): its check of a pod spec and, for a rule that also
+// judges PersistentVolumes, its check of one. Each appends its findings in spec order.
+struct Rule {
+  std::string_view name;  // its rules.<name> config key and Violation::rule (the scan step's are "scan")
+  void (*podSpec)(const PodSpecInput& in, std::vector<Finding>& findings);
+  void (*persistentVolume)(const RuleSet& rules, const admission::ObjectInfo& pv, std::vector<Finding>& findings);
+};
+// Every rule, in the order their findings are reported.
+std::span<const Rule> all_rules();
 
 // Text helpers for messages: names and paths from the request are bounded and made one-line.
 void truncate_utf8(std::string& s, std::size_t max);
@@ -76,16 +92,18 @@ std::string container_key(const admission::Container& c);
 bool image_exempt(const config::Exemptions& exemptions, std::string_view image);
 std::optional<ExemptionRef> container_exemption(const RuleSet& rules, const Scope& scope, const admission::Container& c);
 
-// The rules on a pod spec (privileged.cpp, runtime_sockets.cpp).
-void check_privileged(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec,
-                      const ExemptionLog& exempt, std::vector<Finding>& findings);
-void check_runtime_sockets(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec,
-                           const ExemptionLog& exempt, std::vector<Finding>& findings);
-// The scan rule on an image's digests (scan_rule.cpp): the resolved digest first, then an index's
-// children; records the verdict in `judged`.
-void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<std::string>& digests,
+// The image rules' plan of one pod spec's images (images.cpp), appended to `plan`.
+void plan_spec_images(const RuleSet& rules, const Scope& scope, const admission::PodSpec& spec, bool old,
+                      ImagePlan& plan);
+// The scan step of the image rule on an image's digests (scan_rule.cpp): the resolved digest
+// first, then an index's children; records the verdict in `judged`.
+void check_scan(const RuleSet& rules, const PlannedImage& image, const std::vector<std::string>& digests,
                 JudgedImage& judged, std::vector<Finding>& findings);
-// The runtime-socket rule on a PersistentVolume's hostPath and local paths.
-void check_persistent_volume(const RuleSet& rules, const admission::ObjectInfo& object, std::vector<Finding>& findings);
+
+// Completes the verdict from the findings (verdict.cpp): the decision and its message, kubectl
+// warnings (with `notes`, what weak exemptions let through), each violation with its message,
+// and the audit annotations.
+void conclude(const admission::Request& request, std::vector<Finding> findings, const std::vector<std::string>& notes,
+              Verdict& verdict);
 
 }  // namespace podgate::policy::detail

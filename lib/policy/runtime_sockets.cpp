@@ -148,8 +148,10 @@ std::optional<ExemptionRef> volume_exemption(const RuleSet& rules, const Scope& 
 
 }  // namespace
 
-void check_runtime_sockets(const RuleSet& rules, const Scope& scope, const PodSpec& spec, const ExemptionLog& exempt,
-                           std::vector<Finding>& findings) {
+// The rule's entries (rules.cpp): a pod spec's hostPath volumes, and a PersistentVolume's paths.
+void check_runtime_sockets(const PodSpecInput& in, std::vector<Finding>& findings) {
+  const RuleSet& rules = in.rules;
+  const PodSpec& spec = in.spec;
   const auto& rule = rules.config.rules.runtimeSockets;
   if (rule.action == config::Action::Off) return;
   for (const auto& volume : spec.volumes) {
@@ -162,9 +164,9 @@ void check_runtime_sockets(const RuleSet& rules, const Scope& scope, const PodSp
 
     std::vector<ExemptionRef> by;
     Finding f;
-    if (auto e = volume_exemption(rules, scope, spec, volume.name, by, f.holders)) {
-      exempt.suppressed(*e, judged->summary);
-      for (const auto& b : by) exempt.add(b.kind, b.value);
+    if (auto e = volume_exemption(rules, in.scope, spec, volume.name, by, f.holders)) {
+      in.exempt.suppressed(*e, judged->summary);
+      for (const auto& b : by) in.exempt.add(b.kind, b.value);
       continue;
     }
     f.violation.rule = kRuleRuntimeSockets;

@@ -1,5 +1,6 @@
-// The scan rule (rules.images.scan): verdicts from the scan cache on the digests the image rules
-// resolved.
+// The scan step of the image rule (rules.images.scan): verdicts from the scan cache on the digests
+// the image rule resolved. In three steps: malicious (by any scan), freshness (no scan younger
+// than maxScanAge follows onUnscanned), then the findings of the fresh scans.
 
 #include <algorithm>
 #include <chrono>
@@ -18,47 +19,53 @@ bool severity_at_least(scan::Severity s, const std::string& threshold) {
   return static_cast<int>(s) >= static_cast<int>(t.value_or(scan::Severity::Critical));
 }
 
-}  // namespace
+// One scanner's record about one of the image's digests.
+struct Seen {
+  const scan::ScanRecord* record;
+  std::string digest;
+};
 
-// The scan rule, on a digest (and an index's children: scanners record either): malicious on
-// any of them denies, always; findings at or above the threshold (less the ignored ones) deny
-// with the rule's action; no scan younger than maxScanAge follows onUnscanned.
-void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<std::string>& digests,
-                JudgedImage& judged, std::vector<Finding>& findings) {
-  const auto& rule = rules.config.rules.images.scan;
-  const std::int64_t now = rules.now;
-  const std::int64_t max_age = std::chrono::duration_cast<std::chrono::seconds>(rule.maxScanAge).count();
-  struct Seen {
-    const scan::ScanRecord* record;
-    std::string digest;
-  };
+// Every record about the image's digests, in digest order.
+struct Scans {
   std::vector<std::shared_ptr<const std::vector<scan::ScanRecord>>> hold;  // keeps the records alive
   std::vector<Seen> all;
+};
+
+Scans gather(const RuleSet& rules, const std::vector<std::string>& digests) {
+  Scans scans;
   for (const auto& d : digests) {
     auto records = rules.scans && *rules.scans ? (*rules.scans)(d) : nullptr;
     if (!records) continue;
-    hold.push_back(records);
-    for (const auto& r : *records) all.push_back(Seen{&r, d});
+    scans.hold.push_back(records);
+    for (const auto& r : *records) scans.all.push_back(Seen{&r, d});
   }
-  auto describe_scan = [](const Seen& s) {
-    std::string out = s.record->scanner;
-    if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
-    return out + " " + scan::rfc3339(s.record->scannedAt) + " " + s.digest;
-  };
-  auto base = [&](Action action) {
-    Finding f;
-    f.violation.rule = "scan";
-    f.violation.action = action;
-    f.violation.subject = site.subject;
-    f.violation.fieldPath = site.field;
-    f.violation.value = std::string(site.image);
-    return f;
-  };
+  return scans;
+}
 
-  // Malicious, by any scan however old: a backdoor does not become safe with time.
+// "trivy 0.50.1 2026-11-28T10:00:00Z sha256:...": which scan a verdict rests on.
+std::string describe_scan(const Seen& s) {
+  std::string out = s.record->scanner;
+  if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
+  return out + " " + scan::rfc3339(s.record->scannedAt) + " " + s.digest;
+}
+
+Finding scan_finding(const PlannedImage& image, Action action) {
+  Finding f;
+  f.violation.rule = "scan";
+  f.violation.action = action;
+  f.violation.subject = image.subject;
+  f.violation.fieldPath = image.field;
+  f.violation.value = image.image;
+  return f;
+}
+
+// Malicious, by any scan however old: a backdoor does not become safe with time. Returns whether
+// one was found (then it is the verdict).
+bool check_malicious(const PlannedImage& image, const std::vector<Seen>& all, JudgedImage& judged,
+                     std::vector<Finding>& findings) {
   for (const auto& s : all) {
     if (s.record->malware != scan::MalwareResult::Malicious) continue;
-    Finding f = base(Action::Deny);
+    Finding f = scan_finding(image, Action::Deny);
     f.violation.deniesInAudit = true;
     std::string what;
     for (const auto& x : s.record->findings)
@@ -66,56 +73,55 @@ void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<s
         what = x.id + (x.package.empty() ? "" : " in " + x.package);
         break;
       }
-    f.summary = site.subject + " uses image " + quote(site.image) + " (" + s.digest + "), which " + s.record->scanner +
-                " found malicious" + (what.empty() ? "" : " (" + printable(what) + ")");
+    f.summary = image.subject + " uses image " + quote(image.image) + " (" + s.digest + "), which " +
+                s.record->scanner + " found malicious" + (what.empty() ? "" : " (" + printable(what) + ")");
     f.detail = f.summary + "; known-malicious images are refused in every mode, audit included. Remove the image "
                            "and investigate where it came from.";
     judged.scan = "malicious";
     judged.scanBasis = describe_scan(s);
     findings.push_back(std::move(f));
-    return;
+    return true;
   }
+  return false;
+}
 
-  // A malware scan that failed (result "error") is no scan at all.
-  std::erase_if(all, [](const Seen& s) { return s.record->malware == scan::MalwareResult::Error; });
-  std::vector<const Seen*> fresh;
-  const Seen* newest_scan = nullptr;
-  for (const auto& s : all) {
-    if (!newest_scan || s.record->scannedAt > newest_scan->record->scannedAt) newest_scan = &s;
-    if (now - s.record->scannedAt <= max_age) fresh.push_back(&s);
+// No fresh scan: "stale" when there are only old ones, else "unscanned"; onUnscanned decides.
+void check_unscanned(const RuleSet& rules, const PlannedImage& image, const std::vector<std::string>& digests,
+                     const std::vector<Seen>& all, JudgedImage& judged, std::vector<Finding>& findings) {
+  const auto& rule = rules.config.rules.images.scan;
+  const std::int64_t max_age = std::chrono::duration_cast<std::chrono::seconds>(rule.maxScanAge).count();
+  const Seen* newest = nullptr;
+  for (const auto& s : all)
+    if (!newest || s.record->scannedAt > newest->record->scannedAt) newest = &s;
+  judged.scan = newest ? "stale" : "unscanned";
+  if (newest) judged.scanBasis = describe_scan(*newest);  // the scan "N days old" refers to
+  if (rule.onUnscanned == config::OnUnscanned::Allow) return;
+  const Action action = rule.onUnscanned == config::OnUnscanned::Warn ? Action::Warn : rule.action;
+  Finding f = scan_finding(image, action);
+  if (newest) {
+    const std::int64_t days = (rules.now - newest->record->scannedAt) / 86400;
+    f.summary = image.subject + " uses image " + quote(image.image) + " (" + digests.front() +
+                "), whose newest scan is " + std::to_string(days) + " days old (rules.images.scan.maxScanAge is " +
+                std::to_string(max_age / 86400) + " days)";
+    f.detail = f.summary + "; new vulnerabilities are found every day, so an old scan counts as none. Re-scan the "
+                           "image and import the report (podgate scans import, or POST /v1/scans).";
+  } else {
+    f.summary = image.subject + " uses image " + quote(image.image) + " (" + digests.front() + "), which has not been scanned";
+    f.detail = f.summary + "; scan it (Trivy, Grype) and import the report (podgate scans import, or POST "
+                           "/v1/scans) before deploying it.";
   }
-  const std::int64_t newest = newest_scan ? newest_scan->record->scannedAt : 0;
-  for (const Seen* s : fresh) judged.scanBasis += (judged.scanBasis.empty() ? "" : ", ") + describe_scan(*s);
-  if (fresh.empty()) {
-    const bool stale = !all.empty();
-    judged.scan = stale ? "stale" : "unscanned";
-    if (stale) judged.scanBasis = describe_scan(*newest_scan);  // the scan "N days old" refers to
-    if (rule.onUnscanned == config::OnUnscanned::Allow) return;
-    const Action action = rule.onUnscanned == config::OnUnscanned::Warn ? Action::Warn : rule.action;
-    Finding f = base(action);
-    if (stale) {
-      const std::int64_t days = (now - newest) / 86400;
-      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), whose newest scan is " +
-                  std::to_string(days) + " days old (rules.images.scan.maxScanAge is " +
-                  std::to_string(max_age / 86400) + " days)";
-      f.detail = f.summary + "; new vulnerabilities are found every day, so an old scan counts as none. Re-scan the "
-                             "image and import the report (podgate scans import, or POST /v1/scans).";
-    } else {
-      f.summary = site.subject + " uses image " + quote(site.image) + " (" + digests.front() + "), which has not been scanned";
-      f.detail = f.summary + "; scan it (Trivy, Grype) and import the report (podgate scans import, or POST "
-                             "/v1/scans) before deploying it.";
-    }
-    findings.push_back(std::move(f));
-    return;
-  }
+  findings.push_back(std::move(f));
+}
 
-  // Findings at or above the threshold, from every fresh scan, less what is ignored; worst first.
+// Findings at or above the threshold, from every fresh scan, less what is ignored; worst first.
+std::vector<const scan::Finding*> bad_findings(const RuleSet& rules, const std::vector<const Seen*>& fresh) {
+  const auto& rule = rules.config.rules.images.scan;
   std::vector<const scan::Finding*> bad;
   for (const Seen* s : fresh) {
     for (const auto& x : s->record->findings) {
       if (!severity_at_least(x.severity, rule.severityThreshold)) continue;
       const bool ignored = std::any_of(rule.ignore.begin(), rule.ignore.end(), [&](const config::IgnoredFinding& i) {
-        return i.id == x.id && (i.expiresAt == 0 || now < i.expiresAt);
+        return i.id == x.id && (i.expiresAt == 0 || rules.now < i.expiresAt);
       });
       if (ignored) continue;
       // The same finding from two scanners counts once, at the worse of their ratings.
@@ -126,14 +132,22 @@ void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<s
       else if (static_cast<int>(x.severity) > static_cast<int>((*same)->severity)) *same = &x;
     }
   }
+  std::stable_sort(bad.begin(), bad.end(), [](const scan::Finding* a, const scan::Finding* b) {
+    return static_cast<int>(a->severity) > static_cast<int>(b->severity);
+  });
+  return bad;
+}
+
+// The fresh scans' findings: "clean", or "vulnerable" with the worst three named.
+void check_findings(const RuleSet& rules, const PlannedImage& image, const std::vector<const Seen*>& fresh,
+                    JudgedImage& judged, std::vector<Finding>& findings) {
+  const auto& rule = rules.config.rules.images.scan;
+  const std::vector<const scan::Finding*> bad = bad_findings(rules, fresh);
   if (bad.empty()) {
     judged.scan = "clean";
     return;
   }
   judged.scan = "vulnerable";
-  std::stable_sort(bad.begin(), bad.end(), [](const scan::Finding* a, const scan::Finding* b) {
-    return static_cast<int>(a->severity) > static_cast<int>(b->severity);
-  });
   std::string worst;
   for (std::size_t i = 0; i < bad.size() && i < 3; ++i) {
     const auto* x = bad[i];
@@ -142,13 +156,34 @@ void check_scan(const RuleSet& rules, const ImageSite& site, const std::vector<s
     worst += x->fixedVersion.empty() ? std::string(", no fix yet") : ", fixed in " + printable(x->fixedVersion);
     worst += ")";
   }
-  Finding f = base(rule.action);
-  f.summary = site.subject + " uses image " + quote(site.image) + " with " + std::to_string(bad.size()) + " finding" +
-              (bad.size() == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": " + worst +
+  Finding f = scan_finding(image, rule.action);
+  f.summary = image.subject + " uses image " + quote(image.image) + " with " + std::to_string(bad.size()) +
+              " finding" + (bad.size() == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": " + worst +
               (bad.size() > 3 ? "; ..." : "");
   f.detail = f.summary + "; update the packages (or the base image) and re-scan, or record an accepted risk in "
                          "rules.images.scan.ignore.";
   findings.push_back(std::move(f));
+}
+
+}  // namespace
+
+// The scan step, on a digest (and an index's children: scanners record either): malicious on
+// any of them denies, always; findings at or above the threshold (less the ignored ones) deny
+// with the rule's action; no scan younger than maxScanAge follows onUnscanned.
+void check_scan(const RuleSet& rules, const PlannedImage& image, const std::vector<std::string>& digests,
+                JudgedImage& judged, std::vector<Finding>& findings) {
+  Scans scans = gather(rules, digests);
+  if (check_malicious(image, scans.all, judged, findings)) return;
+  // A malware scan that failed (result "error") is no scan at all.
+  std::erase_if(scans.all, [](const Seen& s) { return s.record->malware == scan::MalwareResult::Error; });
+  const std::int64_t max_age =
+      std::chrono::duration_cast<std::chrono::seconds>(rules.config.rules.images.scan.maxScanAge).count();
+  std::vector<const Seen*> fresh;
+  for (const auto& s : scans.all)
+    if (rules.now - s.record->scannedAt <= max_age) fresh.push_back(&s);
+  if (fresh.empty()) return check_unscanned(rules, image, digests, scans.all, judged, findings);
+  for (const Seen* s : fresh) judged.scanBasis += (judged.scanBasis.empty() ? "" : ", ") + describe_scan(*s);
+  check_findings(rules, image, fresh, judged, findings);
 }
 
 }  // namespace podgate::policy::detail

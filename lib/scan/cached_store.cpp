@@ -118,6 +118,8 @@ struct CachedStore::Impl {
     trim(shard);
   }
 
+  static Records find_fresh(Shard& shard, std::string_view digest);
+
   // Replaces a node's records in place (put() of a known digest), keeping the byte count right.
   static void replace(Shard& shard, std::list<Node>::iterator node, Records records) {
     const std::size_t bytes = estimated_bytes(node->digest, *records);
@@ -142,20 +144,32 @@ CachedStore::CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries,
   }
 }
 
+// The entry for `digest` while it has not expired (refreshing its place in the LRU), else null,
+// dropping an expired one. Caller holds shard.mutex.
+Records CachedStore::Impl::find_fresh(Shard& shard, std::string_view digest) {
+  auto it = shard.index.find(digest);
+  if (it == shard.index.end()) return nullptr;
+  if (it->second->expires > Clock::now()) {
+    touch(shard, it->second);
+    return it->second->records;
+  }
+  erase(shard, it);
+  return nullptr;
+}
+
+std::shared_ptr<const std::vector<ScanRecord>> CachedStore::lookup_cached(std::string_view digest) {
+  Impl::Shard& shard = impl_->shard_for(digest);
+  std::lock_guard lock(shard.mutex);
+  return Impl::find_fresh(shard, digest);
+}
+
 std::shared_ptr<const std::vector<ScanRecord>> CachedStore::lookup(std::string_view digest) {
   Impl& impl = *impl_;
   Impl::Shard& shard = impl.shard_for(digest);
   std::uint64_t generation = 0;
   {
-    const auto now = Clock::now();
     std::lock_guard lock(shard.mutex);
-    if (auto it = shard.index.find(digest); it != shard.index.end()) {
-      if (it->second->expires > now) {
-        Impl::touch(shard, it->second);
-        return it->second->records;
-      }
-      Impl::erase(shard, it);
-    }
+    if (Records cached = Impl::find_fresh(shard, digest)) return cached;
     generation = shard.generation;
   }
   // Outside the lock: the backend may take milliseconds, and other digests in this shard must not

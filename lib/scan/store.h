@@ -64,6 +64,13 @@ class Store {
   virtual std::shared_ptr<const std::vector<ScanRecord>> lookup(std::string_view digest) {
     return std::make_shared<const std::vector<ScanRecord>>(get(digest));
   }
+  // lookup()'s answer when it is in memory, without blocking: null when answering would take a
+  // read of the database (then call lookup(), off any thread that must not wait). A plain store
+  // keeps nothing in memory; CachedStore answers from its cache.
+  virtual std::shared_ptr<const std::vector<ScanRecord>> lookup_cached(std::string_view digest) {
+    (void)digest;
+    return nullptr;
+  }
   // Summaries, newest scan first.
   virtual std::vector<Summary> list(std::size_t limit, std::size_t offset) = 0;
   virtual StoreStats stats() = 0;
@@ -90,6 +97,7 @@ class CachedStore final : public Store {
   std::vector<PutOutcome> put(const std::vector<ScanRecord>& records) override;
   std::vector<ScanRecord> get(std::string_view digest) override;
   std::shared_ptr<const std::vector<ScanRecord>> lookup(std::string_view digest) override;
+  std::shared_ptr<const std::vector<ScanRecord>> lookup_cached(std::string_view digest) override;
   std::vector<Summary> list(std::size_t limit, std::size_t offset) override;
   StoreStats stats() override;
   std::size_t cached_entries() const;
