@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/rule_support.h"
+#include "util/text.h"
 
 namespace podgate::policy {
 
@@ -16,15 +17,8 @@ namespace {
 
 using config::Action;
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // "docker.io/library/nginx": how the block and trust lists name a repository.
-std::string repository_of(const image::Reference& ref) { return lowercase(ref.domain) + "/" + ref.path; }
+std::string repository_of(const image::Reference& ref) { return util::ascii_lowercase(ref.domain) + "/" + ref.path; }
 
 // The digests an image runs as: its pinned digest, or the resolved one and then an index's
 // children (the block list and the scan step look at all of them). Empty when it has none: the
@@ -134,7 +128,7 @@ std::optional<ImageRefusal> static_image_check(const config::ImagesRule& rule, c
     return f;
   }
   const image::Reference& ref = *parsed.reference;
-  const std::string domain = lowercase(ref.domain);
+  const std::string domain = util::ascii_lowercase(ref.domain);
   const std::string repository = domain + "/" + ref.path;
   if (!rule.trustedRegistries.empty()) {
     const bool trusted = std::any_of(rule.trustedRegistries.begin(), rule.trustedRegistries.end(), [&](const std::string& t) {

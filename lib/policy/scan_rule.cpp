@@ -6,7 +6,8 @@
 #include <chrono>
 
 #include "policy/rule_support.h"
-#include "scan/present.h"
+#include "scan/scan.h"
+#include "util/time.h"
 
 namespace podgate::policy::detail {
 
@@ -46,7 +47,7 @@ Scans gather(const RuleSet& rules, const std::vector<std::string>& digests) {
 std::string describe_scan(const Seen& s) {
   std::string out = s.record->scanner;
   if (!s.record->scannerVersion.empty()) out += " " + s.record->scannerVersion;
-  return out + " " + scan::rfc3339(s.record->scannedAt) + " " + s.digest;
+  return out + " " + util::rfc3339(s.record->scannedAt) + " " + s.digest;
 }
 
 Finding scan_finding(const PlannedImage& image, Action action) {
