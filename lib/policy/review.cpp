@@ -19,10 +19,8 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
                                                            log::Logger* logger) {
   if (config.rules.images.action == config::Action::Off) return nullptr;
   const auto& settings = config.rules.images.resolve;
-  registry::ClientOptions options;
-  options.timeout = settings.timeout;
-  options.maxManifestBytes = settings.maxManifestBytes;
-  auto client = std::make_shared<registry::Client>(config.registries, options, metrics, logger);
+  auto client =
+      std::make_shared<registry::Client>(config.registries, registry::client_options(settings), metrics, logger);
   registry::CacheOptions cache;
   cache.ttl = settings.cacheTTL;
   cache.errorTTL = settings.errorTTL;
