@@ -135,8 +135,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   try {
     const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
     if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
-      scans = std::make_shared<scan::CachedStore>(scan::open_sqlite_store(cfg.scans.database), 100000,
-                                                  cfg.scans.cacheBytes);
+      scans = policy::open_scan_store(cfg.scans);
       const auto stats = scans->stats();
       metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
                              static_cast<double>(stats.newestScan));

@@ -15,54 +15,6 @@ std::string_view kind_label(std::string_view kind) {
   return "other";  // bounded label values: a client cannot mint new series
 }
 
-std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
-                                                           log::Logger* logger) {
-  if (config.rules.images.action == config::Action::Off) return nullptr;
-  const auto& settings = config.rules.images.resolve;
-  auto client =
-      std::make_shared<registry::Client>(config.registries, registry::client_options(settings), metrics, logger);
-  registry::CacheOptions cache;
-  cache.ttl = settings.cacheTTL;
-  cache.errorTTL = settings.errorTTL;
-  cache.maxEntries = settings.maxEntries;
-  return std::make_shared<registry::DigestCache>(
-      [client](const image::Reference& ref, std::function<void(registry::Resolution)> done) {
-        client->resolve(ref, std::move(done));
-      },
-      cache, metrics);
-}
-
-ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
-                                std::chrono::steady_clock::time_point deadline) {
-  ImageResolutions out;
-  if (!images || refs.empty()) return out;
-  struct Shared {
-    std::mutex mutex;
-    ImageResolutions results;
-    std::size_t remaining;
-    std::promise<void> all;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->remaining = refs.size();
-  auto finished = shared->all.get_future();
-  for (const auto& ref : refs) {
-    images->resolve(ref, deadline, [shared, key = ref.canonical()](registry::DigestCache::Result r) {
-      std::lock_guard<std::mutex> lock(shared->mutex);
-      shared->results[key] = std::move(r);
-      if (--shared->remaining == 0) shared->all.set_value();
-    });
-  }
-  finished.wait();
-  std::lock_guard<std::mutex> lock(shared->mutex);
-  return shared->results;
-}
-
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
-  if (config.rules.images.scan.action == config::Action::Off) return nullptr;
-  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(config.scans.database), 100000,
-                                             config.scans.cacheBytes);
-}
-
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
     : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)), metrics_(metrics),

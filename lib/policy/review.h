@@ -15,6 +15,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
+#include "policy/sources.h"
 
 namespace podgate::policy {
 
@@ -24,21 +25,6 @@ struct ReviewOutcome {
   std::string contentType = "application/json";
   Decision decision = Decision::Allowed;  // meaningful when httpStatus == 200
 };
-
-// The image resolver for the image rules: the registry client behind the digest cache, built from
-// a config's registries and rules.images.resolve. Null when the image rules are off.
-std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
-                                                           log::Logger* logger);
-
-// Resolves `refs` in parallel and waits for all of them (at most until `deadline`). With a null
-// `images` nothing is resolved (each image then counts as a failed resolution). For the CLI.
-ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
-                                std::chrono::steady_clock::time_point deadline);
-
-// The scan cache for the CLI: the database the config names, when the scan rule is on (so
-// `podgate review` and `podgate check` judge as the server would); null otherwise. Throws
-// scan::StoreError when the database cannot be opened.
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config);
 
 class Reviewer {
  public:
