@@ -36,33 +36,17 @@ void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
   config::parse_host_port(cfg.server.metricsListen, "--metrics-listen");
 }
 
-// Rules, mode and exemptions reload on SIGHUP; server settings (listen, TLS files, limits) need a
-// restart because they are bound at start. A bad file keeps the rules in force.
-void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger,
-            bool scan_store_open) {
+// SIGHUP: policy::Reviewer::reload decides what a running server can take. A bad file keeps the
+// rules in force.
+void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger) {
   if (path.empty()) {
     logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
     return;
   }
   try {
-    auto cfg = config::load_file(path);
-    const auto& old_server = reviewer.evaluator()->config().server;
-    cfg.server = old_server;  // server settings keep their start-up values, flags included
-    const char* mode = config::to_string(cfg.mode);
-    // The scan cache is opened at start; a reload cannot move it or open it.
-    if (cfg.scans != reviewer.evaluator()->config().scans)
-      throw std::runtime_error("scans.* changed; restart podgate to apply it");
-    if (cfg.rules.images.scan.action != config::Action::Off && !scan_store_open)
-      throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
-    // A new resolver (and an empty digest cache) only when how registries are reached changed.
-    const auto& old = reviewer.evaluator()->config();
-    std::shared_ptr<registry::DigestCache> images;
-    if (cfg.registries != old.registries || cfg.rules.images.resolve != old.rules.images.resolve ||
-        (old.rules.images.action == config::Action::Off && cfg.rules.images.action != config::Action::Off))
-      images = policy::make_image_resolver(cfg, &metrics, &logger);
-    reviewer.replace(std::make_shared<const policy::Evaluator>(std::move(cfg)), std::move(images));
+    const policy::ReloadResult reloaded = reviewer.reload(config::load_file(path));
     metrics.count_config_reload(true);
-    logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", mode);
+    logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", config::to_string(reloaded.mode));
   } catch (const std::exception& e) {
     metrics.count_config_reload(false);
     logger.line(log::Level::Error, "config reload failed; keeping the rules in force").str("config", path).str("error", e.what());
@@ -182,7 +166,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        reload(config_path, reviewer, metrics, logger, scans != nullptr);
+        reload(config_path, reviewer, metrics, logger);
         continue;
       }
       signalled = true;

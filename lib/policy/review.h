@@ -26,6 +26,12 @@ struct ReviewOutcome {
   Decision decision = Decision::Allowed;  // meaningful when httpStatus == 200
 };
 
+// What Reviewer::reload did.
+struct ReloadResult {
+  config::Mode mode = config::Mode::Enforce;  // the mode now in force
+  bool newResolver = false;  // a new image resolver (with an empty digest cache) replaced the old one
+};
+
 class Reviewer {
  public:
   // metrics and logger may be null (the CLI runs without them). `images` resolves tags for the
@@ -57,6 +63,15 @@ class Reviewer {
   void replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images = nullptr,
                std::shared_ptr<scan::Store> scans = nullptr);
   std::shared_ptr<const Evaluator> evaluator() const;
+
+  // A config reload (SIGHUP): rules, mode, exemptions, registries and logging.logAllowed apply to the
+  // next request; server.* keeps the values in force (bound at start: listen, TLS files,
+  // limits). A new image resolver, and so an empty digest cache, only when how registries are
+  // reached changed (registries, rules.images.resolve) or the image rules were off. Throws
+  // std::runtime_error, changing nothing, when the change needs a restart (scans.*, or the scan
+  // rule turned on without a scan cache open) or the new resolver cannot be built. One caller at a
+  // time (the server's signal thread).
+  ReloadResult reload(config::Config config);
 
  private:
   struct Pending;
