@@ -18,15 +18,10 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
   config::Config cfg = std::move(*loaded);
   // A pipeline wants to know what enforcement would do, whatever mode the cluster config is in.
   cfg.mode = config::Mode::Enforce;
-  std::shared_ptr<registry::DigestCache> images;
-  std::shared_ptr<scan::Store> scans;
-  try {
-    images = policy::make_image_resolver(cfg, nullptr, nullptr);
-    scans = policy::open_scan_cache(cfg);
-  } catch (const std::exception& e) {
-    std::cerr << "podgate check: " << e.what() << "\n";
-    return 2;
-  }
+  auto sources = open_image_sources_or_report("check", cfg);
+  if (!sources) return 2;
+  const std::shared_ptr<registry::DigestCache>& images = sources->images;
+  const std::shared_ptr<scan::Store>& scans = sources->scans;
   const auto timeout = cfg.server.defaultReviewTimeout;
   const policy::Evaluator evaluator(std::move(cfg));
 
