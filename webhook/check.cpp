@@ -1,5 +1,6 @@
 // `podgate check`: manifests in, one line per violation out, exit 1 if enforcement would deny.
-// Each object goes through the same Evaluator as admission, as the CREATE the apiserver would send.
+// Each object is judged by the same pipeline steps as admission (policy::judge_blocking), as the
+// CREATE the apiserver would send.
 
 #include <iostream>
 #include <memory>
@@ -18,15 +19,8 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
   config::Config cfg = std::move(*loaded);
   // A pipeline wants to know what enforcement would do, whatever mode the cluster config is in.
   cfg.mode = config::Mode::Enforce;
-  std::shared_ptr<registry::DigestCache> images;
-  std::shared_ptr<scan::Store> scans;
-  try {
-    images = policy::make_image_resolver(cfg, nullptr, nullptr);
-    scans = policy::open_scan_cache(cfg);
-  } catch (const std::exception& e) {
-    std::cerr << "podgate check: " << e.what() << "\n";
-    return 2;
-  }
+  auto sources = open_image_sources_or_report("check", cfg);
+  if (!sources) return 2;
   const auto timeout = cfg.server.defaultReviewTimeout;
   const policy::Evaluator evaluator(std::move(cfg));
 
@@ -58,12 +52,8 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
     const auto& request = decoded.review->request();
     if (request.target == admission::Target::None) continue;
     ++judged;
-    const auto resolutions = policy::resolve_images(images.get(), evaluator.images_to_resolve(request),
-                                                    std::chrono::steady_clock::now() + timeout);
-    policy::Facts facts;
-    facts.resolutions = &resolutions;
-    if (scans) facts.scans = [&scans](std::string_view digest) { return scans->lookup(digest); };
-    const auto verdict = evaluator.evaluate(request, policy::Route::Validate, facts);
+    const auto verdict = policy::judge_blocking(evaluator, sources->images.get(), sources->scans.get(), request,
+                                                policy::Route::Validate, std::chrono::steady_clock::now() + timeout);
     for (const auto& v : verdict.violations) {
       ++violations;
       std::cout << doc.source << ": " << (v.action == config::Action::Deny ? "deny" : "warn") << " [" << v.rule

@@ -1,11 +1,14 @@
 #pragma once
 // The podgate subcommands. Each returns the process exit code.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "registry/digest_cache.h"
+#include "scan/store.h"
 
 namespace podgate::cli {
 
@@ -19,6 +22,17 @@ config::Config load_config(const std::string& path);
 // The same for the one-shot commands: a bad file prints "podgate <command>: <why>" on stderr and
 // gives nullopt (they then exit 2).
 std::optional<config::Config> load_config_or_report(const char* command, const std::string& path);
+
+// What the image rules of a one-shot command judge with: the image resolver and the scan cache,
+// each null when its rule is off (policy::make_image_resolver, policy::open_scan_cache).
+struct ImageSources {
+  std::shared_ptr<registry::DigestCache> images;
+  std::shared_ptr<scan::Store> scans;
+};
+// Opens them for `podgate <command>`, without metrics or logs. Unusable registry credentials or
+// scan database: prints "podgate <command>: <why>" on stderr and gives nullopt (the command then
+// exits 2).
+std::optional<ImageSources> open_image_sources_or_report(const char* command, const config::Config& cfg);
 
 int serve(const std::string& config_path, const ServeOverrides& overrides);
 int review(const std::string& config_path, const std::string& input, bool audit_route);

@@ -25,12 +25,10 @@ int resolve(const std::string& config_path, const std::vector<std::string>& imag
     refs.push_back(*parsed.reference);
   }
 
-  registry::ClientOptions options;
-  options.timeout = cfg.rules.images.resolve.timeout;
-  options.maxManifestBytes = cfg.rules.images.resolve.maxManifestBytes;
   std::unique_ptr<registry::Client> client;
   try {
-    client = std::make_unique<registry::Client>(cfg.registries, options, nullptr, nullptr);
+    client = std::make_unique<registry::Client>(cfg.registries, registry::client_options(cfg.rules.images.resolve),
+                                                 nullptr, nullptr);
   } catch (const std::exception& e) {
     std::cerr << "podgate resolve: " << e.what() << "\n";
     return 2;

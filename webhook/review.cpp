@@ -48,17 +48,10 @@ int review(const std::string& config_path, const std::string& input, bool audit_
   }
 
   const auto deadline = std::chrono::steady_clock::now() + cfg.server.defaultReviewTimeout;
-  std::shared_ptr<registry::DigestCache> images;
-  std::shared_ptr<scan::Store> scans;
-  try {
-    images = policy::make_image_resolver(cfg, nullptr, nullptr);
-    scans = policy::open_scan_cache(cfg);
-  } catch (const std::exception& e) {
-    std::cerr << "podgate review: " << e.what() << "\n";
-    return 2;
-  }
-  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), nullptr, nullptr, images,
-                            scans);
+  auto sources = open_image_sources_or_report("review", cfg);
+  if (!sources) return 2;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), nullptr, nullptr,
+                            std::move(sources->images), std::move(sources->scans));
   auto outcome = reviewer.review(std::move(body), audit_route ? policy::Route::Audit : policy::Route::Validate, deadline);
   if (outcome.httpStatus != 200) {
     // The body is already one line naming the problem.

@@ -11,6 +11,7 @@
 #include "scan/present.h"
 #include "scan/report.h"
 #include "scan/store.h"
+#include "util/time.h"
 
 namespace podgate::cli {
 
@@ -66,7 +67,7 @@ int scans_import(const std::string& config_path, const std::vector<std::string>&
       for (std::size_t i = 0; i < report.records.size(); ++i) {
         const auto& r = report.records[i];
         std::cout << path << ": " << scan::to_string(report.format) << " " << r.digest << " " << r.scanner << " "
-                  << scan::rfc3339(r.scannedAt) << " " << r.findings.size() << " findings: "
+                  << util::rfc3339(r.scannedAt) << " " << r.findings.size() << " findings: "
                   << (outcomes[i].stored ? "stored" : "unchanged (an equal or newer scan is stored)") << "\n";
       }
     } catch (const std::exception& e) {
@@ -104,7 +105,7 @@ int scans_list(const std::string& config_path, std::size_t limit) {
   std::cout << "DIGEST  SCANNER  SCANNED  CRITICAL HIGH MEDIUM LOW  MALWARE  ARTIFACT\n";
   for (const auto& s : store->list(limit, 0)) {
     std::cout << s.digest << "  " << s.scanner << (s.scannerVersion.empty() ? "" : " " + s.scannerVersion) << "  "
-              << scan::rfc3339(s.scannedAt) << "  " << s.counts[static_cast<int>(scan::Severity::Critical)] << " "
+              << util::rfc3339(s.scannedAt) << "  " << s.counts[static_cast<int>(scan::Severity::Critical)] << " "
               << s.counts[static_cast<int>(scan::Severity::High)] << " "
               << s.counts[static_cast<int>(scan::Severity::Medium)] << " "
               << s.counts[static_cast<int>(scan::Severity::Low)] << "  " << scan::to_string(s.malware) << "  "
@@ -112,7 +113,7 @@ int scans_list(const std::string& config_path, std::size_t limit) {
   }
   std::cerr << stats.records << " scans of " << stats.digests << " digests";
   if (stats.records > 0)
-    std::cerr << ", oldest " << scan::rfc3339(stats.oldestScan) << ", newest " << scan::rfc3339(stats.newestScan);
+    std::cerr << ", oldest " << util::rfc3339(stats.oldestScan) << ", newest " << util::rfc3339(stats.newestScan);
   std::cerr << "\n";
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
@@ -36,61 +37,35 @@ void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
   config::parse_host_port(cfg.server.metricsListen, "--metrics-listen");
 }
 
-// Rules, mode and exemptions reload on SIGHUP; server settings (listen, TLS files, limits) need a
-// restart because they are bound at start. A bad file keeps the rules in force.
-void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger,
-            bool scan_store_open) {
-  if (path.empty()) {
-    logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
-    return;
-  }
-  try {
-    auto cfg = config::load_file(path);
-    const auto& old_server = reviewer.evaluator()->config().server;
-    cfg.server = old_server;  // server settings keep their start-up values, flags included
-    const char* mode = config::to_string(cfg.mode);
-    // The scan cache is opened at start; a reload cannot move it or open it.
-    if (cfg.scans != reviewer.evaluator()->config().scans)
-      throw std::runtime_error("scans.* changed; restart podgate to apply it");
-    if (cfg.rules.images.scan.action != config::Action::Off && !scan_store_open)
-      throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
-    // A new resolver (and an empty digest cache) only when how registries are reached changed.
-    const auto& old = reviewer.evaluator()->config();
-    std::shared_ptr<registry::DigestCache> images;
-    if (cfg.registries != old.registries || cfg.rules.images.resolve != old.rules.images.resolve ||
-        (old.rules.images.action == config::Action::Off && cfg.rules.images.action != config::Action::Off))
-      images = policy::make_image_resolver(cfg, &metrics, &logger);
-    reviewer.replace(std::make_shared<const policy::Evaluator>(std::move(cfg)), std::move(images));
-    metrics.count_config_reload(true);
-    logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", mode);
-  } catch (const std::exception& e) {
-    metrics.count_config_reload(false);
-    logger.line(log::Level::Error, "config reload failed; keeping the rules in force").str("config", path).str("error", e.what());
-  }
+// One malloc arena for the process (before any thread starts). With an arena per worker, the scan
+// cache's entries are freed by whichever worker evicts them into the arena that allocated them,
+// and each arena grows to the cache's full size: bench/memory.sh measured 139 MiB of RSS for a
+// 64 MiB cache with two workers, 79 MiB with one arena, and no throughput change
+// (bench/validate.sh, within noise). MALLOC_ARENA_MAX in the environment still wins.
+void use_one_malloc_arena() {
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
 }
 
-}  // namespace
-
-int serve(const std::string& config_path, const ServeOverrides& overrides) {
-  // One malloc arena for the process (before any thread starts). With an arena per worker, the scan
-  // cache's entries are freed by whichever worker evicts them into the arena that allocated them,
-  // and each arena grows to the cache's full size: bench/memory.sh measured 139 MiB of RSS for a
-  // 64 MiB cache with two workers, 79 MiB with one arena, and no throughput change
-  // (bench/validate.sh, within noise). MALLOC_ARENA_MAX in the environment still wins.
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
-  log::Logger logger(2, log::Level::Info);
+// The config file (or the embedded defaults) with the flags applied, and the log level it names.
+// A bad one is logged and gives nullopt.
+std::optional<config::Config> load_serve_config(const std::string& path, const ServeOverrides& overrides,
+                                                log::Logger& logger) {
   config::Config cfg;
   try {
-    cfg = load_config(config_path);
+    cfg = load_config(path);
     apply_overrides(cfg, overrides);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: bad configuration").str("error", e.what());
-    return 1;
+    return std::nullopt;
   }
   log::Level level;
   if (log::parse_level(cfg.logging.level, level)) logger.set_min_level(level);
+  return cfg;
+}
 
-  // Block the signals in every thread; one thread below waits for them synchronously.
+// Blocks the signals in every thread (call before any starts); run_signal_loop waits for them
+// synchronously.
+sigset_t block_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -98,25 +73,101 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the gate
+  return signals;
+}
 
-  // Each connection is a file descriptor. The soft open-file limit is often 1024, which accept()
-  // would hit before maxConnections (1024 by default) and before idle connections can be evicted;
-  // raise it to the hard limit, as Go's runtime does, and say so when even that is too low.
+// Each connection is a file descriptor. The soft open-file limit is often 1024, which accept()
+// would hit before maxConnections (1024 by default) and before idle connections can be evicted;
+// raise it to the hard limit, as Go's runtime does, and say so when even that is too low.
+void raise_open_file_limit(std::size_t max_connections, log::Logger& logger) {
   rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    if (files.rlim_cur < files.rlim_max) {
-      files.rlim_cur = files.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &files);
-      getrlimit(RLIMIT_NOFILE, &files);
-    }
-    // Headroom for the listeners, the scan database, certificate reloads and registry connections.
-    const rlim_t needed = static_cast<rlim_t>(cfg.server.limits.maxConnections) + 64;
-    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < needed)
-      logger.line(log::Level::Warn, "open-file limit below server.limits.maxConnections")
-          .integer("limit", static_cast<long long>(files.rlim_cur))
-          .integer("maxConnections", static_cast<long long>(cfg.server.limits.maxConnections))
-          .str("effect", "new connections fail at accept before the limit is reached; raise ulimit -n");
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+    getrlimit(RLIMIT_NOFILE, &files);
   }
+  // Headroom for the listeners, the scan database, certificate reloads and registry connections.
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + 64;
+  if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < needed)
+    logger.line(log::Level::Warn, "open-file limit below server.limits.maxConnections")
+        .integer("limit", static_cast<long long>(files.rlim_cur))
+        .integer("maxConnections", static_cast<long long>(max_connections))
+        .str("effect", "new connections fail at accept before the limit is reached; raise ulimit -n");
+}
+
+// The scan cache, opened when the scan rule needs it or the import API is on, and the API.
+struct Scans {
+  std::shared_ptr<scan::Store> store;
+  std::unique_ptr<server::ScanApi> api;
+};
+
+Scans open_scans(const config::Config& cfg, metrics::Metrics& metrics, log::Logger& logger) {
+  Scans scans;
+  const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
+  if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
+    scans.store = policy::open_scan_store(cfg.scans);
+    const auto stats = scans.store->stats();
+    metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
+                           static_cast<double>(stats.newestScan));
+    logger.line(log::Level::Info, "scan cache opened")
+        .str("database", cfg.scans.database)
+        .integer("records", stats.records)
+        .boolean("api", !cfg.scans.apiTokenFile.empty());
+  }
+  if (!cfg.scans.apiTokenFile.empty()) {
+    scans.api = std::make_unique<server::ScanApi>(scans.store, server::load_api_token(cfg.scans.apiTokenFile, &logger),
+                                                  cfg.scans.maxReportBytes, &metrics, &logger);
+  }
+  return scans;
+}
+
+// SIGHUP: policy::Reviewer::reload decides what a running server can take. A bad file keeps the
+// rules in force.
+void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger) {
+  if (path.empty()) {
+    logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
+    return;
+  }
+  try {
+    const policy::ReloadResult reloaded = reviewer.reload(config::load_file(path));
+    metrics.count_config_reload(true);
+    logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", config::to_string(reloaded.mode));
+  } catch (const std::exception& e) {
+    metrics.count_config_reload(false);
+    logger.line(log::Level::Error, "config reload failed; keeping the rules in force").str("config", path).str("error", e.what());
+  }
+}
+
+// Waits for the blocked `signals`: SIGHUP reloads; SIGTERM or SIGINT sets `signalled`, stops the
+// server (a graceful drain) and returns.
+void run_signal_loop(const sigset_t& signals, const std::string& config_path, policy::Reviewer& reviewer,
+                     metrics::Metrics& metrics, log::Logger& logger, server::Server& https,
+                     std::atomic<bool>& signalled) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload(config_path, reviewer, metrics, logger);
+      continue;
+    }
+    signalled = true;
+    logger.line(log::Level::Info, "shutting down: draining connections").str("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    https.stop();
+    return;
+  }
+}
+
+}  // namespace
+
+int serve(const std::string& config_path, const ServeOverrides& overrides) {
+  use_one_malloc_arena();
+  log::Logger logger(2, log::Level::Info);
+  auto loaded = load_serve_config(config_path, overrides, logger);
+  if (!loaded) return 1;
+  config::Config cfg = std::move(*loaded);
+  sigset_t signals = block_signals();
+  raise_open_file_limit(cfg.server.limits.maxConnections, logger);
 
   metrics::Metrics metrics;
   const auto server_cfg = cfg.server;
@@ -129,39 +180,22 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
     return 1;
   }
-  // The scan cache: opened when the scan rule needs it or the import API is on.
-  std::shared_ptr<scan::Store> scans;
-  std::unique_ptr<server::ScanApi> scan_api;
+  Scans scans;
   try {
-    const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
-    if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
-      scans = std::make_shared<scan::CachedStore>(scan::open_sqlite_store(cfg.scans.database), 100000,
-                                                  cfg.scans.cacheBytes);
-      const auto stats = scans->stats();
-      metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
-                             static_cast<double>(stats.newestScan));
-      logger.line(log::Level::Info, "scan cache opened")
-          .str("database", cfg.scans.database)
-          .integer("records", stats.records)
-          .boolean("api", !cfg.scans.apiTokenFile.empty());
-    }
-    if (!cfg.scans.apiTokenFile.empty()) {
-      scan_api = std::make_unique<server::ScanApi>(scans, server::load_api_token(cfg.scans.apiTokenFile, &logger),
-                                                   cfg.scans.maxReportBytes, &metrics, &logger);
-    }
+    scans = open_scans(cfg, metrics, logger);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: scan cache").str("error", e.what());
     return 1;
   }
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
-                            scans);
+                            scans.store);
 
   std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;
   try {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
     metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
-    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scan_api.get());
+    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scans.api.get());
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start").str("error", e.what());
     return 1;
@@ -178,21 +212,8 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       .str("config", config_path.empty() ? "<embedded defaults>" : config_path);
 
   std::atomic<bool> signalled{false};
-  std::thread signal_thread([&] {
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0) continue;
-      if (sig == SIGHUP) {
-        reload(config_path, reviewer, metrics, logger, scans != nullptr);
-        continue;
-      }
-      signalled = true;
-      logger.line(log::Level::Info, "shutting down: draining connections").str("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      https->stop();
-      return;
-    }
-  });
-
+  std::thread signal_thread(
+      [&] { run_signal_loop(signals, config_path, reviewer, metrics, logger, *https, signalled); });
   https->run();
   // run() also returns if the server stopped by itself; wake the signal thread so it can exit.
   if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);

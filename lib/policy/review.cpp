@@ -3,70 +3,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <array>
 #include <future>
+
+#include "policy/decision_log.h"
 
 namespace podgate::policy {
 
-std::string_view kind_label(std::string_view kind) {
-  static constexpr std::array<std::string_view, 11> known = {
-      "Pod",        "EphemeralContainers", "Deployment", "ReplicaSet",           "StatefulSet",
-      "DaemonSet",  "Job",                 "CronJob",    "ReplicationController", "PodTemplate",
-      "PersistentVolume"};
-  for (auto k : known)
-    if (k == kind) return k;
-  return "other";  // bounded label values: a client cannot mint new series
-}
-
-std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
-                                                           log::Logger* logger) {
-  if (config.rules.images.action == config::Action::Off) return nullptr;
-  const auto& settings = config.rules.images.resolve;
-  registry::ClientOptions options;
-  options.timeout = settings.timeout;
-  options.maxManifestBytes = settings.maxManifestBytes;
-  auto client = std::make_shared<registry::Client>(config.registries, options, metrics, logger);
-  registry::CacheOptions cache;
-  cache.ttl = settings.cacheTTL;
-  cache.errorTTL = settings.errorTTL;
-  cache.maxEntries = settings.maxEntries;
-  return std::make_shared<registry::DigestCache>(
-      [client](const image::Reference& ref, std::function<void(registry::Resolution)> done) {
-        client->resolve(ref, std::move(done));
-      },
-      cache, metrics);
-}
-
-ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
-                                std::chrono::steady_clock::time_point deadline) {
-  ImageResolutions out;
-  if (!images || refs.empty()) return out;
-  struct Shared {
-    std::mutex mutex;
-    ImageResolutions results;
-    std::size_t remaining;
-    std::promise<void> all;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->remaining = refs.size();
-  auto finished = shared->all.get_future();
-  for (const auto& ref : refs) {
-    images->resolve(ref, deadline, [shared, key = ref.canonical()](registry::DigestCache::Result r) {
-      std::lock_guard<std::mutex> lock(shared->mutex);
-      shared->results[key] = std::move(r);
-      if (--shared->remaining == 0) shared->all.set_value();
-    });
-  }
-  finished.wait();
-  std::lock_guard<std::mutex> lock(shared->mutex);
-  return shared->results;
-}
-
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
-  if (config.rules.images.scan.action == config::Action::Off) return nullptr;
-  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(config.scans.database), 100000,
-                                             config.scans.cacheBytes);
-}
+using detail::count_decision;
+using detail::log_decision;
+using detail::route_label;
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
@@ -106,98 +51,6 @@ std::shared_ptr<const Evaluator> Reviewer::evaluator() const {
   return evaluator_;
 }
 
-namespace {
-
-const char* route_label(Route route) { return route == Route::Audit ? "audit" : "validate"; }
-
-// Bounds for one decision log line: a 2.9 MB dry-run object once produced an 11 MB line. Each
-// list logs at most kMaxLoggedEntries entries and stops early past kMaxLoggedListBytes (the rest
-// are counted in "<list>Omitted"), and every string from the request is cut at kMaxLoggedString
-// bytes, so a line stays under kMaxDecisionLineBytes whatever the request holds (3 lists of at
-// most 12 KiB plus one entry each, 12 top-level fields and 16 groups of at most 256 bytes each).
-constexpr std::size_t kMaxLoggedEntries = 20;  // as the audit annotations (policy.cpp)
-constexpr std::size_t kMaxLoggedString = 256;
-constexpr std::size_t kMaxLoggedListBytes = 12 * 1024;
-constexpr std::size_t kMaxLoggedGroups = 16;
-
-void field(std::string& out, const char* key, std::string_view value, bool first = false) {
-  if (!first) out += ',';
-  out += '"';
-  out += key;
-  out += "\":";
-  log::append_json_string(out, value, kMaxLoggedString);
-}
-
-// `items` as a JSON array of at most `max_entries` entries written by `write`, stopping early once
-// the array passes kMaxLoggedListBytes. Returns how many entries were left out.
-template <typename T, typename Write>
-std::size_t bounded_array(std::string& out, const std::vector<T>& items, std::size_t max_entries, Write write) {
-  const std::size_t start = out.size();
-  out += '[';
-  std::size_t written = 0;
-  for (const auto& item : items) {
-    if (written == max_entries || out.size() - start >= kMaxLoggedListBytes) break;
-    if (written) out += ',';
-    write(out, item);
-    ++written;
-  }
-  out += ']';
-  return items.size() - written;
-}
-
-std::size_t violations_json(std::string& out, const std::vector<Violation>& violations) {
-  return bounded_array(out, violations, kMaxLoggedEntries, [](std::string& o, const Violation& v) {
-    o += '{';
-    field(o, "rule", v.rule, true);
-    field(o, "action", config::to_string(v.action));
-    field(o, "subject", v.subject);
-    field(o, "field", v.fieldPath);
-    field(o, "value", v.value);
-    if (v.preexisting) o += ",\"preexisting\":true";
-    o += '}';
-  });
-}
-
-std::size_t exemptions_json(std::string& out, const std::vector<Exemption>& exemptions) {
-  return bounded_array(out, exemptions, kMaxLoggedEntries, [](std::string& o, const Exemption& e) {
-    o += '{';
-    field(o, "kind", e.kind, true);
-    field(o, "value", e.value);
-    o += '}';
-  });
-}
-
-std::size_t images_json(std::string& out, const std::vector<JudgedImage>& images) {
-  return bounded_array(out, images, kMaxLoggedEntries, [](std::string& o, const JudgedImage& j) {
-    o += '{';
-    field(o, "subject", j.subject, true);
-    field(o, "image", j.image);
-    field(o, "digest", j.digest);
-    if (!j.scan.empty()) {
-      field(o, "scan", j.scan);
-      field(o, "scans", j.scanBasis);
-    }
-    o += '}';
-  });
-}
-
-std::size_t groups_json(std::string& out, const std::vector<std::string_view>& groups) {
-  return bounded_array(out, groups, kMaxLoggedGroups, [](std::string& o, std::string_view g) {
-    log::append_json_string(o, g, kMaxLoggedString);
-  });
-}
-
-// Appends `list` (written by `to_json`) under `key`, and "<key>Omitted" when some were left out.
-template <typename T, typename ToJson>
-void add_bounded(log::Line& line, const char* key, const std::vector<T>& list, ToJson to_json) {
-  std::string json;
-  const std::size_t omitted = to_json(json, list);
-  line.raw_json(key, json);
-  if (omitted) line.integer(std::string(key) + "Omitted", static_cast<long long>(omitted));
-}
-
-}  // namespace
-
 // One review between decode and answer: owns the body (the decoded request points into it),
 // collects the resolutions of its images as they arrive, then the scan records they need. Each
 // stage runs on one thread at a time, handed on by the registry's callbacks or the scan-read pool.
@@ -213,7 +66,7 @@ struct Reviewer::Pending {
   ImageResolutions resolutions;
   std::size_t remaining = 0;
   // The scan records of plan.digests_to_scan(), by digest; `unread` are those not in memory yet.
-  std::unordered_map<std::string, std::shared_ptr<const std::vector<scan::ScanRecord>>> scanRecords;
+  ScanRecordMap scanRecords;
   std::vector<std::string> unread;
 };
 
@@ -324,62 +177,14 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   ReviewOutcome outcome;
   const admission::Request& request = pending->decoded.review->request();
   Facts facts;  // the plan has the resolutions; the scan records were read beforehand (resolved())
-  if (pending->scans) {
-    facts.scans = [records = &pending->scanRecords](std::string_view digest) {
-      const auto it = records->find(std::string(digest));
-      return it == records->end() ? nullptr : it->second;
-    };
-  }
+  if (pending->scans) facts.scans = lookup_in(pending->scanRecords);
   const Verdict verdict = evaluator->evaluate(request, route, pending->plan, facts);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const std::string_view kind = kind_label(request.kind.kind);
-  const char* mode = config::to_string(verdict.mode);
-
-  if (metrics_) {
-    metrics_->count_request(to_string(verdict.decision), mode, kind, admission::to_string(request.operation));
-    if (verdict.decision != Decision::Allowed)
-      metrics_->count_denial_by_namespace(metrics_->namespace_label(request.namespace_), to_string(verdict.decision));
-    metrics_->observe_review_duration(route_label(route), seconds);
-    for (const auto& v : verdict.violations) metrics_->count_violation(v.rule, config::to_string(v.action));
-    for (const auto& e : verdict.exemptions) metrics_->count_exemption(e.kind);
-    for (const auto& j : verdict.images)
-      if (!j.scan.empty()) metrics_->count_scan_verdict(j.scan);
-    for (int i = 0; i < verdict.resolveFailuresDenied; ++i) metrics_->count_resolve_failure("denied");
-    for (int i = 0; i < verdict.resolveFailuresAllowed; ++i) metrics_->count_resolve_failure("allowed");
-    // Requests allowed without a pod spec to judge are fail-open paths: count each one.
-    if (request.target == admission::Target::None) metrics_->count_skipped("unknown_kind");
-    else if (request.target == admission::Target::PodSpec && !request.object.podSpec) metrics_->count_skipped("no_pod_spec");
-  }
-
-  const bool noteworthy = verdict.decision != Decision::Allowed || !verdict.violations.empty() ||
-                          !verdict.exemptions.empty();
-  if (logger_ && (noteworthy || evaluator->config().logging.logAllowed)) {
-    const char* msg = verdict.decision == Decision::Denied      ? "admission denied"
-                      : verdict.decision == Decision::WouldDeny ? "admission would deny (audit)"
-                      : !verdict.exemptions.empty()             ? "admission exempted"
-                                                                : "admission allowed";
-    auto line = logger_->line(verdict.decision == Decision::Allowed ? log::Level::Info : log::Level::Warn, msg);
-    const std::size_t n = kMaxLoggedString;
-    line.str("uid", request.uid, n)
-        .str("decision", to_string(verdict.decision))
-        .str("mode", mode)
-        .str("route", route_label(route))
-        .str("kind", request.kind.kind, n)
-        .str("namespace", request.namespace_, n)
-        .str("name", request.name.empty() ? request.object.name : request.name, n)
-        .str("operation", request.operationText, n)
-        .str("subResource", request.subResource, n)
-        .boolean("dryRun", request.dryRun)
-        .str("user", request.userInfo.username, n);
-    add_bounded(line, "groups", request.userInfo.groups, groups_json);
-    add_bounded(line, "violations", verdict.violations, violations_json);
-    if (!verdict.exemptions.empty()) add_bounded(line, "exemptions", verdict.exemptions, exemptions_json);
-    if (!verdict.images.empty()) add_bounded(line, "images", verdict.images, images_json);
-    line.num("latencyMs", seconds * 1000.0);
-  }
+  if (metrics_) count_decision(*metrics_, request, verdict, route, seconds);
+  if (logger_) log_decision(*logger_, request, verdict, route, seconds, evaluator->config().logging.logAllowed);
   return outcome;
 }
 

@@ -23,6 +23,7 @@ class thread_pool;
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
+#include "policy/sources.h"
 
 namespace podgate::policy {
 
@@ -33,20 +34,11 @@ struct ReviewOutcome {
   Decision decision = Decision::Allowed;  // meaningful when httpStatus == 200
 };
 
-// The image resolver for the image rules: the registry client behind the digest cache, built from
-// a config's registries and rules.images.resolve. Null when the image rules are off.
-std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
-                                                           log::Logger* logger);
-
-// Resolves `refs` in parallel and waits for all of them (at most until `deadline`). With a null
-// `images` nothing is resolved (each image then counts as a failed resolution). For the CLI.
-ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
-                                std::chrono::steady_clock::time_point deadline);
-
-// The scan cache for the CLI: the database the config names, when the scan rule is on (so
-// `podgate review` and `podgate check` judge as the server would); null otherwise. Throws
-// scan::StoreError when the database cannot be opened.
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config);
+// What Reviewer::reload did.
+struct ReloadResult {
+  config::Mode mode = config::Mode::Enforce;  // the mode now in force
+  bool newResolver = false;  // a new image resolver (with an empty digest cache) replaced the old one
+};
 
 class Reviewer {
  public:
@@ -83,6 +75,15 @@ class Reviewer {
   void replace(std::shared_ptr<const Evaluator> evaluator, std::shared_ptr<registry::DigestCache> images = nullptr,
                std::shared_ptr<scan::Store> scans = nullptr);
   std::shared_ptr<const Evaluator> evaluator() const;
+
+  // A config reload (SIGHUP): rules, mode, exemptions, registries and logging.logAllowed apply to the
+  // next request; server.* keeps the values in force (bound at start: listen, TLS files,
+  // limits). A new image resolver, and so an empty digest cache, only when how registries are
+  // reached changed (registries, rules.images.resolve) or the image rules were off. Throws
+  // std::runtime_error, changing nothing, when the change needs a restart (scans.*, or the scan
+  // rule turned on without a scan cache open) or the new resolver cannot be built. One caller at a
+  // time (the server's signal thread).
+  ReloadResult reload(config::Config config);
 
  private:
   struct Pending;

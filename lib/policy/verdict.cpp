@@ -1,14 +1,12 @@
 // From findings to the answer: the decision and its message, kubectl warnings, the audit
 // annotations, and the AdmissionReview response a verdict becomes.
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "policy/rule_support.h"
+#include "policy/verdict_json.h"
 
 namespace podgate::policy {
 
@@ -63,32 +61,14 @@ std::string describe_object(const Request& request) {
   return out;
 }
 
+// The annotations' strings from the request are made one-line and bounded by printable().
+const ViolationText kAnnotationText{[](JsonWriter& w, std::string_view s) { util::write_string(w, printable(s)); }, {}};
+
 std::string violations_json(const std::vector<Violation>& violations) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-  w.StartArray();
-  for (std::size_t i = 0; i < violations.size() && i < kMaxAnnotatedViolations; ++i) {
-    const Violation& v = violations[i];
-    w.StartObject();
-    w.Key("rule");
-    str(v.rule);
-    w.Key("action");
-    str(config::to_string(v.action));
-    w.Key("subject");
-    str(printable(v.subject));
-    w.Key("field");
-    str(v.fieldPath);
-    w.Key("value");
-    str(printable(v.value));
-    if (v.preexisting) {
-      w.Key("preexisting");
-      w.Bool(true);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  JsonWriter w(buffer);
+  write_violations(w, buffer, violations, {.maxEntries = kMaxAnnotatedViolations}, kAnnotationText);
+  return util::to_string(buffer);
 }
 
 std::string exemptions_text(const std::vector<Exemption>& exemptions) {
@@ -119,27 +99,10 @@ void annotate(Verdict& v) {
 void annotate_images(Verdict& v) {
   if (v.images.empty()) return;
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-  w.StartArray();
-  for (std::size_t i = 0; i < v.images.size() && i < kMaxAnnotatedViolations; ++i) {
-    w.StartObject();
-    w.Key("subject");
-    str(printable(v.images[i].subject));
-    w.Key("image");
-    str(printable(v.images[i].image));
-    w.Key("digest");
-    str(v.images[i].digest);
-    if (!v.images[i].scan.empty()) {
-      w.Key("scan");
-      str(v.images[i].scan);
-      w.Key("scans");
-      str(v.images[i].scanBasis);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  v.auditAnnotations.emplace_back("images", std::string(buffer.GetString(), buffer.GetSize()));
+  JsonWriter w(buffer);
+  write_bounded_array(w, buffer, v.images, {.maxEntries = kMaxAnnotatedViolations},
+                      [](JsonWriter& out, const JudgedImage& j) { write_judged_image(out, j, kAnnotationText); });
+  v.auditAnnotations.emplace_back("images", util::to_string(buffer));
 }
 
 // A known-malicious image is denied in audit mode (and on UPDATE) too. In audit mode it is then

@@ -602,6 +602,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
 }  // namespace
 
+ClientOptions client_options(const config::ResolveSettings& settings) {
+  ClientOptions options;
+  options.timeout = settings.timeout;
+  options.maxManifestBytes = settings.maxManifestBytes;
+  return options;
+}
+
 Client::Client(std::vector<config::RegistryConfig> registries, ClientOptions options, metrics::Metrics* metrics,
                log::Logger* logger)
     : impl_(std::make_shared<Impl>()) {

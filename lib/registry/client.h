@@ -28,6 +28,11 @@ struct ClientOptions {
   std::string userAgent = "podgate";
 };
 
+// The options a config's rules.images.resolve asks for (timeout, manifest size bound); the rest
+// keep their defaults. One mapping for the admission path and `podgate resolve`, so the command
+// resolves as admission does.
+ClientOptions client_options(const config::ResolveSettings& settings);
+
 class Client {
  public:
   // Reads every registries[].credentialsFile now; throws std::runtime_error naming the file when

@@ -7,7 +7,6 @@
 
 #include "scan/scan.h"
 #include "scan/store.h"
-#include "util/time.h"
 
 namespace podgate::scan {
 
@@ -19,8 +18,5 @@ std::string records_json(std::string_view digest, const std::vector<ScanRecord>&
 // {"format": ..., "source": ..., "records": [{"digest", "scanner", "scannedAt", "stored"}]}.
 std::string import_json(std::string_view format, std::string_view source, const std::vector<ScanRecord>& records,
                         const std::vector<PutOutcome>& outcomes);
-
-// The formatter is util's; named here too for the callers that print scan times.
-using util::rfc3339;
 
 }  // namespace podgate::scan

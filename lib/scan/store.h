@@ -89,9 +89,18 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path);
 // (`podgate scans import` on the same file) are seen when an entry expires: `ttl` for known
 // digests, `negativeTTL` for "never scanned" answers. Memory is bounded by `maxEntries` and by
 // `maxBytes` (estimated from the records' sizes; a scan can carry hundreds of findings).
+//
+// kCacheMaxEntries, the entry bound podgate uses: the byte bound (scans.cacheBytes) is the one that
+// matters, as a scan with findings costs KiBs; this one only caps the count of small entries, such
+// as "never scanned" answers (about 260 bytes each by the estimate, so 26 MiB at most, under the
+// 64 MiB default). It was the cache's only bound before the byte bound came, and
+// docs/configuration.md (scans.cacheBytes) promises it: "also at most 100,000 digests".
+inline constexpr std::size_t kCacheMaxEntries = 100000;
+
 class CachedStore final : public Store {
  public:
-  CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries = 100000, std::size_t maxBytes = 64u << 20,
+  CachedStore(std::unique_ptr<Store> backend, std::size_t maxEntries = kCacheMaxEntries,
+              std::size_t maxBytes = 64u << 20,
               std::chrono::milliseconds ttl = std::chrono::seconds(60),
               std::chrono::milliseconds negativeTTL = std::chrono::seconds(5));
   std::vector<PutOutcome> put(const std::vector<ScanRecord>& records) override;

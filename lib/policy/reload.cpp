@@ -1,0 +1,37 @@
+// Reviewer::reload: which config changes a running server can take (rules, mode, exemptions,
+// registries) and which need a restart (server.*, scans.*).
+
+#include <stdexcept>
+
+#include "policy/review.h"
+
+namespace podgate::policy {
+
+ReloadResult Reviewer::reload(config::Config config) {
+  std::shared_ptr<const Evaluator> current;
+  bool scanStoreOpen = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current = evaluator_;
+    scanStoreOpen = scans_ != nullptr;
+  }
+  const config::Config& old = current->config();
+  config.server = old.server;  // server settings keep their start-up values, flags included
+  // The scan cache is opened at start; a reload cannot move it or open it.
+  if (config.scans != old.scans) throw std::runtime_error("scans.* changed; restart podgate to apply it");
+  if (config.rules.images.scan.action != config::Action::Off && !scanStoreOpen)
+    throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
+
+  ReloadResult result;
+  result.mode = config.mode;
+  // A new resolver (and an empty digest cache) only when how registries are reached changed.
+  std::shared_ptr<registry::DigestCache> images;
+  if (config.registries != old.registries || config.rules.images.resolve != old.rules.images.resolve ||
+      (old.rules.images.action == config::Action::Off && config.rules.images.action != config::Action::Off))
+    images = make_image_resolver(config, metrics_, logger_);
+  result.newResolver = images != nullptr;
+  replace(std::make_shared<const Evaluator>(std::move(config)), std::move(images));
+  return result;
+}
+
+}  // namespace podgate::policy
