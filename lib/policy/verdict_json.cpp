@@ -1,26 +1,36 @@
 #include "policy/verdict_json.h"
 
+#include <initializer_list>
+
 namespace podgate::policy::detail {
 
 namespace {
+
 void write_text(JsonWriter& w, const StringWriter& write, std::string_view text) {
   if (write) write(w, text);
   else util::write_string(w, text);
 }
+
+struct Member {
+  std::string_view key;
+  const StringWriter& how;
+  std::string_view value;
+};
+
+void write_members(JsonWriter& w, std::initializer_list<Member> members) {
+  for (const Member& m : members) {
+    util::write_key(w, m.key);
+    write_text(w, m.how, m.value);
+  }
+}
+
 }  // namespace
 
 void write_violation(JsonWriter& w, const Violation& violation, const ViolationText& text) {
   w.StartObject();
-  w.Key("rule");
-  write_text(w, text.other, violation.rule);
-  w.Key("action");
-  write_text(w, text.other, config::to_string(violation.action));
-  w.Key("subject");
-  write_text(w, text.request, violation.subject);
-  w.Key("field");
-  write_text(w, text.other, violation.fieldPath);
-  w.Key("value");
-  write_text(w, text.request, violation.value);
+  write_members(w, {{"rule", text.other, violation.rule}, {"action", text.other, config::to_string(violation.action)},
+                    {"subject", text.request, violation.subject}, {"field", text.other, violation.fieldPath},
+                    {"value", text.request, violation.value}});
   if (violation.preexisting) {
     w.Key("preexisting");
     w.Bool(true);
@@ -36,18 +46,9 @@ std::size_t write_violations(JsonWriter& w, const rapidjson::StringBuffer& outpu
 
 void write_judged_image(JsonWriter& w, const JudgedImage& image, const ViolationText& text) {
   w.StartObject();
-  w.Key("subject");
-  write_text(w, text.request, image.subject);
-  w.Key("image");
-  write_text(w, text.request, image.image);
-  w.Key("digest");
-  write_text(w, text.other, image.digest);
-  if (!image.scan.empty()) {
-    w.Key("scan");
-    write_text(w, text.other, image.scan);
-    w.Key("scans");
-    write_text(w, text.other, image.scanBasis);
-  }
+  write_members(w, {{"subject", text.request, image.subject}, {"image", text.request, image.image},
+                    {"digest", text.other, image.digest}});
+  if (!image.scan.empty()) write_members(w, {{"scan", text.other, image.scan}, {"scans", text.other, image.scanBasis}});
   w.EndObject();
 }
 

@@ -46,13 +46,8 @@ void read_source(const Value& root, const Path& top, Parsed& p) {
   const Path targetPath = sourcePath / "target";
   const Value* target = object_member(*source, "target", sourcePath);
   if (target == nullptr) refuse("no manifest digest: source.target is missing");
-  const Path repoDigestsPath = targetPath / "repoDigests";
-  if (const Value* repoDigests = array_member(*target, "repoDigests", targetPath)) {
-    for (rapidjson::SizeType i = 0; i < repoDigests->Size(); ++i) {
-      const Path entry = repoDigestsPath[i];
-      p.digests.add(digest_of(string_of((*repoDigests)[i], entry), entry));
-    }
-  }
+  for_each_string(*target, "repoDigests", targetPath,
+                  [&](const std::string& entry, const Path& at) { p.digests.add(digest_of(entry, at)); });
   const std::string manifestDigest = string_member(*target, "manifestDigest", targetPath);
   if (!manifestDigest.empty()) p.digests.add(digest_of(manifestDigest, targetPath / "manifestDigest"));
   if (p.digests.list().empty())
@@ -63,7 +58,6 @@ void read_source(const Value& root, const Path& top, Parsed& p) {
 
 // One entry of matches: the vulnerability and the package it was found in.
 Finding read_match(const Value& m, const Path& at) {
-  if (!m.IsObject()) wrong_type(at, m, "an object");
   const Path vulnPath = at / "vulnerability";
   const Value* vuln = object_member(m, "vulnerability", at);
   if (vuln == nullptr) refuse(vulnPath.str() + " is missing");
@@ -112,10 +106,8 @@ std::vector<ScanRecord> parse_grype(const Value& root) {
     p.record.databaseVersion = grype_database(*db, descriptorPath / "db");
 
   // matches are the findings; ignoredMatches (what the user's ignore rules suppressed) are not.
-  const Path matchesPath = top / "matches";
-  const Value* matches = array_member(root, "matches", top);
-  if (matches == nullptr) refuse("matches is missing");
-  for (rapidjson::SizeType i = 0; i < matches->Size(); ++i) p.findings.add(read_match((*matches)[i], matchesPath[i]));
+  if (array_member(root, "matches", top) == nullptr) refuse("matches is missing");
+  for_each_object(root, "matches", top, [&](const Value& m, const Path& at) { p.findings.add(read_match(m, at)); });
   return finish(p);
 }
 

@@ -71,6 +71,33 @@ const Value* find(const Value& object, std::string_view name, const Path& at);
 // Go writes nil slices, maps and pointers as null, so null counts as absent throughout.
 const Value* object_member(const Value& object, std::string_view name, const Path& at);
 const Value* array_member(const Value& object, std::string_view name, const Path& at);
+// Calls `each(element, path)` for every element of the array member `name` (absent or null: none),
+// each of which must be an object.
+template <typename Each>
+void for_each_object(const Value& object, std::string_view name, const Path& at, Each each) {
+  const Value* array = array_member(object, name, at);
+  if (array == nullptr) return;
+  const Path arrayPath = at / name;
+  for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
+    const Path elementPath = arrayPath[i];
+    const Value& element = (*array)[i];
+    if (!element.IsObject()) wrong_type(elementPath, element, "an object");
+    each(element, elementPath);
+  }
+}
+// The same for an array of strings.
+template <typename Each>
+void for_each_string(const Value& object, std::string_view name, const Path& at, Each each) {
+  const Value* array = array_member(object, name, at);
+  if (array == nullptr) return;
+  const Path arrayPath = at / name;
+  for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
+    const Path elementPath = arrayPath[i];
+    const Value& element = (*array)[i];
+    if (!element.IsString()) wrong_type(elementPath, element, "a string");
+    each(std::string(element.GetString(), element.GetStringLength()), elementPath);
+  }
+}
 enum class Need { Optional, NonEmpty };
 std::string string_member(const Value& object, std::string_view name, const Path& at, Need need = Need::Optional);
 std::string string_of(const Value& v, const Path& at);

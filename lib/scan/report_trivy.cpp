@@ -24,13 +24,8 @@ std::string trivy_database(const Value& db, const Path& at) {
 void read_digests(const Value& root, const Path& top, Parsed& p) {
   const Path metadataPath = top / "Metadata";
   if (const Value* metadata = object_member(root, "Metadata", top)) {
-    const Path repoDigestsPath = metadataPath / "RepoDigests";
-    if (const Value* repoDigests = array_member(*metadata, "RepoDigests", metadataPath)) {
-      for (rapidjson::SizeType i = 0; i < repoDigests->Size(); ++i) {
-        const Path entry = repoDigestsPath[i];
-        p.digests.add(digest_of(string_of((*repoDigests)[i], entry), entry));
-      }
-    }
+    for_each_string(*metadata, "RepoDigests", metadataPath,
+                    [&](const std::string& entry, const Path& at) { p.digests.add(digest_of(entry, at)); });
   }
   if (p.digests.list().empty()) {
     const std::string type = string_member(root, "ArtifactType", top);
@@ -62,13 +57,7 @@ void read_versions(const Value& root, const Path& top, ScanRecord& record) {
 }
 
 void read_vulnerabilities(const Value& result, const Path& resultPath, Findings& findings) {
-  const Path vulnsPath = resultPath / "Vulnerabilities";
-  const Value* vulns = array_member(result, "Vulnerabilities", resultPath);
-  if (vulns == nullptr) return;
-  for (rapidjson::SizeType i = 0; i < vulns->Size(); ++i) {
-    const Path at = vulnsPath[i];
-    const Value& v = (*vulns)[i];
-    if (!v.IsObject()) wrong_type(at, v, "an object");
+  for_each_object(result, "Vulnerabilities", resultPath, [&](const Value& v, const Path& at) {
     Finding f;
     f.kind = "vulnerability";
     f.id = string_member(v, "VulnerabilityID", at, Need::NonEmpty);
@@ -77,17 +66,11 @@ void read_vulnerabilities(const Value& result, const Path& resultPath, Findings&
     f.fixedVersion = string_member(v, "FixedVersion", at);
     f.severity = severity_member(v, "Severity", at);
     findings.add(std::move(f));
-  }
+  });
 }
 
 void read_secrets(const Value& result, const Path& resultPath, Findings& findings) {
-  const Path secretsPath = resultPath / "Secrets";
-  const Value* secrets = array_member(result, "Secrets", resultPath);
-  if (secrets == nullptr) return;
-  for (rapidjson::SizeType i = 0; i < secrets->Size(); ++i) {
-    const Path at = secretsPath[i];
-    const Value& s = (*secrets)[i];
-    if (!s.IsObject()) wrong_type(at, s, "an object");
+  for_each_object(result, "Secrets", resultPath, [&](const Value& s, const Path& at) {
     Finding f;
     f.kind = "secret";
     f.id = string_member(s, "RuleID", at, Need::NonEmpty);
@@ -96,7 +79,7 @@ void read_secrets(const Value& result, const Path& resultPath, Findings& finding
     f.package = string_member(result, "Target", resultPath);
     f.severity = severity_member(s, "Severity", at);
     findings.add(std::move(f));
-  }
+  });
 }
 
 }  // namespace
@@ -121,16 +104,10 @@ std::vector<ScanRecord> parse_trivy(const Value& root) {
   // Kubernetes YAML found in the image) rather than what the image runs; Licenses; and
   // ExperimentalModifiedFindings, which are what the user suppressed (VEX, .trivyignore), like
   // Grype's ignoredMatches.
-  const Path resultsPath = top / "Results";
-  if (const Value* results = array_member(root, "Results", top)) {
-    for (rapidjson::SizeType r = 0; r < results->Size(); ++r) {
-      const Path resultPath = resultsPath[r];
-      const Value& result = (*results)[r];
-      if (!result.IsObject()) wrong_type(resultPath, result, "an object");
-      read_vulnerabilities(result, resultPath, p.findings);
-      read_secrets(result, resultPath, p.findings);
-    }
-  }
+  for_each_object(root, "Results", top, [&](const Value& result, const Path& resultPath) {
+    read_vulnerabilities(result, resultPath, p.findings);
+    read_secrets(result, resultPath, p.findings);
+  });
   return finish(p);
 }
 

@@ -78,22 +78,16 @@ std::vector<ScanRecord> parse_verdict(const Value& root) {
   if (!malware) refuse("result " + quoted(result) + " is not one of clean, malicious, error");
   p.record.malware = *malware;
 
-  const Path findingsPath = top / "findings";
-  if (const Value* findings = array_member(root, "findings", top)) {
-    for (rapidjson::SizeType i = 0; i < findings->Size(); ++i) {
-      const Path at = findingsPath[i];
-      const Value& v = (*findings)[i];
-      if (!v.IsObject()) wrong_type(at, v, "an object");
-      only_known_keys(v, {"id", "path", "severity"}, at);
-      Finding f;
-      f.kind = "malware";
-      f.id = string_member(v, "id", at, Need::NonEmpty);
-      f.package = string_member(v, "path", at);
-      // A signature match is treated as the worst case unless the scanner grades it.
-      f.severity = find(v, "severity", at) != nullptr ? severity_member(v, "severity", at) : Severity::Critical;
-      p.findings.add(std::move(f));
-    }
-  }
+  for_each_object(root, "findings", top, [&](const Value& v, const Path& at) {
+    only_known_keys(v, {"id", "path", "severity"}, at);
+    Finding f;
+    f.kind = "malware";
+    f.id = string_member(v, "id", at, Need::NonEmpty);
+    f.package = string_member(v, "path", at);
+    // A signature match is treated as the worst case unless the scanner grades it.
+    f.severity = find(v, "severity", at) != nullptr ? severity_member(v, "severity", at) : Severity::Critical;
+    p.findings.add(std::move(f));
+  });
   // Findings with a clean (or failed) result contradict each other; a malicious result without
   // findings is allowed (a scanner that only says yes or no).
   if (p.record.malware != MalwareResult::Malicious && p.findings.size() > 0)
