@@ -72,31 +72,29 @@ const Value* find(const Value& object, std::string_view name, const Path& at);
 const Value* object_member(const Value& object, std::string_view name, const Path& at);
 const Value* array_member(const Value& object, std::string_view name, const Path& at);
 // Calls `each(element, path)` for every element of the array member `name` (absent or null: none),
-// each of which must be an object.
+// each of which must be of the type `is` tests for (`expected` names it for the error).
 template <typename Each>
-void for_each_object(const Value& object, std::string_view name, const Path& at, Each each) {
+void for_each_element(const Value& object, std::string_view name, const Path& at, bool (Value::*is)() const,
+                      const char* expected, Each each) {
   const Value* array = array_member(object, name, at);
   if (array == nullptr) return;
   const Path arrayPath = at / name;
   for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
     const Path elementPath = arrayPath[i];
     const Value& element = (*array)[i];
-    if (!element.IsObject()) wrong_type(elementPath, element, "an object");
+    if (!(element.*is)()) wrong_type(elementPath, element, expected);
     each(element, elementPath);
   }
 }
-// The same for an array of strings.
 template <typename Each>
+void for_each_object(const Value& object, std::string_view name, const Path& at, Each each) {
+  for_each_element(object, name, at, &Value::IsObject, "an object", each);
+}
+template <typename Each>  // each(std::string, path)
 void for_each_string(const Value& object, std::string_view name, const Path& at, Each each) {
-  const Value* array = array_member(object, name, at);
-  if (array == nullptr) return;
-  const Path arrayPath = at / name;
-  for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
-    const Path elementPath = arrayPath[i];
-    const Value& element = (*array)[i];
-    if (!element.IsString()) wrong_type(elementPath, element, "a string");
-    each(std::string(element.GetString(), element.GetStringLength()), elementPath);
-  }
+  for_each_element(object, name, at, &Value::IsString, "a string", [&](const Value& v, const Path& path) {
+    each(std::string(v.GetString(), v.GetStringLength()), path);
+  });
 }
 enum class Need { Optional, NonEmpty };
 std::string string_member(const Value& object, std::string_view name, const Path& at, Need need = Need::Optional);
