@@ -221,6 +221,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // A review cut off by the grace period may still be waiting on a registry; its answer goes to a
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
+  if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
   logger.line(log::Level::Info, "podgate stopped");
   return 0;
 }

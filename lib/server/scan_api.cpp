@@ -1,6 +1,8 @@
 #include "server/scan_api.h"
 #include "util/text.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -106,7 +108,41 @@ std::string load_api_token(const std::string& path, log::Logger* logger) {
 ScanApi::ScanApi(std::shared_ptr<scan::Store> store, std::string token, std::size_t maxReportBytes,
                  metrics::Metrics* metrics, log::Logger* logger)
     : store_(std::move(store)), token_(std::move(token)), maxReportBytes_(maxReportBytes), metrics_(metrics),
-      logger_(logger) {}
+      logger_(logger), worker_(std::make_unique<boost::asio::thread_pool>(1)) {}
+
+ScanApi::~ScanApi() {
+  wait_idle();
+  worker_->join();
+}
+
+void ScanApi::handle_async(std::string method, std::string target, std::string authorization, std::string body,
+                           std::function<void(HttpResponse)> done) const {
+  {
+    std::lock_guard<std::mutex> lock(idleMutex_);
+    ++inHand_;
+  }
+  boost::asio::post(*worker_, [this, method = std::move(method), target = std::move(target),
+                               authorization = std::move(authorization), body = std::move(body),
+                               done = std::move(done)]() mutable {
+    HttpResponse response;
+    try {
+      response = handle(method, target, authorization, std::move(body));
+    } catch (const std::exception& e) {  // as the router answers any other handler's failure
+      response = HttpResponse{};
+      response.status = 500;
+      response.contentType = "text/plain; charset=utf-8";
+      response.body = dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory\n" : "internal error\n";
+    }
+    done(std::move(response));
+    std::lock_guard<std::mutex> lock(idleMutex_);
+    if (--inHand_ == 0) idle_.notify_all();
+  });
+}
+
+void ScanApi::wait_idle() const {
+  std::unique_lock<std::mutex> lock(idleMutex_);
+  idle_.wait(lock, [this] { return inHand_ == 0; });
+}
 
 bool ScanApi::handles(std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));

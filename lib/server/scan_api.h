@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,6 +20,10 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "scan/store.h"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 namespace podgate::server {
 
@@ -34,12 +40,23 @@ class ScanApi {
  public:
   ScanApi(std::shared_ptr<scan::Store> store, std::string token, std::size_t maxReportBytes, metrics::Metrics* metrics,
           log::Logger* logger);
+  ~ScanApi();  // waits for the requests in hand (wait_idle)
+  ScanApi(const ScanApi&) = delete;
+  ScanApi& operator=(const ScanApi&) = delete;
 
   std::size_t max_report_bytes() const { return maxReportBytes_; }
   // True for the targets this API answers (/v1/scans and below).
   static bool handles(std::string_view target);
   HttpResponse handle(std::string_view method, std::string_view target, std::string_view authorization,
                       std::string body) const;
+  // The same on the API's own thread, answering through `done` there: an import is a SQLite
+  // transaction with an fsync and a lookup may read the database, and neither may hold a server
+  // worker (whose other connections would wait). Requests are served one at a time, in order.
+  void handle_async(std::string method, std::string target, std::string authorization, std::string body,
+                    std::function<void(HttpResponse)> done) const;
+  // Blocks until no request is in hand. The server calls it at shutdown before its connections
+  // (which the answers go to) are destroyed.
+  void wait_idle() const;
   // The 401 for a missing or wrong token (counted in podgate_scan_api_auth_failures_total and
   // logged, at most one line per 10 s with the count of those not logged), else nullopt. The
   // server calls it from the request's header, so a refused upload is never read.
@@ -62,6 +79,10 @@ class ScanApi {
   mutable std::mutex authLogMutex_;
   mutable std::chrono::steady_clock::time_point lastAuthLog_{};
   mutable long long authFailuresNotLogged_ = 0;
+  mutable std::mutex idleMutex_;  // guards inHand_
+  mutable std::condition_variable idle_;
+  mutable std::size_t inHand_ = 0;
+  std::unique_ptr<boost::asio::thread_pool> worker_;  // last: destroyed (joined) first
 };
 
 }  // namespace podgate::server

@@ -350,8 +350,9 @@ void Session::handle_request() {
   server_.router.handle_async(
       HttpRequest{request_.method, request_.target, std::move(request_.body), request_.authorization},
       [self = shared_from_this(), head, held](HttpResponse response) {
-        // Inline on this worker for answers that need no registry; otherwise this arrives on a
-        // registry thread and is handed back, because a connection is served by one thread only.
+        // Inline on this worker for answers that need nothing slow; otherwise this arrives on a
+        // registry, scan-read or scan API thread and is handed back, because a connection is
+        // served by one thread only.
         net::dispatch(self->stream_.get_executor(), [self, head, response = std::move(response)]() {
           if (self->closed_) return;
           self->write_response(response, head);
