@@ -122,14 +122,16 @@ def write_dict(name, tokens, extra=()):
         lines.append('"'+esc+'"')
     open(f'{R}/tests/fuzz/{name}.dict','w').write('\n'.join(lines)+'\n')
 json_tokens=['{','}','[',']',':',',','true','false','null','"','\\u0000','\\"','1e308','-0']
-write_dict('admission_review', lits('/lib/admission/admission.cpp') | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd'}, json_tokens)
-write_dict('scan_report', lits('/lib/scan/report.cpp') | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
+write_dict('admission_review', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/admission/*.cpp')))) | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd',
+  'unknown','/proc/1/root','/proc/self/root/run/docker.sock','/run/user/1000/docker.sock'}, json_tokens)
+write_dict('scan_report', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/scan/report*.cpp')))) | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
-write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')))), yaml_tokens)
+write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')) + [R+'/lib/util/duration.cpp'])), yaml_tokens)
 write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',
   'Pod','Deployment','spec','containers','securityContext','privileged','hostPath'}, yaml_tokens + ['<<','<<: ','!!merge','&b','*b','[*a, *b]'])
 write_dict('image_reference', ['docker.io','index.docker.io','library/','localhost','@','sha256:','sha512:',':','/','[',']','latest',be[7:]], [])
-write_dict('host_path', ['/','//','/.','/..','/var','/run','/var/run','docker.sock','containerd'], [])
+write_dict('host_path', ['/','//','/.','/..','/var','/run','/var/run','docker.sock','containerd','/proc','/proc/1/root',
+  '/proc/self/cwd','/run/user','/run/user/1000/docker.sock','/run/k0s','/var/snap/microk8s/common/run','*'], [])
 write_dict('http_request', ['POST','GET','HEAD','PUT','HTTP/1.1','HTTP/1.0','\r\n','Content-Length: ','Transfer-Encoding: chunked',
   'Connection: close','Connection: keep-alive','Expect: 100-continue','Authorization: Bearer fuzz-token','/validate','/audit',
   '/healthz','/readyz','/v1/scans','/v1/scans/sha256:','?timeout=','ms','s','m','h'], [])
