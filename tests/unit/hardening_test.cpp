@@ -17,17 +17,9 @@ using policy::Verdict;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string host_path_spec(const std::string& path) {
   return pod_spec({list("containers", {container("app", "alpine:3.19", mount("host"))}),
                    list("volumes", {host_path_volume("host", path)})});
-}
-
-bool any_warning(const Verdict& v, const std::string& needle) {
-  return std::any_of(v.warnings.begin(), v.warnings.end(), [&](const std::string& w) { return contains(w, needle); });
 }
 
 const WorkloadKind kPersistentVolume{"", "v1", "PersistentVolume", "persistentvolumes", ""};
