@@ -45,6 +45,7 @@
 #include "policy/policy.h"
 #include "policy/review.h"
 #include "server/server.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -60,10 +61,6 @@ using std::chrono::milliseconds;
 namespace {
 
 bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
-milliseconds ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-}
 
 bool eventually(const std::function<bool()>& condition, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -99,43 +96,6 @@ std::string scrape(unsigned short port) {
     }
     std::this_thread::sleep_for(200ms);
   }
-}
-
-// The sum of a family's samples whose label set contains every one of `labels` (`kind="timeout"`);
-// 0 when none does (an unused label combination is absent from the exposition).
-double metric(const std::string& text, const std::string& family, const std::vector<std::string>& labels = {}) {
-  double sum = 0;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(family + "{") && !line.starts_with(family + " ")) continue;
-    const auto close = line.rfind(' ');
-    const std::string series = line.substr(0, close);
-    if (std::all_of(labels.begin(), labels.end(), [&](const std::string& l) { return contains(series, l); }))
-      sum += std::stod(line.substr(close + 1));
-  }
-  return sum;
-}
-
-std::string post_head(std::string_view target, std::size_t length, std::string_view extra = "") {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-         std::string(extra) + "Content-Length: " + std::to_string(length) + "\r\n\r\n";
-}
-
-// A review whose one image is pinned by digest: nothing to resolve, so the registry's state
-// cannot touch it.
-std::string clean_review(const std::string& uid) {
-  return pt::pod_review_with_images(uid, {"registry.example.com/team/app@sha256:" + std::string(64, 'a')});
-}
-
-// Raises this process's open-file limit (inherited by the podgate child) to at least `wanted`,
-// the hard limit too when it is lower (root may); false when that is not allowed.
-bool raise_nofile(rlim_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  if (limit.rlim_cur >= wanted) return true;
-  limit.rlim_cur = wanted;
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) limit.rlim_max = wanted;
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
 // tests/support/scripted_registry.py on a free loopback port (its docstring lists the modes).
@@ -322,7 +282,7 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
       } catch (const std::exception& e) {
         a.error = e.what();
       }
-      a.took = ms_since(started);
+      a.took = pt::ms_since(started);
       return a;
     }));
   }
@@ -336,8 +296,8 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
   for (int i = 0; i < 1000 && (i < 5 || hung_open() || pending[4].wait_for(0s) != std::future_status::ready); ++i) {
     const bool during = hung_open();
     const auto started = Clock::now();
-    auto r = clean.request("POST", "/validate" + query, clean_review("clean-" + std::to_string(i)));
-    clean_slowest = std::max(clean_slowest, ms_since(started));
+    auto r = clean.request("POST", "/validate" + query, pt::clean_review("clean-" + std::to_string(i)));
+    clean_slowest = std::max(clean_slowest, pt::ms_since(started));
     if (r.status == 200 && contains(r.body, "\"allowed\":true")) {
       ++clean_ok;
       if (during) ++clean_while_hung;
@@ -384,7 +344,7 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
     for (const auto& f : faults) {
       const double expected = static_cast<double>(
           std::count_if(faults.begin(), faults.end(), [&](const Fault& g) { return g.kind == f.kind; }));
-      if (metric(text, "podgate_registry_errors_total", {"kind=\"" + f.kind + "\"", registry_label}) != expected)
+      if (pt::metric(text, "podgate_registry_errors_total", {"kind=\"" + f.kind + "\"", registry_label}) != expected)
         return false;
     }
     return true;
@@ -394,8 +354,8 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
   CHECK(all_counted);
   const std::string outcome = allow ? "outcome=\"allowed\"" : "outcome=\"denied\"";
   const std::string other = allow ? "outcome=\"denied\"" : "outcome=\"allowed\"";
-  CHECK(metric(text, "podgate_image_resolve_failures_total", {outcome}) == 5);
-  CHECK(metric(text, "podgate_image_resolve_failures_total", {other}) == 0);
+  CHECK(pt::metric(text, "podgate_image_resolve_failures_total", {outcome}) == 5);
+  CHECK(pt::metric(text, "podgate_image_resolve_failures_total", {other}) == 0);
   CHECK(served.process->running());
 }
 
@@ -483,7 +443,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
 
   REQUIRE(eventually([&] { return ok_before.load() > 200; }, 20s));
   // In flight at SIGTERM: the header and the start of the body have arrived.
-  uploader.send_raw(post_head("/validate", inflight_body.size()) + inflight_body.substr(0, 1000));
+  uploader.send_raw(pt::post_head("/validate", inflight_body.size()) + inflight_body.substr(0, 1000));
   std::this_thread::sleep_for(100ms);
   termSent = true;
   served.process->signal(SIGTERM);
@@ -593,7 +553,7 @@ std::size_t fill(const std::string& path) {
 
 pt::Response post_scan(const pt::ServedPodgate& served, const std::string& token, const std::string& report) {
   pt::HttpsClient c(served.client());
-  c.send_raw(post_head("/v1/scans", report.size(), "Authorization: Bearer " + token + "\r\n") + report);
+  c.send_raw(pt::post_head("/v1/scans", report.size(), "Authorization: Bearer " + token + "\r\n") + report);
   return c.read_response();
 }
 
@@ -687,7 +647,7 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
 // Many connections.
 
 TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests being served", "[fault][limits][binary]") {
-  if (!raise_nofile(12000)) {
+  if (!pt::raise_nofile(12000)) {
     WARN("SKIPPED: the open-file limit cannot be raised to 12000 (ulimit -Hn)");
     return;
   }
@@ -698,7 +658,7 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
   pt::ServedPodgate served(
       "server:\n  threads: 2\n  limits: {maxConnections: 1000, maxConnectionsPerPeer: 0, idleTimeout: 5m}\n");
   SslContext tls(served.certs.caFile);
-  const std::string request = post_head("/validate", clean_review("idle").size()) + clean_review("idle");
+  const std::string request = pt::post_head("/validate", pt::clean_review("idle").size()) + pt::clean_review("idle");
 
   constexpr int kHeld = 5000;
   std::vector<std::unique_ptr<TlsConnection>> held;
@@ -713,16 +673,16 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
     }
     held.push_back(std::move(c));
   }
-  INFO(kHeld << " connections opened and used in " << ms_since(started).count() << " ms; " << failed
+  INFO(kHeld << " connections opened and used in " << pt::ms_since(started).count() << " ms; " << failed
              << " failed, the first: " << first_failure);
   CHECK(failed == 0);
 
   // A new client, on a new connection, is served at once.
   const auto fresh_started = Clock::now();
   pt::HttpsClient fresh(served.client());
-  const auto r = fresh.request("POST", "/validate", clean_review("fresh"));
+  const auto r = fresh.request("POST", "/validate", pt::clean_review("fresh"));
   CHECK(r.status == 200);
-  CHECK(ms_since(fresh_started) < 1500ms);
+  CHECK(pt::ms_since(fresh_started) < 1500ms);
 
   // The newest connections are still usable as they are; the oldest were closed for them.
   int newest_ok = 0;
@@ -733,14 +693,14 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
   CHECK(oldest_closed == 3500);
 
   const std::string text = scrape(served.metricsPort);
-  CHECK(metric(text, "podgate_http_connections_open") <= 1002);
-  CHECK(metric(text, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}) >= kHeld + 1 - 1000 - 5);
-  CHECK(metric(text, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}) == 0);
+  CHECK(pt::metric(text, "podgate_http_connections_open") <= 1002);
+  CHECK(pt::metric(text, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}) >= kHeld + 1 - 1000 - 5);
+  CHECK(pt::metric(text, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}) == 0);
 }
 
 TEST_CASE("fault: 5000 connections that never send a request do not stop new requests being served",
           "[fault][limits][binary]") {
-  if (!raise_nofile(12000)) {
+  if (!pt::raise_nofile(12000)) {
     WARN("SKIPPED: the open-file limit cannot be raised to 12000 (ulimit -Hn)");
     return;
   }
@@ -766,7 +726,7 @@ TEST_CASE("fault: 5000 connections that never send a request do not stop new req
     handshaken.push_back(std::make_unique<TlsConnection>());
     if (!handshaken.back()->open(tls.ctx, served.port)) ++handshake_failed;
   }
-  const auto opened_in = ms_since(started);
+  const auto opened_in = pt::ms_since(started);
   INFO("opened in " << opened_in.count() << " ms");
   CHECK(handshake_failed == 0);
   // What follows is only meaningful while they are all held (opening takes 1-2 s here, a few
@@ -780,25 +740,25 @@ TEST_CASE("fault: 5000 connections that never send a request do not stop new req
   for (int i = 0; i < 10; ++i) {
     const auto t0 = Clock::now();
     pt::HttpsClient once(served.client());
-    ok += once.request("POST", "/validate", clean_review("new-" + std::to_string(i))).status == 200 ? 1 : 0;
-    ok += reused.request("POST", "/validate", clean_review("reused-" + std::to_string(i))).status == 200 ? 1 : 0;
-    slowest = std::max(slowest, ms_since(t0));
+    ok += once.request("POST", "/validate", pt::clean_review("new-" + std::to_string(i))).status == 200 ? 1 : 0;
+    ok += reused.request("POST", "/validate", pt::clean_review("reused-" + std::to_string(i))).status == 200 ? 1 : 0;
+    slowest = std::max(slowest, pt::ms_since(t0));
   }
   CHECK(ok == 20);
   CHECK(slowest < 1500ms);
   const std::string during = scrape(served.metricsPort);
-  CHECK(metric(during, "podgate_http_connections_open") >= 5000);
-  CHECK(metric(during, "podgate_http_connections_rejected_total") == 0);
+  CHECK(pt::metric(during, "podgate_http_connections_open") >= 5000);
+  CHECK(pt::metric(during, "podgate_http_connections_rejected_total") == 0);
 
   // And they are shed at the read deadline.
-  REQUIRE(eventually([&] { return metric(scrape(served.metricsPort), "podgate_http_connections_open") <= 1; },
+  REQUIRE(eventually([&] { return pt::metric(scrape(served.metricsPort), "podgate_http_connections_open") <= 1; },
                      read_timeout + 6s));
   int raw_closed = 0;
   for (auto& c : raw) raw_closed += c->closed_by_peer() ? 1 : 0;
   CHECK(raw_closed == 4000);
   const std::string after = scrape(served.metricsPort);
-  CHECK(metric(after, "podgate_http_connection_timeouts_total", {"phase=\"handshake\""}) >= 4000);
-  CHECK(metric(after, "podgate_http_connection_timeouts_total", {"phase=\"read\""}) >= 1000);
+  CHECK(pt::metric(after, "podgate_http_connection_timeouts_total", {"phase=\"handshake\""}) >= 4000);
+  CHECK(pt::metric(after, "podgate_http_connection_timeouts_total", {"phase=\"read\""}) >= 1000);
   CHECK(reused.request("GET", "/healthz").status == 200);
 }
 
@@ -857,7 +817,7 @@ TEST_CASE("fault: at maxConnections idle keep-alive connections give way, across
   for (const auto& f : failures) UNSCOPED_INFO(f);
   CHECK(ok == kThreads * kEach);
   auto value = [&](const std::string& family, const std::vector<std::string>& labels = {}) {
-    return metric(metrics.serialize(), family, labels);
+    return pt::metric(metrics.serialize(), family, labels);
   };
   CHECK(eventually([&] { return value("podgate_http_connections_open") <= 20; }, 5s));
   // Every connection beyond the limit found one to evict (a connection whose idle wait had just

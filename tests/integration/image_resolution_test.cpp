@@ -19,6 +19,7 @@
 #include "registry/digest_cache.h"
 #include "support/https_client.h"
 #include "support/process.h"
+#include "support/resolve.h"
 #include "support/review_body.h"
 #include "support/served_podgate.h"
 #include "support/temp_dir.h"
@@ -42,26 +43,6 @@ config::RegistryConfig registry_entry(const pt::TestRegistry& reg, const std::st
   return r;
 }
 
-image::Reference parse_ref(const std::string& text) {
-  auto parsed = image::parse(text);
-  REQUIRE(parsed);
-  return *parsed.reference;
-}
-
-registry::Resolution resolve_now(registry::Client& client, const std::string& image) {
-  std::promise<registry::Resolution> promise;
-  auto future = promise.get_future();
-  client.resolve(parse_ref(image), [&promise](registry::Resolution r) { promise.set_value(std::move(r)); });
-  REQUIRE(future.wait_for(20s) == std::future_status::ready);
-  auto r = future.get();
-  UNSCOPED_INFO(image << ": " << registry::to_string(r.failure) << ": " << r.error);
-  return r;
-}
-
-std::string docker_config(const std::string& host, const std::string& user, const std::string& password) {
-  return "{\"auths\":{\"" + host + "\":{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}}}";
-}
-
 using Served = pt::ServedPodgate;
 
 std::string images_config(const pt::TestRegistry& reg, const std::string& extra = "") {
@@ -82,7 +63,7 @@ TEST_CASE("client: a tag resolves to the digest the registry holds, a digest ref
   const std::string digest = reg.push_image("team/app", "1.0");
   registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
 
-  auto r = resolve_now(client, reg.host() + "/team/app:1.0");
+  auto r = pt::resolve_now(client, reg.host() + "/team/app:1.0");
   REQUIRE(r.ok());
   CHECK(r.digest == digest);
   CHECK(r.mediaType == "application/vnd.oci.image.manifest.v1+json");
@@ -91,7 +72,7 @@ TEST_CASE("client: a tag resolves to the digest the registry holds, a digest ref
   CHECK(reg.manifest_requests("team/app", "1.0", "HEAD") == 1);
   CHECK(reg.manifest_requests("team/app", "1.0", "GET") == 0);
 
-  auto by_digest = resolve_now(client, reg.host() + "/team/app@" + digest);
+  auto by_digest = pt::resolve_now(client, reg.host() + "/team/app@" + digest);
   REQUIRE(by_digest.ok());
   CHECK(by_digest.digest == digest);
 }
@@ -100,7 +81,7 @@ TEST_CASE("client: an index resolves to its own digest and lists its children pe
   pt::TestRegistry reg;
   const auto pushed = reg.push_index("team/multi", "2");
   registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/team/multi:2");
+  auto r = pt::resolve_now(client, reg.host() + "/team/multi:2");
   REQUIRE(r.ok());
   CHECK(r.digest == pushed.digest);
   CHECK(registry::is_index_media_type(r.mediaType));
@@ -119,19 +100,19 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   reg.push_image("team/app", "1.0");
 
   registry::Client trusting({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto missing_tag = resolve_now(trusting, reg.host() + "/team/app:nope");
+  auto missing_tag = pt::resolve_now(trusting, reg.host() + "/team/app:nope");
   CHECK(missing_tag.failure == registry::Failure::NotFound);
-  auto missing_repo = resolve_now(trusting, reg.host() + "/team/none:1");
+  auto missing_repo = pt::resolve_now(trusting, reg.host() + "/team/none:1");
   CHECK(missing_repo.failure == registry::Failure::NotFound);
   CHECK(contains(missing_repo.error, "does not exist"));
 
   // Without the registry's CA, verification fails: TLS is verified by default.
   registry::Client untrusting({}, {}, nullptr, nullptr);
-  auto untrusted = resolve_now(untrusting, reg.host() + "/team/app:1.0");
+  auto untrusted = pt::resolve_now(untrusting, reg.host() + "/team/app:1.0");
   CHECK(untrusted.failure == registry::Failure::Tls);
 
   reg.stop();
-  auto down = resolve_now(trusting, reg.host() + "/team/app:1.0");
+  auto down = pt::resolve_now(trusting, reg.host() + "/team/app:1.0");
   CHECK(down.failure == registry::Failure::Unreachable);
 
   pt::SilentServer hung;
@@ -139,7 +120,7 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   options.timeout = 500ms;
   registry::Client impatient({}, options, nullptr, nullptr);
   const auto started = Clock::now();
-  auto slow = resolve_now(impatient, hung.host() + "/team/app:1.0");
+  auto slow = pt::resolve_now(impatient, hung.host() + "/team/app:1.0");
   const auto took = Clock::now() - started;
   CHECK(slow.failure == registry::Failure::Timeout);
   CHECK(took >= 450ms);
@@ -152,22 +133,22 @@ TEST_CASE("client: Basic auth from a dockerconfigjson file, refused without it",
   pt::TestRegistry reg(options);
   const std::string digest = reg.push_image("private/app", "1");
   pt::TempDir dir("podgate-creds");
-  pt::write_file(dir.file("good.json"), docker_config(reg.host(), options.user, options.password));
-  pt::write_file(dir.file("bad.json"), docker_config(reg.host(), options.user, "wrong"));
+  pt::write_file(dir.file("good.json"), pt::docker_config(reg.host(), options.user, options.password));
+  pt::write_file(dir.file("bad.json"), pt::docker_config(reg.host(), options.user, "wrong"));
 
   registry::Client with({registry_entry(reg, dir.file("good.json"))}, {}, nullptr, nullptr);
-  auto ok = resolve_now(with, reg.host() + "/private/app:1");
+  auto ok = pt::resolve_now(with, reg.host() + "/private/app:1");
   REQUIRE(ok.ok());
   CHECK(ok.digest == digest);
 
   registry::Client wrong({registry_entry(reg, dir.file("bad.json"))}, {}, nullptr, nullptr);
-  auto refused = resolve_now(wrong, reg.host() + "/private/app:1");
+  auto refused = pt::resolve_now(wrong, reg.host() + "/private/app:1");
   CHECK(refused.failure == registry::Failure::Unauthorized);
   CHECK(contains(refused.error, "with the configured credentials"));
   CHECK_FALSE(contains(refused.error, "wrong"));  // never the secret
 
   registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto anonymous = resolve_now(without, reg.host() + "/private/app:1");
+  auto anonymous = pt::resolve_now(without, reg.host() + "/private/app:1");
   CHECK(anonymous.failure == registry::Failure::Unauthorized);
   CHECK(contains(anonymous.error, "no credentials are configured"));
 }
@@ -179,11 +160,11 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     pt::TestRegistry reg(options);
     const std::string digest = reg.push_image("public/app", "1");
     registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
-    auto first = resolve_now(client, reg.host() + "/public/app:1");
+    auto first = pt::resolve_now(client, reg.host() + "/public/app:1");
     REQUIRE(first.ok());
     CHECK(first.digest == digest);
     CHECK(first.requests == 3);  // HEAD 401, token, HEAD 200
-    auto second = resolve_now(client, reg.host() + "/public/app:1");
+    auto second = pt::resolve_now(client, reg.host() + "/public/app:1");
     REQUIRE(second.ok());
     CHECK(second.requests == 1);  // the cached token goes with the first request
     CHECK(reg.token_requests() == 1);
@@ -195,10 +176,10 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     pt::TestRegistry reg(options);
     const std::string digest = reg.push_image("private/app", "1");
     pt::TempDir dir("podgate-creds");
-    pt::write_file(dir.file("config.json"), docker_config(reg.host(), options.user, options.password));
+    pt::write_file(dir.file("config.json"), pt::docker_config(reg.host(), options.user, options.password));
 
     registry::Client with({registry_entry(reg, dir.file("config.json"))}, {}, nullptr, nullptr);
-    auto ok = resolve_now(with, reg.host() + "/private/app:1");
+    auto ok = pt::resolve_now(with, reg.host() + "/private/app:1");
     REQUIRE(ok.ok());
     CHECK(ok.digest == digest);
     const auto log = reg.token_log();
@@ -206,7 +187,7 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     CHECK(log.back().user == options.user);
 
     registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
-    auto refused = resolve_now(without, reg.host() + "/private/app:1");
+    auto refused = pt::resolve_now(without, reg.host() + "/private/app:1");
     CHECK(refused.failure == registry::Failure::Unauthorized);
   }
 }
@@ -221,7 +202,7 @@ TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", 
   auto lookup = [&] {
     std::promise<registry::DigestCache::Result> p;
     auto f = p.get_future();
-    cache.resolve(parse_ref(reg.host() + "/team/app:moving"), Clock::now() + 10s, [&p](auto r) { p.set_value(r); });
+    cache.resolve(pt::parse_ref(reg.host() + "/team/app:moving"), Clock::now() + 10s, [&p](auto r) { p.set_value(r); });
     return f.get();
   };
   CHECK(lookup()->digest == before);

@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "policy/review.h"
 #include "server/server.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -200,11 +201,6 @@ std::string fresh_serial(const pt::ClientOptions& options) {
   return client.peer_serial();
 }
 
-std::string post_head(std::string_view target, std::size_t length, std::string_view extra = "") {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-         std::string(extra) + "Content-Length: " + std::to_string(length) + "\r\n\r\n";
-}
-
 }  // namespace
 
 TEST_CASE("server: reviews over TLS echo the uid, health endpoints answer", "[server][integration]") {
@@ -309,7 +305,7 @@ TEST_CASE("server: Expect: 100-continue is honoured", "[server][integration]") {
   Harness h;
   pt::HttpsClient client(h.client());
   const std::string body = pt::pod_review("uid-continue");
-  client.send_raw(post_head("/validate", body.size(), "Expect: 100-continue\r\n"));
+  client.send_raw(pt::post_head("/validate", body.size(), "Expect: 100-continue\r\n"));
   CHECK(client.read_response().status == 100);
   client.send_raw(body);
   auto response = client.read_response();
@@ -338,7 +334,7 @@ TEST_CASE("server: a body over the limit gets 413 before it is read, without gro
   SECTION("the 413 comes right after the header") {
     pt::HttpsClient client(h.client());
     const auto start = Clock::now();
-    client.send_raw(post_head("/validate", announced));
+    client.send_raw(pt::post_head("/validate", announced));
     auto response = client.read_response();
     CHECK(response.status == 413);
     CHECK(response.header("Connection") == "close");
@@ -352,7 +348,7 @@ TEST_CASE("server: a body over the limit gets 413 before it is read, without gro
     const long before = pt::rss_kib();
     REQUIRE(before > 0);
     pt::HttpsClient client(h.client());
-    client.send_raw(post_head("/validate", announced));
+    client.send_raw(pt::post_head("/validate", announced));
     const std::string chunk(1024 * 1024, 'x');
     std::size_t sent = 0;
     try {
@@ -925,7 +921,7 @@ TEST_CASE("server: stop() finishes the request in flight, closes idle connection
 
   const std::string body = pt::pod_review("uid-in-flight", false, 4096);
   pt::HttpsClient busy(h.client());
-  busy.send_raw(post_head("/validate", body.size()) + body.substr(0, body.size() / 2));
+  busy.send_raw(pt::post_head("/validate", body.size()) + body.substr(0, body.size() / 2));
   std::this_thread::sleep_for(200ms);  // the server has the header and waits for the rest
 
   h.server->stop();
