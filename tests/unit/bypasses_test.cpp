@@ -1,6 +1,10 @@
-// End to end through admission::decode, the Evaluator and admission::encode: every item of
-// reference/bypasses.md that the privileged and runtime-socket rules cover, for every workload
-// kind and both modes, plus per-rule actions, exemptions and UPDATE semantics.
+// End to end through admission::decode, the Evaluator and admission::encode: the known ways
+// around the privileged and runtime-socket rules, numbered in the test names ("bypass 1":
+// ephemeral containers, 2-4: privileged in any container list, kind or version, 5: image volumes,
+// 6-9: runtime sockets under any spelling, parent directory or runtime, 10: denyAllHostPaths, 12:
+// namespace exemptions, 13: what is not judged), for every workload kind and both modes; plus
+// per-rule actions, exemptions, UPDATE semantics, dryRun, the fixtures' decisions, and messages and
+// warnings within the apiserver's limits.
 
 #include <catch2/catch.hpp>
 
