@@ -42,6 +42,8 @@ using policy::Violation;
 using registry::Failure;
 using scan::MalwareResult;
 using scan::Severity;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -254,6 +256,7 @@ struct Case {
   std::function<void(const Outcome&, const ScanDb&)> more = {};
 };
 
+// Matchers rather than contains()/starts_with(), so a failure prints the text and what it lacked.
 void check(const Expect& e, const Outcome& o, const ScanDb& db) {
   const Verdict& v = o.verdict;
   if (e.calls) CHECK(*db.calls == *e.calls);
@@ -273,18 +276,19 @@ void check(const Expect& e, const Outcome& o, const ScanDb& db) {
     if (ev.fieldPath) CHECK(x.fieldPath == *ev.fieldPath);
     if (ev.value) CHECK(x.value == *ev.value);
     if (ev.message) CHECK(x.message == *ev.message);
-    if (ev.messageStarts) CHECK(starts_with(x.message, *ev.messageStarts));
-    for (const std::string& s : ev.messageContains) CHECK(contains(x.message, s));
-    for (const std::string& s : ev.messageLacks) CHECK_FALSE(contains(x.message, s));
+    if (ev.messageStarts) CHECK_THAT(x.message, StartsWith(*ev.messageStarts));
+    for (const std::string& s : ev.messageContains) CHECK_THAT(x.message, Contains(s));
+    for (const std::string& s : ev.messageLacks) CHECK_THAT(x.message, !Contains(s));
   }
   if (e.message) CHECK(v.message == *e.message);
-  if (e.messageStarts) CHECK(starts_with(v.message, *e.messageStarts));
-  for (const std::string& s : e.messageContains) CHECK(contains(v.message, s));
-  for (const std::string& s : e.messageLacks) CHECK_FALSE(contains(v.message, s));
+  if (e.messageStarts) CHECK_THAT(v.message, StartsWith(*e.messageStarts));
+  for (const std::string& s : e.messageContains) CHECK_THAT(v.message, Contains(s));
+  for (const std::string& s : e.messageLacks) CHECK_THAT(v.message, !Contains(s));
   if (e.warnings) CHECK(v.warnings == *e.warnings);
   if (e.warningCount) REQUIRE(v.warnings.size() == *e.warningCount);
-  for (std::size_t i = 0; i < e.warningStarts.size(); ++i) CHECK(starts_with(v.warnings.at(i), e.warningStarts[i]));
-  for (std::size_t i = 0; i < e.warningContains.size(); ++i) CHECK(contains(v.warnings.at(i), e.warningContains[i]));
+  for (std::size_t i = 0; i < e.warningStarts.size(); ++i) CHECK_THAT(v.warnings.at(i), StartsWith(e.warningStarts[i]));
+  for (std::size_t i = 0; i < e.warningContains.size(); ++i)
+    CHECK_THAT(v.warnings.at(i), Contains(e.warningContains[i]));
   if (e.lastWarning) CHECK(v.warnings.back() == *e.lastWarning);
   if (e.warningsWithinBudget) {
     const std::size_t budgeted = v.warnings.size() - (e.lastWarning ? 1 : 0);
@@ -294,14 +298,14 @@ void check(const Expect& e, const Outcome& o, const ScanDb& db) {
   if (e.scan) CHECK(v.images.at(0).scan == *e.scan);
   if (e.digest) CHECK(v.images.at(0).digest == *e.digest);
   if (e.basis) CHECK(v.images.at(0).scanBasis == *e.basis);
-  for (const std::string& s : e.basisContains) CHECK(contains(v.images.at(0).scanBasis, s));
+  for (const std::string& s : e.basisContains) CHECK_THAT(v.images.at(0).scanBasis, Contains(s));
   if (e.judged) CHECK(judged(v) == *e.judged);
   if (e.annotated) CHECK(annotated_images(v) == *e.annotated);
   for (const auto& [name, value] : e.annotations) CHECK(annotation(v, name) == value);
   for (const auto& [name, part] : e.annotationContains) {
     const std::optional<std::string> value = annotation(v, name);
     REQUIRE(value);
-    CHECK(contains(*value, part));
+    CHECK_THAT(*value, Contains(part));
   }
   if (e.resolveFailuresDenied) CHECK(v.resolveFailuresDenied == *e.resolveFailuresDenied);
   if (e.resolveFailuresAllowed) CHECK(v.resolveFailuresAllowed == *e.resolveFailuresAllowed);
@@ -309,7 +313,7 @@ void check(const Expect& e, const Outcome& o, const ScanDb& db) {
     const admission::Response r = policy::to_response("uid-1", v);
     CHECK(r.allowed == e.response->allowed);
     if (e.response->code) CHECK(r.code == *e.response->code);
-    if (e.response->messageStarts) CHECK(starts_with(r.message, *e.response->messageStarts));
+    if (e.response->messageStarts) CHECK_THAT(r.message, StartsWith(*e.response->messageStarts));
   }
 }
 
