@@ -60,8 +60,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
 bool eventually(const std::function<bool()>& condition, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
@@ -298,7 +296,7 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
     const auto started = Clock::now();
     auto r = clean.request("POST", "/validate" + query, pt::clean_review("clean-" + std::to_string(i)));
     clean_slowest = std::max(clean_slowest, pt::ms_since(started));
-    if (r.status == 200 && contains(r.body, "\"allowed\":true")) {
+    if (r.status == 200 && pt::contains(r.body, "\"allowed\":true")) {
       ++clean_ok;
       if (during) ++clean_while_hung;
     }
@@ -312,15 +310,15 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
     CHECK(a.response.status == 200);
     CHECK(a.took < bound);
     if (faults[i].kind == "timeout") CHECK(a.took >= deadline - 300ms);  // it did wait for the registry
-    CHECK(contains(a.response.body, "\"uid\":\"fault-" + std::to_string(i) + "\""));
-    CHECK(contains(a.response.body, "podgate could not resolve image"));
-    CHECK(contains(a.response.body, faults[i].says));
+    CHECK(pt::contains(a.response.body, "\"uid\":\"fault-" + std::to_string(i) + "\""));
+    CHECK(pt::contains(a.response.body, "podgate could not resolve image"));
+    CHECK(pt::contains(a.response.body, faults[i].says));
     if (allow) {
-      CHECK(contains(a.response.body, "\"allowed\":true"));
-      CHECK(contains(a.response.body, "allowed by rules.images.onResolveError: allow"));  // the warning
+      CHECK(pt::contains(a.response.body, "\"allowed\":true"));
+      CHECK(pt::contains(a.response.body, "allowed by rules.images.onResolveError: allow"));  // the warning
     } else {
-      CHECK(contains(a.response.body, "\"allowed\":false"));
-      CHECK(contains(a.response.body, "onResolveError is deny"));
+      CHECK(pt::contains(a.response.body, "\"allowed\":false"));
+      CHECK(pt::contains(a.response.body, "onResolveError is deny"));
     }
   }
   INFO("clean reviews: " << clean_ok << ", " << clean_while_hung << " while the registry hung; slowest "
@@ -397,7 +395,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
     problems.push_back(std::move(what));
   };
   auto refused_at_connect = [](const std::string& what) {
-    return contains(what, "connect failed") || contains(what, "TLS handshake failed");
+    return pt::contains(what, "connect failed") || pt::contains(what, "TLS handshake failed");
   };
 
   std::vector<std::thread> clients;
@@ -410,7 +408,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
         for (int attempt = 0; attempt < 2; ++attempt) {
           try {
             auto r = c.request("POST", "/validate", pt::pod_review(uid));
-            if (r.status != 200 || !contains(r.body, "\"uid\":\"" + uid + "\"")) {
+            if (r.status != 200 || !pt::contains(r.body, "\"uid\":\"" + uid + "\"")) {
               problem(uid + ": status " + std::to_string(r.status) + " " + r.body);
             } else {
               std::lock_guard<std::mutex> lock(mutex);
@@ -455,7 +453,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
   const auto inflight = uploader.read_response();
   CHECK(inflight.status == 200);
   CHECK(inflight.header("Connection") == "close");
-  CHECK(contains(inflight.body, "\"uid\":\"in-flight\""));
+  CHECK(pt::contains(inflight.body, "\"uid\":\"in-flight\""));
 
   const auto code = served.process->wait_for(30s);
   for (auto& c : clients) c.join();
@@ -487,10 +485,10 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
   CHECK(lost.empty());
   CHECK(judged.count("in-flight") == 1);
   const std::string err = served.process->stderr_text();
-  CHECK(contains(err, "draining started"));
-  CHECK(contains(err, "drained; all connections closed"));
-  CHECK_FALSE(contains(err, "grace period over"));
-  CHECK(contains(err, "podgate stopped"));
+  CHECK(pt::contains(err, "draining started"));
+  CHECK(pt::contains(err, "drained; all connections closed"));
+  CHECK_FALSE(pt::contains(err, "grace period over"));
+  CHECK(pt::contains(err, "podgate stopped"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,8 +601,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   const auto refused = post_scan(served, token, big);
   INFO("POST /v1/scans: " << refused.status << " " << refused.body);
   CHECK(refused.status == 503);
-  CHECK(contains(refused.body, "disk is full"));
-  CHECK(contains(refused.body, "scans.database has no space left"));  // which setting, and what to do
+  CHECK(pt::contains(refused.body, "disk is full"));
+  CHECK(pt::contains(refused.body, "scans.database has no space left"));  // which setting, and what to do
 
   pt::write_file(dir.file("big.json"), big);
   pt::Process cli({PODGATE_BINARY, "scans", "import", "--config", dir.file("podgate.yaml"), dir.file("big.json")});
@@ -612,8 +610,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   INFO("podgate scans import: " << cli.stderr_text());
   REQUIRE(cli_code.has_value());
   CHECK(*cli_code == 1);
-  CHECK(contains(cli.stderr_text(), "big.json"));
-  CHECK(contains(cli.stderr_text(), "disk is full"));
+  CHECK(pt::contains(cli.stderr_text(), "big.json"));
+  CHECK(pt::contains(cli.stderr_text(), "disk is full"));
 
   // Admission goes on from what is stored, on a fresh connection and the server is healthy.
   auto review = [&](const std::string& uid, const std::string& digest) {
@@ -621,14 +619,14 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   };
   const auto v = review("v", vulnerable);
   CHECK(v.status == 200);
-  CHECK(contains(v.body, "\"allowed\":false"));
-  CHECK(contains(v.body, "CVE-2024-10000"));
+  CHECK(pt::contains(v.body, "\"allowed\":false"));
+  CHECK(pt::contains(v.body, "CVE-2024-10000"));
   const auto c = review("c", clean);
   CHECK(c.status == 200);
-  CHECK(contains(c.body, "\"allowed\":true"));
+  CHECK(pt::contains(c.body, "\"allowed\":true"));
   const auto l = review("l", late);
-  CHECK(contains(l.body, "\"allowed\":false"));
-  CHECK(contains(l.body, "has not been scanned"));
+  CHECK(pt::contains(l.body, "\"allowed\":false"));
+  CHECK(pt::contains(l.body, "has not been scanned"));
   pt::HttpsClient health(served.client());
   CHECK(health.request("GET", "/readyz").status == 200);
 
@@ -638,8 +636,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   INFO(accepted.body);
   CHECK(accepted.status == 201);
   const auto l2 = review("l2", late);
-  CHECK(contains(l2.body, "\"allowed\":false"));
-  CHECK(contains(l2.body, "CVE-2024-10000"));
+  CHECK(pt::contains(l2.body, "\"allowed\":false"));
+  CHECK(pt::contains(l2.body, "CVE-2024-10000"));
   CHECK(served.process->running());
 }
 
@@ -804,7 +802,7 @@ TEST_CASE("fault: at maxConnections idle keep-alive connections give way, across
         try {
           mine.push_back(std::make_unique<pt::HttpsClient>(options));
           auto r = mine.back()->request("POST", "/validate", pt::pod_review(uid));
-          if (r.status == 200 && contains(r.body, uid)) ++ok;
+          if (r.status == 200 && pt::contains(r.body, uid)) ++ok;
           else throw std::runtime_error("status " + std::to_string(r.status));
         } catch (const std::exception& e) {
           std::lock_guard<std::mutex> lock(mutex);

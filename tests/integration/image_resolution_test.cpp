@@ -17,6 +17,7 @@
 #include "policy/review.h"
 #include "registry/client.h"
 #include "registry/digest_cache.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/resolve.h"
@@ -32,8 +33,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 config::RegistryConfig registry_entry(const pt::TestRegistry& reg, const std::string& credentialsFile = "") {
   config::RegistryConfig r;
@@ -104,7 +103,7 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   CHECK(missing_tag.failure == registry::Failure::NotFound);
   auto missing_repo = pt::resolve_now(trusting, reg.host() + "/team/none:1");
   CHECK(missing_repo.failure == registry::Failure::NotFound);
-  CHECK(contains(missing_repo.error, "does not exist"));
+  CHECK(pt::contains(missing_repo.error, "does not exist"));
 
   // Without the registry's CA, verification fails: TLS is verified by default.
   registry::Client untrusting({}, {}, nullptr, nullptr);
@@ -144,13 +143,13 @@ TEST_CASE("client: Basic auth from a dockerconfigjson file, refused without it",
   registry::Client wrong({registry_entry(reg, dir.file("bad.json"))}, {}, nullptr, nullptr);
   auto refused = pt::resolve_now(wrong, reg.host() + "/private/app:1");
   CHECK(refused.failure == registry::Failure::Unauthorized);
-  CHECK(contains(refused.error, "with the configured credentials"));
-  CHECK_FALSE(contains(refused.error, "wrong"));  // never the secret
+  CHECK(pt::contains(refused.error, "with the configured credentials"));
+  CHECK_FALSE(pt::contains(refused.error, "wrong"));  // never the secret
 
   registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
   auto anonymous = pt::resolve_now(without, reg.host() + "/private/app:1");
   CHECK(anonymous.failure == registry::Failure::Unauthorized);
-  CHECK(contains(anonymous.error, "no credentials are configured"));
+  CHECK(pt::contains(anonymous.error, "no credentials are configured"));
 }
 
 TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched once and reused", "[images][auth]") {
@@ -235,8 +234,8 @@ TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one man
   for (auto& a : answers) {
     const auto response = a.get();
     REQUIRE(response.status == 200);
-    CHECK(contains(response.body, "\"allowed\":true"));
-    CHECK(contains(response.body, digest));  // the judged digest, in the audit annotations
+    CHECK(pt::contains(response.body, "\"allowed\":true"));
+    CHECK(pt::contains(response.body, digest));  // the judged digest, in the audit annotations
   }
   CHECK(reg.manifest_requests("team/popular", "1") == 1);
   INFO("the access log counted " << reg.manifest_requests("team/popular", "1") << " manifest requests");
@@ -251,30 +250,30 @@ TEST_CASE("serve: missing images are denied, an outage follows onResolveError an
     Served served(images_config(reg));
     auto r = served.validate(pt::pod_review_with_images("u1", {good, reg.host() + "/team/app:typo"}));
     REQUIRE(r.status == 200);
-    CHECK(contains(r.body, "\"allowed\":false"));
-    CHECK(contains(r.body, "container \\\"c1\\\" uses image"));
-    CHECK(contains(r.body, "which does not exist"));
-    CHECK_FALSE(contains(r.body, "container \\\"c0\\\" uses image"));
+    CHECK(pt::contains(r.body, "\"allowed\":false"));
+    CHECK(pt::contains(r.body, "container \\\"c1\\\" uses image"));
+    CHECK(pt::contains(r.body, "which does not exist"));
+    CHECK_FALSE(pt::contains(r.body, "container \\\"c0\\\" uses image"));
   }
   SECTION("registry down, onResolveError deny") {
     Served served(images_config(reg));
     reg.stop();
     auto r = served.validate(pt::pod_review_with_images("u2", {good}));
-    CHECK(contains(r.body, "\"allowed\":false"));
-    CHECK(contains(r.body, "could not resolve image"));
-    CHECK(contains(r.body, "onResolveError is deny"));
+    CHECK(pt::contains(r.body, "\"allowed\":false"));
+    CHECK(pt::contains(r.body, "could not resolve image"));
+    CHECK(pt::contains(r.body, "onResolveError is deny"));
   }
   SECTION("registry down, onResolveError allow: allowed with a warning, counted as fail-open") {
     Served served(images_config(reg, "    onResolveError: allow\n"));
     reg.stop();
     auto r = served.validate(pt::pod_review_with_images("u3", {good}));
     INFO(r.body);
-    CHECK(contains(r.body, "\"allowed\":true"));
-    CHECK(contains(r.body, "allowed by rules.images.onResolveError: allow"));
+    CHECK(pt::contains(r.body, "\"allowed\":true"));
+    CHECK(pt::contains(r.body, "allowed by rules.images.onResolveError: allow"));
     pt::Process curl({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(served.metricsPort) + "/metrics"});
     REQUIRE(curl.wait_for(10s) == 0);
-    CHECK(contains(curl.stdout_text(), "podgate_image_resolve_failures_total{outcome=\"allowed\"} 1"));
-    CHECK(contains(curl.stdout_text(), "podgate_registry_errors_total{kind=\"unreachable\""));
+    CHECK(pt::contains(curl.stdout_text(), "podgate_image_resolve_failures_total{outcome=\"allowed\"} 1"));
+    CHECK(pt::contains(curl.stdout_text(), "podgate_registry_errors_total{kind=\"unreachable\""));
   }
 }
 
@@ -296,11 +295,11 @@ TEST_CASE("serve: a hung registry costs one review its deadline, and no other re
   const auto fast_started = Clock::now();
   auto fast = served.validate(pt::pod_review_with_images("fast", {"nginx:1@sha256:" + std::string(64, 'a')}));
   const auto fast_took = Clock::now() - fast_started;
-  CHECK(contains(fast.body, "\"allowed\":true"));
+  CHECK(pt::contains(fast.body, "\"allowed\":true"));
   const auto answer = slow.get();
   const auto took = Clock::now() - started;
-  CHECK(contains(answer.body, "\"allowed\":false"));
-  CHECK(contains(answer.body, "did not answer before the admission deadline"));
+  CHECK(pt::contains(answer.body, "\"allowed\":false"));
+  CHECK(pt::contains(answer.body, "did not answer before the admission deadline"));
   CHECK(took >= 1500ms);  // ?timeout=2s less the answer margin
   CHECK(took < 2500ms);   // ...and not the 20 s resolve budget
   CHECK(fast_took < 1500ms);
@@ -318,17 +317,17 @@ TEST_CASE("podgate resolve prints digests and index children, exit 1 when one fa
   INFO(ok.stderr_text());
   REQUIRE(ok.wait_for(30s) == 0);
   const std::string out = ok.stdout_text();
-  CHECK(contains(out, reg.host() + "/team/app:1.0 " + digest));
-  CHECK(contains(out, reg.host() + "/team/multi:2 " + index.digest));
-  CHECK(contains(out, "  linux/arm64 " + index.children[1].second));
+  CHECK(pt::contains(out, reg.host() + "/team/app:1.0 " + digest));
+  CHECK(pt::contains(out, reg.host() + "/team/multi:2 " + index.digest));
+  CHECK(pt::contains(out, "  linux/arm64 " + index.children[1].second));
 
   pt::Process missing({PODGATE_BINARY, "resolve", "--config", dir.file("podgate.yaml"), reg.host() + "/team/app:gone"});
   REQUIRE(missing.wait_for(30s) == 1);
-  CHECK(contains(missing.stderr_text(), "not_found"));
+  CHECK(pt::contains(missing.stderr_text(), "not_found"));
 
   pt::Process bad({PODGATE_BINARY, "resolve", "UPPER/Case"});
   REQUIRE(bad.wait_for(30s) == 2);
-  CHECK(contains(bad.stderr_text(), "must be lowercase"));
+  CHECK(pt::contains(bad.stderr_text(), "must be lowercase"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,7 +389,7 @@ TEST_CASE("bench: cold and warm resolution, and 8 uncached images against 1", "[
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     REQUIRE(r.status == 200);
     INFO(r.body);
-    REQUIRE(contains(r.body, "\"allowed\":true"));
+    REQUIRE(pt::contains(r.body, "\"allowed\":true"));
     return ms;
   };
 

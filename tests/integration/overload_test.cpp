@@ -44,8 +44,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
 struct Scrape {
   int status = 0;
   std::string contentType;
@@ -98,7 +96,7 @@ class ReviewLoop {
       try {
         pt::HttpsClient client(options_);
         auto r = client.request("POST", "/validate?timeout=10s", pt::clean_review(uid));
-        if (r.status == 200 && contains(r.body, "\"uid\":\"" + uid + "\"")) ++answered_;
+        if (r.status == 200 && pt::contains(r.body, "\"uid\":\"" + uid + "\"")) ++answered_;
         else fail("HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200));
       } catch (const std::exception& e) {
         fail(e.what());
@@ -418,7 +416,7 @@ TEST_CASE("overload: idle connections to the metrics port do not stall scrapes",
     std::fflush(stdout);
     INFO(idle << " stuck connections");
     CHECK(scrape.status == 200);
-    CHECK(contains(scrape.body, "podgate_build_info"));
+    CHECK(pt::contains(scrape.body, "podgate_build_info"));
     CHECK(took < 5000ms);  // it took 30 s with civetweb's exposer and one stuck connection
   }
 }
@@ -429,7 +427,7 @@ TEST_CASE("overload: the metrics listener answers only GET and HEAD /metrics, an
   const Scrape get = scrape_once(served.metricsPort);
   CHECK(get.status == 200);
   CHECK(get.contentType == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(contains(get.body, "# TYPE podgate_http_connections_open gauge"));
+  CHECK(pt::contains(get.body, "# TYPE podgate_http_connections_open gauge"));
   const Scrape head = scrape_once(served.metricsPort, "/metrics", "HEAD");
   CHECK(head.status == 200);
   CHECK(head.body.empty());

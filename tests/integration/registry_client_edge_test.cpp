@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "registry/client.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/resolve.h"
@@ -27,8 +28,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 // One request the scripted registry saw (see the script's docstring for the fields).
 struct LogEntry {
@@ -128,8 +127,8 @@ TEST_CASE("edge: a digest header answers one HEAD, over plain HTTP, with the ful
   CHECK(log[0].host == reg.host());
   CHECK_FALSE(log[0].auth);
   // Without the index types a multi-arch tag resolves to another digest (architecture.md).
-  CHECK(contains(log[0].accept, "application/vnd.oci.image.index.v1+json"));
-  CHECK(contains(log[0].accept, "application/vnd.docker.distribution.manifest.list.v2+json"));
+  CHECK(pt::contains(log[0].accept, "application/vnd.oci.image.index.v1+json"));
+  CHECK(pt::contains(log[0].accept, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
 TEST_CASE("edge: without a digest header, or with HEAD refused, the client GETs and hashes the bytes", "[images][edge]") {
@@ -162,9 +161,9 @@ TEST_CASE("edge: a manifest whose bytes do not match its digest header is a bad 
   auto r = pt::resolve_now(client, reg.host() + "/wrongdigest/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
   CHECK(r.digest.empty());
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "do not match"));
-  CHECK(contains(r.error, reg.digest("wrongclaim")));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "do not match"));
+  CHECK(pt::contains(r.error, reg.digest("wrongclaim")));
   CHECK(r.requests == 2);  // HEAD without a digest, then the GET
 }
 
@@ -175,8 +174,8 @@ TEST_CASE("edge: oversized bodies and headers are too_large, without waiting for
   SECTION("10 MiB Content-Length, the header arriving before the body") {
     auto r = pt::resolve_now(client, reg.host() + "/bigbody/app:1");
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
-    CHECK(contains(r.error, "size limit"));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "size limit"));
     CHECK(r.requests == 2);  // the HEAD's 10 MiB Content-Length is no body: only the GET is refused
   }
   SECTION("a chunked body with no Content-Length that streams past the limit") {
@@ -185,14 +184,14 @@ TEST_CASE("edge: oversized bodies and headers are too_large, without waiting for
     auto r = pt::resolve_now(client, reg.host() + "/bigchunked/app:1");
     const auto took = Clock::now() - started;
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
     CHECK(r.requests == 2);
     CHECK(took < 2s);
   }
   SECTION("a 200 KiB header value (the cap is 64 KiB)") {
     auto r = pt::resolve_now(client, reg.host() + "/bigheader/app:1");
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
     CHECK(r.requests == 1);
   }
 }
@@ -204,8 +203,8 @@ TEST_CASE("edge: 429 is rate_limited with its Retry-After, for the whole registr
   auto limited = pt::resolve_now(client, reg.host() + "/ratelimit/app:1");
   CHECK(limited.failure == registry::Failure::RateLimited);
   CHECK(limited.retryAfter == 120s);
-  CHECK(contains(limited.error, "registry " + reg.host()));
-  CHECK(contains(limited.error, "retry after 120s"));
+  CHECK(pt::contains(limited.error, "registry " + reg.host()));
+  CHECK(pt::contains(limited.error, "retry after 120s"));
   CHECK(limited.requests == 1);  // no GET behind a 429
 
   // Retry-After holds for the whole registry: another repository is refused without a request.
@@ -214,14 +213,14 @@ TEST_CASE("edge: 429 is rate_limited with its Retry-After, for the whole registr
   CHECK(quiet.requests == 0);
   CHECK(quiet.retryAfter > 0s);
   CHECK(quiet.retryAfter <= 120s);
-  CHECK(contains(quiet.error, "registry " + reg.host()));
+  CHECK(pt::contains(quiet.error, "registry " + reg.host()));
   CHECK(reg.log().size() == 1);
 
   registry::Client fresh({reg.entry()}, {}, nullptr, nullptr);  // no Retry-After in force
   auto failed = pt::resolve_now(fresh, reg.host() + "/servererror/app:1");
   CHECK(failed.failure == registry::Failure::ServerError);
-  CHECK(contains(failed.error, "registry " + reg.host()));
-  CHECK(contains(failed.error, "HTTP 503"));
+  CHECK(pt::contains(failed.error, "registry " + reg.host()));
+  CHECK(pt::contains(failed.error, "HTTP 503"));
   CHECK(failed.requests == 1);
 }
 
@@ -255,8 +254,8 @@ TEST_CASE("edge: a redirect loop ends after 3 redirects as a bad response", "[im
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
   auto r = pt::resolve_now(client, reg.host() + "/loop/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "too many redirects"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "too many redirects"));
   CHECK(r.requests == 4);  // the request and 3 redirects followed
   const auto log = reg.log();
   CHECK(log.size() == 4);
@@ -315,8 +314,8 @@ TEST_CASE("edge: a bearer challenge whose realm is not http(s) is a bad response
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
   auto r = pt::resolve_now(client, reg.host() + "/badrealm/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "realm"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "realm"));
   CHECK(r.requests == 1);
   CHECK(reg.log().size() == 1);  // nothing was sent anywhere else
 }
@@ -330,8 +329,8 @@ TEST_CASE("edge: a body trickled past the deadline is a timeout at the deadline"
   auto r = pt::resolve_now(client, reg.host() + "/slowbody/app:1");
   const auto took = Clock::now() - started;
   CHECK(r.failure == registry::Failure::Timeout);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "1000ms"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "1000ms"));
   CHECK(r.requests == 2);
   CHECK(took >= 900ms);
   CHECK(took < 2500ms);  // the resolution's budget, not the script's 40 s of trickling
@@ -347,7 +346,7 @@ TEST_CASE("edge: a registry not listed with plainHTTP gets TLS, never a plain-te
 
   auto r = pt::resolve_now(*client, reg.host() + "/ok/app:1");
   CHECK((r.failure == registry::Failure::Tls || r.failure == registry::Failure::Unreachable));
-  CHECK(contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
   const auto log = reg.log();
   REQUIRE_FALSE(log.empty());  // it did connect...
   for (const auto& e : log) {
@@ -372,7 +371,7 @@ TEST_CASE("edge bug: a 10 MiB body is too_large also when it arrives with its he
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);  // maxManifestBytes 4 MiB
   auto r = pt::resolve_now(client, reg.host() + "/bigburst/app:1");
   CHECK(r.failure == registry::Failure::TooLarge);  // actual: bad_response, "not a JSON object"
-  CHECK(contains(r.error, "size limit"));
+  CHECK(pt::contains(r.error, "size limit"));
 }
 
 // Was: the same hole lets a registry crash podgate. Through it, string_body's reader reserves the
@@ -392,7 +391,7 @@ TEST_CASE("edge bug: podgate serve survives a registry that announces a 1 PiB ma
     UNSCOPED_INFO("the review got no answer: " << e.what());
   }
   CHECK(answer.status == 200);
-  CHECK(contains(answer.body, "\"allowed\":false"));
+  CHECK(pt::contains(answer.body, "\"allowed\":false"));
   // A crash closes the connection a moment before the exit status can be collected: allow for it.
   const bool alive = !served.process->wait_for(500ms).has_value();
   if (!alive) UNSCOPED_INFO("podgate exited with " << *served.process->exit_code() << ": " << served.process->stderr_text());

@@ -1,6 +1,6 @@
 #pragma once
-// Small helpers the integration tests share: timing, the open-file limit, reading Prometheus'
-// text exposition, raw HTTP heads, and a review that needs no registry.
+// Small helpers the integration tests share: substring search, timing, the open-file limit,
+// reading Prometheus' text exposition, raw HTTP heads, and a review that needs no registry.
 
 #include <sys/resource.h>
 
@@ -14,6 +14,8 @@
 #include "support/review_body.h"
 
 namespace podgate::test {
+
+inline bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 inline std::chrono::milliseconds ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
@@ -40,7 +42,7 @@ inline double metric(const std::string& text, const std::string& family, const s
     const auto close = line.rfind(' ');
     const std::string series = line.substr(0, close);
     if (std::all_of(labels.begin(), labels.end(),
-                    [&](const std::string& l) { return series.find(l) != std::string::npos; }))
+                    [&](const std::string& l) { return contains(series, l); }))
       sum += std::stod(line.substr(close + 1));
   }
   return sum;
