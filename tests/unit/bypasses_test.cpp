@@ -299,26 +299,15 @@ TEST_CASE("bypass 1: ephemeral containers added through kubectl debug", "[bypass
     CHECK(contains(v.message, "EphemeralContainers shop/checkout-7d9c6b5f4-x2kqp: ephemeral container \"debugger\""));
   }
   SECTION("an unprivileged debug container is allowed") {
-    ReviewOptions o;
-    o.operation = "UPDATE";
-    o.subResource = "ephemeralcontainers";
     const std::string regular = list("containers", {container("app", "nginx")});
-    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({regular}));
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox")})}));
-    CHECK(judge(review_json(pod_kind(), o)).decision == Decision::Allowed);
+    CHECK(judge(debug_review({regular}, {container("dbg", "busybox")})).decision == Decision::Allowed);
   }
   SECTION("a debug container mounting a hostPath that only an exempt image was allowed to use is denied") {
     config::Config cfg;
     cfg.exemptions.images = {"registry.corp/agents/**"};
     const std::string volumes = list("volumes", {host_path_volume("sock", "/run/containerd/containerd.sock")});
     const std::string agent = list("containers", {container("agent", "registry.corp/agents/ctr:1", mount("sock"))});
-    ReviewOptions o;
-    o.operation = "UPDATE";
-    o.subResource = "ephemeralcontainers";
-    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({agent, volumes}));
-    o.object = wrap_pod_spec(
-        pod_kind(), pod_spec({agent, list("ephemeralContainers", {container("dbg", "busybox", mount("sock"))}), volumes}));
-    const Verdict v = judge(review_json(pod_kind(), o), cfg);
+    const Verdict v = judge(debug_review({agent}, {container("dbg", "busybox", mount("sock"))}, {volumes}), cfg);
     CHECK(v.decision == Decision::Denied);
     REQUIRE(v.violations.size() == 1);
     CHECK(v.violations[0].rule == "runtimeSockets");

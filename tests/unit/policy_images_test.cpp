@@ -909,14 +909,8 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
   }
 
   SECTION("a kubectl debug container is judged; the pod's existing images are preexisting") {
-    ReviewOptions opts;
-    opts.operation = "UPDATE";
-    opts.subResource = "ephemeralcontainers";
     const std::string running = list("containers", {container("app", "quay.io/x/app:1")});
-    opts.oldObject = wrap_pod_spec(pod_kind(), pod_spec({running}));
-    opts.object = wrap_pod_spec(
-        pod_kind(), pod_spec({running, list("ephemeralContainers", {container("debugger-x7", "quay.io/x/debug:1")})}));
-    const Outcome o = judge(review_json(pod_kind(), opts), cfg, nullptr);
+    const Outcome o = judge(debug_review({running}, {container("debugger-x7", "quay.io/x/debug:1")}), cfg, nullptr);
     CHECK(o.verdict.decision == Decision::Denied);
     REQUIRE(o.verdict.violations.size() == 2);
     CHECK(o.verdict.violations[0].preexisting);
