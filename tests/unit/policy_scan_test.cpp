@@ -863,13 +863,13 @@ TEST_CASE("scan: a stale image follows onUnscanned", "[policy][scan][stale]") {
       answers);
 }
 
-// BUG (lib/policy/policy.cpp check_scan, stale branch): for a stale image scanBasis is
-// describe_scan(all.front()), the first record the lookup returned, not the newest one the verdict
-// and the message rest on. Input: grype at 2026-10-31T12:00:00Z returned before trivy at
+// A fixed bug, kept as a regression case (the name keeps its "BUG:", so CI's test names do not
+// change): for a stale image scanBasis was the first record the lookup returned, not the newest one
+// the verdict and the message rest on. Input: grype at 2026-10-31T12:00:00Z returned before trivy at
 // 2026-11-20T07:00:00Z, now 2026-11-30T12:00:00Z, maxScanAge 7 days. The message says "whose newest
-// scan is 10 days old" (trivy), so the `images` annotation and decision log should name that scan.
-// Expected: scanBasis contains "trivy 0.50.1 2026-11-20T07:00:00Z sha256:111...". Actual:
-// "grype 0.74.0 2026-10-31T12:00:00Z sha256:111...".
+// scan is 10 days old" (trivy), so the `images` annotation and decision log must name that scan:
+// scanBasis contains "trivy 0.50.1 2026-11-20T07:00:00Z sha256:111...", not the
+// "grype 0.74.0 2026-10-31T12:00:00Z sha256:111..." it named before the fix.
 TEST_CASE("scan: BUG: a stale verdict's basis names the newest scan", "[policy][scan][stale]") {
   Answers answers;
   answers.digest("nginx:1.25", sha('1'));
@@ -1217,16 +1217,15 @@ TEST_CASE("scan: every verdict in one pod, as the metrics and the audit annotati
       answers);
 }
 
-// BUG (lib/policy/policy.cpp evaluate, deny message): in audit mode (config mode audit, or the
-// /audit route) a malicious image forces a deny, but every other Deny-action violation is then put
-// into the deny message as if it had denied too, and gets no "would deny" warning. Input: Pod
-// default/web with c0 ghcr.io/org/vuln:1 (a fresh CRITICAL finding) and c1 ghcr.io/org/mal:1
-// (clamav malicious), scan action deny, mode audit. Expected: the request is denied naming only the
-// malicious image ("podgate denied Pod default/web: container \"c1\" uses image ... found
-// malicious ..."), and c0 is reported as "[podgate] would deny: ..." in the warnings, as it is when
-// the malicious image is absent. Actual: message "podgate denied Pod default/web: 2 violations: (1)
-// container \"c0\" ... at or above CRITICAL ... (2) container \"c1\" ... malicious ...", and no
-// warnings: audit mode claims to deny for a finding it only audits.
+// A fixed bug, kept as a regression case (the name keeps its "BUG:"): in audit mode (config mode
+// audit, or the /audit route) a malicious image forces a deny, and every other Deny-action
+// violation used to be put into the deny message as if it had denied too, with no "would deny"
+// warning. Input: Pod default/web with c0 ghcr.io/org/vuln:1 (a fresh CRITICAL finding) and c1
+// ghcr.io/org/mal:1 (clamav malicious), scan action deny, mode audit. The request must be denied
+// naming only the malicious image ("podgate denied Pod default/web: container \"c1\" uses image ...
+// found malicious ..."), and c0 reported as "[podgate] would deny: ..." in the warnings, as it is
+// when the malicious image is absent; before the fix the message was "podgate denied Pod
+// default/web: 2 violations: (1) container \"c0\" ... (2) container \"c1\" ...", with no warnings.
 TEST_CASE("scan: BUG: in audit mode a malicious image's deny names only what denies in audit",
           "[policy][scan][malicious]") {
   Answers answers;
@@ -1249,14 +1248,12 @@ TEST_CASE("scan: BUG: in audit mode a malicious image's deny names only what den
       answers);
 }
 
-// BUG (lib/policy/policy.cpp check_scan, deduplication): when two scanners report the same finding
-// (id and package) with different severities, the first record's copy is kept, so the message can
-// leave out the worst finding although it promises "the three worst ... worst first" (and which
-// one is named depends on the order the cache returns the scanners in). Input: threshold HIGH;
-// trivy: CVE-A/a, CVE-B/b, CVE-C/c, CVE-D/d all HIGH; grype: CVE-D/d CRITICAL; trivy returned
-// first. Expected: "with 4 findings at or above HIGH: CVE-D (CRITICAL, d, no fix yet); ...". Actual:
-// "with 4 findings at or above HIGH: CVE-A (HIGH, a, no fix yet); CVE-B (HIGH, b, no fix yet); CVE-C
-// (HIGH, c, no fix yet); ..." (CVE-D kept as HIGH, not named).
+// A fixed bug, kept as a regression case (the name keeps its "BUG:"): when two scanners reported
+// the same finding (id and package) with different severities, the first record's copy was kept, so
+// the message could leave out the worst finding although it promises "the three worst ... worst
+// first". Input: threshold HIGH; trivy: CVE-A/a, CVE-B/b, CVE-C/c, CVE-D/d all HIGH; grype: CVE-D/d
+// CRITICAL; trivy returned first. The message must read "with 4 findings at or above HIGH: CVE-D
+// (CRITICAL, d, no fix yet); ...", not name CVE-A, CVE-B and CVE-C first with CVE-D kept as HIGH.
 TEST_CASE("scan: BUG: a finding two scanners rate differently counts at its worst severity",
           "[policy][scan][vulnerable]") {
   Answers answers;
