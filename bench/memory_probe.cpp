@@ -26,8 +26,11 @@
 #include "image/reference.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
+// Header-only, no test library to link: the digests the scan tests use.
+#include "../tests/support/digests.h"
 
 using namespace podgate;
+using podgate::test::digest_of;
 
 namespace {
 
@@ -55,20 +58,6 @@ void report(const char* what, std::size_t entries, const Usage& before, const Us
   std::printf("%-28s entries=%-7zu heap +%.1f MiB (%.0f bytes/entry)  VmRSS +%.1f MiB (%.0f bytes/entry)  VmHWM %.1f MiB\n",
               what, entries, (after.heap - before.heap) / 1048576.0, (after.heap - before.heap) / n,
               (after.rss - before.rss) / 1048576.0, (after.rss - before.rss) / n, status_kib("VmHWM") / 1024.0);
-}
-
-// Deterministic, distinct, well-spread sha256-shaped digests (the same scheme as the scan tests).
-std::string digest_of(std::uint64_t n) {
-  char hex[65];
-  std::uint64_t x = n * 0x9E3779B97F4A7C15ull + 1;
-  for (int i = 0; i < 64; ++i) {
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    hex[i] = "0123456789abcdef"[x & 15];
-  }
-  hex[64] = '\0';
-  return std::string("sha256:") + hex;
 }
 
 int digest_cache(std::size_t n, int children) {

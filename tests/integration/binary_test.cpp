@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/served_podgate.h"
@@ -30,8 +31,6 @@ using namespace std::chrono_literals;
 namespace pt = podgate::test;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 std::string fixture(const std::string& name) { return std::string(PODGATE_FIXTURES_DIR) + "/reviews/" + name; }
 
@@ -72,13 +71,13 @@ using Served = pt::ServedPodgate;
 TEST_CASE("version and --help work for every command", "[binary]") {
   auto v = run({"version"});
   CHECK(v.code == 0);
-  CHECK(contains(v.out, "podgate "));
+  CHECK(pt::contains(v.out, "podgate "));
   for (std::string cmd : {"serve", "review", "check"}) {
     auto h = run({cmd, "--help"});
     CHECK(h.code == 0);
-    CHECK(contains(h.out, "--config"));
+    CHECK(pt::contains(h.out, "--config"));
   }
-  CHECK(contains(run({"serve", "--help"}).out, "--metrics-listen"));
+  CHECK(pt::contains(run({"serve", "--help"}).out, "--metrics-listen"));
   auto bad = run({"serve", "--no-such-flag"});
   CHECK(bad.code == 2);
 }
@@ -86,18 +85,18 @@ TEST_CASE("version and --help work for every command", "[binary]") {
 TEST_CASE("review prints the response the server would send, exit 2 on unusable input", "[binary]") {
   auto r = run({"review", fixture("pod-privileged.json")});
   CHECK(r.code == 0);
-  CHECK(contains(r.out, R"("kind":"AdmissionReview")"));
-  CHECK(contains(r.out, R"("allowed":false)"));
-  CHECK(contains(r.out, R"("uid":"b7e4d1a0-0c1f-4f2a-8e3d-5a6b7c8d9e0f")"));
+  CHECK(pt::contains(r.out, R"("kind":"AdmissionReview")"));
+  CHECK(pt::contains(r.out, R"("allowed":false)"));
+  CHECK(pt::contains(r.out, R"("uid":"b7e4d1a0-0c1f-4f2a-8e3d-5a6b7c8d9e0f")"));
 
   auto audit = run({"review", "--audit", fixture("pod-privileged.json")});
   CHECK(audit.code == 0);
-  CHECK(contains(audit.out, R"("allowed":true)"));
-  CHECK(contains(audit.out, R"("warnings")"));
+  CHECK(pt::contains(audit.out, R"("allowed":true)"));
+  CHECK(pt::contains(audit.out, R"("warnings")"));
 
   auto clean = run({"review", fixture("pod-clean-4k.json")});
   CHECK(clean.code == 0);
-  CHECK(contains(clean.out, R"("allowed":true)"));
+  CHECK(pt::contains(clean.out, R"("allowed":true)"));
 
   pt::TempDir dir;
   pt::write_file(dir.file("bad.json"), R"({"apiVersion":"v1","kind":"AdmissionReview"})");
@@ -105,7 +104,7 @@ TEST_CASE("review prints the response the server would send, exit 2 on unusable 
   CHECK(bad.code == 2);
   CHECK(bad.out.empty());
   CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
-  CHECK(contains(bad.err, "apiVersion"));
+  CHECK(pt::contains(bad.err, "apiVersion"));
 
   auto missing = run({"review", dir.file("missing.json")});
   CHECK(missing.code == 2);
@@ -145,10 +144,10 @@ spec:
 )");
   auto r = run({"check", "-f", dir.file("deploy")});
   CHECK(r.code == 1);
-  CHECK(contains(r.out, "web.yaml:1: deny [privileged] Deployment shop/web"));
-  CHECK(contains(r.out, "deny [runtimeSockets]"));
-  CHECK(contains(r.out, "//var/run/docker.sock"));
-  CHECK(contains(r.err, "3 documents"));
+  CHECK(pt::contains(r.out, "web.yaml:1: deny [privileged] Deployment shop/web"));
+  CHECK(pt::contains(r.out, "deny [runtimeSockets]"));
+  CHECK(pt::contains(r.out, "//var/run/docker.sock"));
+  CHECK(pt::contains(r.err, "3 documents"));
 
   auto clean = run({"check", "-f", dir.file("deploy/clean.yaml")});
   CHECK(clean.code == 0);
@@ -161,12 +160,12 @@ spec:
   pt::write_file(dir.file("broken.yaml"), "kind: Pod\nspec: [\n");
   auto broken = run({"check", "-f", dir.file("broken.yaml")});
   CHECK(broken.code == 2);
-  CHECK(contains(broken.err, "broken.yaml:"));
+  CHECK(pt::contains(broken.err, "broken.yaml:"));
 
   pt::write_file(dir.file("typo.yaml"), "mode: enforce\nrules:\n  privileged: {acton: deny}\n");
   auto typo = run({"check", "--config", dir.file("typo.yaml"), "-f", dir.file("deploy/clean.yaml")});
   CHECK(typo.code == 2);
-  CHECK(contains(typo.err, "rules.privileged.acton"));
+  CHECK(pt::contains(typo.err, "rules.privileged.acton"));
 }
 
 TEST_CASE("serve refuses a bad config or address with a clear JSON log line", "[binary]") {
@@ -174,15 +173,15 @@ TEST_CASE("serve refuses a bad config or address with a clear JSON log line", "[
   pt::write_file(dir.file("bad.yaml"), "mode: block\n");
   auto r = run({"serve", "--config", dir.file("bad.yaml")});
   CHECK(r.code == 1);
-  CHECK(contains(r.err, R"("level":"error")"));
-  CHECK(contains(r.err, "mode"));
+  CHECK(pt::contains(r.err, R"("level":"error")"));
+  CHECK(pt::contains(r.err, "mode"));
   auto addr = run({"serve", "--listen", "nonsense"});
   CHECK(addr.code == 1);
-  CHECK(contains(addr.err, "--listen"));
+  CHECK(pt::contains(addr.err, "--listen"));
   auto nocert = run({"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--tls-cert",
                      dir.file("missing.crt"), "--tls-key", dir.file("missing.key")});
   CHECK(nocert.code == 1);
-  CHECK(contains(nocert.err, "missing.crt"));
+  CHECK(pt::contains(nocert.err, "missing.crt"));
 }
 
 TEST_CASE("serve: /metrics passes promtool check metrics after real traffic", "[binary]") {
@@ -190,18 +189,18 @@ TEST_CASE("serve: /metrics passes promtool check metrics after real traffic", "[
   pt::HttpsClient client(served.client());
   auto denied = client.request("POST", "/validate?timeout=5s", pt::pod_review("u-1", true));
   CHECK(denied.status == 200);
-  CHECK(contains(denied.body, R"("allowed":false)"));
+  CHECK(pt::contains(denied.body, R"("allowed":false)"));
   CHECK(client.request("POST", "/audit", pt::pod_review("u-2", true)).status == 200);
   CHECK(client.request("POST", "/validate", pt::pod_review("u-3", false)).status == 200);
   CHECK(client.request("POST", "/validate", "{not json").status == 400);
   CHECK(client.request("GET", "/healthz").status == 200);
 
   const std::string text = http_get(served.metricsPort, "/metrics");
-  CHECK(contains(text, R"(podgate_admission_requests_total{decision="denied",kind="Pod",mode="enforce",operation="CREATE"} 1)"));
-  CHECK(contains(text, R"(decision="would_deny",kind="Pod",mode="audit")"));
-  CHECK(contains(text, "podgate_admission_review_duration_seconds_bucket"));
-  CHECK(contains(text, "podgate_tls_serving_certificate_expiry_timestamp_seconds"));
-  CHECK(contains(text, "podgate_build_info"));
+  CHECK(pt::contains(text, R"(podgate_admission_requests_total{decision="denied",kind="Pod",mode="enforce",operation="CREATE"} 1)"));
+  CHECK(pt::contains(text, R"(decision="would_deny",kind="Pod",mode="audit")"));
+  CHECK(pt::contains(text, "podgate_admission_review_duration_seconds_bucket"));
+  CHECK(pt::contains(text, "podgate_tls_serving_certificate_expiry_timestamp_seconds"));
+  CHECK(pt::contains(text, "podgate_build_info"));
 
   pt::TempDir dir;
   pt::write_file(dir.file("metrics.txt"), text);
@@ -215,21 +214,21 @@ TEST_CASE("serve: /metrics passes promtool check metrics after real traffic", "[
 TEST_CASE("serve: SIGHUP reloads the rules, a bad file keeps the old ones", "[binary]") {
   Served served("mode: enforce\n");
   pt::HttpsClient client(served.client());
-  CHECK(contains(client.request("POST", "/validate", pt::pod_review("a", true)).body, R"("allowed":false)"));
+  CHECK(pt::contains(client.request("POST", "/validate", pt::pod_review("a", true)).body, R"("allowed":false)"));
 
   pt::write_file_atomically(served.config_path(), "mode: audit\n");
   served.process->signal(SIGHUP);
   REQUIRE(served.process->wait_for_output("config reloaded", 10s));
-  CHECK(contains(client.request("POST", "/validate", pt::pod_review("b", true)).body, R"("allowed":true)"));
+  CHECK(pt::contains(client.request("POST", "/validate", pt::pod_review("b", true)).body, R"("allowed":true)"));
 
   pt::write_file_atomically(served.config_path(), "mode: sideways\n");
   served.process->signal(SIGHUP);
   REQUIRE(served.process->wait_for_output("config reload failed", 10s));
-  CHECK(contains(client.request("POST", "/validate", pt::pod_review("c", true)).body, R"("allowed":true)"));
+  CHECK(pt::contains(client.request("POST", "/validate", pt::pod_review("c", true)).body, R"("allowed":true)"));
 
   const std::string text = http_get(served.metricsPort, "/metrics");
-  CHECK(contains(text, R"(podgate_config_reloads_total{result="success"} 1)"));
-  CHECK(contains(text, R"(podgate_config_reloads_total{result="failure"} 1)"));
+  CHECK(pt::contains(text, R"(podgate_config_reloads_total{result="success"} 1)"));
+  CHECK(pt::contains(text, R"(podgate_config_reloads_total{result="failure"} 1)"));
 }
 
 TEST_CASE("serve: SIGTERM under load answers every request in flight, closes idle connections, exits 0",
@@ -278,6 +277,6 @@ TEST_CASE("serve: SIGTERM under load answers every request in flight, closes idl
   CHECK(bad_status == 0);
   CHECK(failed_before_term == 0);
   const std::string err = served.process->stderr_text();
-  CHECK(contains(err, "draining"));
-  CHECK(contains(err, "podgate stopped"));
+  CHECK(pt::contains(err, "draining"));
+  CHECK(pt::contains(err, "podgate stopped"));
 }

@@ -45,6 +45,7 @@
 #include "policy/policy.h"
 #include "policy/review.h"
 #include "server/server.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -58,12 +59,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
-milliseconds ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-}
 
 bool eventually(const std::function<bool()>& condition, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -99,43 +94,6 @@ std::string scrape(unsigned short port) {
     }
     std::this_thread::sleep_for(200ms);
   }
-}
-
-// The sum of a family's samples whose label set contains every one of `labels` (`kind="timeout"`);
-// 0 when none does (an unused label combination is absent from the exposition).
-double metric(const std::string& text, const std::string& family, const std::vector<std::string>& labels = {}) {
-  double sum = 0;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(family + "{") && !line.starts_with(family + " ")) continue;
-    const auto close = line.rfind(' ');
-    const std::string series = line.substr(0, close);
-    if (std::all_of(labels.begin(), labels.end(), [&](const std::string& l) { return contains(series, l); }))
-      sum += std::stod(line.substr(close + 1));
-  }
-  return sum;
-}
-
-std::string post_head(std::string_view target, std::size_t length, std::string_view extra = "") {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-         std::string(extra) + "Content-Length: " + std::to_string(length) + "\r\n\r\n";
-}
-
-// A review whose one image is pinned by digest: nothing to resolve, so the registry's state
-// cannot touch it.
-std::string clean_review(const std::string& uid) {
-  return pt::pod_review_with_images(uid, {"registry.example.com/team/app@sha256:" + std::string(64, 'a')});
-}
-
-// Raises this process's open-file limit (inherited by the podgate child) to at least `wanted`,
-// the hard limit too when it is lower (root may); false when that is not allowed.
-bool raise_nofile(rlim_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  if (limit.rlim_cur >= wanted) return true;
-  limit.rlim_cur = wanted;
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) limit.rlim_max = wanted;
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
 // tests/support/scripted_registry.py on a free loopback port (its docstring lists the modes).
@@ -322,7 +280,7 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
       } catch (const std::exception& e) {
         a.error = e.what();
       }
-      a.took = ms_since(started);
+      a.took = pt::ms_since(started);
       return a;
     }));
   }
@@ -336,9 +294,9 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
   for (int i = 0; i < 1000 && (i < 5 || hung_open() || pending[4].wait_for(0s) != std::future_status::ready); ++i) {
     const bool during = hung_open();
     const auto started = Clock::now();
-    auto r = clean.request("POST", "/validate" + query, clean_review("clean-" + std::to_string(i)));
-    clean_slowest = std::max(clean_slowest, ms_since(started));
-    if (r.status == 200 && contains(r.body, "\"allowed\":true")) {
+    auto r = clean.request("POST", "/validate" + query, pt::clean_review("clean-" + std::to_string(i)));
+    clean_slowest = std::max(clean_slowest, pt::ms_since(started));
+    if (r.status == 200 && pt::contains(r.body, "\"allowed\":true")) {
       ++clean_ok;
       if (during) ++clean_while_hung;
     }
@@ -352,15 +310,15 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
     CHECK(a.response.status == 200);
     CHECK(a.took < bound);
     if (faults[i].kind == "timeout") CHECK(a.took >= deadline - 300ms);  // it did wait for the registry
-    CHECK(contains(a.response.body, "\"uid\":\"fault-" + std::to_string(i) + "\""));
-    CHECK(contains(a.response.body, "podgate could not resolve image"));
-    CHECK(contains(a.response.body, faults[i].says));
+    CHECK(pt::contains(a.response.body, "\"uid\":\"fault-" + std::to_string(i) + "\""));
+    CHECK(pt::contains(a.response.body, "podgate could not resolve image"));
+    CHECK(pt::contains(a.response.body, faults[i].says));
     if (allow) {
-      CHECK(contains(a.response.body, "\"allowed\":true"));
-      CHECK(contains(a.response.body, "allowed by rules.images.onResolveError: allow"));  // the warning
+      CHECK(pt::contains(a.response.body, "\"allowed\":true"));
+      CHECK(pt::contains(a.response.body, "allowed by rules.images.onResolveError: allow"));  // the warning
     } else {
-      CHECK(contains(a.response.body, "\"allowed\":false"));
-      CHECK(contains(a.response.body, "onResolveError is deny"));
+      CHECK(pt::contains(a.response.body, "\"allowed\":false"));
+      CHECK(pt::contains(a.response.body, "onResolveError is deny"));
     }
   }
   INFO("clean reviews: " << clean_ok << ", " << clean_while_hung << " while the registry hung; slowest "
@@ -384,7 +342,7 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
     for (const auto& f : faults) {
       const double expected = static_cast<double>(
           std::count_if(faults.begin(), faults.end(), [&](const Fault& g) { return g.kind == f.kind; }));
-      if (metric(text, "podgate_registry_errors_total", {"kind=\"" + f.kind + "\"", registry_label}) != expected)
+      if (pt::metric(text, "podgate_registry_errors_total", {"kind=\"" + f.kind + "\"", registry_label}) != expected)
         return false;
     }
     return true;
@@ -394,8 +352,8 @@ TEST_CASE("fault: a misbehaving registry is answered within the deadline, by onR
   CHECK(all_counted);
   const std::string outcome = allow ? "outcome=\"allowed\"" : "outcome=\"denied\"";
   const std::string other = allow ? "outcome=\"denied\"" : "outcome=\"allowed\"";
-  CHECK(metric(text, "podgate_image_resolve_failures_total", {outcome}) == 5);
-  CHECK(metric(text, "podgate_image_resolve_failures_total", {other}) == 0);
+  CHECK(pt::metric(text, "podgate_image_resolve_failures_total", {outcome}) == 5);
+  CHECK(pt::metric(text, "podgate_image_resolve_failures_total", {other}) == 0);
   CHECK(served.process->running());
 }
 
@@ -437,7 +395,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
     problems.push_back(std::move(what));
   };
   auto refused_at_connect = [](const std::string& what) {
-    return contains(what, "connect failed") || contains(what, "TLS handshake failed");
+    return pt::contains(what, "connect failed") || pt::contains(what, "TLS handshake failed");
   };
 
   std::vector<std::thread> clients;
@@ -450,7 +408,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
         for (int attempt = 0; attempt < 2; ++attempt) {
           try {
             auto r = c.request("POST", "/validate", pt::pod_review(uid));
-            if (r.status != 200 || !contains(r.body, "\"uid\":\"" + uid + "\"")) {
+            if (r.status != 200 || !pt::contains(r.body, "\"uid\":\"" + uid + "\"")) {
               problem(uid + ": status " + std::to_string(r.status) + " " + r.body);
             } else {
               std::lock_guard<std::mutex> lock(mutex);
@@ -483,7 +441,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
 
   REQUIRE(eventually([&] { return ok_before.load() > 200; }, 20s));
   // In flight at SIGTERM: the header and the start of the body have arrived.
-  uploader.send_raw(post_head("/validate", inflight_body.size()) + inflight_body.substr(0, 1000));
+  uploader.send_raw(pt::post_head("/validate", inflight_body.size()) + inflight_body.substr(0, 1000));
   std::this_thread::sleep_for(100ms);
   termSent = true;
   served.process->signal(SIGTERM);
@@ -495,7 +453,7 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
   const auto inflight = uploader.read_response();
   CHECK(inflight.status == 200);
   CHECK(inflight.header("Connection") == "close");
-  CHECK(contains(inflight.body, "\"uid\":\"in-flight\""));
+  CHECK(pt::contains(inflight.body, "\"uid\":\"in-flight\""));
 
   const auto code = served.process->wait_for(30s);
   for (auto& c : clients) c.join();
@@ -527,10 +485,10 @@ TEST_CASE("fault: SIGTERM under keep-alive load loses no request and exits 0", "
   CHECK(lost.empty());
   CHECK(judged.count("in-flight") == 1);
   const std::string err = served.process->stderr_text();
-  CHECK(contains(err, "draining started"));
-  CHECK(contains(err, "drained; all connections closed"));
-  CHECK_FALSE(contains(err, "grace period over"));
-  CHECK(contains(err, "podgate stopped"));
+  CHECK(pt::contains(err, "draining started"));
+  CHECK(pt::contains(err, "drained; all connections closed"));
+  CHECK_FALSE(pt::contains(err, "grace period over"));
+  CHECK(pt::contains(err, "podgate stopped"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,7 +551,7 @@ std::size_t fill(const std::string& path) {
 
 pt::Response post_scan(const pt::ServedPodgate& served, const std::string& token, const std::string& report) {
   pt::HttpsClient c(served.client());
-  c.send_raw(post_head("/v1/scans", report.size(), "Authorization: Bearer " + token + "\r\n") + report);
+  c.send_raw(pt::post_head("/v1/scans", report.size(), "Authorization: Bearer " + token + "\r\n") + report);
   return c.read_response();
 }
 
@@ -643,8 +601,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   const auto refused = post_scan(served, token, big);
   INFO("POST /v1/scans: " << refused.status << " " << refused.body);
   CHECK(refused.status == 503);
-  CHECK(contains(refused.body, "disk is full"));
-  CHECK(contains(refused.body, "scans.database has no space left"));  // which setting, and what to do
+  CHECK(pt::contains(refused.body, "disk is full"));
+  CHECK(pt::contains(refused.body, "scans.database has no space left"));  // which setting, and what to do
 
   pt::write_file(dir.file("big.json"), big);
   pt::Process cli({PODGATE_BINARY, "scans", "import", "--config", dir.file("podgate.yaml"), dir.file("big.json")});
@@ -652,8 +610,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   INFO("podgate scans import: " << cli.stderr_text());
   REQUIRE(cli_code.has_value());
   CHECK(*cli_code == 1);
-  CHECK(contains(cli.stderr_text(), "big.json"));
-  CHECK(contains(cli.stderr_text(), "disk is full"));
+  CHECK(pt::contains(cli.stderr_text(), "big.json"));
+  CHECK(pt::contains(cli.stderr_text(), "disk is full"));
 
   // Admission goes on from what is stored, on a fresh connection and the server is healthy.
   auto review = [&](const std::string& uid, const std::string& digest) {
@@ -661,14 +619,14 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   };
   const auto v = review("v", vulnerable);
   CHECK(v.status == 200);
-  CHECK(contains(v.body, "\"allowed\":false"));
-  CHECK(contains(v.body, "CVE-2024-10000"));
+  CHECK(pt::contains(v.body, "\"allowed\":false"));
+  CHECK(pt::contains(v.body, "CVE-2024-10000"));
   const auto c = review("c", clean);
   CHECK(c.status == 200);
-  CHECK(contains(c.body, "\"allowed\":true"));
+  CHECK(pt::contains(c.body, "\"allowed\":true"));
   const auto l = review("l", late);
-  CHECK(contains(l.body, "\"allowed\":false"));
-  CHECK(contains(l.body, "has not been scanned"));
+  CHECK(pt::contains(l.body, "\"allowed\":false"));
+  CHECK(pt::contains(l.body, "has not been scanned"));
   pt::HttpsClient health(served.client());
   CHECK(health.request("GET", "/readyz").status == 200);
 
@@ -678,8 +636,8 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   INFO(accepted.body);
   CHECK(accepted.status == 201);
   const auto l2 = review("l2", late);
-  CHECK(contains(l2.body, "\"allowed\":false"));
-  CHECK(contains(l2.body, "CVE-2024-10000"));
+  CHECK(pt::contains(l2.body, "\"allowed\":false"));
+  CHECK(pt::contains(l2.body, "CVE-2024-10000"));
   CHECK(served.process->running());
 }
 
@@ -687,7 +645,7 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
 // Many connections.
 
 TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests being served", "[fault][limits][binary]") {
-  if (!raise_nofile(12000)) {
+  if (!pt::raise_nofile(12000)) {
     WARN("SKIPPED: the open-file limit cannot be raised to 12000 (ulimit -Hn)");
     return;
   }
@@ -698,7 +656,7 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
   pt::ServedPodgate served(
       "server:\n  threads: 2\n  limits: {maxConnections: 1000, maxConnectionsPerPeer: 0, idleTimeout: 5m}\n");
   SslContext tls(served.certs.caFile);
-  const std::string request = post_head("/validate", clean_review("idle").size()) + clean_review("idle");
+  const std::string request = pt::post_head("/validate", pt::clean_review("idle").size()) + pt::clean_review("idle");
 
   constexpr int kHeld = 5000;
   std::vector<std::unique_ptr<TlsConnection>> held;
@@ -713,16 +671,16 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
     }
     held.push_back(std::move(c));
   }
-  INFO(kHeld << " connections opened and used in " << ms_since(started).count() << " ms; " << failed
+  INFO(kHeld << " connections opened and used in " << pt::ms_since(started).count() << " ms; " << failed
              << " failed, the first: " << first_failure);
   CHECK(failed == 0);
 
   // A new client, on a new connection, is served at once.
   const auto fresh_started = Clock::now();
   pt::HttpsClient fresh(served.client());
-  const auto r = fresh.request("POST", "/validate", clean_review("fresh"));
+  const auto r = fresh.request("POST", "/validate", pt::clean_review("fresh"));
   CHECK(r.status == 200);
-  CHECK(ms_since(fresh_started) < 1500ms);
+  CHECK(pt::ms_since(fresh_started) < 1500ms);
 
   // The newest connections are still usable as they are; the oldest were closed for them.
   int newest_ok = 0;
@@ -733,14 +691,14 @@ TEST_CASE("fault: 5000 idle keep-alive connections do not stop new requests bein
   CHECK(oldest_closed == 3500);
 
   const std::string text = scrape(served.metricsPort);
-  CHECK(metric(text, "podgate_http_connections_open") <= 1002);
-  CHECK(metric(text, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}) >= kHeld + 1 - 1000 - 5);
-  CHECK(metric(text, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}) == 0);
+  CHECK(pt::metric(text, "podgate_http_connections_open") <= 1002);
+  CHECK(pt::metric(text, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}) >= kHeld + 1 - 1000 - 5);
+  CHECK(pt::metric(text, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}) == 0);
 }
 
 TEST_CASE("fault: 5000 connections that never send a request do not stop new requests being served",
           "[fault][limits][binary]") {
-  if (!raise_nofile(12000)) {
+  if (!pt::raise_nofile(12000)) {
     WARN("SKIPPED: the open-file limit cannot be raised to 12000 (ulimit -Hn)");
     return;
   }
@@ -766,7 +724,7 @@ TEST_CASE("fault: 5000 connections that never send a request do not stop new req
     handshaken.push_back(std::make_unique<TlsConnection>());
     if (!handshaken.back()->open(tls.ctx, served.port)) ++handshake_failed;
   }
-  const auto opened_in = ms_since(started);
+  const auto opened_in = pt::ms_since(started);
   INFO("opened in " << opened_in.count() << " ms");
   CHECK(handshake_failed == 0);
   // What follows is only meaningful while they are all held (opening takes 1-2 s here, a few
@@ -780,25 +738,25 @@ TEST_CASE("fault: 5000 connections that never send a request do not stop new req
   for (int i = 0; i < 10; ++i) {
     const auto t0 = Clock::now();
     pt::HttpsClient once(served.client());
-    ok += once.request("POST", "/validate", clean_review("new-" + std::to_string(i))).status == 200 ? 1 : 0;
-    ok += reused.request("POST", "/validate", clean_review("reused-" + std::to_string(i))).status == 200 ? 1 : 0;
-    slowest = std::max(slowest, ms_since(t0));
+    ok += once.request("POST", "/validate", pt::clean_review("new-" + std::to_string(i))).status == 200 ? 1 : 0;
+    ok += reused.request("POST", "/validate", pt::clean_review("reused-" + std::to_string(i))).status == 200 ? 1 : 0;
+    slowest = std::max(slowest, pt::ms_since(t0));
   }
   CHECK(ok == 20);
   CHECK(slowest < 1500ms);
   const std::string during = scrape(served.metricsPort);
-  CHECK(metric(during, "podgate_http_connections_open") >= 5000);
-  CHECK(metric(during, "podgate_http_connections_rejected_total") == 0);
+  CHECK(pt::metric(during, "podgate_http_connections_open") >= 5000);
+  CHECK(pt::metric(during, "podgate_http_connections_rejected_total") == 0);
 
   // And they are shed at the read deadline.
-  REQUIRE(eventually([&] { return metric(scrape(served.metricsPort), "podgate_http_connections_open") <= 1; },
+  REQUIRE(eventually([&] { return pt::metric(scrape(served.metricsPort), "podgate_http_connections_open") <= 1; },
                      read_timeout + 6s));
   int raw_closed = 0;
   for (auto& c : raw) raw_closed += c->closed_by_peer() ? 1 : 0;
   CHECK(raw_closed == 4000);
   const std::string after = scrape(served.metricsPort);
-  CHECK(metric(after, "podgate_http_connection_timeouts_total", {"phase=\"handshake\""}) >= 4000);
-  CHECK(metric(after, "podgate_http_connection_timeouts_total", {"phase=\"read\""}) >= 1000);
+  CHECK(pt::metric(after, "podgate_http_connection_timeouts_total", {"phase=\"handshake\""}) >= 4000);
+  CHECK(pt::metric(after, "podgate_http_connection_timeouts_total", {"phase=\"read\""}) >= 1000);
   CHECK(reused.request("GET", "/healthz").status == 200);
 }
 
@@ -844,7 +802,7 @@ TEST_CASE("fault: at maxConnections idle keep-alive connections give way, across
         try {
           mine.push_back(std::make_unique<pt::HttpsClient>(options));
           auto r = mine.back()->request("POST", "/validate", pt::pod_review(uid));
-          if (r.status == 200 && contains(r.body, uid)) ++ok;
+          if (r.status == 200 && pt::contains(r.body, uid)) ++ok;
           else throw std::runtime_error("status " + std::to_string(r.status));
         } catch (const std::exception& e) {
           std::lock_guard<std::mutex> lock(mutex);
@@ -857,7 +815,7 @@ TEST_CASE("fault: at maxConnections idle keep-alive connections give way, across
   for (const auto& f : failures) UNSCOPED_INFO(f);
   CHECK(ok == kThreads * kEach);
   auto value = [&](const std::string& family, const std::vector<std::string>& labels = {}) {
-    return metric(metrics.serialize(), family, labels);
+    return pt::metric(metrics.serialize(), family, labels);
   };
   CHECK(eventually([&] { return value("podgate_http_connections_open") <= 20; }, 5s));
   // Every connection beyond the limit found one to evict (a connection whose idle wait had just

@@ -17,8 +17,10 @@
 #include "policy/review.h"
 #include "registry/client.h"
 #include "registry/digest_cache.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
+#include "support/resolve.h"
 #include "support/review_body.h"
 #include "support/served_podgate.h"
 #include "support/temp_dir.h"
@@ -32,34 +34,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
 config::RegistryConfig registry_entry(const pt::TestRegistry& reg, const std::string& credentialsFile = "") {
   config::RegistryConfig r;
   r.host = reg.host();
   r.caFile = reg.ca_file();
   r.credentialsFile = credentialsFile;
   return r;
-}
-
-image::Reference parse_ref(const std::string& text) {
-  auto parsed = image::parse(text);
-  REQUIRE(parsed);
-  return *parsed.reference;
-}
-
-registry::Resolution resolve_now(registry::Client& client, const std::string& image) {
-  std::promise<registry::Resolution> promise;
-  auto future = promise.get_future();
-  client.resolve(parse_ref(image), [&promise](registry::Resolution r) { promise.set_value(std::move(r)); });
-  REQUIRE(future.wait_for(20s) == std::future_status::ready);
-  auto r = future.get();
-  UNSCOPED_INFO(image << ": " << registry::to_string(r.failure) << ": " << r.error);
-  return r;
-}
-
-std::string docker_config(const std::string& host, const std::string& user, const std::string& password) {
-  return "{\"auths\":{\"" + host + "\":{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}}}";
 }
 
 using Served = pt::ServedPodgate;
@@ -82,7 +62,7 @@ TEST_CASE("client: a tag resolves to the digest the registry holds, a digest ref
   const std::string digest = reg.push_image("team/app", "1.0");
   registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
 
-  auto r = resolve_now(client, reg.host() + "/team/app:1.0");
+  auto r = pt::resolve_now(client, reg.host() + "/team/app:1.0");
   REQUIRE(r.ok());
   CHECK(r.digest == digest);
   CHECK(r.mediaType == "application/vnd.oci.image.manifest.v1+json");
@@ -91,7 +71,7 @@ TEST_CASE("client: a tag resolves to the digest the registry holds, a digest ref
   CHECK(reg.manifest_requests("team/app", "1.0", "HEAD") == 1);
   CHECK(reg.manifest_requests("team/app", "1.0", "GET") == 0);
 
-  auto by_digest = resolve_now(client, reg.host() + "/team/app@" + digest);
+  auto by_digest = pt::resolve_now(client, reg.host() + "/team/app@" + digest);
   REQUIRE(by_digest.ok());
   CHECK(by_digest.digest == digest);
 }
@@ -100,7 +80,7 @@ TEST_CASE("client: an index resolves to its own digest and lists its children pe
   pt::TestRegistry reg;
   const auto pushed = reg.push_index("team/multi", "2");
   registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/team/multi:2");
+  auto r = pt::resolve_now(client, reg.host() + "/team/multi:2");
   REQUIRE(r.ok());
   CHECK(r.digest == pushed.digest);
   CHECK(registry::is_index_media_type(r.mediaType));
@@ -119,19 +99,19 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   reg.push_image("team/app", "1.0");
 
   registry::Client trusting({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto missing_tag = resolve_now(trusting, reg.host() + "/team/app:nope");
+  auto missing_tag = pt::resolve_now(trusting, reg.host() + "/team/app:nope");
   CHECK(missing_tag.failure == registry::Failure::NotFound);
-  auto missing_repo = resolve_now(trusting, reg.host() + "/team/none:1");
+  auto missing_repo = pt::resolve_now(trusting, reg.host() + "/team/none:1");
   CHECK(missing_repo.failure == registry::Failure::NotFound);
-  CHECK(contains(missing_repo.error, "does not exist"));
+  CHECK(pt::contains(missing_repo.error, "does not exist"));
 
   // Without the registry's CA, verification fails: TLS is verified by default.
   registry::Client untrusting({}, {}, nullptr, nullptr);
-  auto untrusted = resolve_now(untrusting, reg.host() + "/team/app:1.0");
+  auto untrusted = pt::resolve_now(untrusting, reg.host() + "/team/app:1.0");
   CHECK(untrusted.failure == registry::Failure::Tls);
 
   reg.stop();
-  auto down = resolve_now(trusting, reg.host() + "/team/app:1.0");
+  auto down = pt::resolve_now(trusting, reg.host() + "/team/app:1.0");
   CHECK(down.failure == registry::Failure::Unreachable);
 
   pt::SilentServer hung;
@@ -139,7 +119,7 @@ TEST_CASE("client: not found, no TLS trust, down, and hung registries fail with 
   options.timeout = 500ms;
   registry::Client impatient({}, options, nullptr, nullptr);
   const auto started = Clock::now();
-  auto slow = resolve_now(impatient, hung.host() + "/team/app:1.0");
+  auto slow = pt::resolve_now(impatient, hung.host() + "/team/app:1.0");
   const auto took = Clock::now() - started;
   CHECK(slow.failure == registry::Failure::Timeout);
   CHECK(took >= 450ms);
@@ -152,24 +132,24 @@ TEST_CASE("client: Basic auth from a dockerconfigjson file, refused without it",
   pt::TestRegistry reg(options);
   const std::string digest = reg.push_image("private/app", "1");
   pt::TempDir dir("podgate-creds");
-  pt::write_file(dir.file("good.json"), docker_config(reg.host(), options.user, options.password));
-  pt::write_file(dir.file("bad.json"), docker_config(reg.host(), options.user, "wrong"));
+  pt::write_file(dir.file("good.json"), pt::docker_config(reg.host(), options.user, options.password));
+  pt::write_file(dir.file("bad.json"), pt::docker_config(reg.host(), options.user, "wrong"));
 
   registry::Client with({registry_entry(reg, dir.file("good.json"))}, {}, nullptr, nullptr);
-  auto ok = resolve_now(with, reg.host() + "/private/app:1");
+  auto ok = pt::resolve_now(with, reg.host() + "/private/app:1");
   REQUIRE(ok.ok());
   CHECK(ok.digest == digest);
 
   registry::Client wrong({registry_entry(reg, dir.file("bad.json"))}, {}, nullptr, nullptr);
-  auto refused = resolve_now(wrong, reg.host() + "/private/app:1");
+  auto refused = pt::resolve_now(wrong, reg.host() + "/private/app:1");
   CHECK(refused.failure == registry::Failure::Unauthorized);
-  CHECK(contains(refused.error, "with the configured credentials"));
-  CHECK_FALSE(contains(refused.error, "wrong"));  // never the secret
+  CHECK(pt::contains(refused.error, "with the configured credentials"));
+  CHECK_FALSE(pt::contains(refused.error, "wrong"));  // never the secret
 
   registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
-  auto anonymous = resolve_now(without, reg.host() + "/private/app:1");
+  auto anonymous = pt::resolve_now(without, reg.host() + "/private/app:1");
   CHECK(anonymous.failure == registry::Failure::Unauthorized);
-  CHECK(contains(anonymous.error, "no credentials are configured"));
+  CHECK(pt::contains(anonymous.error, "no credentials are configured"));
 }
 
 TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched once and reused", "[images][auth]") {
@@ -179,11 +159,11 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     pt::TestRegistry reg(options);
     const std::string digest = reg.push_image("public/app", "1");
     registry::Client client({registry_entry(reg)}, {}, nullptr, nullptr);
-    auto first = resolve_now(client, reg.host() + "/public/app:1");
+    auto first = pt::resolve_now(client, reg.host() + "/public/app:1");
     REQUIRE(first.ok());
     CHECK(first.digest == digest);
     CHECK(first.requests == 3);  // HEAD 401, token, HEAD 200
-    auto second = resolve_now(client, reg.host() + "/public/app:1");
+    auto second = pt::resolve_now(client, reg.host() + "/public/app:1");
     REQUIRE(second.ok());
     CHECK(second.requests == 1);  // the cached token goes with the first request
     CHECK(reg.token_requests() == 1);
@@ -195,10 +175,10 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     pt::TestRegistry reg(options);
     const std::string digest = reg.push_image("private/app", "1");
     pt::TempDir dir("podgate-creds");
-    pt::write_file(dir.file("config.json"), docker_config(reg.host(), options.user, options.password));
+    pt::write_file(dir.file("config.json"), pt::docker_config(reg.host(), options.user, options.password));
 
     registry::Client with({registry_entry(reg, dir.file("config.json"))}, {}, nullptr, nullptr);
-    auto ok = resolve_now(with, reg.host() + "/private/app:1");
+    auto ok = pt::resolve_now(with, reg.host() + "/private/app:1");
     REQUIRE(ok.ok());
     CHECK(ok.digest == digest);
     const auto log = reg.token_log();
@@ -206,7 +186,7 @@ TEST_CASE("client: bearer tokens, anonymous and with credentials, are fetched on
     CHECK(log.back().user == options.user);
 
     registry::Client without({registry_entry(reg)}, {}, nullptr, nullptr);
-    auto refused = resolve_now(without, reg.host() + "/private/app:1");
+    auto refused = pt::resolve_now(without, reg.host() + "/private/app:1");
     CHECK(refused.failure == registry::Failure::Unauthorized);
   }
 }
@@ -221,7 +201,7 @@ TEST_CASE("cache: a re-pushed tag is seen once the TTL has passed, not before", 
   auto lookup = [&] {
     std::promise<registry::DigestCache::Result> p;
     auto f = p.get_future();
-    cache.resolve(parse_ref(reg.host() + "/team/app:moving"), Clock::now() + 10s, [&p](auto r) { p.set_value(r); });
+    cache.resolve(pt::parse_ref(reg.host() + "/team/app:moving"), Clock::now() + 10s, [&p](auto r) { p.set_value(r); });
     return f.get();
   };
   CHECK(lookup()->digest == before);
@@ -254,8 +234,8 @@ TEST_CASE("serve: 50 concurrent reviews of one uncached tag make exactly one man
   for (auto& a : answers) {
     const auto response = a.get();
     REQUIRE(response.status == 200);
-    CHECK(contains(response.body, "\"allowed\":true"));
-    CHECK(contains(response.body, digest));  // the judged digest, in the audit annotations
+    CHECK(pt::contains(response.body, "\"allowed\":true"));
+    CHECK(pt::contains(response.body, digest));  // the judged digest, in the audit annotations
   }
   CHECK(reg.manifest_requests("team/popular", "1") == 1);
   INFO("the access log counted " << reg.manifest_requests("team/popular", "1") << " manifest requests");
@@ -270,30 +250,30 @@ TEST_CASE("serve: missing images are denied, an outage follows onResolveError an
     Served served(images_config(reg));
     auto r = served.validate(pt::pod_review_with_images("u1", {good, reg.host() + "/team/app:typo"}));
     REQUIRE(r.status == 200);
-    CHECK(contains(r.body, "\"allowed\":false"));
-    CHECK(contains(r.body, "container \\\"c1\\\" uses image"));
-    CHECK(contains(r.body, "which does not exist"));
-    CHECK_FALSE(contains(r.body, "container \\\"c0\\\" uses image"));
+    CHECK(pt::contains(r.body, "\"allowed\":false"));
+    CHECK(pt::contains(r.body, "container \\\"c1\\\" uses image"));
+    CHECK(pt::contains(r.body, "which does not exist"));
+    CHECK_FALSE(pt::contains(r.body, "container \\\"c0\\\" uses image"));
   }
   SECTION("registry down, onResolveError deny") {
     Served served(images_config(reg));
     reg.stop();
     auto r = served.validate(pt::pod_review_with_images("u2", {good}));
-    CHECK(contains(r.body, "\"allowed\":false"));
-    CHECK(contains(r.body, "could not resolve image"));
-    CHECK(contains(r.body, "onResolveError is deny"));
+    CHECK(pt::contains(r.body, "\"allowed\":false"));
+    CHECK(pt::contains(r.body, "could not resolve image"));
+    CHECK(pt::contains(r.body, "onResolveError is deny"));
   }
   SECTION("registry down, onResolveError allow: allowed with a warning, counted as fail-open") {
     Served served(images_config(reg, "    onResolveError: allow\n"));
     reg.stop();
     auto r = served.validate(pt::pod_review_with_images("u3", {good}));
     INFO(r.body);
-    CHECK(contains(r.body, "\"allowed\":true"));
-    CHECK(contains(r.body, "allowed by rules.images.onResolveError: allow"));
+    CHECK(pt::contains(r.body, "\"allowed\":true"));
+    CHECK(pt::contains(r.body, "allowed by rules.images.onResolveError: allow"));
     pt::Process curl({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(served.metricsPort) + "/metrics"});
     REQUIRE(curl.wait_for(10s) == 0);
-    CHECK(contains(curl.stdout_text(), "podgate_image_resolve_failures_total{outcome=\"allowed\"} 1"));
-    CHECK(contains(curl.stdout_text(), "podgate_registry_errors_total{kind=\"unreachable\""));
+    CHECK(pt::contains(curl.stdout_text(), "podgate_image_resolve_failures_total{outcome=\"allowed\"} 1"));
+    CHECK(pt::contains(curl.stdout_text(), "podgate_registry_errors_total{kind=\"unreachable\""));
   }
 }
 
@@ -315,11 +295,11 @@ TEST_CASE("serve: a hung registry costs one review its deadline, and no other re
   const auto fast_started = Clock::now();
   auto fast = served.validate(pt::pod_review_with_images("fast", {"nginx:1@sha256:" + std::string(64, 'a')}));
   const auto fast_took = Clock::now() - fast_started;
-  CHECK(contains(fast.body, "\"allowed\":true"));
+  CHECK(pt::contains(fast.body, "\"allowed\":true"));
   const auto answer = slow.get();
   const auto took = Clock::now() - started;
-  CHECK(contains(answer.body, "\"allowed\":false"));
-  CHECK(contains(answer.body, "did not answer before the admission deadline"));
+  CHECK(pt::contains(answer.body, "\"allowed\":false"));
+  CHECK(pt::contains(answer.body, "did not answer before the admission deadline"));
   CHECK(took >= 1500ms);  // ?timeout=2s less the answer margin
   CHECK(took < 2500ms);   // ...and not the 20 s resolve budget
   CHECK(fast_took < 1500ms);
@@ -337,17 +317,17 @@ TEST_CASE("podgate resolve prints digests and index children, exit 1 when one fa
   INFO(ok.stderr_text());
   REQUIRE(ok.wait_for(30s) == 0);
   const std::string out = ok.stdout_text();
-  CHECK(contains(out, reg.host() + "/team/app:1.0 " + digest));
-  CHECK(contains(out, reg.host() + "/team/multi:2 " + index.digest));
-  CHECK(contains(out, "  linux/arm64 " + index.children[1].second));
+  CHECK(pt::contains(out, reg.host() + "/team/app:1.0 " + digest));
+  CHECK(pt::contains(out, reg.host() + "/team/multi:2 " + index.digest));
+  CHECK(pt::contains(out, "  linux/arm64 " + index.children[1].second));
 
   pt::Process missing({PODGATE_BINARY, "resolve", "--config", dir.file("podgate.yaml"), reg.host() + "/team/app:gone"});
   REQUIRE(missing.wait_for(30s) == 1);
-  CHECK(contains(missing.stderr_text(), "not_found"));
+  CHECK(pt::contains(missing.stderr_text(), "not_found"));
 
   pt::Process bad({PODGATE_BINARY, "resolve", "UPPER/Case"});
   REQUIRE(bad.wait_for(30s) == 2);
-  CHECK(contains(bad.stderr_text(), "must be lowercase"));
+  CHECK(pt::contains(bad.stderr_text(), "must be lowercase"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +389,7 @@ TEST_CASE("bench: cold and warm resolution, and 8 uncached images against 1", "[
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     REQUIRE(r.status == 200);
     INFO(r.body);
-    REQUIRE(contains(r.body, "\"allowed\":true"));
+    REQUIRE(pt::contains(r.body, "\"allowed\":true"));
     return ms;
   };
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -20,8 +21,6 @@ namespace pt = podgate::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 std::string rfc3339_days_ago(int days) {
   const std::time_t t = std::time(nullptr) - static_cast<std::time_t>(days) * 86400;
@@ -126,17 +125,17 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
     CHECK(post(report, "wrong-token").status == 401);
     auto ok = post(report, "s3cret-scan-token-0123456789abcdef");
     REQUIRE(ok.status == 201);
-    CHECK(contains(ok.body, im.vulnerableDigest));
-    CHECK(contains(ok.body, "\"stored\":true"));
+    CHECK(pt::contains(ok.body, im.vulnerableDigest));
+    CHECK(pt::contains(ok.body, "\"stored\":true"));
     auto again = post(report, "s3cret-scan-token-0123456789abcdef");
     CHECK(again.status == 200);  // nothing newer: unchanged
-    CHECK(contains(again.body, "\"stored\":false"));
+    CHECK(pt::contains(again.body, "\"stored\":false"));
     auto archive = post("{\"SchemaVersion\":2,\"CreatedAt\":\"2026-11-01T00:00:00Z\",\"ArtifactName\":\"app.tar\","
                         "\"ArtifactType\":\"container_image\",\"Metadata\":{\"ImageID\":\"sha256:" +
                             std::string(64, '2') + "\",\"RepoDigests\":[]},\"Results\":[]}",
                         "s3cret-scan-token-0123456789abcdef");
     CHECK(archive.status == 422);
-    CHECK(contains(archive.body, "RepoDigests"));
+    CHECK(pt::contains(archive.body, "RepoDigests"));
   }
 
   SECTION("verdicts: vulnerable, clean, unscanned, stale, ignored, a child of an index, malicious") {
@@ -150,37 +149,37 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
     REQUIRE(post(malware_verdict(im.malwareDigest, "Unix.Trojan.Mirai-9976015-0"), token).status == 201);
 
     const std::string vulnerable = review(im.vulnerable);
-    CHECK(contains(vulnerable, "\"allowed\":false"));
-    CHECK(contains(vulnerable, "CVE-2024-3094 (CRITICAL, xz-utils, fixed in 5.6.1+really5.4.5-1)"));
-    CHECK_FALSE(contains(vulnerable, "CVE-2023-4039"));  // LOW is under the HIGH threshold
+    CHECK(pt::contains(vulnerable, "\"allowed\":false"));
+    CHECK(pt::contains(vulnerable, "CVE-2024-3094 (CRITICAL, xz-utils, fixed in 5.6.1+really5.4.5-1)"));
+    CHECK_FALSE(pt::contains(vulnerable, "CVE-2023-4039"));  // LOW is under the HIGH threshold
 
     const std::string ok = review(im.clean);
-    CHECK(contains(ok, "\"allowed\":true"));
-    CHECK(contains(ok, "\\\"scan\\\":\\\"clean\\\""));  // the audit annotation records the verdict
-    CHECK(contains(ok, "trivy"));
+    CHECK(pt::contains(ok, "\"allowed\":true"));
+    CHECK(pt::contains(ok, "\\\"scan\\\":\\\"clean\\\""));  // the audit annotation records the verdict
+    CHECK(pt::contains(ok, "trivy"));
 
     const std::string unscanned = review(im.unscanned);
-    CHECK(contains(unscanned, "\"allowed\":false"));
-    CHECK(contains(unscanned, "has not been scanned"));
+    CHECK(pt::contains(unscanned, "\"allowed\":false"));
+    CHECK(pt::contains(unscanned, "has not been scanned"));
     const std::string audited = review(im.unscanned, "/audit");
-    CHECK(contains(audited, "\"allowed\":true"));
-    CHECK(contains(audited, "would deny"));
+    CHECK(pt::contains(audited, "\"allowed\":true"));
+    CHECK(pt::contains(audited, "would deny"));
 
     const std::string old = review(im.stale);
-    CHECK(contains(old, "\"allowed\":false"));
-    CHECK(contains(old, "whose newest scan is 30 days old"));
+    CHECK(pt::contains(old, "\"allowed\":false"));
+    CHECK(pt::contains(old, "whose newest scan is 30 days old"));
 
-    CHECK(contains(review(im.accepted), "\"allowed\":true"));
+    CHECK(pt::contains(review(im.accepted), "\"allowed\":true"));
 
     const std::string multi = review(im.multi);
-    CHECK(contains(multi, "\"allowed\":false"));
-    CHECK(contains(multi, "CVE-2024-3094"));
+    CHECK(pt::contains(multi, "\"allowed\":false"));
+    CHECK(pt::contains(multi, "CVE-2024-3094"));
 
     const std::string miner = review(im.malicious);
-    CHECK(contains(miner, "\"allowed\":false"));
-    CHECK(contains(miner, "found malicious (Unix.Trojan.Mirai-9976015-0 in /usr/bin/.x)"));
+    CHECK(pt::contains(miner, "\"allowed\":false"));
+    CHECK(pt::contains(miner, "found malicious (Unix.Trojan.Mirai-9976015-0 in /usr/bin/.x)"));
     const std::string miner_audit = review(im.malicious, "/audit");
-    CHECK(contains(miner_audit, "\"allowed\":false"));  // denied even on the audit route
+    CHECK(pt::contains(miner_audit, "\"allowed\":false"));  // denied even on the audit route
 
     // GET /v1/scans/<digest> shows what podgate knows; the scans survive a restart.
     served->process->signal(SIGTERM);
@@ -193,8 +192,8 @@ TEST_CASE("scan rule: reports imported over HTTPS judge the images a real regist
                " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret-scan-token-0123456789abcdef\r\n\r\n");
     const auto shown = c.read_response();
     CHECK(shown.status == 200);
-    CHECK(contains(shown.body, "CVE-2024-3094"));
-    CHECK(contains(review(im.vulnerable), "\"allowed\":false"));
+    CHECK(pt::contains(shown.body, "CVE-2024-3094"));
+    CHECK(pt::contains(review(im.vulnerable), "\"allowed\":false"));
   }
 }
 
@@ -207,21 +206,21 @@ TEST_CASE("podgate scans import, show and list work on the database file", "[sca
 
   pt::Process import({PODGATE_BINARY, "scans", "import", "--config", dir.file("podgate.yaml"), dir.file("trivy.json")});
   REQUIRE(import.wait_for(30s) == 0);
-  CHECK(contains(import.stdout_text(), digest));
-  CHECK(contains(import.stdout_text(), "stored"));
+  CHECK(pt::contains(import.stdout_text(), digest));
+  CHECK(pt::contains(import.stdout_text(), "stored"));
 
   pt::Process bad({PODGATE_BINARY, "scans", "import", "--config", dir.file("podgate.yaml"), dir.file("broken.json")});
   REQUIRE(bad.wait_for(30s) == 1);
-  CHECK(contains(bad.stderr_text(), "broken.json"));
+  CHECK(pt::contains(bad.stderr_text(), "broken.json"));
 
   pt::Process show({PODGATE_BINARY, "scans", "show", "--config", dir.file("podgate.yaml"), digest});
   REQUIRE(show.wait_for(30s) == 0);
-  CHECK(contains(show.stdout_text(), "CVE-2024-3094"));
+  CHECK(pt::contains(show.stdout_text(), "CVE-2024-3094"));
 
   pt::Process list({PODGATE_BINARY, "scans", "list", "--config", dir.file("podgate.yaml")});
   REQUIRE(list.wait_for(30s) == 0);
-  CHECK(contains(list.stdout_text(), digest));
-  CHECK(contains(list.stderr_text(), "1 scans of 1 digests"));
+  CHECK(pt::contains(list.stdout_text(), digest));
+  CHECK(pt::contains(list.stderr_text(), "1 scans of 1 digests"));
 
   // `podgate review` judges with the same database, as the server would (a pinned image needs
   // no registry).
@@ -230,8 +229,8 @@ TEST_CASE("podgate scans import, show and list work on the database file", "[sca
   pt::write_file(dir.file("review.json"), pt::pod_review_with_images("u", {"registry.example.com/app@" + digest}));
   pt::Process review({PODGATE_BINARY, "review", "--config", dir.file("scan-on.yaml"), dir.file("review.json")});
   REQUIRE(review.wait_for(30s) == 0);
-  CHECK(contains(review.stdout_text(), "\"allowed\":false"));
-  CHECK(contains(review.stdout_text(), "CVE-2024-3094"));
+  CHECK(pt::contains(review.stdout_text(), "\"allowed\":false"));
+  CHECK(pt::contains(review.stdout_text(), "CVE-2024-3094"));
 }
 
 TEST_CASE("scan API: 404 without a token file, and its own body limit refused before the body", "[scan][binary]") {
@@ -286,7 +285,7 @@ TEST_CASE("bench: warm review cost of the scan rule", "[.bench]") {
       const auto t0 = std::chrono::steady_clock::now();
       auto r = c.request("POST", "/validate", body);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      REQUIRE(contains(r.body, "\"allowed\":true"));
+      REQUIRE(pt::contains(r.body, "\"allowed\":true"));
     }
     std::sort(ms.begin(), ms.end());
     return std::make_pair(ms[ms.size() / 2], ms[ms.size() * 99 / 100]);

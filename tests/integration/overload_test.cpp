@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -42,21 +43,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
-milliseconds ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-}
-
-bool raise_nofile(rlim_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  if (limit.rlim_cur >= wanted) return true;
-  limit.rlim_cur = wanted;
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) limit.rlim_max = wanted;
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
-}
 
 struct Scrape {
   int status = 0;
@@ -84,24 +70,6 @@ Scrape scrape_once(unsigned short port, const std::string& target = "/metrics", 
   return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body()};
 }
 
-// The sum of a family's samples whose series contains every one of `labels`.
-double metric(const std::string& text, const std::string& family, const std::vector<std::string>& labels = {}) {
-  double sum = 0;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(family + "{") && !line.starts_with(family + " ")) continue;
-    const auto close = line.rfind(' ');
-    const std::string series = line.substr(0, close);
-    if (std::all_of(labels.begin(), labels.end(), [&](const std::string& l) { return contains(series, l); }))
-      sum += std::stod(line.substr(close + 1));
-  }
-  return sum;
-}
-
-std::string clean_review(const std::string& uid) {
-  return pt::pod_review_with_images(uid, {"registry.example.com/team/app@sha256:" + std::string(64, 'a')});
-}
-
 // Reviews on a fresh TLS connection each, in a loop on its own thread, until stopped: the
 // apiserver's traffic while an attack runs.
 class ReviewLoop {
@@ -127,13 +95,13 @@ class ReviewLoop {
       const auto started = Clock::now();
       try {
         pt::HttpsClient client(options_);
-        auto r = client.request("POST", "/validate?timeout=10s", clean_review(uid));
-        if (r.status == 200 && contains(r.body, "\"uid\":\"" + uid + "\"")) ++answered_;
+        auto r = client.request("POST", "/validate?timeout=10s", pt::clean_review(uid));
+        if (r.status == 200 && pt::contains(r.body, "\"uid\":\"" + uid + "\"")) ++answered_;
         else fail("HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200));
       } catch (const std::exception& e) {
         fail(e.what());
       }
-      slowestMs_ = std::max<long long>(slowestMs_.load(), ms_since(started).count());
+      slowestMs_ = std::max<long long>(slowestMs_.load(), pt::ms_since(started).count());
       std::this_thread::sleep_for(20ms);
     }
   }
@@ -252,10 +220,10 @@ FloodResult run_flood(const std::string& config, const std::string& source, cons
               "evicted_idle %.0f, max_connections %.0f\n",
               name, kSilent, source.c_str(), flood.opened(), most_held, result.answered, result.failed,
               static_cast<long long>(reviews.slowest().count()),
-              metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_per_peer\""}),
-              metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_handshake\""}),
-              metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}),
-              metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}));
+              pt::metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_per_peer\""}),
+              pt::metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_handshake\""}),
+              pt::metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_idle\""}),
+              pt::metric(result.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_connections\""}));
   std::fflush(stdout);
   return result;
 }
@@ -267,26 +235,26 @@ FloodResult run_flood(const std::string& config, const std::string& source, cons
 
 TEST_CASE("overload: 1100 silent connections from another address for 30 s do not stop reviews",
           "[overload][flood][slow][binary]") {
-  REQUIRE(raise_nofile(8192));
+  REQUIRE(pt::raise_nofile(8192));
   // The flooder at 127.0.0.2, the reviewer at 127.0.0.1: the per-peer cap (default 512) keeps the
   // flooder to its share, whatever the handshake deadline.
   const auto r = run_flood("server:\n  threads: 2\n", "127.0.0.2", "per-peer cap");
   INFO("first failure: " << r.firstFailure);
   CHECK(r.failed == 0);
   CHECK(r.answered >= 20);
-  CHECK(metric(r.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_per_peer\""}) > 0);
+  CHECK(pt::metric(r.metrics, "podgate_http_connections_rejected_total", {"reason=\"max_per_peer\""}) > 0);
 }
 
 TEST_CASE("overload: 1100 silent connections from the reviewer's own address for 30 s do not stop reviews",
           "[overload][flood][slow][binary]") {
-  REQUIRE(raise_nofile(8192));
+  REQUIRE(pt::raise_nofile(8192));
   // No per-peer cap (one address for everyone, as behind a NAT): the eviction of the oldest
   // connection still in its handshake alone keeps a place for each new review.
   const auto r = run_flood("server:\n  threads: 2\n  limits: {maxConnectionsPerPeer: 0}\n", "127.0.0.1", "eviction only");
   INFO("first failure: " << r.firstFailure);
   CHECK(r.failed == 0);
   CHECK(r.answered >= 20);
-  CHECK(metric(r.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_handshake\""}) > 0);
+  CHECK(pt::metric(r.metrics, "podgate_http_connections_rejected_total", {"reason=\"evicted_handshake\""}) > 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +316,7 @@ class HeldUpload {
 
 TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow memory without bound",
           "[overload][memory][binary]") {
-  REQUIRE(raise_nofile(4096));
+  REQUIRE(pt::raise_nofile(4096));
   signal(SIGPIPE, SIG_IGN);  // writes to connections the server closed after refusing them
   pt::TempDir dir("podgate-overload-memory");
   const std::string token(48, 't');
@@ -356,7 +324,7 @@ TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow
   // A long read deadline, so the slow uploads are held for the whole measurement.
   pt::ServedPodgate served("server:\n  threads: 2\n  limits: {readTimeout: 60s}\nscans:\n  database: \"" +
                            dir.file("scans.db") + "\"\n  apiTokenFile: \"" + dir.file("token") + "\"\n");
-  for (int i = 0; i < 5; ++i) REQUIRE(served.validate(clean_review("warm-" + std::to_string(i))).status == 200);
+  for (int i = 0; i < 5; ++i) REQUIRE(served.validate(pt::clean_review("warm-" + std::to_string(i))).status == 200);
   std::this_thread::sleep_for(500ms);
   const long idle_kib = pt::rss_kib(served.process->pid());
   REQUIRE(idle_kib > 0);
@@ -385,7 +353,7 @@ TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow
     });
   }
   for (auto& l : loaders) l.join();
-  const auto loaded_in = ms_since(started);
+  const auto loaded_in = pt::ms_since(started);
   // Both loads are in place: the peak over the next 3 s, while reviews go on.
   long peak_kib = 0;
   for (int i = 0; i < 30; ++i) {
@@ -402,8 +370,8 @@ TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow
               "reviews (loaded in %lld ms): growth %ld MiB; scans refused 401: %d; reviews refused 503: %d (budget "
               "rejections %.0f, bytes held %.0f); small reviews on fresh connections answered %d, failed %d\n",
               idle_kib / 1024, peak_kib / 1024, kScans, kReviews, static_cast<long long>(loaded_in.count()), growth_mib,
-              scans_401, reviews_503, metric(text, "podgate_http_body_budget_rejections_total"),
-              metric(text, "podgate_http_buffered_body_bytes"), reviews.answered(), reviews.failed());
+              scans_401, reviews_503, pt::metric(text, "podgate_http_body_budget_rejections_total"),
+              pt::metric(text, "podgate_http_buffered_body_bytes"), reviews.answered(), reviews.failed());
   std::fflush(stdout);
   SSL_CTX_free(ctx);
   INFO("first failure: " << reviews.first_failure());
@@ -420,10 +388,10 @@ TEST_CASE("overload: wrong-token scan uploads and slow large reviews do not grow
   CHECK(reviews.answered() >= 5);
   // Every wrong token was refused from the header (the statuses read back are informative: a
   // reset after the server's close may swallow an answer).
-  CHECK(metric(text, "podgate_scan_api_auth_failures_total", {"reason=\"invalid\""}) == kScans);
-  CHECK(metric(text, "podgate_http_requests_total", {"route=\"scans\"", "code=\"401\""}) == kScans);
-  CHECK(metric(text, "podgate_http_body_budget_rejections_total") > 0);
-  CHECK(metric(text, "podgate_http_buffered_body_bytes") <= 32 << 20);
+  CHECK(pt::metric(text, "podgate_scan_api_auth_failures_total", {"reason=\"invalid\""}) == kScans);
+  CHECK(pt::metric(text, "podgate_http_requests_total", {"route=\"scans\"", "code=\"401\""}) == kScans);
+  CHECK(pt::metric(text, "podgate_http_body_budget_rejections_total") > 0);
+  CHECK(pt::metric(text, "podgate_http_buffered_body_bytes") <= 32 << 20);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,7 +402,7 @@ TEST_CASE("overload: idle connections to the metrics port do not stall scrapes",
   auto timed_scrape = [&] {
     const auto started = Clock::now();
     const Scrape s = scrape_once(served.metricsPort);
-    return std::make_pair(s, ms_since(started));
+    return std::make_pair(s, pt::ms_since(started));
   };
   for (const int idle : {1, 50, 200}) {
     std::vector<std::unique_ptr<pt::RawConnection>> stuck;
@@ -448,7 +416,7 @@ TEST_CASE("overload: idle connections to the metrics port do not stall scrapes",
     std::fflush(stdout);
     INFO(idle << " stuck connections");
     CHECK(scrape.status == 200);
-    CHECK(contains(scrape.body, "podgate_build_info"));
+    CHECK(pt::contains(scrape.body, "podgate_build_info"));
     CHECK(took < 5000ms);  // it took 30 s with civetweb's exposer and one stuck connection
   }
 }
@@ -459,7 +427,7 @@ TEST_CASE("overload: the metrics listener answers only GET and HEAD /metrics, an
   const Scrape get = scrape_once(served.metricsPort);
   CHECK(get.status == 200);
   CHECK(get.contentType == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(contains(get.body, "# TYPE podgate_http_connections_open gauge"));
+  CHECK(pt::contains(get.body, "# TYPE podgate_http_connections_open gauge"));
   const Scrape head = scrape_once(served.metricsPort, "/metrics", "HEAD");
   CHECK(head.status == 200);
   CHECK(head.body.empty());
@@ -474,7 +442,7 @@ TEST_CASE("overload: the metrics listener answers only GET and HEAD /metrics, an
   stuck.send("GET /metrics HTTP/1.1\r\nHost: x\r\n");
   const auto started = Clock::now();
   CHECK(stuck.wait_for_close(15s));
-  CHECK(ms_since(started) >= 3000ms);
+  CHECK(pt::ms_since(started) >= 3000ms);
   // And a header block over the cap is refused.
   pt::RawConnection big("127.0.0.1", served.metricsPort);
   big.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(16 * 1024, 'a') + "\r\n\r\n");

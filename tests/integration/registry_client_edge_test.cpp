@@ -14,8 +14,10 @@
 #include <stdexcept>
 
 #include "registry/client.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
+#include "support/resolve.h"
 #include "support/review_body.h"
 #include "support/served_podgate.h"
 #include "support/temp_dir.h"
@@ -26,8 +28,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 // One request the scripted registry saw (see the script's docstring for the fields).
 struct LogEntry {
@@ -107,26 +107,6 @@ class ScriptedRegistry {
   std::vector<std::pair<std::string, std::string>> digests_;
 };
 
-image::Reference parse_ref(const std::string& text) {
-  auto parsed = image::parse(text);
-  REQUIRE(parsed);
-  return *parsed.reference;
-}
-
-registry::Resolution resolve_now(registry::Client& client, const std::string& image) {
-  std::promise<registry::Resolution> promise;
-  auto future = promise.get_future();
-  client.resolve(parse_ref(image), [&promise](registry::Resolution r) { promise.set_value(std::move(r)); });
-  REQUIRE(future.wait_for(20s) == std::future_status::ready);
-  auto r = future.get();
-  UNSCOPED_INFO(image << ": " << registry::to_string(r.failure) << ": " << r.error);
-  return r;
-}
-
-std::string docker_config(const std::string& host, const std::string& user, const std::string& password) {
-  return "{\"auths\":{\"" + host + "\":{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}}}";
-}
-
 std::string manifest_path(const std::string& repo, const std::string& ref) { return "/v2/" + repo + "/manifests/" + ref; }
 
 }  // namespace
@@ -134,7 +114,7 @@ std::string manifest_path(const std::string& repo, const std::string& ref) { ret
 TEST_CASE("edge: a digest header answers one HEAD, over plain HTTP, with the full Accept list", "[images][edge]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/ok/app:1.0");
+  auto r = pt::resolve_now(client, reg.host() + "/ok/app:1.0");
   REQUIRE(r.ok());
   CHECK(r.digest == reg.digest("manifest"));
   CHECK(r.mediaType == "application/vnd.oci.image.manifest.v1+json");
@@ -147,8 +127,8 @@ TEST_CASE("edge: a digest header answers one HEAD, over plain HTTP, with the ful
   CHECK(log[0].host == reg.host());
   CHECK_FALSE(log[0].auth);
   // Without the index types a multi-arch tag resolves to another digest (architecture.md).
-  CHECK(contains(log[0].accept, "application/vnd.oci.image.index.v1+json"));
-  CHECK(contains(log[0].accept, "application/vnd.docker.distribution.manifest.list.v2+json"));
+  CHECK(pt::contains(log[0].accept, "application/vnd.oci.image.index.v1+json"));
+  CHECK(pt::contains(log[0].accept, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
 TEST_CASE("edge: without a digest header, or with HEAD refused, the client GETs and hashes the bytes", "[images][edge]") {
@@ -156,13 +136,13 @@ TEST_CASE("edge: without a digest header, or with HEAD refused, the client GETs 
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
 
   // The client's SHA-256 (OpenSSL) of the bytes must equal the script's (hashlib).
-  auto nodigest = resolve_now(client, reg.host() + "/nodigest/app:1");
+  auto nodigest = pt::resolve_now(client, reg.host() + "/nodigest/app:1");
   REQUIRE(nodigest.ok());
   CHECK(nodigest.digest == reg.digest("manifest"));
   CHECK(nodigest.mediaType == "application/vnd.oci.image.manifest.v1+json");  // from the body
   CHECK(nodigest.requests == 2);
 
-  auto head405 = resolve_now(client, reg.host() + "/head405/app:1");
+  auto head405 = pt::resolve_now(client, reg.host() + "/head405/app:1");
   REQUIRE(head405.ok());
   CHECK(head405.digest == reg.digest("manifest"));
   CHECK(head405.requests == 2);
@@ -178,12 +158,12 @@ TEST_CASE("edge: without a digest header, or with HEAD refused, the client GETs 
 TEST_CASE("edge: a manifest whose bytes do not match its digest header is a bad response", "[images][edge]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/wrongdigest/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/wrongdigest/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
   CHECK(r.digest.empty());
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "do not match"));
-  CHECK(contains(r.error, reg.digest("wrongclaim")));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "do not match"));
+  CHECK(pt::contains(r.error, reg.digest("wrongclaim")));
   CHECK(r.requests == 2);  // HEAD without a digest, then the GET
 }
 
@@ -192,26 +172,26 @@ TEST_CASE("edge: oversized bodies and headers are too_large, without waiting for
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);  // maxManifestBytes 4 MiB
 
   SECTION("10 MiB Content-Length, the header arriving before the body") {
-    auto r = resolve_now(client, reg.host() + "/bigbody/app:1");
+    auto r = pt::resolve_now(client, reg.host() + "/bigbody/app:1");
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
-    CHECK(contains(r.error, "size limit"));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "size limit"));
     CHECK(r.requests == 2);  // the HEAD's 10 MiB Content-Length is no body: only the GET is refused
   }
   SECTION("a chunked body with no Content-Length that streams past the limit") {
     // The script would take over 2 s to send its 64 MiB; the limit must end it well before.
     const auto started = Clock::now();
-    auto r = resolve_now(client, reg.host() + "/bigchunked/app:1");
+    auto r = pt::resolve_now(client, reg.host() + "/bigchunked/app:1");
     const auto took = Clock::now() - started;
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
     CHECK(r.requests == 2);
     CHECK(took < 2s);
   }
   SECTION("a 200 KiB header value (the cap is 64 KiB)") {
-    auto r = resolve_now(client, reg.host() + "/bigheader/app:1");
+    auto r = pt::resolve_now(client, reg.host() + "/bigheader/app:1");
     CHECK(r.failure == registry::Failure::TooLarge);
-    CHECK(contains(r.error, "registry " + reg.host()));
+    CHECK(pt::contains(r.error, "registry " + reg.host()));
     CHECK(r.requests == 1);
   }
 }
@@ -220,27 +200,27 @@ TEST_CASE("edge: 429 is rate_limited with its Retry-After, for the whole registr
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
 
-  auto limited = resolve_now(client, reg.host() + "/ratelimit/app:1");
+  auto limited = pt::resolve_now(client, reg.host() + "/ratelimit/app:1");
   CHECK(limited.failure == registry::Failure::RateLimited);
   CHECK(limited.retryAfter == 120s);
-  CHECK(contains(limited.error, "registry " + reg.host()));
-  CHECK(contains(limited.error, "retry after 120s"));
+  CHECK(pt::contains(limited.error, "registry " + reg.host()));
+  CHECK(pt::contains(limited.error, "retry after 120s"));
   CHECK(limited.requests == 1);  // no GET behind a 429
 
   // Retry-After holds for the whole registry: another repository is refused without a request.
-  auto quiet = resolve_now(client, reg.host() + "/ok/app:1");
+  auto quiet = pt::resolve_now(client, reg.host() + "/ok/app:1");
   CHECK(quiet.failure == registry::Failure::RateLimited);
   CHECK(quiet.requests == 0);
   CHECK(quiet.retryAfter > 0s);
   CHECK(quiet.retryAfter <= 120s);
-  CHECK(contains(quiet.error, "registry " + reg.host()));
+  CHECK(pt::contains(quiet.error, "registry " + reg.host()));
   CHECK(reg.log().size() == 1);
 
   registry::Client fresh({reg.entry()}, {}, nullptr, nullptr);  // no Retry-After in force
-  auto failed = resolve_now(fresh, reg.host() + "/servererror/app:1");
+  auto failed = pt::resolve_now(fresh, reg.host() + "/servererror/app:1");
   CHECK(failed.failure == registry::Failure::ServerError);
-  CHECK(contains(failed.error, "registry " + reg.host()));
-  CHECK(contains(failed.error, "HTTP 503"));
+  CHECK(pt::contains(failed.error, "registry " + reg.host()));
+  CHECK(pt::contains(failed.error, "HTTP 503"));
   CHECK(failed.requests == 1);
 }
 
@@ -248,10 +228,10 @@ TEST_CASE("edge: a redirect to another host is followed without the Authorizatio
   ScriptedRegistry other;             // serves redirect/app with its digest, no auth
   ScriptedRegistry reg(other.port());  // wants Basic auth, then redirects to `other`
   pt::TempDir dir("podgate-edge-creds");
-  pt::write_file(dir.file("config.json"), docker_config(reg.host(), "podgate", "s3cret"));
+  pt::write_file(dir.file("config.json"), pt::docker_config(reg.host(), "podgate", "s3cret"));
   registry::Client client({reg.entry(dir.file("config.json"))}, {}, nullptr, nullptr);
 
-  auto r = resolve_now(client, reg.host() + "/redirect/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/redirect/app:1");
   REQUIRE(r.ok());
   CHECK(r.digest == other.digest("manifest"));
   CHECK(r.requests == 3);  // 401, 307, 200
@@ -272,10 +252,10 @@ TEST_CASE("edge: a redirect to another host is followed without the Authorizatio
 TEST_CASE("edge: a redirect loop ends after 3 redirects as a bad response", "[images][edge]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/loop/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/loop/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "too many redirects"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "too many redirects"));
   CHECK(r.requests == 4);  // the request and 3 redirects followed
   const auto log = reg.log();
   CHECK(log.size() == 4);
@@ -285,7 +265,7 @@ TEST_CASE("edge: a redirect loop ends after 3 redirects as a bad response", "[im
 TEST_CASE("edge: an index is fetched once by digest and lists its children, attestations as unknown/unknown", "[images][edge]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/index/app:2");
+  auto r = pt::resolve_now(client, reg.host() + "/index/app:2");
   REQUIRE(r.ok());
   CHECK(r.digest == reg.digest("index"));
   CHECK(r.mediaType == "application/vnd.oci.image.index.v1+json");
@@ -305,7 +285,7 @@ TEST_CASE("edge: a bearer challenge with a plain-http realm (plainHTTP registry)
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
 
-  auto first = resolve_now(client, reg.host() + "/token/app:1");
+  auto first = pt::resolve_now(client, reg.host() + "/token/app:1");
   REQUIRE(first.ok());
   CHECK(first.digest == reg.digest("manifest"));
   CHECK(first.requests == 3);  // 401, token, HEAD with the token
@@ -319,7 +299,7 @@ TEST_CASE("edge: a bearer challenge with a plain-http realm (plainHTTP registry)
   const std::string token = log[2].token;
   CHECK(token == "tok-" + std::to_string(reg.port()) + "-1");
 
-  auto second = resolve_now(client, reg.host() + "/token/app:1");
+  auto second = pt::resolve_now(client, reg.host() + "/token/app:1");
   REQUIRE(second.ok());
   CHECK(second.requests == 1);  // the cached token goes with the first request
   log = reg.log();
@@ -332,10 +312,10 @@ TEST_CASE("edge: a bearer challenge with a plain-http realm (plainHTTP registry)
 TEST_CASE("edge: a bearer challenge whose realm is not http(s) is a bad response", "[images][edge][auth]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/badrealm/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/badrealm/app:1");
   CHECK(r.failure == registry::Failure::BadResponse);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "realm"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "realm"));
   CHECK(r.requests == 1);
   CHECK(reg.log().size() == 1);  // nothing was sent anywhere else
 }
@@ -346,11 +326,11 @@ TEST_CASE("edge: a body trickled past the deadline is a timeout at the deadline"
   options.timeout = 1000ms;
   registry::Client client({reg.entry()}, options, nullptr, nullptr);
   const auto started = Clock::now();
-  auto r = resolve_now(client, reg.host() + "/slowbody/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/slowbody/app:1");
   const auto took = Clock::now() - started;
   CHECK(r.failure == registry::Failure::Timeout);
-  CHECK(contains(r.error, "registry " + reg.host()));
-  CHECK(contains(r.error, "1000ms"));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "1000ms"));
   CHECK(r.requests == 2);
   CHECK(took >= 900ms);
   CHECK(took < 2500ms);  // the resolution's budget, not the script's 40 s of trickling
@@ -364,9 +344,9 @@ TEST_CASE("edge: a registry not listed with plainHTTP gets TLS, never a plain-te
   SECTION("not listed at all") { client = std::make_unique<registry::Client>(std::vector<config::RegistryConfig>{}, registry::ClientOptions{}, nullptr, nullptr); }
   SECTION("listed without plainHTTP") { client = std::make_unique<registry::Client>(std::vector{listed}, registry::ClientOptions{}, nullptr, nullptr); }
 
-  auto r = resolve_now(*client, reg.host() + "/ok/app:1");
+  auto r = pt::resolve_now(*client, reg.host() + "/ok/app:1");
   CHECK((r.failure == registry::Failure::Tls || r.failure == registry::Failure::Unreachable));
-  CHECK(contains(r.error, "registry " + reg.host()));
+  CHECK(pt::contains(r.error, "registry " + reg.host()));
   const auto log = reg.log();
   REQUIRE_FALSE(log.empty());  // it did connect...
   for (const auto& e : log) {
@@ -389,9 +369,9 @@ TEST_CASE("edge bug: a 10 MiB body is too_large also when it arrives with its he
           "[images][edge]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);  // maxManifestBytes 4 MiB
-  auto r = resolve_now(client, reg.host() + "/bigburst/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/bigburst/app:1");
   CHECK(r.failure == registry::Failure::TooLarge);  // actual: bad_response, "not a JSON object"
-  CHECK(contains(r.error, "size limit"));
+  CHECK(pt::contains(r.error, "size limit"));
 }
 
 // Was: the same hole lets a registry crash podgate. Through it, string_body's reader reserves the
@@ -411,7 +391,7 @@ TEST_CASE("edge bug: podgate serve survives a registry that announces a 1 PiB ma
     UNSCOPED_INFO("the review got no answer: " << e.what());
   }
   CHECK(answer.status == 200);
-  CHECK(contains(answer.body, "\"allowed\":false"));
+  CHECK(pt::contains(answer.body, "\"allowed\":false"));
   // A crash closes the connection a moment before the exit status can be collected: allow for it.
   const bool alive = !served.process->wait_for(500ms).has_value();
   if (!alive) UNSCOPED_INFO("podgate exited with " << *served.process->exit_code() << ": " << served.process->stderr_text());
@@ -427,7 +407,7 @@ TEST_CASE("edge bug: a relative redirect from a redirected-to host is resolved a
   ScriptedRegistry other;             // relredirect/app: a relative 307 to ?hop=2, then the manifest
   ScriptedRegistry reg(other.port());  // relredirect/app: 307 to `other`; 404 for a misrouted ?hop=2
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/relredirect/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/relredirect/app:1");
   CHECK(r.ok());
   CHECK(r.digest == other.digest("manifest"));
   const auto first = reg.log();
@@ -447,9 +427,9 @@ TEST_CASE("edge bug: a 401 from a redirected-to host does not get the registry's
   ScriptedRegistry other;             // redirect401/app: 401 Bearer realm=<other>/token
   ScriptedRegistry reg(other.port());  // redirect401/app: 307 to `other`
   pt::TempDir dir("podgate-edge-creds");
-  pt::write_file(dir.file("config.json"), docker_config(reg.host(), "podgate", "s3cret"));
+  pt::write_file(dir.file("config.json"), pt::docker_config(reg.host(), "podgate", "s3cret"));
   registry::Client client({reg.entry(dir.file("config.json"))}, {}, nullptr, nullptr);
-  auto r = resolve_now(client, reg.host() + "/redirect401/app:1");
+  auto r = pt::resolve_now(client, reg.host() + "/redirect401/app:1");
   CHECK_FALSE(r.ok());
   for (const auto& e : other.log()) {
     INFO(e.method << " " << e.path << " reached " << other.host() << " with " << e.scheme << " " << e.user);
@@ -467,9 +447,9 @@ TEST_CASE("edge bug: one unusable bearer challenge does not fail every later res
           "[images][edge][auth]") {
   ScriptedRegistry reg;
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
-  auto bad = resolve_now(client, reg.host() + "/badrealm/app:1");
+  auto bad = pt::resolve_now(client, reg.host() + "/badrealm/app:1");
   REQUIRE(bad.failure == registry::Failure::BadResponse);
-  auto r = resolve_now(client, reg.host() + "/ok/app:1");  // needs no auth at all
+  auto r = pt::resolve_now(client, reg.host() + "/ok/app:1");  // needs no auth at all
   CHECK(r.ok());
   CHECK(r.requests >= 1);
   CHECK(reg.log().size() == 2);
@@ -484,7 +464,7 @@ TEST_CASE("edge bug: a HEAD digest that differs from the digest asked for is a b
   registry::Client client({reg.entry()}, {}, nullptr, nullptr);
   const std::string asked = reg.digest("child0");
   REQUIRE(asked != reg.digest("manifest"));
-  auto r = resolve_now(client, reg.host() + "/ok/app@" + asked);
+  auto r = pt::resolve_now(client, reg.host() + "/ok/app@" + asked);
   CHECK(r.failure == registry::Failure::BadResponse);
   CHECK(r.digest != reg.digest("manifest"));
 }

@@ -23,24 +23,13 @@
 #include <vector>
 
 #include "scan/store.h"
+#include "support/digests.h"
 #include "support/temp_dir.h"
 
 using namespace podgate::scan;
+using podgate::test::digest_of;
 
 namespace {
-
-std::string digest_of(std::uint64_t n) {
-  char hex[65];
-  std::uint64_t x = n * 0x9E3779B97F4A7C15ull + 1;
-  for (int i = 0; i < 64; ++i) {
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    hex[i] = "0123456789abcdef"[x & 15];
-  }
-  hex[64] = '\0';
-  return std::string("sha256:") + hex;
-}
 
 // Everything but the digest follows from (scanner, scannedAt), so the parent can check any record
 // it finds is whole without knowing which put wrote it.

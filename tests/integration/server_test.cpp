@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "policy/review.h"
 #include "server/server.h"
+#include "support/helpers.h"
 #include "support/https_client.h"
 #include "support/process.h"
 #include "support/review_body.h"
@@ -36,8 +37,6 @@ namespace pt = podgate::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
 
 // The value of one series in the text exposition ("name{labels}"), 0 when absent.
 double metric(const podgate::metrics::Metrics& metrics, const std::string& series) {
@@ -169,7 +168,7 @@ class RequestLoop {
         auto response = client->request("POST", "/validate?timeout=10s", pt::pod_review(uid));
         std::lock_guard<std::mutex> lock(mutex_);
         serials_.insert(client->peer_serial());
-        if (response.status == 200 && contains(response.body, "\"uid\":\"" + uid + "\"")) {
+        if (response.status == 200 && pt::contains(response.body, "\"uid\":\"" + uid + "\"")) {
           ++ok_;
         } else {
           fail("status " + std::to_string(response.status) + ": " + response.body);
@@ -200,11 +199,6 @@ std::string fresh_serial(const pt::ClientOptions& options) {
   return client.peer_serial();
 }
 
-std::string post_head(std::string_view target, std::size_t length, std::string_view extra = "") {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-         std::string(extra) + "Content-Length: " + std::to_string(length) + "\r\n\r\n";
-}
-
 }  // namespace
 
 TEST_CASE("server: reviews over TLS echo the uid, health endpoints answer", "[server][integration]") {
@@ -218,15 +212,15 @@ TEST_CASE("server: reviews over TLS echo the uid, health endpoints answer", "[se
   CHECK(allowed.header("Server") == "podgate");
   CHECK_FALSE(allowed.header("Date").empty());
   CHECK(allowed.keepAlive);
-  CHECK(contains(allowed.body, "\"kind\":\"AdmissionReview\""));
-  CHECK(contains(allowed.body, "\"uid\":\"uid-1234\""));
-  CHECK(contains(allowed.body, "\"allowed\":true"));
+  CHECK(pt::contains(allowed.body, "\"kind\":\"AdmissionReview\""));
+  CHECK(pt::contains(allowed.body, "\"uid\":\"uid-1234\""));
+  CHECK(pt::contains(allowed.body, "\"allowed\":true"));
 
   auto denied = client.request("POST", "/validate", pt::pod_review("uid-priv", true));
   CHECK(denied.status == 200);
-  CHECK(contains(denied.body, "\"allowed\":false"));
+  CHECK(pt::contains(denied.body, "\"allowed\":false"));
   auto audited = client.request("POST", "/audit", pt::pod_review("uid-priv-audit", true));
-  CHECK(contains(audited.body, "\"allowed\":true"));
+  CHECK(pt::contains(audited.body, "\"allowed\":true"));
 
   CHECK(client.request("GET", "/healthz").body == "ok\n");
   CHECK(client.request("GET", "/readyz").status == 200);
@@ -240,7 +234,7 @@ TEST_CASE("server: reviews over TLS echo the uid, health endpoints answer", "[se
 
   CHECK(metric(h.metrics, "podgate_http_requests_total{code=\"200\",route=\"validate\"}") == 2);
   CHECK(metric(h.metrics, "podgate_http_requests_total{code=\"400\",route=\"validate\"}") == 1);
-  CHECK(contains(h.log_text(), "\"msg\":\"listening\""));
+  CHECK(pt::contains(h.log_text(), "\"msg\":\"listening\""));
 }
 
 TEST_CASE("server: the review fixtures are answered with their own uid", "[server][integration]") {
@@ -257,7 +251,7 @@ TEST_CASE("server: the review fixtures are answered with their own uid", "[serve
     INFO(entry.path().filename().string());
     auto response = client.request("POST", "/validate?timeout=10s", body);
     REQUIRE(response.status == 200);
-    CHECK(contains(response.body, "\"uid\":\"" + uid + "\""));
+    CHECK(pt::contains(response.body, "\"uid\":\"" + uid + "\""));
     ++answered;
   }
   CHECK(answered > 0);
@@ -270,7 +264,7 @@ TEST_CASE("server: one keep-alive connection serves many requests", "[server][in
   for (int i = 0; i < 200; ++i) {
     auto response = client.request("POST", "/validate", pt::pod_review("ka-" + std::to_string(i), false, 4096));
     REQUIRE(response.status == 200);
-    REQUIRE(contains(response.body, "\"uid\":\"ka-" + std::to_string(i) + "\""));
+    REQUIRE(pt::contains(response.body, "\"uid\":\"ka-" + std::to_string(i) + "\""));
   }
   CHECK(client.connections_opened() == 1);
 }
@@ -309,12 +303,12 @@ TEST_CASE("server: Expect: 100-continue is honoured", "[server][integration]") {
   Harness h;
   pt::HttpsClient client(h.client());
   const std::string body = pt::pod_review("uid-continue");
-  client.send_raw(post_head("/validate", body.size(), "Expect: 100-continue\r\n"));
+  client.send_raw(pt::post_head("/validate", body.size(), "Expect: 100-continue\r\n"));
   CHECK(client.read_response().status == 100);
   client.send_raw(body);
   auto response = client.read_response();
   CHECK(response.status == 200);
-  CHECK(contains(response.body, "uid-continue"));
+  CHECK(pt::contains(response.body, "uid-continue"));
 }
 
 TEST_CASE("server: ALPN never selects h2", "[server][integration]") {
@@ -338,7 +332,7 @@ TEST_CASE("server: a body over the limit gets 413 before it is read, without gro
   SECTION("the 413 comes right after the header") {
     pt::HttpsClient client(h.client());
     const auto start = Clock::now();
-    client.send_raw(post_head("/validate", announced));
+    client.send_raw(pt::post_head("/validate", announced));
     auto response = client.read_response();
     CHECK(response.status == 413);
     CHECK(response.header("Connection") == "close");
@@ -352,7 +346,7 @@ TEST_CASE("server: a body over the limit gets 413 before it is read, without gro
     const long before = pt::rss_kib();
     REQUIRE(before > 0);
     pt::HttpsClient client(h.client());
-    client.send_raw(post_head("/validate", announced));
+    client.send_raw(pt::post_head("/validate", announced));
     const std::string chunk(1024 * 1024, 'x');
     std::size_t sent = 0;
     try {
@@ -391,7 +385,7 @@ TEST_CASE("server: a body at the limit is served, one byte more is 413", "[serve
   pt::HttpsClient client(h.client());
   auto at_limit = client.request("POST", "/validate", body);
   CHECK(at_limit.status == 200);
-  CHECK(contains(at_limit.body, "uid-at-limit"));
+  CHECK(pt::contains(at_limit.body, "uid-at-limit"));
   auto over = client.request("POST", "/validate", body + " ");
   CHECK(over.status == 413);
 }
@@ -692,7 +686,7 @@ TEST_CASE("server: certificates rotate under a request loop with zero failed req
     CHECK(metric(h.metrics, "podgate_tls_certificate_reloads_total{result=\"success\"}") == 2);
     CHECK(metric(h.metrics, "podgate_tls_serving_certificate_expiry_timestamp_seconds") ==
           static_cast<double>(third.notAfter));
-    CHECK(contains(h.log_text(), "TLS certificate reloaded"));
+    CHECK(pt::contains(h.log_text(), "TLS certificate reloaded"));
   }
 
   SECTION("a Kubernetes Secret volume: the ..data symlink is swapped") {
@@ -752,8 +746,8 @@ TEST_CASE("server: a broken certificate pair is refused and the old one keeps se
   CHECK(client.request("GET", "/healthz").status == 200);
   CHECK(client.peer_serial() == first);
   const std::string log = h.log_text();
-  CHECK(contains(log, "TLS certificate reload failed"));
-  CHECK(contains(log, "does not match"));
+  CHECK(pt::contains(log, "TLS certificate reload failed"));
+  CHECK(pt::contains(log, "does not match"));
 
   pt::write_file_atomically(h.certs.keyFile, "-----BEGIN PRIVATE KEY-----\ntruncat");  // half-written
   std::this_thread::sleep_for(300ms);
@@ -925,7 +919,7 @@ TEST_CASE("server: stop() finishes the request in flight, closes idle connection
 
   const std::string body = pt::pod_review("uid-in-flight", false, 4096);
   pt::HttpsClient busy(h.client());
-  busy.send_raw(post_head("/validate", body.size()) + body.substr(0, body.size() / 2));
+  busy.send_raw(pt::post_head("/validate", body.size()) + body.substr(0, body.size() / 2));
   std::this_thread::sleep_for(200ms);  // the server has the header and waits for the rest
 
   h.server->stop();
@@ -939,14 +933,14 @@ TEST_CASE("server: stop() finishes the request in flight, closes idle connection
   auto response = busy.read_response();
   CHECK(response.status == 200);
   CHECK(response.header("Connection") == "close");
-  CHECK(contains(response.body, "uid-in-flight"));
+  CHECK(pt::contains(response.body, "uid-in-flight"));
 
   CHECK(h.wait_run_returned(5s));
   pt::HttpsClient late(h.client());
   CHECK_THROWS(late.connect());  // no longer accepting
   const std::string log = h.log_text();
-  CHECK(contains(log, "draining started"));
-  CHECK(contains(log, "drained"));
+  CHECK(pt::contains(log, "draining started"));
+  CHECK(pt::contains(log, "drained"));
 }
 
 TEST_CASE("server: the grace period bounds the drain", "[server][drain][concurrency]") {
@@ -962,7 +956,7 @@ TEST_CASE("server: the grace period bounds the drain", "[server][drain][concurre
   CHECK(h.wait_run_returned(10s));
   CHECK(Clock::now() - start < 5s);
   CHECK(stuck.wait_for_close(2s));
-  CHECK(contains(h.log_text(), "grace period over"));
+  CHECK(pt::contains(h.log_text(), "grace period over"));
 }
 
 TEST_CASE("server: stop() before run() and with nothing open returns at once", "[server][drain]") {
@@ -994,7 +988,7 @@ TEST_CASE("server: many concurrent keep-alive clients", "[server][concurrency]")
         for (int i = 0; i < 100; ++i) {
           const std::string uid = "c" + std::to_string(t) + "-" + std::to_string(i);
           auto response = client.request("POST", "/validate", pt::pod_review(uid, i % 2 == 0));
-          (response.status == 200 && contains(response.body, uid) ? ok : failed)++;
+          (response.status == 200 && pt::contains(response.body, uid) ? ok : failed)++;
         }
       } catch (const std::exception&) {
         failed++;

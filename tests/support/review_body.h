@@ -1,6 +1,6 @@
 #pragma once
 // A minimal valid admission.k8s.io/v1 AdmissionReview for a Pod, header-only so unit tests (which
-// do not link the support library) can use it too.
+// link only podgate_test_common, not the support library) can use it too.
 
 #include <string>
 #include <vector>

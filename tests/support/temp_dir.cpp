@@ -32,6 +32,12 @@ TempDir::~TempDir() {
 
 std::string TempDir::file(std::string_view name) const { return path_ + "/" + std::string(name); }
 
+std::string TempDir::write(std::string_view name, std::string_view content) const {
+  std::string path = file(name);
+  write_file(path, content);
+  return path;
+}
+
 void write_file(const std::string& path, std::string_view content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));

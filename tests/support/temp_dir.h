@@ -16,6 +16,8 @@ class TempDir {
   const std::string& path() const { return path_; }
   // path()/name (no check that it exists).
   std::string file(std::string_view name) const;
+  // Writes `content` to path()/name (see write_file) and returns that path.
+  std::string write(std::string_view name, std::string_view content) const;
 
  private:
   std::string path_;

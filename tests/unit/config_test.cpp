@@ -5,14 +5,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
 using podgate::config::Action;
@@ -40,34 +39,6 @@ std::string error_of(const std::string& text) {
   }
   return "";
 }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// A fresh directory under the system temp dir, removed when the test ends.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("podgate-config-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const auto file = path / name;
-    std::ofstream out(file, std::ios::binary);
-    out << content;
-    return file.string();
-  }
-};
 
 // Dotted paths of every key in a YAML mapping tree.
 void collect_keys(const YAML::Node& node, const std::string& prefix, std::vector<std::string>& out) {
@@ -696,7 +667,7 @@ TEST_CASE("document-level errors", "[config]") {
 
 TEST_CASE("malformed input only ever produces ConfigError", "[config]") {
   // Random byte mutations of the example: each either parses or is refused with a ConfigError.
-  const std::string example = read_text(PODGATE_SOURCE_DIR "/examples/podgate.yaml");
+  const std::string example = podgate::test::read_file(PODGATE_SOURCE_DIR "/examples/podgate.yaml");
   std::mt19937 rng(12345);
   const std::string alphabet = "{}[]:,-#&*!|>'\"%@`?\t\n 0aZ\\\x01\xff";
   int refused = 0;
@@ -774,7 +745,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
 
 TEST_CASE("load_file reads files and names the path in errors", "[config]") {
   using podgate::config::load_file;
-  TempDir dir;
+  const podgate::test::TempDir dir("podgate-config-test");
   const auto error = [](const std::string& path) {
     try {
       load_file(path);
@@ -792,11 +763,11 @@ TEST_CASE("load_file reads files and names the path in errors", "[config]") {
     CHECK(error(path) == path + ": rules.privileged.acton: unknown key (expected one of: action)");
   }
   SECTION("missing file") {
-    const auto path = (dir.path / "missing.yaml").string();
+    const auto path = dir.file("missing.yaml");
     CHECK(error(path) == path + ": cannot open: No such file or directory");
   }
   SECTION("a directory") {
-    CHECK(error(dir.path.string()) == dir.path.string() + ": is a directory, not a config file");
+    CHECK(error(dir.path()) == dir.path() + ": is a directory, not a config file");
   }
   SECTION("files over 1 MiB are refused") {
     const auto path = dir.write("big.yaml", std::string(podgate::config::kMaxConfigBytes + 1, '#'));
@@ -810,7 +781,7 @@ TEST_CASE("load_file reads files and names the path in errors", "[config]") {
 }
 
 TEST_CASE("docs/configuration.md documents every key and shows the defaults verbatim", "[config][docs]") {
-  const std::string docs = read_text(PODGATE_SOURCE_DIR "/docs/configuration.md");
+  const std::string docs = podgate::test::read_file(PODGATE_SOURCE_DIR "/docs/configuration.md");
   const std::string defaults = podgate::config::to_yaml(Config{});
   CHECK_THAT(docs, Catch::Matchers::Contains(defaults));
   std::vector<std::string> keys;

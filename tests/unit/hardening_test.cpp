@@ -17,17 +17,9 @@ using policy::Verdict;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string host_path_spec(const std::string& path) {
   return pod_spec({list("containers", {container("app", "alpine:3.19", mount("host"))}),
                    list("volumes", {host_path_volume("host", path)})});
-}
-
-bool any_warning(const Verdict& v, const std::string& needle) {
-  return std::any_of(v.warnings.begin(), v.warnings.end(), [&](const std::string& w) { return contains(w, needle); });
 }
 
 const WorkloadKind kPersistentVolume{"", "v1", "PersistentVolume", "persistentvolumes", ""};
@@ -200,49 +192,40 @@ TEST_CASE("UPDATE: a new container that gains an existing socket volume is a new
           "[hardening][update][ephemeral]") {
   const std::string volumes = list("volumes", {host_path_volume("sock", "/run/docker.sock")});
   const std::string regular = list("containers", {container("app", "nginx", mount("sock"))});
-  ReviewOptions o;
-  o.operation = "UPDATE";
-  o.subResource = "ephemeralcontainers";
-  o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({regular, volumes}));
   SECTION("a debug container that mounts the socket volume is denied") {
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox", mount("sock"))}), volumes}));
-    const Verdict v = judge(review_json(pod_kind(), o));
+    const Verdict v = judge(debug_review({regular}, {container("dbg", "busybox", mount("sock"))}, {volumes}));
     CHECK(v.decision == Decision::Denied);
     REQUIRE(v.violations.size() == 1);
     CHECK_FALSE(v.violations[0].preexisting);
   }
   SECTION("a debug container that does not mount it leaves the violation preexisting") {
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox")}), volumes}));
-    const Verdict v = judge(review_json(pod_kind(), o));
+    const Verdict v = judge(debug_review({regular}, {container("dbg", "busybox")}, {volumes}));
     CHECK(v.decision == Decision::Allowed);
     REQUIRE(v.violations.size() == 1);
     CHECK(v.violations[0].preexisting);
   }
   SECTION("a debug container targeting the container that mounts it reaches it through /proc: denied") {
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"app")")}), volumes}));
-    const Verdict v = judge(review_json(pod_kind(), o));
+    const Verdict v =
+        judge(debug_review({regular}, {container("dbg", "busybox", R"("targetContainerName":"app")")}, {volumes}));
     CHECK(v.decision == Decision::Denied);
     CHECK_FALSE(v.violations.at(0).preexisting);
     // Targeting a container without the mount changes nothing.
     const std::string two = list("containers", {container("app", "nginx", mount("sock")), container("web", "nginx")});
-    ReviewOptions t = o;
-    t.oldObject = wrap_pod_spec(pod_kind(), pod_spec({two, volumes}));
-    t.object = wrap_pod_spec(pod_kind(), pod_spec({two, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"web")")}), volumes}));
-    CHECK(judge(review_json(pod_kind(), t)).decision == Decision::Allowed);
+    CHECK(judge(debug_review({two}, {container("dbg", "busybox", R"("targetContainerName":"web")")}, {volumes}))
+              .decision == Decision::Allowed);
   }
   SECTION("in a pod sharing its process namespace, any new container reaches it: denied") {
     const std::string shared = R"("shareProcessNamespace":true)";
-    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({regular, volumes, shared}));
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, list("ephemeralContainers", {container("dbg", "busybox")}), volumes, shared}));
-    CHECK(judge(review_json(pod_kind(), o)).decision == Decision::Denied);
+    CHECK(judge(debug_review({regular}, {container("dbg", "busybox")}, {volumes, shared})).decision ==
+          Decision::Denied);
   }
   SECTION("an exempt agent's socket stays exempt only while no one else reaches it") {
     config::Config cfg;
     cfg.exemptions.images = {"registry.corp/agents/**"};
     const std::string agent = list("containers", {container("agent", "registry.corp/agents/ctr:1", mount("sock"))});
-    o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({agent, volumes}));
-    o.object = wrap_pod_spec(pod_kind(), pod_spec({agent, list("ephemeralContainers", {container("dbg", "busybox", R"("targetContainerName":"agent")")}), volumes}));
-    CHECK(judge(review_json(pod_kind(), o), cfg).decision == Decision::Denied);
+    const std::string debug = debug_review({agent}, {container("dbg", "busybox", R"("targetContainerName":"agent")")},
+                                           {volumes});
+    CHECK(judge(debug, cfg).decision == Decision::Denied);
   }
   SECTION("a template change that mounts the volume in another container is new, too") {
     const WorkloadKind& deployment = workload_kinds()[1];
@@ -354,13 +337,8 @@ TEST_CASE("exemptions: users are strong, service accounts and images are weak an
       else cfg.exemptions.images = {"busybox:*"};
       CAPTURE(which);
       const std::string regular = list("containers", {privileged_container("app")});
-      ReviewOptions o;
-      o.operation = "UPDATE";
-      o.subResource = "ephemeralcontainers";
-      o.oldObject = wrap_pod_spec(pod_kind(), pod_spec({regular, R"("serviceAccountName":"agent")"}));
-      o.object = wrap_pod_spec(pod_kind(), pod_spec({regular, R"("serviceAccountName":"agent")",
-                                                     list("ephemeralContainers", {privileged_container("dbg")})}));
-      const Verdict v = judge(review_json(pod_kind(), o), cfg);
+      const std::string review = debug_review({regular, R"("serviceAccountName":"agent")"}, {privileged_container("dbg")});
+      const Verdict v = judge(review, cfg);
       CHECK(v.decision == Decision::Denied);
       REQUIRE(v.violations.size() == 1);
       CHECK(v.violations[0].subject == "ephemeral container \"dbg\"");
@@ -368,7 +346,7 @@ TEST_CASE("exemptions: users are strong, service accounts and images are weak an
       // (checked above). A requester who is exempt may still debug the pod.
       config::Config strong = cfg;
       strong.exemptions.users = {"alice"};
-      CHECK(judge(review_json(pod_kind(), o), strong).decision == Decision::Allowed);
+      CHECK(judge(review, strong).decision == Decision::Allowed);
     }
   }
 }

@@ -1,3 +1,6 @@
+// The JSON line logger (lib/log): line shape and typed fields, the level filter, concurrent
+// writers, parse_level, and bounded strings cut on a UTF-8 boundary.
+
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 #include <unistd.h>

@@ -1,14 +1,18 @@
+// The manifest reader (podgate check's input): multi-document YAML and its scalar typing, List
+// kinds flattened, errors with file and line, directory loading, merge keys and alias bombs, and
+// the AdmissionReview a manifest becomes.
+
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 #include "admission/admission.h"
 #include "config/config.h"
 #include "policy/policy.h"
 #include "manifest/manifest.h"
+#include "support/temp_dir.h"
 
 using podgate::manifest::Document;
 using podgate::manifest::ManifestError;
@@ -101,19 +105,17 @@ TEST_CASE("bad YAML is an error naming file, line and column", "[manifest]") {
 }
 
 TEST_CASE("load reads directories recursively in sorted order and refuses oversized files", "[manifest]") {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("podgate-manifest-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir / "sub");
-  std::ofstream(dir / "b.yaml") << "kind: Pod\nmetadata: {name: b}\n";
-  std::ofstream(dir / "sub" / "a.yml") << "kind: Pod\nmetadata: {name: a}\n";
-  std::ofstream(dir / "notes.txt") << "not a manifest";
-  auto docs = podgate::manifest::load(dir.string());
+  const podgate::test::TempDir dir("podgate-manifest-test");
+  std::filesystem::create_directories(dir.file("sub"));
+  dir.write("b.yaml", "kind: Pod\nmetadata: {name: b}\n");
+  dir.write("sub/a.yml", "kind: Pod\nmetadata: {name: a}\n");
+  dir.write("notes.txt", "not a manifest");
+  auto docs = podgate::manifest::load(dir.path());
   REQUIRE(docs.size() == 2);
   CHECK(docs[0].name == "b");  // "b.yaml" sorts before "sub/a.yml"
   CHECK(docs[1].name == "a");
-  CHECK_THROWS_AS(podgate::manifest::load((dir / "b.yaml").string(), 10), ManifestError);
-  CHECK_THROWS_AS(podgate::manifest::load((dir / "missing.yaml").string()), ManifestError);
-  fs::remove_all(dir);
+  CHECK_THROWS_AS(podgate::manifest::load(dir.file("b.yaml"), 10), ManifestError);
+  CHECK_THROWS_AS(podgate::manifest::load(dir.file("missing.yaml")), ManifestError);
 }
 
 TEST_CASE("to_admission_review produces a CREATE review admission decodes", "[manifest]") {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "unit/judge.h"
 #include "unit/registry_answers.h"
 #include "admission/admission.h"
 #include "image/reference.h"
@@ -35,10 +36,6 @@ using registry::Failure;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 using podgate::test::Answers;
 using podgate::test::key;
 using podgate::test::sha;
@@ -47,25 +44,6 @@ config::Config images_config(Action action = Action::Deny) {
   config::Config cfg;
   cfg.rules.images.action = action;
   return cfg;
-}
-
-// What the Evaluator made of one review: what it would ask the registry for, and the verdict.
-struct Outcome {
-  std::vector<std::string> toResolve;  // canonical references, in the order images_to_resolve gave them
-  Verdict verdict;
-};
-
-Outcome judge(const std::string& body, const config::Config& cfg, const ImageResolutions* resolutions,
-              Route route = Route::Validate) {
-  admission::DecodeResult decoded = admission::decode(body);
-  INFO((decoded.error ? decoded.error->message : std::string()));
-  REQUIRE(decoded);
-  const policy::Evaluator evaluator(cfg);
-  Outcome out;
-  for (const image::Reference& r : evaluator.images_to_resolve(decoded.review->request()))
-    out.toResolve.push_back(r.canonical());
-  out.verdict = evaluator.evaluate(decoded.review->request(), route, resolutions);
-  return out;
 }
 
 // A Pod "default/web" whose regular containers run `images` (named c0, c1, ...).
@@ -93,50 +71,11 @@ const Violation* violation_of(const Verdict& v, const std::string& subject) {
   return nullptr;
 }
 
-std::optional<std::string> annotation(const Verdict& v, const std::string& name) {
-  for (const auto& [k, value] : v.auditAnnotations)
-    if (k == name) return value;
-  return std::nullopt;
-}
-
-bool any_warning_contains(const Verdict& v, const std::string& needle) {
-  return std::any_of(v.warnings.begin(), v.warnings.end(), [&](const std::string& w) { return contains(w, needle); });
-}
-
-// RapidJSON 1.1's Value comparison operators recurse forever under C++20's rewritten comparisons,
-// so values are compared as plain strings.
-std::string text(const rapidjson::Value& v) {
-  return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : "<not a string>";
-}
-
-struct AnnotatedImage {
-  std::string subject, image, digest;
-  bool operator==(const AnnotatedImage&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const AnnotatedImage& a) {
-  return os << "{" << a.subject << ", " << a.image << ", " << a.digest << "}";
-}
-
-// The `images` audit annotation, parsed: a JSON array of {subject, image, digest} objects.
-std::vector<AnnotatedImage> annotated_images(const Verdict& v) {
-  const std::optional<std::string> json = annotation(v, "images");
-  REQUIRE(json);
-  rapidjson::Document doc;
-  doc.Parse(json->c_str(), json->size());
-  INFO(*json);
-  REQUIRE_FALSE(doc.HasParseError());
-  REQUIRE(doc.IsArray());
-  std::vector<AnnotatedImage> out;
-  for (const auto& e : doc.GetArray()) {
-    REQUIRE(e.IsObject());
-    REQUIRE(e.MemberCount() == 3);
-    REQUIRE(e.HasMember("subject"));
-    REQUIRE(e.HasMember("image"));
-    REQUIRE(e.HasMember("digest"));
-    out.push_back(AnnotatedImage{text(e["subject"]), text(e["image"]), text(e["digest"])});
-  }
-  return out;
+// The `images` annotation of a verdict the scan rule had no part in: {subject, image, digest} each.
+std::vector<AnnotatedImage> image_annotation(const Verdict& v) {
+  std::vector<AnnotatedImage> all = annotated_images(v);
+  for (const AnnotatedImage& a : all) REQUIRE_FALSE(a.scan);
+  return all;
 }
 
 std::vector<AnnotatedImage> judged_images(const Verdict& v) {
@@ -316,12 +255,12 @@ rules:
   }
 }
 
-// BUG (reported, lib/config/config.cpp normalize_trusted_entry): docs/configuration.md says a
-// trustedRegistries entry "myorg/" is "docker.io/myorg/" (a Docker Hub prefix). The normaliser strips
-// the trailing '/' before deciding between registry and prefix, so "myorg/" is read as a registry
-// named "myorg" and config::parse throws "expected a registry such as ...". Expected: it parses to
-// "docker.io/myorg/" and admits myorg/app but not myorgx/app or nginx. Tagged  until
-// fixed; remove the tag then.
+// A fixed bug, kept as a regression case (the "BUG:" in the name stays so CI's test names do not
+// change): docs/configuration.md says a trustedRegistries entry "myorg/" is "docker.io/myorg/" (a
+// Docker Hub prefix), but the config normaliser stripped the trailing '/' before deciding between
+// registry and prefix, so "myorg/" was read as a registry named "myorg" and config::parse threw
+// "expected a registry such as ...". It must parse to "docker.io/myorg/" and admit myorg/app but
+// not myorgx/app or nginx.
 TEST_CASE("images: BUG: a Docker Hub prefix myorg/ in trustedRegistries is refused by the config",
           "[policy][images][trust]") {
   config::Config cfg;
@@ -579,7 +518,7 @@ TEST_CASE("images: what the resolution says", "[policy][images][resolve]") {
     CHECK(allowed.verdict.decision == Decision::Allowed);
     CHECK(allowed.verdict.resolveFailuresAllowed == 2);
     CHECK(allowed.verdict.resolveFailuresDenied == 0);
-    CHECK(any_warning_contains(allowed.verdict, "allowed by rules.images.onResolveError: allow"));
+    CHECK(any_warning(allowed.verdict, "allowed by rules.images.onResolveError: allow"));
   }
 
   SECTION("a resolution is looked up by the canonical reference, however the image is spelled") {
@@ -647,7 +586,7 @@ TEST_CASE("images: audit mode and the audit route would deny", "[policy][images]
     CHECK(annotation(v, "would-deny") == std::optional<std::string>("true"));
     CHECK(policy::to_response("u", v).allowed);
     // The images annotation is there in audit mode too.
-    CHECK(with_digest(annotated_images(v)) == std::vector<AnnotatedImage>{{"container \"c0\"", "ghcr.io/org/app:1", sha('1')}});
+    CHECK(with_digest(image_annotation(v)) == std::vector<AnnotatedImage>{{"container \"c0\"", "ghcr.io/org/app:1", sha('1')}});
   }
 }
 
@@ -673,7 +612,7 @@ TEST_CASE("images: the images audit annotation", "[policy][images][annotation]")
         {"ephemeral container \"debugger\"", "busybox:1.36", sha('1')},
         {"volume \"models\"", "ghcr.io/org/models:v1", sha('4')},
     };
-    CHECK(annotated_images(o.verdict) == expected);
+    CHECK(image_annotation(o.verdict) == expected);
     CHECK(judged_images(o.verdict) == expected);
     // The only thing to report about a clean pod is what it was judged as.
     CHECK(o.verdict.auditAnnotations.size() == 1);
@@ -686,7 +625,7 @@ TEST_CASE("images: the images audit annotation", "[policy][images][annotation]")
     answers.map.erase(key("ghcr.io/org/app:2"));
     const Outcome o = judge(create_review(pod_kind(), spec), open, answers.get());
     CHECK(o.verdict.decision == Decision::Allowed);
-    const std::vector<AnnotatedImage> got = annotated_images(o.verdict);
+    const std::vector<AnnotatedImage> got = image_annotation(o.verdict);
     REQUIRE(got.size() == 5);
     CHECK(got[1] == AnnotatedImage{"container \"app\"", "ghcr.io/org/app:2", ""});
     CHECK(got[0].digest == sha('1'));
@@ -700,13 +639,13 @@ TEST_CASE("images: the images audit annotation", "[policy][images][annotation]")
   }
 }
 
-// BUG (reported): the `images` annotation is meant to show in the apiserver's audit log exactly what
-// was admitted (policy.cpp, annotate_images). Under action warn (or in audit mode) every image below
-// is admitted, but check_images records a JudgedImage only for images that got past the static
-// checks and were resolved or failed to resolve; an image refused by name (untrusted, blocked,
-// tag-only under requireDigest) or one the registry says does not exist is left out, so the audit
-// log does not show that it ran. Expected: every non-exempt container and image volume is listed
-// (digest empty when podgate has none). Tagged  until fixed; remove the tag then.
+// A fixed bug, kept as a regression case (the name keeps its "BUG:"): the `images` annotation is
+// meant to show in the apiserver's audit log exactly what was admitted. Under action warn (or in
+// audit mode) every image below is admitted, but a JudgedImage used to be recorded only for images
+// that got past the static checks and were resolved or failed to resolve; an image refused by name
+// (untrusted, blocked, tag-only under requireDigest) or one the registry says does not exist was
+// left out, so the audit log did not show that it ran. Every non-exempt container and image volume
+// must be listed (digest empty when podgate has none).
 TEST_CASE("images: BUG: the images annotation omits admitted images refused by name or not found",
           "[policy][images][annotation]") {
   config::Config cfg = images_config(Action::Warn);
@@ -716,7 +655,7 @@ TEST_CASE("images: BUG: the images annotation omits admitted images refused by n
   const Outcome o = judge(pod_with_images({"nginx:1.25", "quay.io/x/y:1", "busybox:9"}), cfg, answers.get());
   REQUIRE(o.verdict.decision == Decision::Allowed);  // all three will run
   std::vector<std::string> listed;
-  for (const AnnotatedImage& a : annotated_images(o.verdict)) listed.push_back(a.subject + " " + a.image);
+  for (const AnnotatedImage& a : image_annotation(o.verdict)) listed.push_back(a.subject + " " + a.image);
   CHECK(listed == std::vector<std::string>{"container \"c0\" nginx:1.25", "container \"c1\" quay.io/x/y:1",
                                            "container \"c2\" busybox:9"});
 }
@@ -846,7 +785,7 @@ TEST_CASE("images: exemptions", "[policy][images][exemptions]") {
     CHECK(clean.verdict.decision == Decision::Allowed);
     CHECK(clean.verdict.violations.empty());
     REQUIRE(clean.verdict.exemptions.size() == 1);
-    CHECK(annotated_images(clean.verdict) == std::vector<AnnotatedImage>{{"container \"app\"", "nginx:1.25", sha('1')}});
+    CHECK(image_annotation(clean.verdict) == std::vector<AnnotatedImage>{{"container \"app\"", "nginx:1.25", sha('1')}});
   }
 
   SECTION("an exempt service account is neither resolved nor judged, in its namespace only") {
@@ -945,8 +884,8 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
     CHECK(same.verdict.decision == Decision::Allowed);
     REQUIRE(same.verdict.violations.size() == 1);
     CHECK(same.verdict.violations[0].preexisting);
-    CHECK(any_warning_contains(same.verdict, "could not resolve image \"nginx:1.25\""));
-    CHECK(any_warning_contains(same.verdict, "already present before this update"));
+    CHECK(any_warning(same.verdict, "could not resolve image \"nginx:1.25\""));
+    CHECK(any_warning(same.verdict, "already present before this update"));
     // The metric counts failures by what onResolveError says, not by the request's decision.
     CHECK(same.verdict.resolveFailuresDenied == 1);
 
@@ -970,14 +909,8 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
   }
 
   SECTION("a kubectl debug container is judged; the pod's existing images are preexisting") {
-    ReviewOptions opts;
-    opts.operation = "UPDATE";
-    opts.subResource = "ephemeralcontainers";
     const std::string running = list("containers", {container("app", "quay.io/x/app:1")});
-    opts.oldObject = wrap_pod_spec(pod_kind(), pod_spec({running}));
-    opts.object = wrap_pod_spec(
-        pod_kind(), pod_spec({running, list("ephemeralContainers", {container("debugger-x7", "quay.io/x/debug:1")})}));
-    const Outcome o = judge(review_json(pod_kind(), opts), cfg, nullptr);
+    const Outcome o = judge(debug_review({running}, {container("debugger-x7", "quay.io/x/debug:1")}), cfg, nullptr);
     CHECK(o.verdict.decision == Decision::Denied);
     REQUIRE(o.verdict.violations.size() == 2);
     CHECK(o.verdict.violations[0].preexisting);
@@ -987,11 +920,11 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
   }
 }
 
-// BUG (reported): images_to_resolve promises "Empty when ... the request is exempt" (policy.h), and
-// evaluate() allows an UPDATE whose new object runs as an exempt service account without looking at
-// oldObject. But images_to_resolve skips only the exempt spec and still returns oldObject's images,
-// so the Reviewer waits on registry resolutions nobody uses. Expected: empty. Tagged 
-// until fixed; remove the tag then.
+// A fixed bug, kept as a regression case (the name keeps its "BUG:"): images_to_resolve promises
+// "Empty when ... the request is exempt" (policy.h), and evaluate() allows an UPDATE whose new
+// object runs as an exempt service account without looking at oldObject. images_to_resolve used to
+// skip only the exempt spec and still return oldObject's images, so the Reviewer waited on registry
+// resolutions nobody used. It must be empty.
 TEST_CASE("images: BUG: an UPDATE to an exempt service account still resolves oldObject's images",
           "[policy][images][update][exemptions]") {
   config::Config cfg = images_config();

@@ -12,14 +12,14 @@ using namespace podgate::policy;
 
 TEST_CASE("normalize_host_path", "[policy][paths]") {
   const std::pair<const char*, const char*> table[] = {
-      // The exact-string bypasses of bypasses.md item 6.
+      // The exact-string bypasses (bypass 6 in bypasses_test.cpp).
       {"//var/run/docker.sock", "/run/docker.sock"},
       {"/var/run//docker.sock", "/run/docker.sock"},
       {"/var/run/docker.sock/", "/run/docker.sock"},
       {"/var/./run/docker.sock", "/run/docker.sock"},
       {"/run/docker.sock", "/run/docker.sock"},
       {"/var/run/docker.sock", "/run/docker.sock"},
-      // ".." (item 8): resolved, never above "/".
+      // ".." (bypass 8): resolved, never above "/".
       {"/var/run/../run/docker.sock", "/run/docker.sock"},
       {"/../../var/run/docker.sock", "/run/docker.sock"},
       {"/tmp/../var/run/docker.sock", "/run/docker.sock"},

@@ -8,19 +8,18 @@
 
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "registry/credentials.h"
+#include "support/temp_dir.h"
 
 using podgate::registry::Credential;
 using podgate::registry::CredentialsError;
 using podgate::registry::Keyring;
 using podgate::registry::kMaxCredentialsFileBytes;
+using podgate::test::TempDir;
 
 namespace {
 
@@ -67,25 +66,6 @@ std::string error_of(const std::string& json, Keyring* into = nullptr) {
   }
   return "";
 }
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("podgate-credentials-test-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const auto file = path / name;
-    std::ofstream out(file, std::ios::binary);
-    out << content;
-    return file.string();
-  }
-};
 
 }  // namespace
 
@@ -309,7 +289,7 @@ TEST_CASE("kubelet TestDecodeDockerConfigFieldAuth", "[credentials]") {
 }
 
 TEST_CASE("kubelet TestReadDockerConfigFile: a dockerconfigjson file, auth with a trailing newline", "[credentials]") {
-  TempDir dir;
+  const TempDir dir("podgate-credentials-test");
   const auto path = dir.write(
       "config.json", R"({ "auths": { "http://foo.example.com":{"auth":"Zm9vOmJhcgo=","email":"foo@example.com"}}})");
   Keyring keyring;
@@ -502,7 +482,7 @@ TEST_CASE("deeply nested JSON is parsed without recursion", "[credentials]") {
 }
 
 TEST_CASE("files: read, size-bounded, and errors that name the path", "[credentials]") {
-  TempDir dir;
+  const TempDir dir("podgate-credentials-test");
   Keyring keyring;
   const std::string good = R"({"auths": {"ghcr.io": {"auth": "Zm9vOmJhcg=="}}})";
 
@@ -525,9 +505,9 @@ TEST_CASE("files: read, size-bounded, and errors that name the path", "[credenti
     CHECK(keyring.size() == 1);
   }
   SECTION("a missing file and a directory") {
-    const auto missing = (dir.path / "nope.json").string();
+    const auto missing = dir.file("nope.json");
     CHECK_THROWS_WITH(keyring.add_file(missing), missing + ": cannot open: No such file or directory");
-    CHECK_THROWS_WITH(keyring.add_file(dir.path.string()), dir.path.string() + ": cannot read: Is a directory");
+    CHECK_THROWS_WITH(keyring.add_file(dir.path()), dir.path() + ": cannot read: Is a directory");
   }
   SECTION("a bad file names the path") {
     const auto bad = dir.write("bad.json", R"({"auths": {"ghcr.io": {"auth": "pants"}}})");

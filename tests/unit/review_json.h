@@ -129,4 +129,23 @@ inline std::string read_fixture(const std::string& relative) {
   return ss.str();
 }
 
+// `kubectl debug`: an UPDATE of Pod default/web's ephemeralcontainers subresource. The old pod's
+// spec has the members `before` then `after`; the new one has `ephemeral` (ephemeralContainers
+// entries) between them.
+inline std::string debug_review(const std::vector<std::string>& before, const std::vector<std::string>& ephemeral,
+                                const std::vector<std::string>& after = {}) {
+  std::vector<std::string> oldMembers = before, newMembers = before;
+  newMembers.push_back(list("ephemeralContainers", ephemeral));
+  for (const std::string& m : after) {
+    oldMembers.push_back(m);
+    newMembers.push_back(m);
+  }
+  ReviewOptions o;
+  o.operation = "UPDATE";
+  o.subResource = "ephemeralcontainers";
+  o.oldObject = wrap_pod_spec(pod_kind(), pod_spec(oldMembers));
+  o.object = wrap_pod_spec(pod_kind(), pod_spec(newMembers));
+  return review_json(pod_kind(), o);
+}
+
 }  // namespace podgate::testing

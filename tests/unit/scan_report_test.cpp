@@ -18,6 +18,7 @@
 
 #include "scan/report.h"
 #include "scan/scan.h"
+#include "support/temp_dir.h"
 
 using namespace podgate::scan;
 
@@ -730,42 +731,23 @@ ScriptRun run_script(const std::string& args, const std::string& environment = "
   return run;
 }
 
+// A file holding `content`, in a temp directory of its own that goes away with it.
 class TempFile {
  public:
-  explicit TempFile(const std::string& content) {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("podgate-clamscan-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".txt"))
-                .string();
-    std::ofstream(path_, std::ios::binary) << content;
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
+  explicit TempFile(const std::string& content) : path_(dir_.write("clamscan.txt", content)) {}
   const std::string& path() const { return path_; }
 
  private:
-  static inline int counter_ = 0;
+  podgate::test::TempDir dir_{"podgate-clamscan"};
   std::string path_;
 };
 
 const std::string kVersion = "--clamscan-version 'ClamAV 1.0.7/27500/Sat Nov 28 08:23:43 2026'";
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("podgate-clamav-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
-
-void write_file(const std::filesystem::path& path, const std::string& content) {
+// Writes `content` to `path`, creating the directories above it.
+void write_tree_file(const std::filesystem::path& path, const std::string& content) {
   std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << content;
+  podgate::test::write_file(path.string(), content);
 }
 
 }  // namespace
@@ -845,9 +827,10 @@ TEST_CASE("clamav-verdict.sh turns clamscan output into a verdict podgate reads"
   SECTION("DIR mode runs clamscan (a stand-in here: ClamAV is not installed) and strips DIR from paths") {
     // The stand-in answers --version like clamscan, records its arguments, and reports every file
     // whose name contains "mirai" in clamscan's format, exiting 1 (found) or 0.
-    const TempDir dir;
-    const auto bin = dir.path() / "bin";
-    write_file(bin / "clamscan",
+    const podgate::test::TempDir dir("podgate-clamav");
+    const std::filesystem::path root = dir.path();
+    const auto bin = root / "bin";
+    write_tree_file(bin / "clamscan",
                "#!/usr/bin/env bash\n"
                "if [ \"$1\" = --version ]; then echo 'ClamAV 1.0.7/27500/Sat Nov 28 08:23:43 2026'; exit 0; fi\n"
                "printf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args\"\n"
@@ -856,12 +839,12 @@ TEST_CASE("clamav-verdict.sh turns clamscan output into a verdict podgate reads"
                "< <(find \"${!#}\" -type f -name '*mirai*' | sort)\n"
                "exit $found\n");
     std::filesystem::permissions(bin / "clamscan", std::filesystem::perms::owner_all);
-    write_file(dir.path() / "rootfs/usr/bin/tool", "hello\n");
-    write_file(dir.path() / "rootfs/usr/bin/mirai-bot", "bad\n");
-    write_file(dir.path() / "rootfs/etc/cron.d/mirai", "bad\n");
+    write_tree_file(root / "rootfs/usr/bin/tool", "hello\n");
+    write_tree_file(root / "rootfs/usr/bin/mirai-bot", "bad\n");
+    write_tree_file(root / "rootfs/etc/cron.d/mirai", "bad\n");
 
     const auto run = run_script("--digest " + kMirai + " --clamscan-option --max-filesize=400M '" +
-                                (dir.path() / "rootfs").string() + "'", "PATH='" + bin.string() + "':\"$PATH\" ");
+                                (root / "rootfs").string() + "'", "PATH='" + bin.string() + "':\"$PATH\" ");
     REQUIRE(run.status == 0);
     const auto r = parse_report(run.out, "clamav");
     INFO(run.out << "\n" << r.error);
@@ -879,9 +862,9 @@ TEST_CASE("clamav-verdict.sh turns clamscan output into a verdict podgate reads"
     CHECK(args.find("-r\n--infected\n--no-summary\n--follow-dir-symlinks=0\n--follow-file-symlinks=0\n--max-filesize=400M\n") == 0);
 
     // Nothing infected: clean.
-    std::filesystem::remove(dir.path() / "rootfs/usr/bin/mirai-bot");
-    std::filesystem::remove(dir.path() / "rootfs/etc/cron.d/mirai");
-    const auto clean = run_script("--digest " + kMirai + " '" + (dir.path() / "rootfs").string() + "'",
+    std::filesystem::remove(root / "rootfs/usr/bin/mirai-bot");
+    std::filesystem::remove(root / "rootfs/etc/cron.d/mirai");
+    const auto clean = run_script("--digest " + kMirai + " '" + (root / "rootfs").string() + "'",
                                   "PATH='" + bin.string() + "':\"$PATH\" ");
     REQUIRE(clean.status == 0);
     const auto rc = parse_report(clean.out, "clamav");

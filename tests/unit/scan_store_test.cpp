@@ -22,44 +22,15 @@
 #include <vector>
 
 #include "scan/store.h"
+#include "support/digests.h"
+#include "support/temp_dir.h"
 
 using namespace podgate::scan;
 using namespace std::chrono_literals;
+using podgate::test::digest_of;
+using podgate::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "podgate-scan-store-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// "sha256:" + 64 hex digits derived from n (distinct n, distinct digests).
-std::string digest_of(std::uint64_t n) {
-  char hex[65];
-  std::uint64_t x = n * 0x9E3779B97F4A7C15ull + 1;
-  for (int i = 0; i < 64; ++i) {
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    hex[i] = "0123456789abcdef"[x & 15];
-  }
-  hex[64] = '\0';
-  return std::string("sha256:") + hex;
-}
 
 ScanRecord make_record(const std::string& digest, const std::string& scanner, std::int64_t scannedAt,
                        int findings = 3) {
@@ -142,7 +113,7 @@ int total(const std::array<int, kSeverityCount>& counts) {
 }  // namespace
 
 TEST_CASE("records with their findings come back exactly as put, every scanner of a digest", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto store = open_sqlite_store(dir.file("scans.db"));
   const std::string d1 = digest_of(1), d2 = digest_of(2);
   ScanRecord trivy = make_record(d1, "trivy", 1700000000, 25);
@@ -172,7 +143,7 @@ TEST_CASE("records with their findings come back exactly as put, every scanner o
 }
 
 TEST_CASE("per (digest, scanner) the latest scan wins and replaces the findings", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   const std::string path = dir.file("scans.db");
   auto store = open_sqlite_store(path);
   const std::string d = digest_of(7);
@@ -216,7 +187,7 @@ TEST_CASE("per (digest, scanner) the latest scan wins and replaces the findings"
 }
 
 TEST_CASE("a put with one bad record stores nothing, and says which record and why", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   const std::string path = dir.file("scans.db");
   auto store = open_sqlite_store(path);
   const std::string d1 = digest_of(1), d2 = digest_of(2), d3 = digest_of(3);
@@ -295,7 +266,7 @@ TEST_CASE("a put with one bad record stores nothing, and says which record and w
 }
 
 TEST_CASE("records persist across reopening, and two stores on one file see each other", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   const std::string path = dir.file("scans.db");
   const ScanRecord a = make_record(digest_of(10), "trivy", 1000, 12);
   {
@@ -316,7 +287,7 @@ TEST_CASE("records persist across reopening, and two stores on one file see each
 }
 
 TEST_CASE("the schema version is recorded, and a newer database is refused", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   const std::string path = dir.file("scans.db");
   open_sqlite_store(path)->put({make_record(digest_of(1), "trivy", 1, 1)});
   {
@@ -341,7 +312,7 @@ TEST_CASE("the schema version is recorded, and a newer database is refused", "[s
 }
 
 TEST_CASE("files that are not this store's database are refused with the path", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   SECTION("not SQLite at all") {
     const std::string path = dir.file("garbage.db");
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -368,7 +339,7 @@ TEST_CASE("files that are not this store's database are refused with the path", 
 }
 
 TEST_CASE("list is newest first and pages, stats count pairs, digests and the time range", "[scan-store]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto store = open_sqlite_store(dir.file("scans.db"));
   CHECK(store->list(10, 0).empty());
   const StoreStats empty = store->stats();
@@ -418,7 +389,7 @@ TEST_CASE("list is newest first and pages, stats count pairs, digests and the ti
 }
 
 TEST_CASE("readers are not blocked by a long import and see whole records", "[scan-store][concurrency]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   const std::string path = dir.file("scans.db");
   auto store = open_sqlite_store(path);
   constexpr int kKnown = 50;
@@ -494,7 +465,7 @@ TEST_CASE("readers are not blocked by a long import and see whole records", "[sc
 }
 
 TEST_CASE("CachedStore: hits come from memory, misses read the store once", "[scan-store][cache]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 10s, 10s);
@@ -517,7 +488,7 @@ TEST_CASE("CachedStore: hits come from memory, misses read the store once", "[sc
 }
 
 TEST_CASE("CachedStore: entries expire after their TTL, negative ones after theirs", "[scan-store][cache]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 1000ms, 300ms);
@@ -554,7 +525,7 @@ TEST_CASE("CachedStore: entries expire after their TTL, negative ones after thei
 }
 
 TEST_CASE("CachedStore: bounded by maxEntries, least recently used out first", "[scan-store][cache]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 3, 64u << 20, 10s, 10s);
@@ -593,7 +564,7 @@ TEST_CASE("CachedStore: bounded by maxEntries, least recently used out first", "
 }
 
 TEST_CASE("CachedStore: bounded by maxBytes as well, so scans with many findings cannot fill memory", "[scan-store][cache]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   // 300 findings is an ordinary Trivy scan of a Debian-based image.
@@ -634,7 +605,7 @@ TEST_CASE("CachedStore: bounded by maxBytes as well, so scans with many findings
 }
 
 TEST_CASE("CachedStore: put() updates memory at once", "[scan-store][cache]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   CachedStore cache(std::make_unique<CountingStore>(*sqlite, gets), 100, 64u << 20, 60s, 60s);
@@ -694,7 +665,7 @@ TEST_CASE("CachedStore: a store error reaches the caller and is not cached", "[s
 }
 
 TEST_CASE("CachedStore: many threads look up while puts go through it", "[scan-store][cache][concurrency]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   auto sqlite = open_sqlite_store(dir.file("scans.db"));
   std::atomic<int> gets{0};
   // Small enough that lookups also evict and refill; a short negative TTL so misses recur.
@@ -754,7 +725,7 @@ long env_or(const char* name, long fallback) {
 }  // namespace
 
 TEST_CASE("scan store benchmark", "[.bench]") {
-  TempDir dir;
+  const TempDir dir("podgate-scan-store");
   constexpr int kFindings = 20;
   std::uint64_t next = 1;
 
