@@ -201,7 +201,9 @@ TEST_CASE("every acknowledged put survives kill -9 of the importing process", "[
   std::mt19937 random(std::random_device{}());
   int killsInsidePut = 0;
 
-  for (int r = 0; r < 3; ++r) {
+  // Three rounds, and up to five more while no kill has yet landed inside put(): on a loaded
+  // machine the child can be descheduled between puts often enough to miss three times.
+  for (int r = 0; r < 3 || (killsInsidePut == 0 && r < 8); ++r) {
     const auto runFor = std::chrono::milliseconds(1000 + random() % 800);
     const Round round = run_round(path, static_cast<std::uint64_t>(r + 1) * 1000000, runFor);
     INFO("round " << r << ": " << round.acks << " acknowledgements in " << runFor.count() << " ms");
