@@ -4,6 +4,7 @@
 // Also here: the scalar grammars (integers, byte sizes, Go durations) and parse() / load_file().
 
 #include "config/config.h"
+#include "util/text.h"
 #include "config/config_internal.h"
 #include "config/reader.h"
 
@@ -37,29 +38,7 @@ namespace detail {
 // Error text helpers. Values are echoed quoted, escaped and truncated so an error stays one line
 // and stays valid UTF-8 (it ends up in JSON log lines): non-ASCII bytes are shown as \xNN.
 
-std::string quoted(std::string_view value) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string out = "\"";
-  const bool truncated = value.size() > kMaxShown;
-  const std::size_t shown = truncated ? kMaxShown : value.size();
-  static const char* const hex = "0123456789abcdef";
-  for (std::size_t i = 0; i < shown; ++i) {
-    const auto c = static_cast<unsigned char>(value[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (truncated) out += "...";
-  out += '"';
-  return out;
-}
+std::string quoted(std::string_view value) { return util::quoted(value, 64, true); }
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {

@@ -2,6 +2,7 @@
 // (docs/configuration.md shows the defaults this way). The output loads back to an equal Config.
 
 #include "config/config.h"
+#include "util/text.h"
 #include "config/config_internal.h"
 
 #include <chrono>
@@ -109,25 +110,7 @@ bool emitter_keeps(const std::string& text) {
 
 // The double-quoted form of the strings the emitter cannot keep: '"' and '\' escaped, control
 // characters as \xNN, every other byte as it is.
-std::string raw_double_quoted(std::string_view text) {
-  static const char* const hex = "0123456789abcdef";
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string raw_double_quoted(std::string_view text) { return util::quoted(text); }
 
 // ---------------------------------------------------------------------------------------------
 // The emitter, set up to write what the hand-written renderer before it wrote: block mappings and

@@ -66,28 +66,7 @@ std::string describe_key(std::string_view key) {
     cleaned += key.substr(authority_begin);
   }
 
-  std::string out = "\"";
-  std::size_t shown = 0;
-  for (const char c : cleaned) {
-    if (shown++ == kMaxKeyInError) {
-      out += "...";
-      break;
-    }
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
+  return util::quoted(cleaned, kMaxKeyInError, true);
 }
 
 // ---- base64 (config.go decodeDockerConfigFieldAuth) ----

@@ -1,6 +1,7 @@
 // The JSON walk the report readers share: typed member access that names where it failed.
 
 #include "scan/report_reader.h"
+#include "util/text.h"
 
 #include <chrono>
 #include <optional>
@@ -13,24 +14,7 @@ namespace podgate::scan::report_detail {
 void refuse(std::string message) { throw Refusal{std::move(message)}; }
 
 // A string from the report, quoted for a one-line error: control bytes escaped, long text cut.
-std::string quoted(std::string_view s) {
-  constexpr std::size_t kMax = 100;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
+std::string quoted(std::string_view s) { return util::quoted(s, 100); }
 
 void wrong_type(const Path& at, const Value& v, const char* expected) {
   refuse(at.str() + " is " + util::json_type_name(v) + ", expected " + expected);

@@ -19,4 +19,26 @@ bool ascii_istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
 }
 
+std::string quoted(std::string_view text, std::size_t maxBytes, bool escapeNonAscii) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::size_t shown = text.size() < maxBytes ? text.size() : maxBytes;
+  std::string out = "\"";
+  for (const char c : text.substr(0, shown)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f || (escapeNonAscii && u >= 0x80)) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (shown < text.size()) out += "...";
+  out += '"';
+  return out;
+}
+
 }  // namespace podgate::util

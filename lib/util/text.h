@@ -14,4 +14,10 @@ std::string ascii_lowercase(std::string_view text);
 bool ascii_iequals(std::string_view a, std::string_view b);
 bool ascii_istarts_with(std::string_view text, std::string_view prefix);
 
+// `text` in double quotes, safe on one line of a message (and a valid YAML double-quoted scalar):
+// '"' and '\' escaped with a backslash, control bytes (below 0x20, and 0x7f) as \xNN, and with
+// `escapeNonAscii` every byte from 0x80 up too. Past `maxBytes` bytes of `text` it is cut and
+// "..." follows.
+std::string quoted(std::string_view text, std::size_t maxBytes = std::string_view::npos, bool escapeNonAscii = false);
+
 }  // namespace podgate::util
