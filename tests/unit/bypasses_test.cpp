@@ -593,11 +593,7 @@ TEST_CASE("image exemptions lift the container rules from matching containers on
 TEST_CASE("UPDATE: preexisting violations warn, new ones are denied", "[bypasses][update]") {
   const WorkloadKind& deployment = workload_kinds()[1];
   auto update = [&](const std::string& oldSpec, const std::string& newSpec) {
-    ReviewOptions o;
-    o.operation = "UPDATE";
-    o.oldObject = wrap_pod_spec(deployment, oldSpec);
-    o.object = wrap_pod_spec(deployment, newSpec);
-    return review_json(deployment, o);
+    return update_review(deployment, oldSpec, newSpec);
   };
   const std::string privilegedApp = pod_spec({list("containers", {privileged_container("app")})});
   const std::string cleanApp = pod_spec({list("containers", {container("app", "busybox:1.36")})});

@@ -814,11 +814,7 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
   const WorkloadKind& deployment = workload_kinds()[1];
   REQUIRE(deployment.kind == "Deployment");
   auto update = [&](const std::string& oldSpec, const std::string& newSpec) {
-    ReviewOptions o;
-    o.operation = "UPDATE";
-    o.oldObject = wrap_pod_spec(deployment, oldSpec);
-    o.object = wrap_pod_spec(deployment, newSpec);
-    return review_json(deployment, o);
+    return update_review(deployment, oldSpec, newSpec);
   };
   auto spec_of = [](const std::vector<std::string>& images) {
     std::vector<std::string> containers;

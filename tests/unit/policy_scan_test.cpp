@@ -135,11 +135,7 @@ std::string pod_with_images(const std::vector<std::string>& images, const std::s
 
 // An UPDATE of Pod default/web from `oldImages` to `newImages`.
 std::string pod_update(const std::vector<std::string>& oldImages, const std::vector<std::string>& newImages) {
-  ReviewOptions o;
-  o.operation = "UPDATE";
-  o.oldObject = wrap_pod_spec(pod_kind(), spec_with_images(oldImages));
-  o.object = wrap_pod_spec(pod_kind(), spec_with_images(newImages));
-  return review_json(pod_kind(), o);
+  return update_review(pod_kind(), spec_with_images(oldImages), spec_with_images(newImages));
 }
 
 std::vector<const Violation*> scan_violations(const Verdict& v) {

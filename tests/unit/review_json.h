@@ -93,6 +93,15 @@ inline std::string create_review(const WorkloadKind& k, const std::string& podSp
   return review_json(k, o);
 }
 
+// An UPDATE of kind `k` whose pod spec goes from `oldSpec` to `newSpec`.
+inline std::string update_review(const WorkloadKind& k, const std::string& oldSpec, const std::string& newSpec) {
+  ReviewOptions o;
+  o.operation = "UPDATE";
+  o.oldObject = wrap_pod_spec(k, oldSpec);
+  o.object = wrap_pod_spec(k, newSpec);
+  return review_json(k, o);
+}
+
 inline const WorkloadKind& pod_kind() { return workload_kinds().front(); }
 
 // Pod spec snippets.
