@@ -4,12 +4,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
 #include "policy/review.h"
+#include "review_json.h"
+#include "scan/store.h"
 #include "support/log_capture.h"
+#include "support/temp_dir.h"
 
 using Catch::Matchers::Contains;
 using namespace podgate;
@@ -192,4 +200,82 @@ TEST_CASE("a review with thousands of violations and long names writes a bounded
   CHECK(std::string(line["user"].GetString()).size() <= 256);
   for (const auto& v : line["violations"].GetArray()) CHECK(v["subject"].GetStringLength() <= 256);
   std::printf("decision log line for %zu violations: %zu bytes\n", kContainers, logs.size());
+}
+
+namespace {
+
+// The real SQLite store, noting which thread each database read runs on: the Reviewer promises
+// that a scan-cache miss is read on its own scan-read thread, never on the caller's (a server
+// worker).
+class ThreadNotingStore final : public scan::Store {
+ public:
+  explicit ThreadNotingStore(std::unique_ptr<scan::Store> db) : db_(std::move(db)) {}
+  std::vector<scan::PutOutcome> put(const std::vector<scan::ScanRecord>& records) override { return db_->put(records); }
+  std::vector<scan::ScanRecord> get(std::string_view digest) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      readers_.push_back(std::this_thread::get_id());
+    }
+    return db_->get(digest);
+  }
+  std::vector<scan::Summary> list(std::size_t limit, std::size_t offset) override { return db_->list(limit, offset); }
+  scan::StoreStats stats() override { return db_->stats(); }
+  std::vector<std::thread::id> readers() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return readers_;
+  }
+
+ private:
+  std::unique_ptr<scan::Store> db_;
+  std::mutex mutex_;
+  std::vector<std::thread::id> readers_;
+};
+
+}  // namespace
+
+TEST_CASE("a scan-cache miss is read off the caller's thread, a hit answers inline", "[review][scan]") {
+  podgate::test::TempDir dir("podgate-review-scan");
+  auto noting = std::make_unique<ThreadNotingStore>(scan::open_sqlite_store(dir.file("scans.db")));
+  ThreadNotingStore* db = noting.get();
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  scan::ScanRecord record;
+  record.digest = digest;
+  record.scanner = "trivy";
+  record.scannerVersion = "0.50.1";
+  record.scannedAt = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  db->put({record});  // written straight to the database: the cache in front has not seen it
+  auto cache = std::make_shared<scan::CachedStore>(std::move(noting));
+
+  config::Config cfg;
+  cfg.rules.images.action = config::Action::Deny;
+  cfg.rules.images.scan.action = config::Action::Deny;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(cfg), nullptr, nullptr, nullptr, cache);
+  using namespace podgate::testing;
+  const std::string body =
+      create_review(pod_kind(), pod_spec({list("containers", {container("app", "registry.example/app@" + digest)})}));
+
+  auto review_on_this_thread = [&] {
+    std::promise<policy::ReviewOutcome> answer;
+    auto answered = answer.get_future();
+    std::atomic<bool> returned{false};
+    bool inline_answer = false;  // written before the promise is set, read after: ordered by it
+    reviewer.review_async(body, policy::Route::Validate, far_deadline(), [&](policy::ReviewOutcome outcome) {
+      inline_answer = !returned.load();
+      answer.set_value(std::move(outcome));
+    });
+    returned.store(true);
+    const policy::ReviewOutcome outcome = answered.get();
+    REQUIRE(outcome.httpStatus == 200);
+    CHECK(outcome.decision == policy::Decision::Allowed);  // scanned clean
+    return inline_answer;
+  };
+
+  // A miss: the database read happens on another thread, and so does the answer.
+  CHECK_FALSE(review_on_this_thread());
+  REQUIRE(db->readers().size() == 1);
+  CHECK(db->readers().front() != std::this_thread::get_id());
+  // A hit: answered inline, with no database read at all.
+  CHECK(review_on_this_thread());
+  CHECK(db->readers().size() == 1);
 }
