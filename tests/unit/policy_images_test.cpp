@@ -255,13 +255,12 @@ rules:
   }
 }
 
-// A fixed bug, kept as a regression case (the "BUG:" in the name stays so CI's test names do not
-// change): docs/configuration.md says a trustedRegistries entry "myorg/" is "docker.io/myorg/" (a
+// A fixed bug, kept as a regression case: docs/configuration.md says a trustedRegistries entry "myorg/" is "docker.io/myorg/" (a
 // Docker Hub prefix), but the config normaliser stripped the trailing '/' before deciding between
 // registry and prefix, so "myorg/" was read as a registry named "myorg" and config::parse threw
 // "expected a registry such as ...". It must parse to "docker.io/myorg/" and admit myorg/app but
 // not myorgx/app or nginx.
-TEST_CASE("images: BUG: a Docker Hub prefix myorg/ in trustedRegistries is refused by the config",
+TEST_CASE("images: regression: a Docker Hub prefix myorg/ in trustedRegistries is accepted by the config",
           "[policy][images][trust]") {
   config::Config cfg;
   REQUIRE_NOTHROW(cfg = config::parse("rules:\n  images:\n    action: deny\n    trustedRegistries: [\"myorg/\"]\n"));
@@ -639,14 +638,14 @@ TEST_CASE("images: the images audit annotation", "[policy][images][annotation]")
   }
 }
 
-// A fixed bug, kept as a regression case (the name keeps its "BUG:"): the `images` annotation is
+// A fixed bug, kept as a regression case: the `images` annotation is
 // meant to show in the apiserver's audit log exactly what was admitted. Under action warn (or in
 // audit mode) every image below is admitted, but a JudgedImage used to be recorded only for images
 // that got past the static checks and were resolved or failed to resolve; an image refused by name
 // (untrusted, blocked, tag-only under requireDigest) or one the registry says does not exist was
 // left out, so the audit log did not show that it ran. Every non-exempt container and image volume
 // must be listed (digest empty when podgate has none).
-TEST_CASE("images: BUG: the images annotation omits admitted images refused by name or not found",
+TEST_CASE("images: regression: the images annotation lists admitted images refused by name or not found",
           "[policy][images][annotation]") {
   config::Config cfg = images_config(Action::Warn);
   cfg.rules.images.trustedRegistries = {"docker.io"};
@@ -916,12 +915,12 @@ TEST_CASE("images: UPDATE", "[policy][images][update]") {
   }
 }
 
-// A fixed bug, kept as a regression case (the name keeps its "BUG:"): images_to_resolve promises
+// A fixed bug, kept as a regression case: images_to_resolve promises
 // "Empty when ... the request is exempt" (policy.h), and evaluate() allows an UPDATE whose new
 // object runs as an exempt service account without looking at oldObject. images_to_resolve used to
 // skip only the exempt spec and still return oldObject's images, so the Reviewer waited on registry
 // resolutions nobody used. It must be empty.
-TEST_CASE("images: BUG: an UPDATE to an exempt service account still resolves oldObject's images",
+TEST_CASE("images: regression: an UPDATE to an exempt service account does not resolve oldObject's images",
           "[policy][images][update][exemptions]") {
   config::Config cfg = images_config();
   cfg.exemptions.serviceAccounts = {"default:builder"};

@@ -859,14 +859,13 @@ TEST_CASE("scan: a stale image follows onUnscanned", "[policy][scan][stale]") {
       answers);
 }
 
-// A fixed bug, kept as a regression case (the name keeps its "BUG:", so CI's test names do not
-// change): for a stale image scanBasis was the first record the lookup returned, not the newest one
+// A fixed bug, kept as a regression case: for a stale image scanBasis was the first record the lookup returned, not the newest one
 // the verdict and the message rest on. Input: grype at 2026-10-31T12:00:00Z returned before trivy at
 // 2026-11-20T07:00:00Z, now 2026-11-30T12:00:00Z, maxScanAge 7 days. The message says "whose newest
 // scan is 10 days old" (trivy), so the `images` annotation and decision log must name that scan:
 // scanBasis contains "trivy 0.50.1 2026-11-20T07:00:00Z sha256:111...", not the
 // "grype 0.74.0 2026-10-31T12:00:00Z sha256:111..." it named before the fix.
-TEST_CASE("scan: BUG: a stale verdict's basis names the newest scan", "[policy][scan][stale]") {
+TEST_CASE("scan: regression: a stale verdict's basis names the newest scan", "[policy][scan][stale]") {
   Answers answers;
   answers.digest("nginx:1.25", sha('1'));
   run({.records = {scan_of(sha('1'), "grype", "0.74.0", kOld30), scan_of(sha('1'), "trivy", "0.50.1", kOld10)},
@@ -1213,7 +1212,7 @@ TEST_CASE("scan: every verdict in one pod, as the metrics and the audit annotati
       answers);
 }
 
-// A fixed bug, kept as a regression case (the name keeps its "BUG:"): in audit mode (config mode
+// A fixed bug, kept as a regression case: in audit mode (config mode
 // audit, or the /audit route) a malicious image forces a deny, and every other Deny-action
 // violation used to be put into the deny message as if it had denied too, with no "would deny"
 // warning. Input: Pod default/web with c0 ghcr.io/org/vuln:1 (a fresh CRITICAL finding) and c1
@@ -1222,7 +1221,7 @@ TEST_CASE("scan: every verdict in one pod, as the metrics and the audit annotati
 // found malicious ..."), and c0 reported as "[podgate] would deny: ..." in the warnings, as it is
 // when the malicious image is absent; before the fix the message was "podgate denied Pod
 // default/web: 2 violations: (1) container \"c0\" ... (2) container \"c1\" ...", with no warnings.
-TEST_CASE("scan: BUG: in audit mode a malicious image's deny names only what denies in audit",
+TEST_CASE("scan: regression: in audit mode a malicious image's deny names only what denies in audit",
           "[policy][scan][malicious]") {
   Answers answers;
   answers.digest("ghcr.io/org/vuln:1", sha('2')).digest("ghcr.io/org/mal:1", sha('3'));
@@ -1244,13 +1243,13 @@ TEST_CASE("scan: BUG: in audit mode a malicious image's deny names only what den
       answers);
 }
 
-// A fixed bug, kept as a regression case (the name keeps its "BUG:"): when two scanners reported
+// A fixed bug, kept as a regression case: when two scanners reported
 // the same finding (id and package) with different severities, the first record's copy was kept, so
 // the message could leave out the worst finding although it promises "the three worst ... worst
 // first". Input: threshold HIGH; trivy: CVE-A/a, CVE-B/b, CVE-C/c, CVE-D/d all HIGH; grype: CVE-D/d
 // CRITICAL; trivy returned first. The message must read "with 4 findings at or above HIGH: CVE-D
 // (CRITICAL, d, no fix yet); ...", not name CVE-A, CVE-B and CVE-C first with CVE-D kept as HIGH.
-TEST_CASE("scan: BUG: a finding two scanners rate differently counts at its worst severity",
+TEST_CASE("scan: regression: a finding two scanners rate differently counts at its worst severity",
           "[policy][scan][vulnerable]") {
   Answers answers;
   answers.digest("nginx:1.25", sha('1'));
