@@ -859,8 +859,8 @@ TEST_CASE("scan: a stale image follows onUnscanned", "[policy][scan][stale]") {
       answers);
 }
 
-// A fixed bug, kept as a regression case: for a stale image scanBasis was the first record the lookup returned, not the newest one
-// the verdict and the message rest on. Input: grype at 2026-10-31T12:00:00Z returned before trivy at
+// A fixed bug, kept as a regression case: for a stale image scanBasis was the first record the
+// lookup returned, not the newest one the verdict and the message rest on. Input: grype at 2026-10-31T12:00:00Z returned before trivy at
 // 2026-11-20T07:00:00Z, now 2026-11-30T12:00:00Z, maxScanAge 7 days. The message says "whose newest
 // scan is 10 days old" (trivy), so the `images` annotation and decision log must name that scan:
 // scanBasis contains "trivy 0.50.1 2026-11-20T07:00:00Z sha256:111...", not the
