@@ -384,4 +384,10 @@ void Server::stop() { impl_->stop(); }
 unsigned short Server::port() const { return impl_->port; }
 bool Server::ready() const { return !impl_->draining.load(); }
 
+std::size_t Server::awaiting_first_request() const {
+  std::size_t n = 0;
+  for (const auto& worker : impl_->workers) n += worker->freshCount.load(std::memory_order_relaxed);
+  return n;
+}
+
 }  // namespace podgate::server

@@ -106,6 +106,10 @@ class Server {
 
   unsigned short port() const;  // the bound port (useful with listen ":0")
   bool ready() const;           // false once draining
+  // Connections past their handshake (or still in it) whose first request byte the server has not
+  // read yet: the ones that may give way at maxConnections. What a test waits on before it relies
+  // on which connections are evictable.
+  std::size_t awaiting_first_request() const;
 
  private:
   struct Impl;

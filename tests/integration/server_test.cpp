@@ -543,6 +543,9 @@ TEST_CASE("server: connections beyond maxConnections are closed at once", "[serv
     held.back()->send_raw("POST /validate HTTP/1.1\r\nHost: x\r\n");
   }
   REQUIRE(eventually([&] { return metric(h.metrics, "podgate_http_connections_open") == 50; }));
+  // Open is not enough: until the server has read a connection's first bytes it counts as new and
+  // may give way, so wait until it has read all 50 (on a loaded machine that can lag).
+  REQUIRE(eventually([&] { return h.server->awaiting_first_request() == 0; }));
 
   pt::RawConnection extra("127.0.0.1", h.server->port());
   CHECK(extra.wait_for_close(5s));
