@@ -144,8 +144,8 @@ void Router::handle_async(HttpRequest request, Completion done) const {
       }
     } else if (label == "scans" && scans_) {
       // On the scan API's own thread: imports write the database, and a worker never waits on it.
-      scans_->handle_async(std::string(request.method), std::string(request.target),
-                           std::string(request.authorization), std::move(request.body), answer);
+      scans_->handle_async(std::string(request.method), std::string(request.target), request.authorization,
+                           std::move(request.body), answer);
       return;
     } else if (label == "healthz") {
       response = get ? text(200, "ok\n") : method_not_allowed("GET, HEAD");

@@ -115,18 +115,20 @@ ScanApi::~ScanApi() {
   worker_->join();
 }
 
-void ScanApi::handle_async(std::string method, std::string target, std::string authorization, std::string body,
-                           std::function<void(HttpResponse)> done) const {
+void ScanApi::handle_async(std::string method, std::string target, std::string_view authorization,
+                           std::string body, std::function<void(HttpResponse)> done) const {
+  // The token check is cheap and touches no database: a refusal is answered here, and the API's
+  // thread only ever serves authorized requests.
+  if (auto refused = refuse_unauthorized(authorization)) return done(std::move(*refused));
   {
     std::lock_guard<std::mutex> lock(idleMutex_);
     ++inHand_;
   }
-  boost::asio::post(*worker_, [this, method = std::move(method), target = std::move(target),
-                               authorization = std::move(authorization), body = std::move(body),
+  boost::asio::post(*worker_, [this, method = std::move(method), target = std::move(target), body = std::move(body),
                                done = std::move(done)]() mutable {
     HttpResponse response;
     try {
-      response = handle(method, target, authorization, std::move(body));
+      response = serve(method, target, std::move(body));
     } catch (const std::exception& e) {  // as the router answers any other handler's failure
       response = HttpResponse{};
       response.status = 500;
@@ -190,6 +192,10 @@ void ScanApi::note_auth_failure(const char* reason) const {
 HttpResponse ScanApi::handle(std::string_view method, std::string_view target, std::string_view authorization,
                              std::string body) const {
   if (auto refused = refuse_unauthorized(authorization)) return std::move(*refused);
+  return serve(method, target, std::move(body));
+}
+
+HttpResponse ScanApi::serve(std::string_view method, std::string_view target, std::string body) const {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/v1/scans") {
     if (method != "POST") {

@@ -52,7 +52,8 @@ class ScanApi {
   // The same on the API's own thread, answering through `done` there: an import is a SQLite
   // transaction with an fsync and a lookup may read the database, and neither may hold a server
   // worker (whose other connections would wait). Requests are served one at a time, in order.
-  void handle_async(std::string method, std::string target, std::string authorization, std::string body,
+  // The token is checked on the caller's thread (a refusal is answered there).
+  void handle_async(std::string method, std::string target, std::string_view authorization, std::string body,
                     std::function<void(HttpResponse)> done) const;
   // Blocks until no request is in hand. The server calls it at shutdown before its connections
   // (which the answers go to) are destroyed.
@@ -65,6 +66,7 @@ class ScanApi {
  private:
   bool authorized(std::string_view authorization) const;
   void note_auth_failure(const char* reason) const;
+  HttpResponse serve(std::string_view method, std::string_view target, std::string body) const;  // authorized
   HttpResponse import(std::string body) const;
   HttpResponse show(std::string_view digest) const;
   void refresh_store_gauges() const;
