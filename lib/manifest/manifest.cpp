@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,11 +63,17 @@ void write_scalar(util::JsonWriter& w, const YAML::Node& node) {
       w.Null();
       return;
     }
-    // Written as spelt, so a 20-digit integer or 1e400 reaches the decoder exactly as kubectl
-    // would send it.
+    // A number past double's range (1e400) is a string, as go-yaml resolves it (its ParseFloat
+    // fails with ErrRange). An integer is written as spelt, so a 20-digit one reaches the decoder
+    // as kubectl would send it; a fraction or an exponent is written by value, because JSON readers
+    // (RapidJSON, podgate's own decoder) refuse some spellings of an ordinary double ("0e400").
     if (is_json_number(value)) {
-      w.RawValue(value.data(), value.size(), rapidjson::kNumberType);
-      return;
+      const double number = std::strtod(value.c_str(), nullptr);
+      if (std::isfinite(number)) {
+        if (value.find_first_of(".eE") == std::string::npos) w.RawValue(value.data(), value.size(), rapidjson::kNumberType);
+        else w.Double(number);
+        return;
+      }
     }
   }
   util::write_string(w, value);

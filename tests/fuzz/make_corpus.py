@@ -109,6 +109,7 @@ put('manifest', 'kind: Pod\na: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
 put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
 put('manifest', '{kind: Pod}, c\n', 'regress-stray-token-after-flow')
+put('manifest', 'kind: Pod\nspec: {securityContext: {runAsUser: 1e332, runAsGroup: 0e332}}\n', 'regress-number-past-double')
 put('config', 'rules:\n  images:\n    action: deny\n    trustedRegistries: [MyRegistry, "Mirror/team/"]\n'
               '    blocked: ["MyRegistry/app:1.0", "docKer.io/app"]\n', 'regress-domain-case')
 

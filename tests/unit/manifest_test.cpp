@@ -78,6 +78,23 @@ TEST_CASE("scalar typing follows the YAML core schema, quoted scalars stay strin
   CHECK(d["j"].IsInt());
 }
 
+// Found by the manifest fuzzer: "runAsUser: 1e332" (and "0e332") were written as JSON numbers that
+// RapidJSON, and so podgate's own decoder, refuse. go-yaml resolves 1e332 as a string and 0e332 as
+// 0, as here.
+TEST_CASE("a number past double's range stays a string, as go-yaml resolves it", "[manifest]") {
+  auto docs = podgate::manifest::parse(
+      "kind: X\na: 1e332\nb: -1e400\nc: 1e300\nd: 123456789012345678901234\ne: 0e332\n", "t");
+  REQUIRE(docs.size() == 1);
+  auto d = json_of(docs[0]);
+  CHECK(d["a"].IsString());
+  CHECK(std::string(d["a"].GetString()) == "1e332");
+  CHECK(d["b"].IsString());
+  CHECK(d["c"].IsDouble());
+  CHECK(d["d"].IsNumber());  // a big integer is still a number (a double), as go-yaml's float
+  REQUIRE(d["e"].IsNumber());
+  CHECK(d["e"].GetDouble() == 0.0);
+}
+
 TEST_CASE("List documents are flattened", "[manifest]") {
   auto docs = podgate::manifest::parse(
       R"({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"}}]})",
