@@ -14,10 +14,14 @@ namespace podgate::util {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Any bytes, a default (null) string_view included: RapidJSON asserts on a null pointer even for
+// an empty string, and the decision log's writer used to guard this on its own.
 inline void write_string(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.String(s.data() ? s.data() : "", static_cast<rapidjson::SizeType>(s.size()));
 }
-inline void write_key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+inline void write_key(JsonWriter& w, std::string_view k) {
+  w.Key(k.data() ? k.data() : "", static_cast<rapidjson::SizeType>(k.size()));
+}
 // String members of the object being written, in order: {"key": "value", ...}.
 inline void write_members(JsonWriter& w, std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
   for (const auto& [key, value] : members) {

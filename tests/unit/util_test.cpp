@@ -76,6 +76,8 @@ TEST_CASE("json_type_name names every JSON type", "[util]") {
   w.StartObject();
   write_key(w, "k");
   write_string(w, std::string_view("a\"b\0c", 5));
+  write_key(w, std::string_view());
+  write_string(w, std::string_view());  // null data: RapidJSON would assert
   w.EndObject();
-  CHECK(to_string(buffer) == std::string("{\"k\":\"a\\\"b\\u0000c\"}"));
+  CHECK(to_string(buffer) == std::string("{\"k\":\"a\\\"b\\u0000c\",\"\":\"\"}"));
 }
