@@ -232,6 +232,55 @@ struct Metrics::Impl {
   prometheus::Gauge& scanOldestGauge = scanOldest.Add({});
   prometheus::Gauge& scanNewestGauge = scanNewest.Add({});
 
+  prometheus::Family<prometheus::Counter>& kubeRequests =
+      prometheus::BuildCounter()
+          .Name("podgate_kube_requests_total")
+          .Help("Answers from the Kubernetes apiserver, by verb, resource and HTTP code (error: no answer).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kubeWatchRestarts =
+      prometheus::BuildCounter()
+          .Name("podgate_kube_watch_restarts_total")
+          .Help("Watches opened again after they ended, by resource and reason (closed, error, expired, too_large).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kubeRelists =
+      prometheus::BuildCounter()
+          .Name("podgate_kube_relists_total")
+          .Help("Full lists after the first one (a 410 Gone or an event that could not be applied), by resource.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& kubeLastEvent =
+      prometheus::BuildGauge()
+          .Name("podgate_kube_cache_last_event_timestamp_seconds")
+          .Help("Unix time a cache last heard from the apiserver (an event or a bookmark), by resource.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& kubeSynced =
+      prometheus::BuildGauge()
+          .Name("podgate_kube_cache_synced")
+          .Help("1 once a cache's first list from the apiserver is complete, by resource.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& kubeWatchConnected =
+      prometheus::BuildGauge()
+          .Name("podgate_kube_watch_connected")
+          .Help("1 while a cache's watch on the apiserver is open, by resource.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& kubeCacheObjects =
+      prometheus::BuildGauge()
+          .Name("podgate_kube_cache_objects")
+          .Help("Objects a cache of cluster state holds, by resource.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& kubeCacheBytes =
+      prometheus::BuildGauge()
+          .Name("podgate_kube_cache_bytes")
+          .Help("Estimated bytes a cache of cluster state holds, by resource.")
+          .Register(*registry);
+  LabelledCache<prometheus::Counter> kubeRequestsCache{kubeRequests};
+  LabelledCache<prometheus::Counter> kubeWatchRestartsCache{kubeWatchRestarts};
+  LabelledCache<prometheus::Counter> kubeRelistsCache{kubeRelists};
+  LabelledCache<prometheus::Gauge> kubeLastEventCache{kubeLastEvent};
+  LabelledCache<prometheus::Gauge> kubeSyncedCache{kubeSynced};
+  LabelledCache<prometheus::Gauge> kubeWatchConnectedCache{kubeWatchConnected};
+  LabelledCache<prometheus::Gauge> kubeCacheObjectsCache{kubeCacheObjects};
+  LabelledCache<prometheus::Gauge> kubeCacheBytesCache{kubeCacheBytes};
+
   LabelledCache<prometheus::Counter> registryRequestsCache{registryRequests};
   LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
   LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
@@ -375,6 +424,29 @@ void Metrics::set_scan_store(double records, double oldest_unix, double newest_u
   impl_->scanRecordsGauge.Set(records);
   impl_->scanOldestGauge.Set(oldest_unix);
   impl_->scanNewestGauge.Set(newest_unix);
+}
+
+void Metrics::count_kube_request(std::string_view verb, std::string_view resource, std::string_view code) {
+  impl_->kubeRequestsCache.get({{"verb", verb}, {"resource", resource}, {"code", code}}).Increment();
+}
+void Metrics::count_kube_watch_restart(std::string_view resource, std::string_view reason) {
+  impl_->kubeWatchRestartsCache.get({{"resource", resource}, {"reason", reason}}).Increment();
+}
+void Metrics::count_kube_relist(std::string_view resource) {
+  impl_->kubeRelistsCache.get({{"resource", resource}}).Increment();
+}
+void Metrics::set_kube_last_event(std::string_view resource, double unix_seconds) {
+  impl_->kubeLastEventCache.get({{"resource", resource}}).Set(unix_seconds);
+}
+void Metrics::set_kube_synced(std::string_view resource, bool synced) {
+  impl_->kubeSyncedCache.get({{"resource", resource}}).Set(synced ? 1 : 0);
+}
+void Metrics::set_kube_watch_connected(std::string_view resource, bool connected) {
+  impl_->kubeWatchConnectedCache.get({{"resource", resource}}).Set(connected ? 1 : 0);
+}
+void Metrics::set_kube_cache(std::string_view resource, double objects, double bytes) {
+  impl_->kubeCacheObjectsCache.get({{"resource", resource}}).Set(objects);
+  impl_->kubeCacheBytesCache.get({{"resource", resource}}).Set(bytes);
 }
 
 std::string Metrics::registry_label(std::string_view domain) {

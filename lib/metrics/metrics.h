@@ -88,6 +88,24 @@ class Metrics {
   // podgate_scan_records; podgate_scan_oldest_timestamp_seconds / _newest_: the store's extent
   // (ages are time() minus these, computed in PromQL, as Prometheus conventions prefer)
   void set_scan_store(double records, double oldest_unix, double newest_unix);
+  // The Kubernetes client (lib/kube). `resource` is a plural from podgate's own fixed set.
+  // podgate_kube_requests_total{verb,resource,code}: every answer from the apiserver; code "error"
+  // when none arrived
+  void count_kube_request(std::string_view verb, std::string_view resource, std::string_view code);
+  // podgate_kube_watch_restarts_total{resource,reason}: watches that ended and were opened again
+  // (reason: closed, error, expired, too_large); podgate_kube_relists_total{resource}: full lists
+  // after the first (a 410 Gone, or an event that could not be applied)
+  void count_kube_watch_restart(std::string_view resource, std::string_view reason);
+  void count_kube_relist(std::string_view resource);
+  // podgate_kube_cache_last_event_timestamp_seconds{resource}: when the cache last heard from the
+  // apiserver (an event or a bookmark); time() minus it is the sync lag.
+  // podgate_kube_cache_synced{resource}: 1 once the first list is in; podgate_kube_watch_connected{resource}
+  void set_kube_last_event(std::string_view resource, double unix_seconds);
+  void set_kube_synced(std::string_view resource, bool synced);
+  void set_kube_watch_connected(std::string_view resource, bool connected);
+  // podgate_kube_cache_objects{resource} / podgate_kube_cache_bytes{resource}: what a cache holds
+  void set_kube_cache(std::string_view resource, double objects, double bytes);
+
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);

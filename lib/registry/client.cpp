@@ -19,16 +19,16 @@
 #include <mutex>
 
 #include "registry/credentials.h"
-#include "registry/http_transport.h"
+#include "http/transport.h"
 
 namespace podgate::registry {
 
 using Clock = std::chrono::steady_clock;
-using detail::HttpRequest;
-using detail::HttpResponse;
-using detail::Transport;
-using detail::TransportError;
-using detail::TransportResult;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::Transport;
+using http::TransportError;
+using http::TransportResult;
 
 const char* to_string(Failure failure) {
   switch (failure) {
@@ -147,7 +147,7 @@ struct Token {
 
 // One scheme://host[:port]: its transport pool and what it taught us about its auth.
 struct Origin {
-  std::shared_ptr<detail::Origin> pool;
+  std::shared_ptr<http::Origin> pool;
   std::string base;  // "https://registry.example.com:5000"
   std::mutex mutex;  // guards challenge and quietUntil
   Challenge challenge;  // last 401 challenge (realm/service), if any
@@ -181,8 +181,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (origins.size() > 1024 && !origins.count(base)) origins.clear();  // bound: hosts come from pod specs
     auto& slot = origins[base];
     if (!slot) {
-      detail::Url url;
-      if (!detail::parse_url(base, url)) throw std::runtime_error("unusable registry address " + authority);
+      http::Url url;
+      if (!http::parse_url(base, url)) throw std::runtime_error("unusable registry address " + authority);
       if (settings) url.endpoint.caFile = settings->caFile;
       auto o = std::make_shared<Origin>();
       o->base = base;
@@ -341,8 +341,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     req.target = path;
     if (!absolute_url.empty()) {
       // A redirect: its own origin (connection pool), and Authorization only for the same host.
-      detail::Url url;
-      if (!detail::parse_url(absolute_url, url))
+      http::Url url;
+      if (!http::parse_url(absolute_url, url))
         return fail(Failure::BadResponse, "registry " + host_ + " redirected to an unusable URL");
       if (tls_ && !url.endpoint.tls)
         return fail(Failure::BadResponse, "registry " + host_ + " redirected from https to plain http");
@@ -499,16 +499,16 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   // A realm podgate will ask for a token: a URL, https unless the registry itself is plain HTTP.
   bool usable_realm(const Challenge& c) const {
     auto it = c.params.find("realm");
-    detail::Url realm;
-    return it != c.params.end() && detail::parse_url(it->second, realm) && (realm.endpoint.tls || !tls_);
+    http::Url realm;
+    return it != c.params.end() && http::parse_url(it->second, realm) && (realm.endpoint.tls || !tls_);
   }
 
   // Gets a bearer token for this repository (cached until shortly before it expires), sets the
   // Authorization header, then continues with `next`.
   void authorize(const Challenge& c, std::function<void()> next) {
     auto realm_it = c.params.find("realm");
-    detail::Url realm;
-    if (realm_it == c.params.end() || !detail::parse_url(realm_it->second, realm))
+    http::Url realm;
+    if (realm_it == c.params.end() || !http::parse_url(realm_it->second, realm))
       return fail(Failure::BadResponse, "registry " + host_ + " asked for a bearer token without a usable realm");
     // A token endpoint over plain http would expose credentials; only a registry configured for
     // plain HTTP may use one.
@@ -621,7 +621,7 @@ Client::Client(std::vector<config::RegistryConfig> registries, ClientOptions opt
     if (!r.caFile.empty()) {
       // Load it now, so a bad file stops podgate at start rather than failing every resolution.
       try {
-        detail::check_ca_file(r.caFile);
+        http::check_ca_file(r.caFile);
       } catch (const std::exception& e) {
         throw std::runtime_error("registries: " + r.host + ": caFile: " + e.what());
       }

@@ -1,6 +1,6 @@
 #pragma once
-// Internal to lib/registry: the outbound HTTP/1.1 transport (Boost.Beast + OpenSSL) that the
-// registry client speaks through. One pool of kept-alive connections per origin, one TLS context
+// The outbound HTTP/1.1 transport (Boost.Beast + OpenSSL) that the registry client and the
+// Kubernetes client speak through. One pool of kept-alive connections per origin, one TLS context
 // per origin (the CA store is loaded once, not per connection), every read bounded in size and
 // every operation bounded by the caller's deadline. See docs/architecture.md for why this is not
 // cpprestsdk.
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace podgate::registry::detail {
+namespace podgate::http {
 
 using Clock = std::chrono::steady_clock;
 
@@ -39,12 +39,17 @@ struct TransportResult {
   HttpResponse response;
 };
 
-// scheme://host[:port] plus how to trust it.
+// scheme://host[:port] plus how to trust it and how to prove who we are.
 struct Endpoint {
   bool tls = true;
   std::string host;  // DNS name or IP literal, without IPv6 brackets
   std::string port;  // "443", "5000"
   std::string caFile;
+  std::string caPem;           // CA certificates given inline (a kubeconfig's certificate-authority-data)
+  bool systemRoots = true;     // also trust the system CAs (a registry: yes; an apiserver with its own CA: no)
+  std::string serverName;      // the name to verify and send as SNI when not `host` (kubeconfig tls-server-name)
+  std::string clientCertPem;   // a client certificate chain and its key, for mutual TLS ("" for none)
+  std::string clientKeyPem;
   bool operator==(const Endpoint&) const = default;
 };
 
@@ -81,6 +86,25 @@ class Transport {
   void send(std::shared_ptr<Origin> origin, HttpRequest request, Limits limits, Clock::time_point deadline,
             std::function<void(TransportResult)> done);
 
+  // A streamed answer (a Kubernetes watch): the head first, then the body piece by piece as it
+  // arrives, on a connection of its own that is never pooled. Handlers run on a transport thread.
+  struct StreamHandlers {
+    // Once, with the status and headers (body empty). Return false to stop before the body.
+    std::function<bool(const HttpResponse& head)> onHead;
+    // Each piece of the (de-chunked) body, in order. Return false to stop reading.
+    std::function<bool(std::string_view bytes)> onData;
+    // Once at the end. error None: the body ended, a handler stopped it, or cancel() was called.
+    std::function<void(TransportResult)> done;
+  };
+  class Stream {  // what stream() returns: cancel() closes the connection (done still runs once)
+   public:
+    virtual ~Stream() = default;
+    virtual void cancel() = 0;
+  };
+  // `deadline` bounds the whole stream; `idle` the silence between two reads.
+  std::shared_ptr<Stream> stream(std::shared_ptr<Origin> origin, HttpRequest request, std::size_t maxHeaderBytes,
+                                 Clock::time_point deadline, Clock::duration idle, StreamHandlers handlers);
+
   Transport();
   ~Transport();
 
@@ -89,4 +113,4 @@ class Transport {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace podgate::registry::detail
+}  // namespace podgate::http

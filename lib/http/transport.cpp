@@ -1,4 +1,4 @@
-#include "registry/http_transport.h"
+#include "http/transport.h"
 #include "util/text.h"
 
 #include <openssl/ssl.h>
@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -20,6 +21,7 @@
 #if !defined(__clang__)  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -28,12 +30,13 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 
-namespace podgate::registry::detail {
+namespace podgate::http {
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -108,10 +111,20 @@ class Origin {
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     context_.set_verify_mode(ssl::verify_peer);
     error_code ec;
-    context_.set_default_verify_paths(ec);  // the system CAs; once per origin, not per connection
+    if (endpoint_.systemRoots) context_.set_default_verify_paths(ec);  // once per origin, not per connection
     if (!endpoint_.caFile.empty()) {
       context_.load_verify_file(endpoint_.caFile, ec);
       if (ec) throw std::runtime_error("cannot load CA file " + endpoint_.caFile + ": " + ec.message());
+    }
+    if (!endpoint_.caPem.empty()) {
+      context_.add_certificate_authority(net::buffer(endpoint_.caPem), ec);
+      if (ec) throw std::runtime_error("cannot load the inline CA certificates: " + ec.message());
+    }
+    if (!endpoint_.clientCertPem.empty() || !endpoint_.clientKeyPem.empty()) {
+      context_.use_certificate_chain(net::buffer(endpoint_.clientCertPem), ec);
+      if (ec) throw std::runtime_error("cannot load the client certificate: " + ec.message());
+      context_.use_private_key(net::buffer(endpoint_.clientKeyPem), ssl::context::pem, ec);
+      if (ec) throw std::runtime_error("cannot load the client key: " + ec.message());
     }
   }
 
@@ -167,38 +180,63 @@ TransportError classify(const error_code& ec) {
   return TransportError::Unreachable;
 }
 
-// One request/response exchange, possibly on a new connection.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+using Strand = net::strand<net::io_context::executor_type>;
+
+// One request/response exchange, possibly on a new connection; or, when streaming, one request
+// whose answer is handed over piece by piece on a connection of its own. Every step runs on the
+// exchange's strand, so cancel() never races a completion.
+class Exchange : public std::enable_shared_from_this<Exchange>, public Transport::Stream {
  public:
   Exchange(std::shared_ptr<Origin> origin, HttpRequest request, Transport::Limits limits, Clock::time_point deadline,
            std::function<void(TransportResult)> done)
       : origin_(std::move(origin)), request_(std::move(request)), limits_(limits), deadline_(deadline),
-        done_(std::move(done)), resolver_(origin_->io()) {}
+        done_(std::move(done)), strand_(net::make_strand(origin_->io())), resolver_(strand_) {}
+
+  // Streaming: the body goes to `handlers` as it arrives; each read waits at most `idle`.
+  void stream_to(Transport::StreamHandlers handlers, Clock::duration idle) {
+    stream_ = std::move(handlers);
+    idle_ = idle;
+  }
+
+  Strand& strand() { return strand_; }
 
   void start() {
     if (Clock::now() >= deadline_) return finish(TransportError::Timeout, "deadline passed before the request");
-    conn_ = origin_->acquire();
+    if (!stream_) conn_ = origin_->acquire();  // a stream never shares its connection
     reused_ = conn_ != nullptr;
-    if (reused_) return write();
+    if (reused_) return write();  // (a pooled connection's steps run on the strand it was made on)
     connect();
+  }
+
+  void cancel() override {
+    net::post(strand_, [self = shared_from_this()] {
+      self->cancelled_ = true;
+      if (self->conn_) {
+        error_code ignored;
+        self->conn_->tcp().socket().close(ignored);
+      }
+      self->resolver_.cancel();
+    });
   }
 
  private:
   void connect() {
+    if (cancelled_) return finish(TransportError::None, "cancelled");
     conn_ = std::make_unique<Connection>();
     const Endpoint& e = origin_->endpoint();
     if (e.tls) {
-      conn_->tls.emplace(origin_->io(), origin_->context());
+      conn_->tls.emplace(strand_, origin_->context());
       SSL* ssl = conn_->tls->native_handle();
       // Verify the certificate names this host (an IP literal against IP SANs), and send SNI.
-      if (is_ip_literal(e.host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), e.host.c_str());
+      const std::string& name = e.serverName.empty() ? e.host : e.serverName;
+      if (is_ip_literal(name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
       } else {
-        SSL_set1_host(ssl, e.host.c_str());
-        SSL_set_tlsext_host_name(ssl, e.host.c_str());
+        SSL_set1_host(ssl, name.c_str());
+        SSL_set_tlsext_host_name(ssl, name.c_str());
       }
     } else {
-      conn_->plain.emplace(origin_->io());
+      conn_->plain.emplace(strand_);
     }
     conn_->tcp().expires_at(deadline_);
     auto self = shared_from_this();
@@ -253,6 +291,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // the announced Content-Length, so an absurd one would throw bad_alloc. Checking the length
   // between the two reads closes both.
   void read() {
+    if (stream_) return read_stream_head();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
     parser_->body_limit(limits_.maxBodyBytes);
@@ -284,6 +323,52 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (parser_->is_done()) return complete();
     if (conn_->tls) http::async_read(*conn_->tls, conn_->buffer, *parser_, on_read);
     else http::async_read(*conn_->plain, conn_->buffer, *parser_, on_read);
+  }
+
+  // Streaming: the head under the deadline, then each piece of the body under `idle`.
+  void read_stream_head() {
+    streamParser_.emplace();
+    streamParser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
+    streamParser_->body_limit(boost::none);  // the consumer bounds what it buffers (one event at a time)
+    auto self = shared_from_this();
+    auto on_header = [self](const error_code& ec, std::size_t) {
+      self->guarded([&] {
+        if (ec) return self->fail(ec, "cannot read the answer");
+        HttpResponse head;
+        const auto& h = self->streamParser_->get();
+        head.status = static_cast<int>(h.result_int());
+        for (const auto& field : h) head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        if (!self->stream_->onHead(head)) return self->finish(TransportError::None, "stopped after the head");
+        self->read_stream_body();
+      });
+    };
+    if (conn_->tls) http::async_read_header(*conn_->tls, conn_->buffer, *streamParser_, on_header);
+    else http::async_read_header(*conn_->plain, conn_->buffer, *streamParser_, on_header);
+  }
+
+  void read_stream_body() {
+    if (streamParser_->is_done()) return finish(TransportError::None, "");
+    auto& body = streamParser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    conn_->tcp().expires_at(std::min(deadline_, Clock::now() + idle_));
+    auto self = shared_from_this();
+    auto on_read = [self](const error_code& ec, std::size_t) {
+      self->guarded([&] {
+        if (ec && ec != http::error::need_buffer) {
+          if (self->cancelled_) return self->finish(TransportError::None, "cancelled");
+          if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::ssl::error::stream_truncated)
+            return self->finish(TransportError::Protocol, "the server closed the stream mid-body");
+          return self->fail(ec, "cannot read the stream");
+        }
+        const std::size_t got = self->piece_.size() - self->streamParser_->get().body().size;
+        if (got > 0 && !self->stream_->onData(std::string_view(self->piece_.data(), got)))
+          return self->finish(TransportError::None, "stopped by the reader");
+        self->read_stream_body();
+      });
+    };
+    if (conn_->tls) http::async_read_some(*conn_->tls, conn_->buffer, *streamParser_, on_read);
+    else http::async_read_some(*conn_->plain, conn_->buffer, *streamParser_, on_read);
   }
 
   // Runs a completion step; an exception (bad_alloc from a hostile answer, say) ends this exchange
@@ -327,6 +412,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void fail(const error_code& ec, const std::string& what) {
+    if (cancelled_) return finish(TransportError::None, "cancelled");
     const TransportError kind = classify(ec);
     std::string message = kind == TransportError::Timeout ? std::string("no answer before the deadline") : what + ": " + ec.message();
     finish(kind, std::move(message));
@@ -345,7 +431,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void deliver(TransportResult result) {
-    auto done = std::move(done_);  // once: a guarded step that throws after delivering cannot deliver again
+    // Once: a guarded step that throws after delivering cannot deliver again.
+    auto done = stream_ ? std::move(stream_->done) : std::move(done_);
+    if (stream_) stream_->done = nullptr;
     if (done) done(std::move(result));
   }
 
@@ -354,7 +442,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Transport::Limits limits_;
   Clock::time_point deadline_;
   std::function<void(TransportResult)> done_;
+  Strand strand_;
   tcp::resolver resolver_;
+  std::optional<Transport::StreamHandlers> stream_;
+  Clock::duration idle_{};
+  std::optional<http::response_parser<http::buffer_body>> streamParser_;
+  std::array<char, 64 * 1024> piece_{};
+  bool cancelled_ = false;
   std::unique_ptr<Connection> conn_;
   std::optional<http::request<http::string_body>> message_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -417,7 +511,18 @@ std::shared_ptr<Origin> Transport::origin(const Endpoint& endpoint) {
 void Transport::send(std::shared_ptr<Origin> origin, HttpRequest request, Limits limits, Clock::time_point deadline,
                      std::function<void(TransportResult)> done) {
   auto exchange = std::make_shared<Exchange>(std::move(origin), std::move(request), limits, deadline, std::move(done));
-  net::post(impl_->io, [exchange] { exchange->start(); });
+  net::post(exchange->strand(), [exchange] { exchange->start(); });
 }
 
-}  // namespace podgate::registry::detail
+std::shared_ptr<Transport::Stream> Transport::stream(std::shared_ptr<Origin> origin, HttpRequest request,
+                                                      std::size_t maxHeaderBytes, Clock::time_point deadline,
+                                                      Clock::duration idle, StreamHandlers handlers) {
+  Limits limits;
+  limits.maxHeaderBytes = maxHeaderBytes;
+  auto exchange = std::make_shared<Exchange>(std::move(origin), std::move(request), limits, deadline, nullptr);
+  exchange->stream_to(std::move(handlers), idle);
+  net::post(exchange->strand(), [exchange] { exchange->start(); });
+  return exchange;
+}
+
+}  // namespace podgate::http

@@ -5,10 +5,10 @@
 
 #include <random>
 
-#include "registry/http_transport.h"
+#include "http/transport.h"
 
-using podgate::registry::detail::parse_url;
-using podgate::registry::detail::Url;
+using podgate::http::parse_url;
+using podgate::http::Url;
 
 TEST_CASE("parse_url splits what a registry sends", "[registry][url]") {
   Url u;
