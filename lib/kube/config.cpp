@@ -303,7 +303,10 @@ ClusterConfig in_cluster_config(const std::string& serviceAccountDir, const std:
 }
 
 ClusterConfig kubeconfig_config(const std::string& path, const std::string& context) {
-  const std::string text = read_or_throw("kubeconfig", "file", path, kMaxKubeconfigBytes);
+  std::string why;
+  const auto read = detail::read_bounded(path, kMaxKubeconfigBytes, why);
+  if (!read) throw ConfigError("kubeconfig " + path + ": " + why);
+  const std::string& text = *read;
   std::string dir = std::filesystem::path(path).parent_path().string();
   std::error_code ec;
   const auto absolute = std::filesystem::absolute(dir.empty() ? "." : dir, ec);
