@@ -3,15 +3,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
+#include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
-#include <atomic>
 
 #include "kube/ca.h"
 #include "kube/config.h"
