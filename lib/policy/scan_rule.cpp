@@ -3,6 +3,7 @@
 // than maxScanAge follows onUnscanned), then the findings of the fresh scans.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "policy/rule_support.h"
@@ -139,12 +140,62 @@ std::vector<const scan::Finding*> bad_findings(const RuleSet& rules, const std::
   return bad;
 }
 
+// Findings a record counts but does not list, at or above the threshold. An ImageScan object
+// lists only findings at or above its floor and drops more to stay small (scan/imagescan.h),
+// keeping all of them in counts. What is not listed cannot be matched against the ignore list, so
+// it is bad; per severity, the most any one fresh scan leaves unlisted (two scanners' unlisted
+// findings are likely the same ones).
+struct Unlisted {
+  std::array<int, scan::kSeverityCount> count{};
+  int total = 0;
+  std::string scanners;  // "trivy, grype": whose scans left them out
+};
+
+Unlisted unlisted_findings(const RuleSet& rules, const std::vector<const Seen*>& fresh) {
+  const auto& rule = rules.config.rules.images.scan;
+  Unlisted out;
+  for (const Seen* s : fresh) {
+    std::array<int, scan::kSeverityCount> listed{};
+    for (const auto& x : s->record->findings) {
+      const auto i = static_cast<std::size_t>(x.severity);
+      if (i < scan::kSeverityCount) ++listed[i];
+    }
+    bool any = false;
+    for (std::size_t i = 0; i < scan::kSeverityCount; ++i) {
+      if (!severity_at_least(static_cast<scan::Severity>(i), rule.severityThreshold)) continue;
+      const int extra = s->record->counts[i] - listed[i];
+      if (extra <= 0) continue;
+      any = true;
+      out.count[i] = std::max(out.count[i], extra);
+    }
+    if (any && out.scanners.find(s->record->scanner) == std::string::npos)
+      out.scanners += (out.scanners.empty() ? "" : ", ") + printable(s->record->scanner);
+  }
+  for (int c : out.count) out.total += c;
+  return out;
+}
+
+// "2 findings at CRITICAL and 1 at HIGH", worst first.
+std::string describe_unlisted(const Unlisted& u) {
+  std::string out;
+  bool first = true;
+  for (std::size_t i = scan::kSeverityCount; i-- > 0;) {
+    if (u.count[i] == 0) continue;
+    if (!first) out += " and ";
+    out += std::to_string(u.count[i]) + (first ? (u.count[i] == 1 ? " finding" : " findings") : "") + " at " +
+           scan::to_string(static_cast<scan::Severity>(i));
+    first = false;
+  }
+  return out;
+}
+
 // The fresh scans' findings: "clean", or "vulnerable" with the worst three named.
 void check_findings(const RuleSet& rules, const PlannedImage& image, const std::vector<const Seen*>& fresh,
                     JudgedImage& judged, std::vector<Finding>& findings) {
   const auto& rule = rules.config.rules.images.scan;
   const std::vector<const scan::Finding*> bad = bad_findings(rules, fresh);
-  if (bad.empty()) {
+  const Unlisted unlisted = unlisted_findings(rules, fresh);
+  if (bad.empty() && unlisted.total == 0) {
     judged.scan = "clean";
     return;
   }
@@ -157,12 +208,25 @@ void check_findings(const RuleSet& rules, const PlannedImage& image, const std::
     worst += x->fixedVersion.empty() ? std::string(", no fix yet") : ", fixed in " + printable(x->fixedVersion);
     worst += ")";
   }
+  if (bad.size() > 3) worst += "; ...";
+  const std::size_t total = bad.size() + static_cast<std::size_t>(unlisted.total);
   Finding f = scan_finding(image, rule.action);
-  f.summary = image.subject + " uses image " + quote(image.image) + " with " + std::to_string(bad.size()) +
-              " finding" + (bad.size() == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": " + worst +
-              (bad.size() > 3 ? "; ..." : "");
-  f.detail = f.summary + "; update the packages (or the base image) and re-scan, or record an accepted risk in "
-                         "rules.images.scan.ignore.";
+  f.summary = image.subject + " uses image " + quote(image.image) + " with " + std::to_string(total) + " finding" +
+              (total == 1 ? "" : "s") + " at or above " + rule.severityThreshold + ": ";
+  if (unlisted.total > 0) {
+    f.summary += describe_unlisted(unlisted) + " not stored with the scan (" + unlisted.scanners + ")" +
+                 (worst.empty() ? "" : "; " + worst);
+  } else {
+    f.summary += worst;
+  }
+  f.detail = f.summary;
+  if (unlisted.total > 0)
+    f.detail += "; findings that were not stored cannot be matched against rules.images.scan.ignore, so they "
+                "count. To store them, lower the findings floor the scans are stored with (ImageScan findingsFloor, "
+                "HIGH by default) to " +
+                rule.severityThreshold + " or below and re-scan";
+  f.detail += "; update the packages (or the base image) and re-scan, or record an accepted risk in "
+              "rules.images.scan.ignore.";
   findings.push_back(std::move(f));
 }
 

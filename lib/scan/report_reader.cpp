@@ -3,11 +3,17 @@
 #include "scan/report_reader.h"
 #include "util/text.h"
 
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include "image/reference.h"
 #include "util/json.h"
+#include "util/json_depth.h"
 
 namespace podgate::scan::report_detail {
 
@@ -181,6 +187,43 @@ std::vector<ScanRecord> finish(Parsed& p) {
     records.back().digest = digest;
   }
   return records;
+}
+
+void parse_document(std::string_view json, rapidjson::Document& doc, unsigned maxDepth) {
+  // A raw NUL cannot occur in JSON text, and the reader would take it for the end of input.
+  if (const void* nul = std::memchr(json.data(), '\0', json.size()))
+    refuse("not valid JSON: a NUL byte at offset " + std::to_string(static_cast<const char*>(nul) - json.data()));
+  struct Generator {
+    std::string_view json;
+    unsigned maxDepth;
+    rapidjson::ParseResult result;
+    bool tooDeep = false;
+    bool operator()(rapidjson::Document& d) {
+      util::DepthLimitedHandler<rapidjson::Document> handler{d, maxDepth};
+      rapidjson::MemoryStream stream(json.data(), json.size());
+      rapidjson::Reader reader;
+      result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(stream, handler);
+      tooDeep = handler.tooDeep;
+      return !result.IsError();
+    }
+  } generator{json, maxDepth, {}, false};
+  doc.Populate(generator);
+  if (generator.tooDeep) refuse("JSON nested deeper than " + std::to_string(maxDepth) + " levels");
+  if (generator.result.IsError())
+    refuse(std::string("not valid JSON: ") + rapidjson::GetParseError_En(generator.result.Code()) + " (at byte " +
+           std::to_string(generator.result.Offset()) + ")");
+}
+
+std::int64_t int_member(const Value& object, std::string_view name, const Path& at, std::int64_t min,
+                        std::int64_t max, std::int64_t fallback) {
+  const Value* v = find(object, name, at);
+  if (v == nullptr || v->IsNull()) return fallback;
+  if (!v->IsInt64()) wrong_type(at / name, *v, "an integer");
+  const std::int64_t n = v->GetInt64();
+  if (n < min || n > max)
+    refuse((at / name).str() + " is " + std::to_string(n) + ", outside " + std::to_string(min) + ".." +
+           std::to_string(max));
+  return n;
 }
 
 }  // namespace podgate::scan::report_detail

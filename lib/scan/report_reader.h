@@ -153,6 +153,13 @@ struct Parsed {
 
 std::vector<ScanRecord> finish(Parsed& p);
 
+// Parses `json` into `doc` as parse_report does (UTF-8 validated, iterative, a NUL byte refused),
+// refusing nesting deeper than `maxDepth`. Refuses (Refusal) with the reason otherwise.
+void parse_document(std::string_view json, rapidjson::Document& doc, unsigned maxDepth);
+// An integer member in [min, max]; `fallback` when absent or null.
+std::int64_t int_member(const Value& object, std::string_view name, const Path& at, std::int64_t min,
+                        std::int64_t max, std::int64_t fallback = 0);
+
 // One reader per format (report_trivy.cpp, report_grype.cpp, report_verdict.cpp).
 std::vector<ScanRecord> parse_trivy(const Value& root);
 std::vector<ScanRecord> parse_grype(const Value& root);

@@ -1460,6 +1460,14 @@ def docs_checks(r):
     r.check("values.schema.json: describes exactly the top-level keys of values.yaml", schema_covers_values)
 
 
+def crd_checks(r):
+    """The ImageScan CRD against the apply bodies podgate writes (tests/chart/crd_schema.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import crd_schema
+    for name, fn in crd_schema.checks():
+        r.check(name, fn)
+
+
 def binary_checks(r):
     """If podgate is built, the rendered podgate.yaml must load in it and decide as the mode says."""
     binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
@@ -1651,7 +1659,7 @@ def main():
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
                       full_checks, image_checks, scan_checks, schema_checks, notes_checks, manifests_checks,
-                      docs_checks, binary_checks]:
+                      docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"
         if r.skipped:

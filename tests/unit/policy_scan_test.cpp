@@ -1267,3 +1267,110 @@ TEST_CASE("scan: regression: a finding two scanners rate differently counts at i
            }},
       answers);
 }
+
+// An ImageScan lists findings at or above its floor only and may drop more to stay small
+// (scan/imagescan.h); its counts keep all of them. What a record counts but does not list, at or
+// above the threshold, cannot be matched against the ignore list, so it counts as bad.
+TEST_CASE("scan: findings counted but not stored count as bad", "[policy][scan][omitted]") {
+  Answers answers;
+  answers.digest("nginx:1.25", sha('1'));
+  // A record as parse_imagescan gives it: `extra` more findings counted at each severity than listed.
+  const auto omitted = [](std::vector<scan::Finding> listed, std::vector<std::pair<Severity, int>> extra,
+                          const std::string& scanner = "trivy") {
+    scan::ScanRecord r = scan_of(sha('1'), scanner, "0.67.2", kFresh, std::move(listed));
+    for (const auto& [s, n] : extra) r.counts[static_cast<std::size_t>(s)] += n;
+    return r;
+  };
+  auto ignore_all = [](std::vector<std::string> ids) {
+    return [ids](config::Config& c) {
+      for (const auto& id : ids) c.rules.images.scan.ignore.push_back(config::IgnoredFinding{id, "", "accepted", 0});
+    };
+  };
+  const std::string floorHint = "lower the findings floor the scans are stored with (ImageScan findingsFloor, HIGH by "
+                                "default) to ";
+  const std::string head = "container \"c0\" uses image \"nginx:1.25\" with ";
+
+  run_all(
+      {
+          {.name = "the threshold (CRITICAL) above the floor, nothing omitted there: clean",
+           .records = {omitted({vuln("CVE-H", Severity::High, "a")}, {{Severity::Medium, 40}, {Severity::Low, 9}})},
+           .expect = {.decision = Decision::Allowed, .violations = 0, .scan = "clean"}},
+          {.name = "CRITICAL findings dropped for size: denied, and the message says how many and how to store them",
+           .records = {omitted({vuln("CVE-C", Severity::Critical, "xz-utils")}, {{Severity::Critical, 2}})},
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.action = Action::Deny,
+                                                   .messageContains = {head + "3 findings at or above CRITICAL: 2 "
+                                                                              "findings at CRITICAL not stored with the "
+                                                                              "scan (trivy); CVE-C (CRITICAL, xz-utils",
+                                                                       floorHint + "CRITICAL or below",
+                                                                       "cannot be matched against "
+                                                                       "rules.images.scan.ignore"}},
+                      .scan = "vulnerable"}},
+          {.name = "every listed finding ignored, but one unlisted at the threshold: still denied",
+           .records = {omitted({vuln("CVE-C", Severity::Critical, "xz-utils")}, {{Severity::Critical, 1}})},
+           .tweak = ignore_all({"CVE-C"}),
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.messageContains = {head + "1 finding at or above CRITICAL: 1 "
+                                                                              "finding at CRITICAL not stored with the "
+                                                                              "scan (trivy)"},
+                                                   .messageLacks = {"CVE-C"}},
+                      .scan = "vulnerable"}},
+          {.name = "a threshold below the floor: the MEDIUM findings were never stored, so they deny",
+           .records = {omitted({vuln("CVE-H", Severity::High, "a")}, {{Severity::Medium, 5}, {Severity::Low, 3}})},
+           .tweak = [&](config::Config& c) {
+             with_threshold("MEDIUM")(c);
+             ignore_all({"CVE-H"})(c);
+           },
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.messageContains = {head + "5 findings at or above MEDIUM: 5 "
+                                                                              "findings at MEDIUM not stored",
+                                                                       floorHint + "MEDIUM or below"},
+                                                   .messageLacks = {"LOW", "CVE-H"}},
+                      .scan = "vulnerable"}},
+          {.name = "several severities, worst first, with the listed ones after",
+           .records = {omitted({vuln("CVE-H", Severity::High, "a", "1.1")},
+                               {{Severity::Critical, 1}, {Severity::High, 2}, {Severity::Low, 9}})},
+           .tweak = with_threshold("HIGH"),
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.messageContains = {head + "4 findings at or above HIGH: 1 finding "
+                                                                              "at CRITICAL and 2 at HIGH not stored "
+                                                                              "with the scan (trivy); CVE-H (HIGH, a, "
+                                                                              "fixed in 1.1)"}}}},
+          {.name = "two scanners omitting: the most either leaves out, and both named",
+           .records = {omitted({}, {{Severity::Critical, 2}}, "trivy"),
+                       omitted({}, {{Severity::Critical, 3}}, "grype")},
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.messageContains = {head + "3 findings at or above CRITICAL: 3 "
+                                                                              "findings at CRITICAL not stored with the "
+                                                                              "scan (trivy, grype)"}}}},
+          {.name = "one scanner lists what another omitted: the omission still counts (it cannot be matched)",
+           .records = {omitted({}, {{Severity::Critical, 1}}, "trivy"),
+                       scan_of(sha('1'), "grype", "0.74.0", kFresh, {vuln("CVE-C", Severity::Critical, "xz-utils")})},
+           .tweak = ignore_all({"CVE-C"}),
+           .expect = {.decision = Decision::Denied,
+                      .violation = ExpectViolation{.messageContains = {"1 finding at CRITICAL not stored with the "
+                                                                       "scan (trivy)"}}}},
+          {.name = "counts below what is listed (a record from another source) invent nothing",
+           .records = {[] {
+             scan::ScanRecord r = scan_of(sha('1'), "trivy", "0.67.2", kFresh, {vuln("CVE-C", Severity::Critical, "x")});
+             r.counts = {};
+             return r;
+           }()},
+           .tweak = ignore_all({"CVE-C"}),
+           .expect = {.decision = Decision::Allowed, .violations = 0, .scan = "clean"}},
+          {.name = "warn action: a warning, not a deny",
+           .records = {omitted({}, {{Severity::Critical, 1}})},
+           .action = Action::Warn,
+           .expect = {.decision = Decision::Allowed, .warningCount = 1,
+                      .warningContains = {"1 finding at CRITICAL not stored with the scan (trivy)"}}},
+      },
+      answers);
+
+  SECTION("an old scan with omissions beside a fresh clean one: the old one is not judged") {
+    scan::ScanRecord old = omitted({}, {{Severity::Critical, 4}}, "grype");
+    old.scannedAt = kOld30;
+    run({.records = {old, scan_of(sha('1'), "trivy", "0.67.2", kFresher)},
+         .expect = {.decision = Decision::Allowed, .violations = 0, .scan = "clean"}},
+        answers);
+  }
+}
