@@ -281,6 +281,25 @@ struct Metrics::Impl {
   LabelledCache<prometheus::Gauge> kubeCacheObjectsCache{kubeCacheObjects};
   LabelledCache<prometheus::Gauge> kubeCacheBytesCache{kubeCacheBytes};
 
+  prometheus::Family<prometheus::Gauge>& imageScans =
+      prometheus::BuildGauge()
+          .Name("podgate_scan_imagescans")
+          .Help("ImageScan objects (one per scanned digest) in the shared scan state.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& imageScanBytes =
+      prometheus::BuildGauge()
+          .Name("podgate_scan_imagescan_bytes")
+          .Help("JSON bytes of the ImageScan objects, as the apiserver holds them.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& trivyOperatorReports =
+      prometheus::BuildCounter()
+          .Name("podgate_scan_trivy_operator_reports_total")
+          .Help("Trivy Operator VulnerabilityReports read, by result (used, or why not: no_digest, malformed_digest, ...).")
+          .Register(*registry);
+  prometheus::Gauge& imageScansGauge = imageScans.Add({});
+  prometheus::Gauge& imageScanBytesGauge = imageScanBytes.Add({});
+  LabelledCache<prometheus::Counter> trivyOperatorReportsCache{trivyOperatorReports};
+
   LabelledCache<prometheus::Counter> registryRequestsCache{registryRequests};
   LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
   LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
@@ -447,6 +466,14 @@ void Metrics::set_kube_watch_connected(std::string_view resource, bool connected
 void Metrics::set_kube_cache(std::string_view resource, double objects, double bytes) {
   impl_->kubeCacheObjectsCache.get({{"resource", resource}}).Set(objects);
   impl_->kubeCacheBytesCache.get({{"resource", resource}}).Set(bytes);
+}
+
+void Metrics::set_imagescans(double objects, double bytes) {
+  impl_->imageScansGauge.Set(objects);
+  impl_->imageScanBytesGauge.Set(bytes);
+}
+void Metrics::count_trivy_operator_report(std::string_view result) {
+  impl_->trivyOperatorReportsCache.get({{"result", result}}).Increment();
 }
 
 std::string Metrics::registry_label(std::string_view domain) {

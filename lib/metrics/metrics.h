@@ -106,6 +106,13 @@ class Metrics {
   // podgate_kube_cache_objects{resource} / podgate_kube_cache_bytes{resource}: what a cache holds
   void set_kube_cache(std::string_view resource, double objects, double bytes);
 
+  // podgate_scan_imagescans / podgate_scan_imagescan_bytes: the ImageScan objects of the shared
+  // scan state and their JSON bytes, as the apiserver (and etcd) hold them
+  void set_imagescans(double objects, double bytes);
+  // podgate_scan_trivy_operator_reports_total{result}: Trivy Operator reports read, by result
+  // (used, or why not: no_digest, malformed_digest, malformed_report, not_json, too_large, ...)
+  void count_trivy_operator_report(std::string_view result);
+
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);

@@ -36,9 +36,8 @@ std::size_t heap_bytes(const std::string& s) {
   return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0;
 }
 
-// What an entry costs in memory, estimated from the containers' sizes: the list node, the index
-// entry, the shared vector and every string's heap buffer. Close enough to bound RSS; exact
-// malloc accounting would cost more than it saves.
+}  // namespace
+
 std::size_t estimated_bytes(std::string_view digest, const std::vector<ScanRecord>& records) {
   std::size_t bytes = 64 /* list node */ + 48 /* index entry */ + digest.size() + 16;
   bytes += 64 /* shared_ptr control block + vector */ + records.capacity() * sizeof(ScanRecord);
@@ -52,7 +51,6 @@ std::size_t estimated_bytes(std::string_view digest, const std::vector<ScanRecor
   }
   return bytes;
 }
-}  // namespace
 
 struct CachedStore::Impl {
   struct Node {

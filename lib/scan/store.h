@@ -76,6 +76,11 @@ class Store {
   virtual StoreStats stats() = 0;
 };
 
+// What a digest's records cost in a memory cache, estimated from the containers' sizes: the list
+// node, the index entry, the shared vector and every string's heap buffer. Close enough to bound
+// RSS; exact malloc accounting would cost more than it saves. Every scan cache bounds itself by it.
+std::size_t estimated_bytes(std::string_view digest, const std::vector<ScanRecord>& records);
+
 // Opens (creating if needed) a SQLite database at `path`: WAL journal, synchronous=FULL, a busy
 // timeout so concurrent importers and readers wait instead of failing, schema versioned through
 // PRAGMA user_version with migrations applied in order. Throws StoreError naming the path.
