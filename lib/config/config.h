@@ -59,6 +59,10 @@ struct ResolveSettings {
   std::chrono::milliseconds errorTTL{5000};   // how long a failure is remembered (no storm on an outage)
   std::size_t maxEntries = 100000;            // digest cache bound, LRU eviction
   std::size_t maxManifestBytes = 4 * 1024 * 1024;
+  // Resolve with the Pod's imagePullSecrets (and its ServiceAccount's), read from the cluster. Off
+  // by default: it needs `get` on every Secret (docs/operations.md, "Pull secrets").
+  bool pullSecrets = false;
+  std::chrono::milliseconds pullSecretTTL{60000};  // how long a Secret read from the cluster is trusted
 
   bool operator==(const ResolveSettings&) const = default;
 };
@@ -165,14 +169,41 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+// Where scans are kept: a SQLite file per pod, or ImageScan objects (imagescans.podgate.io) that
+// every replica shares through the apiserver.
+enum class ScanStore { Sqlite, Kubernetes };
+const char* to_string(ScanStore value);
+
 // The scan cache: where verdicts are stored, and the HTTPS import API.
 struct ScansConfig {
+  ScanStore store = ScanStore::Sqlite;
   std::string database = "/var/lib/podgate/scans.db";  // SQLite; opened only when the scan rule is on or scans are imported
   std::string apiTokenFile;                            // bearer token for POST/GET /v1/scans; "" = the API is off
   std::size_t maxReportBytes = 16 * 1024 * 1024;       // one POST /v1/scans body
   std::size_t cacheBytes = 64 * 1024 * 1024;           // scans held in memory for admission (estimated)
+  // The kubernetes store: ImageScans whose newest scan is older than this are deleted.
+  std::chrono::milliseconds retention{720LL * 3600 * 1000};
+  // Findings below this severity are kept in ImageScans only as counts (one of UNKNOWN, NEGLIGIBLE,
+  // LOW, MEDIUM, HIGH, CRITICAL, stored upper case). A string: config sits below lib/scan.
+  std::string findingsFloor = "HIGH";
+  // How long /readyz may wait for the first sync of the cluster's objects before podgate logs an
+  // error (it stays not ready until the sync completes).
+  std::chrono::milliseconds syncTimeout{120000};
+  bool trivyOperator = false;  // scans.sources.trivyOperator: read Trivy Operator's VulnerabilityReports too
 
   bool operator==(const ScansConfig&) const = default;
+};
+
+// How podgate reaches the Kubernetes API server (ImageScans, VulnerabilityReports, pull Secrets).
+struct KubernetesConfig {
+  // "" = in cluster (the service account; outside a pod, $KUBECONFIG or ~/.kube/config, as lib/kube
+  // looks), else this kubeconfig file. The --kubeconfig flag overrides it.
+  std::string kubeconfig;
+  double qps = 20;         // client-side token bucket for requests other than watches (client-go's default is 5)
+  int burst = 50;
+  std::chrono::milliseconds timeout{10000};  // one request, retries included
+
+  bool operator==(const KubernetesConfig&) const = default;
 };
 
 struct LoggingConfig {
@@ -187,6 +218,7 @@ struct Config {
   Exemptions exemptions;
   Rules rules;
   std::vector<RegistryConfig> registries;
+  KubernetesConfig kubernetes;
   ScansConfig scans;
   ServerConfig server;
   LoggingConfig logging;

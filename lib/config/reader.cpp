@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -252,6 +253,23 @@ std::chrono::milliseconds Reader::duration(const YAML::Node& node, const std::st
 
 std::chrono::milliseconds Reader::duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds kMax,
                                            const char* max_text) const {
+  const auto value = duration_value(node, path);
+  if (value && value->count() > 0 && *value <= kMax) return *value;
+  fail(path, std::string("must be greater than 0 and at most ") + max_text + " (got " + quoted(node.Scalar()) + ")");
+}
+
+std::chrono::milliseconds Reader::duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds kMin,
+                                           const char* min_text, std::chrono::milliseconds kMax,
+                                           const char* max_text) const {
+  const auto value = duration_value(node, path);
+  if (value && *value >= kMin && *value <= kMax) return *value;
+  fail(path, std::string("must be at least ") + min_text + " and at most " + max_text + " (got " +
+                 quoted(node.Scalar()) + ")");
+}
+
+// A Go duration in milliseconds; nullopt when it is negative or too large to count (the callers'
+// range check reports those). Text that is no duration, or finer than a millisecond, fails here.
+std::optional<std::chrono::milliseconds> Reader::duration_value(const YAML::Node& node, const std::string& path) const {
   constexpr const char* kExpected = "expected a duration such as \"10s\", \"500ms\" or \"1m30s\"";
   const std::string& text = scalar(node, path, "a duration");
   // Go's grammar (util), except that the result must be a whole number of milliseconds, the
@@ -259,11 +277,29 @@ std::chrono::milliseconds Reader::duration(const YAML::Node& node, const std::st
   const auto parsed = util::parse_go_duration(text);
   if (!parsed) fail(path, std::string(kExpected) + ", got " + quoted(text));
   if (parsed->subMillisecond) fail(path, "must be a whole number of milliseconds, got " + quoted(text));
-  if (!parsed->overflow && !parsed->negative) {
-    const std::chrono::milliseconds value(static_cast<std::int64_t>(parsed->nanos / 1000000));
-    if (value.count() > 0 && value <= kMax) return value;
-  }
-  fail(path, std::string("must be greater than 0 and at most ") + max_text + " (got " + quoted(text) + ")");
+  if (parsed->overflow || parsed->negative || parsed->nanos / 1000000 > static_cast<std::uint64_t>(INT64_MAX))
+    return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(parsed->nanos / 1000000));
+}
+
+double Reader::decimal(const YAML::Node& node, const std::string& path, double max, const char* max_text) const {
+  const std::string& text = scalar(node, path, "a number");
+  // Digits, then optionally '.' and more digits: what a person writes for a rate, and what to_yaml
+  // writes back. No sign, exponent, "inf" or "nan".
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = std::string_view(text).substr(0, dot);
+  const std::string_view fraction = dot == std::string::npos ? std::string_view() : std::string_view(text).substr(dot + 1);
+  const auto digits = [](std::string_view part) {
+    return std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  double value = 0;
+  const bool grammar = !whole.empty() && whole.size() <= 20 && digits(whole) &&
+                       (dot == std::string::npos || (!fraction.empty() && fraction.size() <= 20 && digits(fraction)));
+  if (!grammar || std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc())
+    fail(path, "expected a number such as 20 or 0.5, got " + quoted(text));
+  if (!(value > 0 && value <= max))
+    fail(path, std::string("must be greater than 0 and at most ") + max_text + " (got " + quoted(text) + ")");
+  return value;
 }
 
 // A list whose entries are rewritten to a canonical form by `normalize` (which returns the

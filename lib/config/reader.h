@@ -54,6 +54,11 @@ class Reader {
   std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path) const;
   std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds kMax,
                                      const char* max_text) const;
+  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds kMin,
+                                     const char* min_text, std::chrono::milliseconds kMax, const char* max_text) const;
+  std::optional<std::chrono::milliseconds> duration_value(const YAML::Node& node, const std::string& path) const;
+  // A plain decimal number ("20", "0.5"; no sign, no exponent), greater than 0 and at most `max`.
+  double decimal(const YAML::Node& node, const std::string& path, double max, const char* max_text) const;
 
   // podgate's sections and the value types only they use (schema.cpp).
   template <typename Enum>
@@ -61,6 +66,7 @@ class Reader {
               std::initializer_list<std::pair<const char*, Enum>> options) const;
   Mode mode(const YAML::Node& node, const std::string& path) const;
   Action action(const YAML::Node& node, const std::string& path) const;
+  std::string severity(const YAML::Node& node, const std::string& path) const;
   std::vector<std::string> host_paths(const YAML::Node& node, const std::string& path) const;
   void listen_address(const YAML::Node& node, const std::string& path, std::string& out) const;
   void exemptions(const YAML::Node& node, const std::string& path, Exemptions& out);
@@ -72,6 +78,7 @@ class Reader {
   void scan_rule(const YAML::Node& node, const std::string& path, ScanRule& out);
   std::vector<IgnoredFinding> ignored_findings(const YAML::Node& node, const std::string& path);
   void registries(const YAML::Node& node, const std::string& path, std::vector<RegistryConfig>& out);
+  void kubernetes(const YAML::Node& node, const std::string& path, KubernetesConfig& out);
   void scans(const YAML::Node& node, const std::string& path, ScansConfig& out);
   void server(const YAML::Node& node, const std::string& path, ServerConfig& out);
   void tls(const YAML::Node& node, const std::string& path, TlsConfig& out);

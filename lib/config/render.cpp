@@ -5,6 +5,7 @@
 #include "util/text.h"
 #include "config/config_internal.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -134,6 +135,14 @@ class Writer {
     scalar(value);
   }
   void number(const char* key, std::uint64_t value) { out_ << YAML::Key << key << YAML::Value << value; }
+  // The shortest fixed-point text that reads back as the same double ("20", "0.5"; never "1e-04",
+  // which the reader refuses), written plain.
+  void decimal(const char* key, double value) {
+    char text[64];
+    const auto result = std::to_chars(text, text + sizeof text, value, std::chars_format::fixed);
+    if (result.ec != std::errc()) throw std::logic_error("config::to_yaml: cannot format a number");
+    out_ << YAML::Key << key << YAML::Value << std::string(text, result.ptr);
+  }
   void boolean(const char* key, bool value) { out_ << YAML::Key << key << YAML::Value << value; }
   void duration(const char* key, std::chrono::milliseconds value) {
     out_ << YAML::Key << key << YAML::Value << format_duration(value);
@@ -249,6 +258,8 @@ void write_images_rule(Writer& w, const ImagesRule& images) {
   w.duration("errorTTL", images.resolve.errorTTL);
   w.number("maxEntries", images.resolve.maxEntries);
   w.number("maxManifestBytes", images.resolve.maxManifestBytes);
+  w.boolean("pullSecrets", images.resolve.pullSecrets);
+  w.duration("pullSecretTTL", images.resolve.pullSecretTTL);
   w.end();
   w.string("onResolveError", to_string(images.onResolveError));
   w.list("trustedRegistries", yaml_spelling(images.trustedRegistries, normalize_trusted_entry));
@@ -277,12 +288,28 @@ void write_registries(Writer& w, const std::vector<RegistryConfig>& registries) 
   });
 }
 
+void write_kubernetes(Writer& w, const KubernetesConfig& kubernetes) {
+  w.begin("kubernetes");
+  w.string("kubeconfig", kubernetes.kubeconfig);
+  w.decimal("qps", kubernetes.qps);
+  w.number("burst", static_cast<std::uint64_t>(kubernetes.burst));
+  w.duration("timeout", kubernetes.timeout);
+  w.end();
+}
+
 void write_scans(Writer& w, const ScansConfig& scans) {
   w.begin("scans");
+  w.string("store", to_string(scans.store));
   w.string("database", scans.database);
   w.string("apiTokenFile", scans.apiTokenFile);
   w.number("maxReportBytes", scans.maxReportBytes);
   w.number("cacheBytes", scans.cacheBytes);
+  w.duration("retention", scans.retention);
+  w.string("findingsFloor", scans.findingsFloor);
+  w.duration("syncTimeout", scans.syncTimeout);
+  w.begin("sources");
+  w.boolean("trivyOperator", scans.trivyOperator);
+  w.end();
   w.end();
 }
 
@@ -320,6 +347,7 @@ void write_config(Writer& w, const Config& config) {
   write_exemptions(w, config.exemptions);
   write_rules(w, config.rules);
   write_registries(w, config.registries);
+  write_kubernetes(w, config.kubernetes);
   write_scans(w, config.scans);
   write_server(w, config.server);
   w.begin("logging");

@@ -183,6 +183,8 @@ void Reader::read(const YAML::Node& root, Config& config) {
               {"rules", [&](const YAML::Node& n, const std::string& p) { rules(n, p, config.rules); }},
               {"registries",
                [&](const YAML::Node& n, const std::string& p) { registries(n, p, config.registries); }},
+              {"kubernetes",
+               [&](const YAML::Node& n, const std::string& p) { kubernetes(n, p, config.kubernetes); }},
               {"scans", [&](const YAML::Node& n, const std::string& p) { scans(n, p, config.scans); }},
               {"server", [&](const YAML::Node& n, const std::string& p) { server(n, p, config.server); }},
               {"logging", [&](const YAML::Node& n, const std::string& p) { logging(n, p, config.logging); }},
@@ -207,6 +209,17 @@ Enum Reader::choice(const YAML::Node& node, const std::string& path,
 
 Mode Reader::mode(const YAML::Node& node, const std::string& path) const {
   return choice<Mode>(node, path, {{"enforce", Mode::Enforce}, {"audit", Mode::Audit}});
+}
+
+// A scanner severity in any case, stored upper case (lib/scan's names; config cannot use lib/scan).
+std::string Reader::severity(const YAML::Node& node, const std::string& path) const {
+  std::string value = string(node, path);
+  for (char& c : value)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  static const char* const kSeverities[] = {"UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL"};
+  if (std::find(std::begin(kSeverities), std::end(kSeverities), value) == std::end(kSeverities))
+    fail(path, "must be one of UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH, CRITICAL (got " + quoted(node.Scalar()) + ")");
+  return value;
 }
 
 Action Reader::action(const YAML::Node& node, const std::string& path) const {
@@ -317,15 +330,7 @@ void Reader::scan_rule(const YAML::Node& node, const std::string& path, ScanRule
           {
               {"action", [&](const YAML::Node& n, const std::string& p) { out.action = action(n, p); }},
               {"severityThreshold",
-               [&](const YAML::Node& n, const std::string& p) {
-                 std::string value = string(n, p);
-                 for (char& c : value)
-                   if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-                 static const char* const kSeverities[] = {"UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL"};
-                 if (std::find(std::begin(kSeverities), std::end(kSeverities), value) == std::end(kSeverities))
-                   fail(p, "must be one of UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH, CRITICAL (got " + quoted(n.Scalar()) + ")");
-                 out.severityThreshold = value;
-               }},
+               [&](const YAML::Node& n, const std::string& p) { out.severityThreshold = severity(n, p); }},
               {"ignore", [&](const YAML::Node& n, const std::string& p) { out.ignore = ignored_findings(n, p); }},
               {"onUnscanned",
                [&](const YAML::Node& n, const std::string& p) {
@@ -372,9 +377,24 @@ std::vector<IgnoredFinding> Reader::ignored_findings(const YAML::Node& node, con
   return out;
 }
 
+void Reader::kubernetes(const YAML::Node& node, const std::string& path, KubernetesConfig& out) {
+  mapping(node, path,
+          {
+              {"kubeconfig", [&](const YAML::Node& n, const std::string& p) { out.kubeconfig = string(n, p); }},
+              {"qps", [&](const YAML::Node& n, const std::string& p) { out.qps = decimal(n, p, 10000, "10000"); }},
+              {"burst",
+               [&](const YAML::Node& n, const std::string& p) { out.burst = static_cast<int>(integer(n, p, 1, 100000)); }},
+              {"timeout", [&](const YAML::Node& n, const std::string& p) { out.timeout = duration(n, p); }},
+          });
+}
+
 void Reader::scans(const YAML::Node& node, const std::string& path, ScansConfig& out) {
   mapping(node, path,
           {
+              {"store",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.store = choice<ScanStore>(n, p, {{"sqlite", ScanStore::Sqlite}, {"kubernetes", ScanStore::Kubernetes}});
+               }},
               {"database", [&](const YAML::Node& n, const std::string& p) { out.database = non_empty_string(n, p); }},
               {"apiTokenFile", [&](const YAML::Node& n, const std::string& p) { out.apiTokenFile = string(n, p); }},
               {"maxReportBytes",
@@ -384,6 +404,21 @@ void Reader::scans(const YAML::Node& node, const std::string& path, ScansConfig&
               {"cacheBytes",
                [&](const YAML::Node& n, const std::string& p) {
                  out.cacheBytes = byte_size(n, p, 1ULL << 20, "1Mi", 16ULL << 30, "16Gi");
+               }},
+              {"retention",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.retention = duration(n, p, std::chrono::hours(1), "1h", std::chrono::hours(8784), "8784h (a year)");
+               }},
+              {"findingsFloor", [&](const YAML::Node& n, const std::string& p) { out.findingsFloor = severity(n, p); }},
+              {"syncTimeout",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.syncTimeout = duration(n, p, std::chrono::hours(1), "1h");
+               }},
+              {"sources",
+               [&](const YAML::Node& n, const std::string& p) {
+                 mapping(n, p,
+                         {{"trivyOperator",
+                           [&](const YAML::Node& m, const std::string& q) { out.trivyOperator = boolean(m, q); }}});
                }},
           });
 }
@@ -402,6 +437,8 @@ void Reader::resolve(const YAML::Node& node, const std::string& path, ResolveSet
                [&](const YAML::Node& n, const std::string& p) {
                  out.maxManifestBytes = byte_size(n, p, 4ULL << 10, "4Ki", 64ULL << 20, "64Mi");
                }},
+              {"pullSecrets", [&](const YAML::Node& n, const std::string& p) { out.pullSecrets = boolean(n, p); }},
+              {"pullSecretTTL", [&](const YAML::Node& n, const std::string& p) { out.pullSecretTTL = duration(n, p); }},
           });
 }
 

@@ -39,6 +39,8 @@ const char* to_string(OnUnscanned value) {
 
 const char* to_string(OnResolveError value) { return value == OnResolveError::Allow ? "allow" : "deny"; }
 
+const char* to_string(ScanStore value) { return value == ScanStore::Kubernetes ? "kubernetes" : "sqlite"; }
+
 std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
   // Sockets and the runtime state directories that hold them. The policy treats a hostPath as
   // dangerous when it is one of these or an ancestor of one, so "/run" or "/" are caught too, and

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <sstream>
 #include <string>
@@ -87,6 +88,17 @@ TEST_CASE("defaults are the documented safe values", "[config]") {
   CHECK(c.server.limits.maxBufferedBodyBytes == 32u * 1024 * 1024);
   CHECK(c.logging.level == "info");
   CHECK_FALSE(c.logging.logAllowed);
+  CHECK(c.kubernetes.kubeconfig.empty());
+  CHECK(c.kubernetes.qps == 20);
+  CHECK(c.kubernetes.burst == 50);
+  CHECK(c.kubernetes.timeout == 10s);
+  CHECK(c.scans.store == podgate::config::ScanStore::Sqlite);
+  CHECK(c.scans.retention == 720h);
+  CHECK(c.scans.findingsFloor == "HIGH");
+  CHECK(c.scans.syncTimeout == 2min);
+  CHECK_FALSE(c.scans.trivyOperator);
+  CHECK_FALSE(c.rules.images.resolve.pullSecrets);
+  CHECK(c.rules.images.resolve.pullSecretTTL == 60s);
 }
 
 TEST_CASE("the built-in socket list covers every runtime and only sockets and state dirs", "[config]") {
@@ -111,6 +123,8 @@ TEST_CASE("enum names", "[config]") {
   CHECK(std::string(to_string(Action::Deny)) == "deny");
   CHECK(std::string(to_string(Action::Warn)) == "warn");
   CHECK(std::string(to_string(Action::Off)) == "off");
+  CHECK(std::string(to_string(podgate::config::ScanStore::Sqlite)) == "sqlite");
+  CHECK(std::string(to_string(podgate::config::ScanStore::Kubernetes)) == "kubernetes");
 }
 
 TEST_CASE("empty documents give the defaults", "[config]") {
@@ -252,7 +266,7 @@ TEST_CASE("JSON input works", "[config]") {
         "podgate.yaml: server.threads: expected a non-negative integer, got \"4x\"");
   CHECK(error_of(R"({"server": {"limits": {"readTimeout": 10}}})").find("expected a duration") != std::string::npos);
   CHECK(error_of(R"({"modee": "audit"})") ==
-        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)");
+        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, server, logging)");
   CHECK(error_of(R"({"mode": "audit",)").find("YAML syntax error") != std::string::npos);
 }
 
@@ -262,7 +276,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
     const char* message;
   };
   const Case cases[] = {
-      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)"},
+      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, server, logging)"},
       {"exemptions:\n  groups: []\n",
        "podgate.yaml: exemptions.groups: unknown key (expected one of: namespaces, serviceAccounts, images, users)"},
       {"rules:\n  hostNetwork: {action: deny}\n",
@@ -284,8 +298,18 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
        "handshakeTimeout, readTimeout, writeTimeout, idleTimeout, maxConnections, maxConnectionsPerPeer, "
        "maxBufferedBodyBytes)"},
       {"logging:\n  format: json\n", "podgate.yaml: logging.format: unknown key (expected one of: level, logAllowed)"},
+      {"kubernetes:\n  server: https://x\n",
+       "podgate.yaml: kubernetes.server: unknown key (expected one of: kubeconfig, qps, burst, timeout)"},
+      {"scans:\n  sources:\n    grype: true\n",
+       "podgate.yaml: scans.sources.grype: unknown key (expected one of: trivyOperator)"},
+      {"scans:\n  trivyOperator: true\n",
+       "podgate.yaml: scans.trivyOperator: unknown key (expected one of: store, database, apiTokenFile, maxReportBytes, "
+       "cacheBytes, retention, findingsFloor, syncTimeout, sources)"},
+      {"rules:\n  images:\n    resolve:\n      pullSecretTtl: 1m\n",
+       "podgate.yaml: rules.images.resolve.pullSecretTtl: unknown key (expected one of: timeout, cacheTTL, errorTTL, "
+       "maxEntries, maxManifestBytes, pullSecrets, pullSecretTTL)"},
       // Keys are case-sensitive, as in Kubernetes.
-      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, scans, server, logging)"},
+      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, server, logging)"},
       // YAML merge keys are not supported by yaml-cpp; they must not be silently ignored.
       {"base: &b {action: deny}\n", "podgate.yaml: base: unknown key"},
   };
@@ -698,7 +722,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 64);
+    CHECK(keys.size() == 77);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -733,6 +757,17 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     c.server.limits.maxBufferedBodyBytes = 4ULL << 30;
     c.logging.level = "error";
     c.logging.logAllowed = true;
+    c.kubernetes.kubeconfig = "/etc/podgate/kube: config";
+    c.kubernetes.qps = 0.25;
+    c.kubernetes.burst = 1;
+    c.kubernetes.timeout = 2500ms;
+    c.scans.store = podgate::config::ScanStore::Kubernetes;
+    c.scans.retention = 90min;
+    c.scans.findingsFloor = "NEGLIGIBLE";
+    c.scans.syncTimeout = 45s;
+    c.scans.trivyOperator = true;
+    c.rules.images.resolve.pullSecrets = true;
+    c.rules.images.resolve.pullSecretTTL = 5min;
     const std::string yaml = podgate::config::to_yaml(c);
     INFO(yaml);
     CHECK(error_of(yaml).empty());
@@ -740,6 +775,10 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK(podgate::config::to_yaml(parse(yaml)) == yaml);
     CHECK_THAT(yaml, Catch::Matchers::Contains("writeTimeout: 1m1s1ms\n"));
     CHECK_THAT(yaml, Catch::Matchers::Contains("defaultReviewTimeout: 1s500ms\n"));
+    CHECK_THAT(yaml, Catch::Matchers::Contains("  qps: 0.25\n"));
+    CHECK_THAT(yaml, Catch::Matchers::Contains("  store: kubernetes\n"));
+    CHECK_THAT(yaml, Catch::Matchers::Contains("  retention: 1h30m\n"));
+    CHECK_THAT(yaml, Catch::Matchers::Contains("  sources:\n    trivyOperator: true\n"));
   }
 }
 
@@ -919,4 +958,121 @@ TEST_CASE("exemptions.users takes requesting identities, exactly as written", "[
   CHECK(c.exemptions.namespaces == std::vector<std::string>{"kube-system"});  // the rest keep their defaults
   CHECK_THAT(error_of("exemptions:\n  users: [\"\"]\n"),
              Catch::Matchers::StartsWith("podgate.yaml: exemptions.users[0]: must be a non-empty user name"));
+}
+
+TEST_CASE("kubernetes: how podgate reaches the apiserver", "[config]") {
+  const Config c = parse("kubernetes:\n  kubeconfig: /etc/podgate/kubeconfig\n  qps: 7.5\n  burst: 15\n  timeout: 30s\n");
+  CHECK(c.kubernetes.kubeconfig == "/etc/podgate/kubeconfig");
+  CHECK(c.kubernetes.qps == 7.5);
+  CHECK(c.kubernetes.burst == 15);
+  CHECK(c.kubernetes.timeout == 30s);
+  CHECK(c.scans == Config{}.scans);  // the rest keep their defaults
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+  CHECK(parse("kubernetes: {kubeconfig: \"\"}").kubernetes.kubeconfig.empty());  // in cluster
+  CHECK(parse("kubernetes: {qps: 10000}").kubernetes.qps == 10000);
+  CHECK(parse("kubernetes: {qps: \"0.5\"}").kubernetes.qps == 0.5);
+  CHECK(parse("kubernetes: {burst: 100000}").kubernetes.burst == 100000);
+
+  const std::string qps = "podgate.yaml: kubernetes.qps: ";
+  CHECK(error_of("kubernetes: {qps: 0}") == qps + "must be greater than 0 and at most 10000 (got \"0\")");
+  CHECK(error_of("kubernetes: {qps: 0.0}") == qps + "must be greater than 0 and at most 10000 (got \"0.0\")");
+  CHECK(error_of("kubernetes: {qps: 10000.5}") == qps + "must be greater than 0 and at most 10000 (got \"10000.5\")");
+  for (const char* bad : {"-1", "fast", "1e3", ".5", "5.", "inf", "nan", "0x10", "+5", "1,5", ""}) {
+    INFO(bad);
+    CHECK(error_of(std::string("kubernetes: {qps: \"") + bad + "\"}") ==
+          qps + "expected a number such as 20 or 0.5, got \"" + bad + "\"");
+  }
+  CHECK(error_of("kubernetes: {qps: [1]}") == qps + "expected a number, got a list");
+  CHECK(error_of("kubernetes: {burst: 0}") ==
+        "podgate.yaml: kubernetes.burst: must be between 1 and 100000 (got 0)");
+  CHECK(error_of("kubernetes: {burst: 2.5}") ==
+        "podgate.yaml: kubernetes.burst: expected a positive integer, got \"2.5\"");
+  CHECK(error_of("kubernetes: {timeout: 10}") ==
+        "podgate.yaml: kubernetes.timeout: expected a duration such as \"10s\", \"500ms\" or \"1m30s\", got \"10\"");
+  CHECK(error_of("kubernetes: {timeout: 11m}") ==
+        "podgate.yaml: kubernetes.timeout: must be greater than 0 and at most 10m (got \"11m\")");
+  CHECK(error_of("kubernetes: {kubeconfig: [a]}") == "podgate.yaml: kubernetes.kubeconfig: expected a string, got a list");
+  CHECK(error_of("kubernetes: [a]") == "podgate.yaml: kubernetes: expected a mapping, got a list");
+}
+
+TEST_CASE("scans: the kubernetes store, retention, the findings floor, the sync timeout, sources", "[config]") {
+  using podgate::config::ScanStore;
+  const Config c = parse(R"(
+scans:
+  store: kubernetes
+  retention: 2160h
+  findingsFloor: medium
+  syncTimeout: 5m
+  sources:
+    trivyOperator: true
+)");
+  CHECK(c.scans.store == ScanStore::Kubernetes);
+  CHECK(c.scans.retention == 2160h);
+  CHECK(c.scans.findingsFloor == "MEDIUM");  // any case in, upper case stored
+  CHECK(c.scans.syncTimeout == 5min);
+  CHECK(c.scans.trivyOperator);
+  CHECK(c.scans.database == "/var/lib/podgate/scans.db");
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+
+  CHECK(parse("scans: {store: sqlite}").scans.store == ScanStore::Sqlite);
+  // Trivy Operator's reports are read through the client whatever the store: sqlite is allowed.
+  const Config trivy_sqlite = parse("scans: {store: sqlite, sources: {trivyOperator: true}}");
+  CHECK(trivy_sqlite.scans.store == ScanStore::Sqlite);
+  CHECK(trivy_sqlite.scans.trivyOperator);
+  CHECK_FALSE(parse("scans: {sources: {trivyOperator: false}}").scans.trivyOperator);
+  CHECK_FALSE(parse("scans: {sources: }").scans.trivyOperator);  // an empty section keeps the default
+  for (const char* floor : {"UNKNOWN", "negligible", "Low", "MEDIUM", "high", "CRITICAL"}) {
+    INFO(floor);
+    std::string upper = floor;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    CHECK(parse(std::string("scans: {findingsFloor: ") + floor + "}").scans.findingsFloor == upper);
+  }
+  CHECK(parse("scans: {retention: 1h}").scans.retention == 1h);
+  CHECK(parse("scans: {retention: 8784h}").scans.retention == 8784h);
+  CHECK(parse("scans: {syncTimeout: 1h}").scans.syncTimeout == 1h);
+
+  CHECK(error_of("scans: {store: etcd}") ==
+        "podgate.yaml: scans.store: must be one of sqlite, kubernetes (got \"etcd\")");
+  CHECK(error_of("scans: {store: Kubernetes}") ==
+        "podgate.yaml: scans.store: must be one of sqlite, kubernetes (got \"Kubernetes\")");
+  CHECK(error_of("scans: {retention: 59m}") ==
+        "podgate.yaml: scans.retention: must be at least 1h and at most 8784h (a year) (got \"59m\")");
+  CHECK(error_of("scans: {retention: 0s}") ==
+        "podgate.yaml: scans.retention: must be at least 1h and at most 8784h (a year) (got \"0s\")");
+  CHECK(error_of("scans: {retention: -720h}") ==
+        "podgate.yaml: scans.retention: must be at least 1h and at most 8784h (a year) (got \"-720h\")");
+  CHECK(error_of("scans: {retention: 8785h}") ==
+        "podgate.yaml: scans.retention: must be at least 1h and at most 8784h (a year) (got \"8785h\")");
+  CHECK(error_of("scans: {retention: 30d}") ==
+        "podgate.yaml: scans.retention: expected a duration such as \"10s\", \"500ms\" or \"1m30s\", got \"30d\"");
+  CHECK(error_of("scans: {findingsFloor: severe}") ==
+        "podgate.yaml: scans.findingsFloor: must be one of UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH, CRITICAL (got "
+        "\"severe\")");
+  CHECK(error_of("scans: {syncTimeout: 0s}") ==
+        "podgate.yaml: scans.syncTimeout: must be greater than 0 and at most 1h (got \"0s\")");
+  CHECK(error_of("scans: {syncTimeout: 61m}") ==
+        "podgate.yaml: scans.syncTimeout: must be greater than 0 and at most 1h (got \"61m\")");
+  CHECK(error_of("scans: {sources: {trivyOperator: yes}}") ==
+        "podgate.yaml: scans.sources.trivyOperator: expected true or false, got \"yes\"");
+  CHECK(error_of("scans: {sources: [trivyOperator]}") == "podgate.yaml: scans.sources: expected a mapping, got a list");
+}
+
+TEST_CASE("rules.images.resolve: pull secrets read from the cluster", "[config]") {
+  const Config c = parse("rules:\n  images:\n    resolve:\n      pullSecrets: true\n      pullSecretTTL: 30s\n");
+  CHECK(c.rules.images.resolve.pullSecrets);
+  CHECK(c.rules.images.resolve.pullSecretTTL == 30s);
+  CHECK(c.rules.images.resolve.cacheTTL == 60s);  // the rest keep their defaults
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+  CHECK(parse("rules: {images: {resolve: {pullSecretTTL: 10m}}}").rules.images.resolve.pullSecretTTL == 10min);
+
+  const std::string prefix = "podgate.yaml: rules.images.resolve.";
+  CHECK(error_of("rules: {images: {resolve: {pullSecrets: on}}}") == prefix + "pullSecrets: expected true or false, got \"on\"");
+  CHECK(error_of("rules: {images: {resolve: {pullSecretTTL: 0s}}}") ==
+        prefix + "pullSecretTTL: must be greater than 0 and at most 10m (got \"0s\")");
+  CHECK(error_of("rules: {images: {resolve: {pullSecretTTL: 1h}}}") ==
+        prefix + "pullSecretTTL: must be greater than 0 and at most 10m (got \"1h\")");
+  CHECK(error_of("rules: {images: {resolve: {pullSecretTTL: 60}}}") ==
+        prefix + "pullSecretTTL: expected a duration such as \"10s\", \"500ms\" or \"1m30s\", got \"60\"");
+  CHECK(error_of("rules: {images: {resolve: {pullSecretTTL: 1500us}}}") ==
+        prefix + "pullSecretTTL: must be a whole number of milliseconds, got \"1500us\"");
 }
