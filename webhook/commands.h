@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "kube/client.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
 
@@ -17,7 +18,13 @@ struct ServeOverrides {
   std::string listen, metricsListen, tlsCert, tlsKey, logLevel;
 };
 
-// Loads --config FILE, or the embedded defaults when it is empty. Throws config::ConfigError.
+// The --kubeconfig flag every command takes (set by main before a command runs): load_config puts
+// it in kubernetes.kubeconfig, and for `scans` commands it also selects the kubernetes store.
+void set_kubeconfig_flag(std::string path);
+const std::string& kubeconfig_flag();
+
+// Loads --config FILE, or the embedded defaults when it is empty, with --kubeconfig applied.
+// Throws config::ConfigError.
 config::Config load_config(const std::string& path);
 // The same for the one-shot commands: a bad file prints "podgate <command>: <why>" on stderr and
 // gives nullopt (they then exit 2).
@@ -26,6 +33,7 @@ std::optional<config::Config> load_config_or_report(const char* command, const s
 // What the image rules of a one-shot command judge with: the image resolver and the scan cache,
 // each null when its rule is off (policy::make_image_resolver, policy::open_scan_cache).
 struct ImageSources {
+  std::shared_ptr<kube::Client> cluster;  // when the config needs it (policy::needs_cluster); outlives scans
   std::shared_ptr<registry::DigestCache> images;
   std::shared_ptr<scan::Store> scans;
 };

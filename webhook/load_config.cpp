@@ -8,8 +8,20 @@
 
 namespace podgate::cli {
 
+namespace {
+std::string& kubeconfig_flag_storage() {
+  static std::string path;
+  return path;
+}
+}  // namespace
+
+void set_kubeconfig_flag(std::string path) { kubeconfig_flag_storage() = std::move(path); }
+const std::string& kubeconfig_flag() { return kubeconfig_flag_storage(); }
+
 config::Config load_config(const std::string& path) {
-  return path.empty() ? config::Config{} : config::load_file(path);
+  config::Config cfg = path.empty() ? config::Config{} : config::load_file(path);
+  if (!kubeconfig_flag().empty()) cfg.kubernetes.kubeconfig = kubeconfig_flag();
+  return cfg;
 }
 
 std::optional<config::Config> load_config_or_report(const char* command, const std::string& path) {
@@ -23,7 +35,13 @@ std::optional<config::Config> load_config_or_report(const char* command, const s
 
 std::optional<ImageSources> open_image_sources_or_report(const char* command, const config::Config& cfg) {
   try {
-    return ImageSources{policy::make_image_resolver(cfg, nullptr, nullptr), policy::open_scan_cache(cfg)};
+    ImageSources sources;
+    const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
+    if (scan_rule && (cfg.scans.store == config::ScanStore::Kubernetes || cfg.scans.trivyOperator))
+      sources.cluster = policy::make_kube_client(cfg, "", nullptr, nullptr);
+    sources.images = policy::make_image_resolver(cfg, nullptr, nullptr);
+    sources.scans = policy::open_scan_cache(cfg, sources.cluster.get());
+    return sources;
   } catch (const std::exception& e) {
     std::cerr << "podgate " << command << ": " << e.what() << "\n";
     return std::nullopt;

@@ -24,6 +24,7 @@ struct Flags {
   std::vector<std::string> scanReports;
   std::string scanDigest;
   std::size_t scanLimit = 50;
+  std::string kubeconfig;
 };
 
 // A subcommand, and what runs when it is the one given.
@@ -35,6 +36,11 @@ struct Command {
 void add_config(CLI::App* sub, Flags& f) {
   sub->add_option("--config,-c", f.config,
                   "YAML config file (docs/configuration.md). Without it the embedded defaults apply.")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--kubeconfig", f.kubeconfig,
+                  "kubeconfig for the Kubernetes API (overrides kubernetes.kubeconfig; default: in cluster,\n"
+                  "else $KUBECONFIG, else ~/.kube/config). Used when the config needs the cluster; for\n"
+                  "`scans` commands it selects the ImageScans of that cluster instead of scans.database.")
       ->check(CLI::ExistingFile);
 }
 
@@ -140,6 +146,7 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);  // prints help, or the usage error
     return rc == 0 ? 0 : 2;      // usage errors exit 2, like unusable input
   }
+  podgate::cli::set_kubeconfig_flag(flags.kubeconfig);
   for (const auto& command : commands)
     if (*command.app) return command.run();
   return 2;

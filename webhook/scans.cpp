@@ -1,6 +1,8 @@
 // `podgate scans import|show|list`: the scan cache from the command line, on the database file
-// the config names (scans.database). Imports go straight to the file; a running podgate sees
-// them when its in-memory entries expire (docs/operations.md), or at once through POST /v1/scans.
+// the config names (scans.database), or on the cluster's ImageScans (scans.store: kubernetes, or
+// --kubeconfig). Imports to the file are seen by a running podgate when its in-memory entries
+// expire (docs/operations.md), or at once through POST /v1/scans; ImageScans by every replica
+// through its watch.
 
 #include <fstream>
 #include <iostream>
@@ -8,6 +10,8 @@
 
 #include "commands.h"
 #include "image/reference.h"
+#include "policy/sources.h"
+#include "scan/kube_store.h"
 #include "scan/present.h"
 #include "scan/report.h"
 #include "scan/store.h"
@@ -17,13 +21,37 @@ namespace podgate::cli {
 
 namespace {
 
-std::unique_ptr<scan::Store> open_store(const config::Config& cfg, const char* command) {
+// The store a scans command works on, and the cluster client behind it (kept alive with it).
+struct OpenStore {
+  std::shared_ptr<kube::Client> cluster;
+  std::shared_ptr<scan::Store> store;
+  explicit operator bool() const { return store != nullptr; }
+  scan::Store* operator->() const { return store.get(); }
+};
+
+OpenStore open_store(config::Config cfg, const char* command) {
+  OpenStore open;
   try {
-    return scan::open_sqlite_store(cfg.scans.database);
+    if (!kubeconfig_flag().empty()) cfg.scans.store = config::ScanStore::Kubernetes;
+    if (cfg.scans.store != config::ScanStore::Kubernetes) {
+      open.store = scan::open_sqlite_store(cfg.scans.database);
+      return open;
+    }
+    cfg.scans.trivyOperator = false;  // these commands are about podgate's own scans
+    open.cluster = policy::make_kube_client(cfg, "", nullptr, nullptr);
+    auto store = policy::open_scan_store(cfg, open.cluster.get());
+    auto kube_store = std::static_pointer_cast<scan::KubeStore>(store);
+    policy::start_scan_store(store);
+    // The index of every ImageScan first: an import skips what is no newer, list and show read it.
+    if (!kube_store->wait_synced(cfg.scans.syncTimeout))
+      throw scan::StoreError("cannot read ImageScans from " + open.cluster->config().source + " within scans.syncTimeout: " +
+                             kube_store->sync_error());
+    open.store = std::move(store);
   } catch (const std::exception& e) {
     std::cerr << "podgate scans " << command << ": " << e.what() << "\n";
-    return nullptr;
+    open.store.reset();
   }
+  return open;
 }
 
 bool read_report(const std::string& path, std::string& out) {

@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -17,6 +19,8 @@
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/review.h"
+#include "policy/sources.h"
+#include "scan/kube_store.h"
 #include "server/metrics_listener.h"
 #include "server/scan_api.h"
 #include "server/server.h"
@@ -100,20 +104,31 @@ void raise_open_file_limit(std::size_t max_connections, log::Logger& logger) {
 struct Scans {
   std::shared_ptr<scan::Store> store;
   std::unique_ptr<server::ScanApi> api;
+  // "" when ready, else why not: a store read from the cluster is not ready until its first sync.
+  std::function<std::string()> readiness;
 };
 
-Scans open_scans(const config::Config& cfg, metrics::Metrics& metrics, log::Logger& logger) {
+Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metrics& metrics, log::Logger& logger) {
   Scans scans;
   const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
   if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
-    scans.store = policy::open_scan_store(cfg.scans);
-    const auto stats = scans.store->stats();
-    metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
-                           static_cast<double>(stats.newestScan));
-    logger.line(log::Level::Info, "scan cache opened")
-        .str("database", cfg.scans.database)
-        .integer("records", stats.records)
-        .boolean("api", !cfg.scans.apiTokenFile.empty());
+    scans.store = policy::open_scan_store(cfg, cluster);
+    scans.readiness = policy::start_scan_store(scans.store);
+    if (!scans.readiness) {
+      const auto stats = scans.store->stats();
+      metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
+                             static_cast<double>(stats.newestScan));
+      logger.line(log::Level::Info, "scan cache opened")
+          .str("database", cfg.scans.database)
+          .integer("records", stats.records)
+          .boolean("api", !cfg.scans.apiTokenFile.empty());
+    } else {
+      logger.line(log::Level::Info, "scan cache: reading the cluster's scans; not ready until the first sync")
+          .str("store", config::to_string(cfg.scans.store))
+          .boolean("trivyOperator", cfg.scans.trivyOperator)
+          .str("cluster", cluster->config().source)
+          .boolean("api", !cfg.scans.apiTokenFile.empty());
+    }
   }
   if (!cfg.scans.apiTokenFile.empty()) {
     scans.api = std::make_unique<server::ScanApi>(scans.store, server::load_api_token(cfg.scans.apiTokenFile, &logger),
@@ -180,13 +195,23 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
     return 1;
   }
+  std::unique_ptr<kube::Client> cluster;
+  if (policy::needs_cluster(cfg)) {
+    try {
+      cluster = policy::make_kube_client(cfg, "", &metrics, &logger);
+    } catch (const std::exception& e) {
+      logger.line(log::Level::Error, "cannot start: Kubernetes API client").str("error", e.what());
+      return 1;
+    }
+  }
   Scans scans;
   try {
-    scans = open_scans(cfg, metrics, logger);
+    scans = open_scans(cfg, cluster.get(), metrics, logger);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: scan cache").str("error", e.what());
     return 1;
   }
+  const auto sync_timeout = cfg.scans.syncTimeout;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans.store);
 
@@ -196,6 +221,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
     metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
     https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scans.api.get());
+    if (scans.readiness) https->set_readiness(scans.readiness);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start").str("error", e.what());
     return 1;
@@ -211,6 +237,23 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       .str("imageRules", images_action)
       .str("config", config_path.empty() ? "<embedded defaults>" : config_path);
 
+  // Says when the cluster's scans are in, or, past scans.syncTimeout, why they are not (podgate
+  // stays not ready meanwhile, so a new pod never judges from an empty cache).
+  std::thread sync_watch;
+  if (auto store = std::dynamic_pointer_cast<scan::KubeStore>(scans.store)) {
+    sync_watch = std::thread([store, sync_timeout, &logger] {
+      const auto started = std::chrono::steady_clock::now();
+      if (!store->wait_synced(sync_timeout)) {
+        logger.line(log::Level::Error, "scan state not synced within scans.syncTimeout; staying not ready")
+            .str("error", store->sync_error());
+        if (!store->wait_synced(std::chrono::hours(24 * 365))) return;  // stopped
+      }
+      logger.line(log::Level::Info, "scan state synced from the cluster")
+          .integer("imagescans", store->stats().digests)
+          .num("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    });
+  }
+
   std::atomic<bool> signalled{false};
   std::thread signal_thread(
       [&] { run_signal_loop(signals, config_path, reviewer, metrics, logger, *https, signalled); });
@@ -222,6 +265,8 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
   if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
+  if (auto store = std::dynamic_pointer_cast<scan::KubeStore>(scans.store)) store->stop();
+  if (sync_watch.joinable()) sync_watch.join();
   logger.line(log::Level::Info, "podgate stopped");
   return 0;
 }

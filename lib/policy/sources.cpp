@@ -1,5 +1,8 @@
 #include "policy/sources.h"
 
+#include "kube/config.h"
+#include "scan/kube_store.h"
+
 #include <functional>
 #include <future>
 #include <mutex>
@@ -48,14 +51,61 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
   return shared->results;
 }
 
-std::shared_ptr<scan::Store> open_scan_store(const config::ScansConfig& scans) {
-  return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(scans.database), scan::kCacheMaxEntries,
-                                             scans.cacheBytes);
+bool needs_cluster(const config::Config& config) {
+  return config.scans.store == config::ScanStore::Kubernetes || config.scans.trivyOperator ||
+         config.rules.images.resolve.pullSecrets;
 }
 
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config) {
+std::unique_ptr<kube::Client> make_kube_client(const config::Config& config, const std::string& kubeconfig,
+                                               metrics::Metrics* metrics, log::Logger* logger) {
+  kube::ConfigSources sources;
+  sources.kubeconfigPath = kubeconfig.empty() ? config.kubernetes.kubeconfig : kubeconfig;
+  kube::ClientOptions options;
+  options.qps = config.kubernetes.qps;
+  options.burst = config.kubernetes.burst;
+  options.timeout = config.kubernetes.timeout;
+  return std::make_unique<kube::Client>(kube::load_cluster_config(sources), options, metrics, logger);
+}
+
+std::shared_ptr<scan::Store> open_scan_store(const config::Config& config, kube::Client* cluster) {
+  const config::ScansConfig& scans = config.scans;
+  const bool kubernetes = scans.store == config::ScanStore::Kubernetes;
+  if (!kubernetes && !scans.trivyOperator)
+    return std::make_shared<scan::CachedStore>(scan::open_sqlite_store(scans.database), scan::kCacheMaxEntries,
+                                               scans.cacheBytes);
+  if (!cluster) throw scan::StoreError("the scan cache reads from the cluster, and no Kubernetes client was made");
+  scan::KubeStoreOptions options;
+  options.limits.findingsFloor = scan::parse_severity(scans.findingsFloor).value_or(scan::Severity::High);
+  options.cacheBytes = scans.cacheBytes;
+  options.retention = std::chrono::duration_cast<std::chrono::seconds>(scans.retention);
+  options.trivyOperator = scans.trivyOperator;
+  if (!kubernetes)
+    options.primary = std::make_shared<scan::CachedStore>(scan::open_sqlite_store(scans.database),
+                                                          scan::kCacheMaxEntries, scans.cacheBytes);
+  return std::make_shared<scan::KubeStore>(*cluster, std::move(options));
+}
+
+std::function<std::string()> start_scan_store(const std::shared_ptr<scan::Store>& store) {
+  auto kube_store = std::dynamic_pointer_cast<scan::KubeStore>(store);
+  if (!kube_store) return nullptr;
+  kube_store->start();
+  return [kube_store]() -> std::string {
+    if (kube_store->synced()) return {};
+    const std::string why = kube_store->sync_error();
+    return "scan state not synced from the cluster" + (why.empty() ? std::string() : ": " + why);
+  };
+}
+
+std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config, kube::Client* cluster) {
   if (config.rules.images.scan.action == config::Action::Off) return nullptr;
-  return open_scan_store(config.scans);
+  auto store = open_scan_store(config, cluster);
+  if (start_scan_store(store)) {
+    auto kube_store = std::static_pointer_cast<scan::KubeStore>(store);
+    if (!kube_store->wait_synced(config.scans.syncTimeout))
+      throw scan::StoreError("cannot read the scans from the cluster within scans.syncTimeout: " +
+                             kube_store->sync_error());
+  }
+  return store;
 }
 
 ScanLookup lookup_in(const ScanRecordMap& records) {

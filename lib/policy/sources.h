@@ -12,6 +12,7 @@
 #include "admission/admission.h"
 #include "config/config.h"
 #include "image/reference.h"
+#include "kube/client.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
@@ -30,15 +31,34 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
 ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
                                 std::chrono::steady_clock::time_point deadline);
 
-// The scan cache over the database `scans` names: a CachedStore of at most scan::kCacheMaxEntries
-// digests and scans.cacheBytes. For the server (which opens it for the scan rule or the import
-// API) and open_scan_cache. Throws scan::StoreError when the database cannot be opened.
-std::shared_ptr<scan::Store> open_scan_store(const config::ScansConfig& scans);
+// Whether a config needs the Kubernetes API: scans.store kubernetes, scans.sources.trivyOperator
+// or rules.images.resolve.pullSecrets.
+bool needs_cluster(const config::Config& config);
 
-// The scan cache for the CLI: the database the config names, when the scan rule is on (so
-// `podgate review` and `podgate check` judge as the server would); null otherwise. Throws
-// scan::StoreError when the database cannot be opened.
-std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config);
+// The Kubernetes client for a config (kubernetes.*; `kubeconfig`, the --kubeconfig flag, wins
+// over kubernetes.kubeconfig when not empty). Throws kube::ConfigError saying where it looked.
+std::unique_ptr<kube::Client> make_kube_client(const config::Config& config, const std::string& kubeconfig,
+                                               metrics::Metrics* metrics, log::Logger* logger);
+
+// The scan cache a config names, not yet started:
+// - scans.store sqlite: a CachedStore over the SQLite database (at most scan::kCacheMaxEntries
+//   digests and scans.cacheBytes);
+// - scans.store kubernetes: a scan::KubeStore of ImageScans through `cluster`;
+// - with scans.sources.trivyOperator, a KubeStore that adds the operator's reports in front of
+//   the SQLite one.
+// A KubeStore must be started (start_scan_store) before it answers. `cluster` may be null only when
+// the config does not need it. Throws scan::StoreError when the database cannot be opened.
+std::shared_ptr<scan::Store> open_scan_store(const config::Config& config, kube::Client* cluster);
+
+// Starts what open_scan_store opened when it reads from the cluster; returns the readiness check
+// for /readyz ("" when synced, else why not), or null for a store that needs no sync.
+std::function<std::string()> start_scan_store(const std::shared_ptr<scan::Store>& store);
+
+// The scan cache for the CLI, when the scan rule is on (so `podgate review` and `podgate check`
+// judge as the server would); null otherwise. A store read from the cluster is started and
+// waited for (scans.syncTimeout); throws scan::StoreError when the database cannot be opened or
+// the cluster's scans cannot be read in time.
+std::shared_ptr<scan::Store> open_scan_cache(const config::Config& config, kube::Client* cluster);
 
 // Scan records read ahead of judging, by digest, and the ScanLookup that answers from them alone
 // (a digest not in the map was never scanned).

@@ -99,6 +99,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
 
   std::vector<std::unique_ptr<kube::ReflectorSink>> sinks;
   std::vector<std::unique_ptr<kube::Reflector>> reflectors;
+  kube::Reflector* imageScanReflector = nullptr;  // null with a primary store
   std::thread housekeeping;
 
   Impl(kube::Client& c, KubeStoreOptions o)
@@ -289,7 +290,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
   // ---- housekeeping: metrics every 15 s, retention and the operator's grace on their interval ----
 
   void publish_metrics() {
-    if (!metrics) return;
+    if (!metrics || options.primary) return;
     std::size_t records = 0, objects = 0, bytes = 0, cached = 0, cachedEntries = 0;
     std::int64_t oldest = 0, newest = 0;
     {
@@ -335,7 +336,10 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
 
 KubeStore::KubeStore(kube::Client& client, KubeStoreOptions options)
     : impl_(std::make_shared<Impl>(client, std::move(options))) {
-  impl_->add_reflector(std::string(kResource), std::string(kImageScansPath), std::make_unique<Impl::ImageScanSink>(*impl_));
+  if (!impl_->options.primary) {
+    impl_->add_reflector(std::string(kResource), std::string(kImageScansPath), std::make_unique<Impl::ImageScanSink>(*impl_));
+    impl_->imageScanReflector = impl_->reflectors.back().get();
+  }
   if (impl_->options.trivyOperator) {
     impl_->add_reflector("vulnerabilityreports", "/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports",
                          std::make_unique<Impl::ReportSink>(*impl_, "vr:"));
@@ -386,6 +390,7 @@ std::string KubeStore::sync_error() const {
 
 std::vector<PutOutcome> KubeStore::put(const std::vector<ScanRecord>& records) {
   Impl& d = *impl_;
+  if (d.options.primary) return d.options.primary->put(records);
   std::vector<PutOutcome> outcomes;
   for (const ScanRecord& record : records) {
     PutOutcome outcome{record.digest, record.scanner, false};
@@ -421,13 +426,19 @@ std::vector<PutOutcome> KubeStore::put(const std::vector<ScanRecord>& records) {
 std::shared_ptr<const std::vector<ScanRecord>> KubeStore::lookup_cached(std::string_view digest) {
   Impl& d = *impl_;
   static const Records kNone = std::make_shared<const std::vector<ScanRecord>>();
-  std::lock_guard<std::mutex> lock(d.mutex);
   const std::string key(digest);
+  if (d.options.primary) {
+    Records held = d.options.primary->lookup_cached(digest);
+    if (!held) return nullptr;
+    std::lock_guard<std::mutex> lock(d.mutex);
+    return d.merge(key, held);
+  }
+  std::lock_guard<std::mutex> lock(d.mutex);
   if (auto it = d.cache.find(key); it != d.cache.end()) {
     d.lru.splice(d.lru.begin(), d.lru, it->second);
     return it->second->merged;
   }
-  if (!d.reflectors.front()->synced() || d.index.count(key)) return nullptr;  // must be read
+  if (!d.imageScanReflector->synced() || d.index.count(key)) return nullptr;  // must be read
   if (d.reportsByDigest.count(key)) return d.cache_insert(key, kNone);
   return kNone;
 }
@@ -435,6 +446,11 @@ std::shared_ptr<const std::vector<ScanRecord>> KubeStore::lookup_cached(std::str
 std::shared_ptr<const std::vector<ScanRecord>> KubeStore::lookup(std::string_view digest) {
   if (auto records = lookup_cached(digest)) return records;
   Impl& d = *impl_;
+  if (d.options.primary) {
+    Records held = d.options.primary->lookup(digest);
+    std::lock_guard<std::mutex> lock(d.mutex);
+    return d.merge(std::string(digest), held);
+  }
   const std::string name = imagescan_name(digest);
   if (name.empty()) return std::make_shared<const std::vector<ScanRecord>>();
   const kube::Response r = d.client.get(kResource, std::string(kImageScansPath) + "/" + name);
@@ -450,6 +466,7 @@ std::shared_ptr<const std::vector<ScanRecord>> KubeStore::lookup(std::string_vie
 std::vector<ScanRecord> KubeStore::get(std::string_view digest) { return *lookup(digest); }
 
 std::vector<Summary> KubeStore::list(std::size_t limit, std::size_t offset) {
+  if (impl_->options.primary) return impl_->options.primary->list(limit, offset);
   std::vector<Summary> all;
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -465,6 +482,7 @@ std::vector<Summary> KubeStore::list(std::size_t limit, std::size_t offset) {
 }
 
 StoreStats KubeStore::stats() {
+  if (impl_->options.primary) return impl_->options.primary->stats();
   StoreStats s;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   s.digests = static_cast<std::int64_t>(impl_->index.size());
@@ -479,6 +497,7 @@ StoreStats KubeStore::stats() {
 
 std::size_t KubeStore::delete_expired() {
   Impl& d = *impl_;
+  if (d.options.primary) return 0;  // the primary store keeps its own
   struct Victim {
     std::string name, resourceVersion;
   };

@@ -2,7 +2,8 @@
 // The scan cache shared by every replica: ImageScan objects (lib/scan/imagescan.h) in the
 // apiserver, list-watched into memory by each replica. Writes are server-side applies (one field
 // manager per scanner, so two scanners reporting on one digest merge); reads are answered from
-// memory. Optionally, Trivy Operator's VulnerabilityReports are read as scans too.
+// memory. Optionally, Trivy Operator's VulnerabilityReports are read as scans too, also in front of
+// another store (KubeStoreOptions::primary) when the scans themselves stay in SQLite.
 
 #include <chrono>
 #include <memory>
@@ -24,6 +25,9 @@ struct KubeStoreOptions {
   // the new report is not "unscanned".
   std::chrono::seconds trivyOperatorGrace{3600};
   std::size_t trivyOperatorMaxReports = 50000;         // reports held (one per workload container)
+  // Set: scans are stored there (the SQLite store of one replica), not as ImageScans, and this
+  // store only adds Trivy Operator's reports to its answers.
+  std::shared_ptr<Store> primary;
 };
 
 class KubeStore final : public Store {

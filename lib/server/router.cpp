@@ -153,7 +153,10 @@ void Router::handle_async(HttpRequest request, Completion done) const {
       if (!get) {
         response = method_not_allowed("GET, HEAD");
       } else {
-        response = draining_.load(std::memory_order_relaxed) ? text(503, "draining\n") : text(200, "ok\n");
+        const std::string why = readiness_ ? readiness_() : std::string();
+        response = draining_.load(std::memory_order_relaxed) ? text(503, "draining\n")
+                   : why.empty()                             ? text(200, "ok\n")
+                                                             : text(503, "not ready: " + why + "\n");
       }
     } else {
       response = text(404, "not found\n");

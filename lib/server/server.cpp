@@ -384,6 +384,8 @@ void Server::stop() { impl_->stop(); }
 unsigned short Server::port() const { return impl_->port; }
 bool Server::ready() const { return !impl_->draining.load(); }
 
+void Server::set_readiness(Router::ReadinessCheck check) { impl_->router.set_readiness(std::move(check)); }
+
 std::size_t Server::awaiting_first_request() const {
   std::size_t n = 0;
   for (const auto& worker : impl_->workers) n += worker->freshCount.load(std::memory_order_relaxed);

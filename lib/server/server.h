@@ -39,7 +39,9 @@ class ScanApi;
 // Routes (on the path only; the query is read for ?timeout= alone):
 //   POST /validate, POST /audit -> the Reviewer (200 AdmissionReview, or 400 for an unusable body)
 //   GET|HEAD /healthz            -> 200 "ok"
-//   GET|HEAD /readyz             -> 200 "ok", or 503 "draining" once the server is draining
+//   GET|HEAD /readyz             -> 200 "ok", or 503 "draining" once the server is draining, or 503
+//                                   "not ready: <why>" while the readiness check says why (the
+//                                   shared scan state not synced yet)
 //   /v1/scans, /v1/scans/<digest> -> the ScanApi (scan_api.h), when one is given; else 404
 //   a known path, other method   -> 405 with Allow; anything else -> 404
 // Content-Type is not checked: the apiserver always sends JSON, and the body decoder gives a clear
@@ -61,6 +63,9 @@ class Router {
   void handle_async(HttpRequest request, Completion done) const;
   // The same, waiting for the answer (tests, fuzzers).
   HttpResponse handle(HttpRequest request) const;
+  // What /readyz asks besides draining: "" when ready, else why not. Set before serving.
+  using ReadinessCheck = std::function<std::string()>;
+  void set_readiness(ReadinessCheck check) { readiness_ = std::move(check); }
 
  private:
   const policy::Reviewer& reviewer_;
@@ -68,6 +73,7 @@ class Router {
   const std::atomic<bool>& draining_;
   std::chrono::milliseconds defaultReviewTimeout_;
   const ScanApi* scans_;
+  ReadinessCheck readiness_;
 };
 
 // The "?timeout=10s" the apiserver appends, as a duration; fallback when absent or unparsable.
@@ -106,6 +112,8 @@ class Server {
 
   unsigned short port() const;  // the bound port (useful with listen ":0")
   bool ready() const;           // false once draining
+  // See Router::set_readiness; call before run().
+  void set_readiness(Router::ReadinessCheck check);
   // Connections past their handshake (or still in it) whose first request byte the server has not
   // read yet: the ones that may give way at maxConnections. What a test waits on before it relies
   // on which connections are evictable.
