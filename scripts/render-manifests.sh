@@ -2,7 +2,8 @@
 # Renders the plain manifests from the Helm chart, so the two cannot drift:
 #   manifests/00-namespace.yaml  the Namespace (the chart creates none)
 #   manifests/podgate.yaml       helm template podgate charts/podgate --namespace podgate
-#                                  -f charts/podgate/ci/manifests-values.yaml
+#                                  -f charts/podgate/ci/manifests-values.yaml --include-crds
+#                                (the ImageScan CRD of the kubernetes scan store, from crds/)
 #                                under a header saying how to supply the certificate and install
 # The values file says why each value is what it is. The output is deterministic: the TLS Secret is
 # the user's (tls.existingSecret), so no generated key or CA ends up in a committed file, and
@@ -34,7 +35,8 @@ trap 'rm -rf "$tmp"' EXIT
 # helm template needs no cluster; keep it away from the user's kubeconfig and Helm settings anyway.
 HELM_CACHE_HOME="$tmp/cache" HELM_CONFIG_HOME="$tmp/config" HELM_DATA_HOME="$tmp/data" \
   KUBECONFIG="$tmp/no-kubeconfig" \
-  "$helm" template "$release" "$repo/charts/podgate" --namespace "$namespace" -f "$values" >"$tmp/chart.yaml"
+  "$helm" template "$release" "$repo/charts/podgate" --namespace "$namespace" -f "$values" --include-crds \
+  >"$tmp/chart.yaml"
 
 hits=$(grep -c "^ *caBundle: $marker\$" "$tmp/chart.yaml" || true)
 if [ "$hits" != 2 ]; then

@@ -75,6 +75,17 @@ PODGATE_METRICS = {
     "podgate_scan_records",
     "podgate_scan_oldest_timestamp_seconds",
     "podgate_scan_newest_timestamp_seconds",
+    "podgate_kube_requests_total",
+    "podgate_kube_watch_restarts_total",
+    "podgate_kube_relists_total",
+    "podgate_kube_cache_last_event_timestamp_seconds",
+    "podgate_kube_cache_synced",
+    "podgate_kube_watch_connected",
+    "podgate_kube_cache_objects",
+    "podgate_kube_cache_bytes",
+    # The kubernetes scan store's (docs/operations.md, "Running more than one replica").
+    "podgate_scan_imagescans",
+    "podgate_scan_imagescan_bytes",
 }
 HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds"}
 # Series the alerts use that podgate does not export itself.
@@ -110,9 +121,17 @@ EXPECTED_ALERTS = {
     "PodgateRegistryErrors": "warning",
     "PodgateScanImportsRejected": "warning",
     "PodgateStaleScans": "info",
+    "PodgateScanStateUnsynced": "warning",
+    "PodgateImageScansLarge": "warning",
 }
 CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-                  "ValidatingAdmissionPolicyBinding"}
+                  "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding",
+                  "CustomResourceDefinition"}
+IMAGESCAN_RULE = {"apiGroups": ["podgate.io"], "resources": ["imagescans"],
+                  "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}
+TRIVY_RULE = {"apiGroups": ["aquasecurity.github.io"],
+              "resources": ["vulnerabilityreports", "clustervulnerabilityreports"], "verbs": ["get", "list", "watch"]}
+PULL_SECRETS_RULE = {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": ["get"]}
 
 
 class Skip(Exception):
@@ -287,7 +306,7 @@ def image_settings(images):
     """rules.images with byte sizes and durations reduced to numbers, so "4Mi" equals 4194304."""
     out = json.loads(json.dumps(images))
     resolve = out.get("resolve", {})
-    for key in ("timeout", "cacheTTL", "errorTTL"):
+    for key in ("timeout", "cacheTTL", "errorTTL", "pullSecretTTL"):
         if key in resolve:
             resolve[key] = duration_ns(resolve[key])
     if "maxManifestBytes" in resolve:
@@ -296,7 +315,8 @@ def image_settings(images):
 
 
 def scan_settings(cfg):
-    """rules.images.scan and scans of a podgate config, with byte sizes and durations as numbers."""
+    """rules.images.scan and scans of a podgate config, with byte sizes and durations as numbers, and
+    without scans.store and scans.database (the chart chooses them: see the scan and rbac checks)."""
     scan = json.loads(json.dumps(cfg["rules"]["images"]["scan"]))
     if "maxScanAge" in scan:
         scan["maxScanAge"] = duration_ns(scan["maxScanAge"])
@@ -304,6 +324,11 @@ def scan_settings(cfg):
     for key in ("maxReportBytes", "cacheBytes"):
         if key in scans:
             scans[key] = byte_size(scans[key])
+    for key in ("retention", "syncTimeout"):
+        if key in scans:
+            scans[key] = duration_ns(scans[key])
+    scans.pop("store", None)
+    scans.pop("database", None)
     return scan, scans
 
 
@@ -371,8 +396,10 @@ def default_checks(r):
     def kinds():
         got = sorted(x["kind"] for x in d())
         eq(got, sorted(["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment",
-                        "PodDisruptionBudget", "ValidatingWebhookConfiguration"]), "rendered kinds")
-    r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config", kinds)
+                        "PodDisruptionBudget", "ValidatingWebhookConfiguration", "ClusterRole",
+                        "ClusterRoleBinding"]), "rendered kinds")
+    r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config, and the "
+            "ClusterRole and binding of the kubernetes scan store (2 replicas)", kinds)
 
     def labels():
         for x in d():
@@ -409,11 +436,15 @@ def default_checks(r):
         eq(sc.get("runAsNonRoot"), True, "pod runAsNonRoot")
         eq(sc.get("runAsUser"), 65532, "pod runAsUser")
         eq(sc.get("seccompProfile"), {"type": "RuntimeDefault"}, "pod seccompProfile")
-        eq(ps.get("automountServiceAccountToken"), False, "pod automountServiceAccountToken")
+        # The kubernetes scan store (2 replicas) reads and writes ImageScans: the pod mounts its token.
+        eq(ps.get("automountServiceAccountToken"), True, "pod automountServiceAccountToken")
         eq(one(d(), "ServiceAccount").get("automountServiceAccountToken"), False, "SA automountServiceAccountToken")
+        eq(pod_spec(r.render(sets=["replicaCount=1"])).get("automountServiceAccountToken"), False,
+           "pod automountServiceAccountToken with one replica (sqlite, no API calls)")
         assert "hostNetwork" not in ps, "hostNetwork set by default"
         assert "priorityClassName" not in ps, "priorityClassName set by default"
-    r.check("default: pod runs as 65532, non-root, seccomp RuntimeDefault, no SA token", pod_security)
+    r.check("default: pod runs as 65532, non-root, seccomp RuntimeDefault, SA token only where the API is used",
+            pod_security)
 
     def container_security():
         sc = container(d())["securityContext"]
@@ -497,11 +528,13 @@ def default_checks(r):
         cfg, _ = podgate_config(d())
         values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
         values["exemptions"]["namespaces"].append(NAMESPACE)
-        values["scans"]["database"] = "/var/lib/podgate/scans.db"
+        values["scans"]["store"] = "kubernetes"
+        del values["scans"]["database"]
         values["scans"]["apiTokenFile"] = ""
+        values["rules"]["images"]["resolve"]["pullSecrets"] = False
         eq(cfg, values, "rendered config vs values.config")
-    r.check("default: podgate.yaml is values.config plus the release namespace and the scan cache's files "
-            "(database on the volume, no token file), nothing else", config_matches_values)
+    r.check("default: podgate.yaml is values.config plus the release namespace, the scan store (kubernetes with 2 "
+            "replicas, so no database), no token file and pullSecrets from rbac, nothing else", config_matches_values)
 
     def mounts():
         eq(volume(d(), "config")["configMap"]["name"], f"{RELEASE}-config", "config volume")
@@ -509,8 +542,12 @@ def default_checks(r):
         eq(mount(d(), "tls")["mountPath"], "/etc/podgate/tls", "tls mountPath")
         assert mount(d(), "config").get("readOnly") and mount(d(), "tls").get("readOnly"), "mounts not read-only"
         eq(volume(d(), "tls")["secret"]["secretName"], one(d(), "Secret")["metadata"]["name"], "tls volume")
-        assert "emptyDir" in volume(d(), "scan-cache"), "scan-cache is not an emptyDir by default"
-    r.check("default: config and TLS Secret mounted read-only where podgate.yaml points", mounts)
+        names = [v["name"] for v in pod_spec(d())["volumes"]]
+        assert "scan-cache" not in names, f"a scan-cache volume with the kubernetes store: {names}"
+        assert "emptyDir" in volume(r.render(sets=["replicaCount=1"]), "scan-cache"), \
+            "scan-cache is not an emptyDir with one replica"
+    r.check("default: config and TLS Secret mounted read-only where podgate.yaml points; the scan-cache emptyDir "
+            "only with the sqlite store", mounts)
 
     def checksum():
         _, text = podgate_config(d())
@@ -904,7 +941,8 @@ def full_checks(r):
         kinds = sorted({x["kind"] for x in d()})
         for k in ["Certificate", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule",
                   "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
-                  "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration"]:
+                  "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "ClusterRole",
+                  "ClusterRoleBinding"]:
             assert k in kinds, f"{k} missing from {kinds}"
     r.check("full values: every optional object renders together", everything)
 
@@ -921,7 +959,9 @@ def full_checks(r):
         eq(c["lifecycle"]["preStop"]["sleep"]["seconds"], 10, "preStop")
         eq(ps["terminationGracePeriodSeconds"], 40, "terminationGracePeriodSeconds")
         eq({p["name"]: p["containerPort"] for p in c["ports"]}, {"https": 10443, "metrics": 9102}, "ports")
-        eq(volume(d(), "scan-cache")["persistentVolumeClaim"]["claimName"], "podgate-scan-cache", "scan cache PVC")
+        assert "scan-cache" not in [v["name"] for v in ps["volumes"]], "scan-cache volume with the kubernetes store"
+        eq(ps["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(one(d(), "ClusterRole")["rules"], [IMAGESCAN_RULE, TRIVY_RULE, PULL_SECRETS_RULE], "ClusterRole rules")
         eq(mount(d(), "scan-import")["mountPath"], "/etc/podgate/scan-import", "scan-import mount")
         tmpl = deployment(d())["spec"]["template"]["metadata"]
         eq(tmpl["labels"].get("example.com/tier"), "security", "podLabels")
@@ -954,6 +994,10 @@ def full_checks(r):
         eq(cfg["exemptions"]["namespaces"], ["kube-system", "monitoring", NAMESPACE], "exempt namespaces")
         eq(cfg["rules"]["runtimeSockets"]["denyAllHostPaths"], True, "denyAllHostPaths")
         eq(cfg["logging"], {"level": "debug", "logAllowed": True}, "logging")
+        eq(cfg["kubernetes"], {"qps": 7.5, "burst": 15, "timeout": "15s"}, "kubernetes")
+        eq(cfg["scans"]["sources"], {"trivyOperator": True}, "scans.sources")
+        eq(cfg["scans"]["store"], "kubernetes", "scans.store")
+        eq(cfg["rules"]["images"]["resolve"]["pullSecrets"], True, "pullSecrets from rbac.pullSecrets")
     r.check("full values: config keys beyond the defaults pass through with their types", config_passthrough)
 
     def monitoring_options():
@@ -986,16 +1030,17 @@ def scan_checks(r):
     ci = yaml.safe_load((CHART / "ci" / "scan-values.yaml").read_text())
 
     def defaults():
-        docs = r.render()
+        docs = r.render(sets=["replicaCount=1"])
         cfg, _ = podgate_config(docs)
+        eq(cfg["scans"]["store"], "sqlite", "scans.store with one replica")
         eq(scan_settings(cfg), scan_settings(podgate_defaults()), "rules.images.scan and scans vs podgate's defaults")
         eq(cfg["scans"]["database"], "/var/lib/podgate/scans.db", "scans.database")
         eq(cfg["scans"]["apiTokenFile"], "", "scans.apiTokenFile (API off)")
         eq(mount_of(docs, cfg["scans"]["database"])["name"], "scan-cache", "volume holding the database")
         names = [v["name"] for v in pod_spec(docs)["volumes"]]
         assert "scan-import" not in names, f"scan-import volume without a token: {names}"
-    r.check("scan: default podgate.yaml has podgate's scan defaults (rule off, database on the scan-cache volume, "
-            "API off)", defaults)
+    r.check("scan: with one replica podgate.yaml has podgate's scan defaults (sqlite, rule off, database on the "
+            "scan-cache volume, API off)", defaults)
 
     def values_and_manifests_agree():
         defaults = podgate_defaults()
@@ -1009,20 +1054,22 @@ def scan_checks(r):
         eq(f"{values['scanCache']['mountPath']}/scans.db", defaults["scans"]["database"],
            "scanCache.mountPath + /scans.db")
         eq(scan_settings(manifest), scan_settings(defaults), "manifests/podgate.yaml rules.images.scan and scans")
+        # The manifests run 2 replicas: the kubernetes store, no database and no volume for one.
+        eq(manifest["scans"]["store"], "kubernetes", "manifests/podgate.yaml scans.store")
+        assert "database" not in manifest["scans"], "manifests/podgate.yaml names a database with the kubernetes store"
         docs = [x for x in yaml.safe_load_all((REPO / "manifests" / "podgate.yaml").read_text()) if x]
-        mounts = {m["mountPath"]: m["name"] for m in container(docs)["volumeMounts"]}
-        assert os.path.dirname(manifest["scans"]["database"]) in mounts, \
-            f"manifests/podgate.yaml mounts nothing at the database's directory ({sorted(mounts)})"
-        vols = {v["name"]: v for v in pod_spec(docs)["volumes"]}
-        assert "emptyDir" in vols[mounts[os.path.dirname(manifest["scans"]["database"])]], "scan cache is not an emptyDir"
-    r.check("scan: values.yaml and manifests/podgate.yaml carry podgate's scan defaults; the manifests mount the "
-            "database's directory", values_and_manifests_agree)
+        assert "scan-cache" not in [v["name"] for v in pod_spec(docs)["volumes"]], "manifests mount a scan cache"
+        eq(one(docs, "ClusterRole")["rules"], [IMAGESCAN_RULE], "manifests/podgate.yaml ClusterRole rules")
+    r.check("scan: values.yaml and manifests/podgate.yaml carry podgate's scan defaults; the manifests use the "
+            "kubernetes store (no database volume, RBAC on imagescans)", values_and_manifests_agree)
 
     def config_keys():
         cfg, _ = podgate_config(d())
         eq(cfg["rules"]["images"]["scan"], ci["config"]["rules"]["images"]["scan"], "rules.images.scan")
         eq(cfg["scans"]["maxReportBytes"], "8Mi", "scans.maxReportBytes stays a string")
-        eq(sorted(cfg["scans"]), ["apiTokenFile", "cacheBytes", "database", "maxReportBytes"], "scans keys")
+        eq(sorted(cfg["scans"]), ["apiTokenFile", "cacheBytes", "database", "findingsFloor", "maxReportBytes",
+                                  "retention", "sources", "store", "syncTimeout"], "scans keys")
+        eq(cfg["scans"]["store"], "sqlite", "scans.store (replicaCount 1)")
     r.check("scan(ci/scan-values.yaml): action, threshold, ignore list, onUnscanned, maxScanAge and scans reach "
             "podgate.yaml", config_keys)
 
@@ -1054,25 +1101,30 @@ def scan_checks(r):
         eq(m["mountPath"], "/var/cache/podgate", "mountPath (trailing slash trimmed)")
         assert not m.get("readOnly"), "scan-cache mounted read-only"
         eq(volume(docs, "scan-cache")["emptyDir"], {"sizeLimit": "512Mi"}, "scan-cache emptyDir")
-        own = podgate_config(r.render(sets=["config.scans.database=/var/lib/podgate/cache.sqlite"]))[0]
+        own = podgate_config(r.render(sets=["replicaCount=1", "config.scans.database=/var/lib/podgate/cache.sqlite"]))[0]
         eq(own["scans"]["database"], "/var/lib/podgate/cache.sqlite", "config.scans.database in the volume")
-        claim = r.render(sets=["scanCache.existingClaim=scans", "config.scans.database=/var/lib/podgate/db/scans.db"])
+        claim = r.render(sets=["replicaCount=1", "scanCache.existingClaim=scans",
+                               "config.scans.database=/var/lib/podgate/db/scans.db"])
+        eq(volume(claim, "scan-cache")["persistentVolumeClaim"]["claimName"], "scans", "scan cache PVC")
         eq(podgate_config(claim)[0]["scans"]["database"], "/var/lib/podgate/db/scans.db", "subdirectory on a claim")
     r.check("scan: scans.database is on the writable scan-cache volume, following scanCache.mountPath",
             database_on_volume)
 
     def refused():
-        r.render_fails("not on the scan cache volume", sets=["config.scans.database=/tmp/scans.db"])
-        r.render_fails("not on the scan cache volume", sets=["config.scans.database=/var/lib/podgate-other/scans.db"])
-        r.render_fails("subdirectory of the scan cache's emptyDir", sets=["config.scans.database=/var/lib/podgate/db/s.db"])
+        r.render_fails("not on the scan cache volume", sets=["replicaCount=1", "config.scans.database=/tmp/scans.db"])
+        r.render_fails("not on the scan cache volume", sets=["config.scans.store=sqlite",
+                                                             "config.scans.database=/var/lib/podgate-other/scans.db"])
+        r.render_fails("subdirectory of the scan cache's emptyDir", sets=["replicaCount=1",
+                                                                          "config.scans.database=/var/lib/podgate/db/s.db"])
+        r.render_fails("the kubernetes store", sets=["config.scans.database=/var/lib/podgate/scans.db"])
         r.render_fails("set by the chart", sets=["config.scans.apiTokenFile=/etc/token"])
         r.render_fails("set by the chart", sets=["scanImport.token=x0123456789abcdef0123456789abcdef", "config.scans.apiTokenFile=/etc/token"])
         r.render_fails("needs config.rules.images.action", sets=["config.rules.images.scan.action=warn"])
         # Naming the chart's own path is harmless.
         docs = r.render(sets=["scanImport.token=x0123456789abcdef0123456789abcdef", f"config.scans.apiTokenFile={SCAN_TOKEN_FILE}"])
         eq(podgate_config(docs)[0]["scans"]["apiTokenFile"], SCAN_TOKEN_FILE, "apiTokenFile")
-    r.check("scan: a database off the volume (or in an emptyDir subdirectory), a hand-set apiTokenFile and the scan "
-            "rule without image rules fail the render", refused)
+    r.check("scan: a database off the volume (or in an emptyDir subdirectory, or with the kubernetes store), a "
+            "hand-set apiTokenFile and the scan rule without image rules fail the render", refused)
 
     def checksums():
         def annotations(docs):
@@ -1172,6 +1224,20 @@ def schema_checks(r):
         ("scanCache.mountPath=/", {"sets": ["scanCache.mountPath=/"]}, "/scanCache/mountPath"),
         ("metrics.prometheusRule.staleScanDays=0", {"sets": ["metrics.prometheusRule.staleScanDays=0"]},
          "/metrics/prometheusRule/staleScanDays"),
+        ("scans.store=etcd", {"sets": ["config.scans.store=etcd"]}, "/config/scans/store"),
+        ("scans.retention=30d (no day unit)", {"sets": ["config.scans.retention=30d"]}, "/config/scans/retention"),
+        ("scans.findingsFloor=SEVERE", {"sets": ["config.scans.findingsFloor=SEVERE"]}, "/config/scans/findingsFloor"),
+        ("scans.sources.trivyOperator=yes", {"set_strings": ["config.scans.sources.trivyOperator=yes"]},
+         "/config/scans/sources/trivyOperator"),
+        ("unknown key under scans.sources", {"sets": ["config.scans.sources.grype=true"]}, "grype"),
+        ("kubernetes.qps=0", {"sets": ["config.kubernetes.qps=0"]}, "/config/kubernetes/qps"),
+        ("kubernetes.burst=0", {"sets": ["config.kubernetes.burst=0"]}, "/config/kubernetes/burst"),
+        ("kubernetes.timeout without a unit", {"set_strings": ["config.kubernetes.timeout=10"]},
+         "/config/kubernetes/timeout"),
+        ("rules.images.resolve.pullSecretTTL without a unit",
+         {"set_strings": ["config.rules.images.resolve.pullSecretTTL=60"]}, "/config/rules/images/resolve/pullSecretTTL"),
+        ("rbac.pullSecrets=yes", {"set_strings": ["rbac.pullSecrets=yes"]}, "/rbac/pullSecrets"),
+        ("unknown key under rbac", {"sets": ["rbac.secrets=true"]}, "secrets"),
     ]
     for title, kwargs, expected in cases:
         r.check(f"schema rejects {title}", lambda kwargs=kwargs, expected=expected: r.render_fails(expected, **kwargs))
@@ -1206,9 +1272,12 @@ def image_checks(r):
     def config_keys():
         cfg, _ = podgate_config(d())
         values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
-        # ci/images-values.yaml leaves the scan rule at values.yaml's settings.
-        eq(cfg["rules"]["images"], {**ci["config"]["rules"]["images"], "scan": values["rules"]["images"]["scan"]},
-           "rules.images")
+        # ci/images-values.yaml leaves the scan rule and pullSecretTTL at values.yaml's settings;
+        # pullSecrets is the chart's, from rbac.pullSecrets.
+        resolve = {**ci["config"]["rules"]["images"]["resolve"],
+                   "pullSecretTTL": values["rules"]["images"]["resolve"]["pullSecretTTL"], "pullSecrets": False}
+        eq(cfg["rules"]["images"], {**ci["config"]["rules"]["images"], "resolve": resolve,
+                                    "scan": values["rules"]["images"]["scan"]}, "rules.images")
         eq(cfg["registries"], ci["config"]["registries"], "registries")
         eq(cfg["rules"]["images"]["resolve"]["maxManifestBytes"], "8Mi", "byte size stays a string")
         eq(cfg["registries"][2]["host"], "*.internal.example.com:5000", "glob host")
@@ -1298,12 +1367,99 @@ def image_checks(r):
         defaults = podgate_defaults()
         values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
         manifest, _ = manifests_config()
+        # pullSecrets is the chart's, from rbac.pullSecrets (false by default).
+        values["rules"]["images"]["resolve"]["pullSecrets"] = False
         for what, cfg in (("values.yaml", values), ("manifests/podgate.yaml", manifest)):
             eq(image_settings(cfg["rules"]["images"]), image_settings(defaults["rules"]["images"]),
                f"{what} rules.images vs podgate's defaults")
             eq(cfg["registries"], defaults["registries"], f"{what} registries")
     r.check("images: values.yaml and manifests/podgate.yaml carry podgate's default image settings (action off)",
             defaults_agree)
+
+
+def rbac_checks(r):
+    def rules_of(docs):
+        roles = find(docs, "ClusterRole")
+        return roles[0]["rules"] if roles else None
+
+    def single_replica():
+        docs = r.render(sets=["replicaCount=1"])
+        eq(podgate_config(docs)[0]["scans"]["store"], "sqlite", "scans.store")
+        for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+            assert not find(docs, kind), f"{kind} rendered with nothing needing the API"
+        eq(pod_spec(docs)["automountServiceAccountToken"], False, "automountServiceAccountToken")
+        assert "emptyDir" in volume(docs, "scan-cache"), "no scan-cache emptyDir"
+    r.check("rbac: replicaCount=1 -> sqlite store, no RBAC objects, no token, the scan-cache emptyDir", single_replica)
+
+    def several_replicas():
+        docs = r.render(sets=["replicaCount=2"])
+        eq(podgate_config(docs)[0]["scans"]["store"], "kubernetes", "scans.store")
+        eq(rules_of(docs), [IMAGESCAN_RULE], "ClusterRole rules")
+        binding = one(docs, "ClusterRoleBinding")
+        eq(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                "name": one(docs, "ClusterRole")["metadata"]["name"]}, "roleRef")
+        eq(binding["subjects"], [{"kind": "ServiceAccount", "name": one(docs, "ServiceAccount")["metadata"]["name"],
+                                  "namespace": NAMESPACE}], "subjects")
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        assert "scan-cache" not in [v["name"] for v in pod_spec(docs)["volumes"]], "scan-cache with kubernetes store"
+        assert "scan-cache" not in [m["name"] for m in container(docs)["volumeMounts"]], "scan-cache mount"
+    r.check("rbac: replicaCount=2 -> kubernetes store, ClusterRole on imagescans only, bound to the ServiceAccount, "
+            "token mounted, no scan-cache volume", several_replicas)
+
+    def explicit_store():
+        docs = r.render(sets=["replicaCount=3", "config.scans.store=sqlite"])
+        eq(podgate_config(docs)[0]["scans"]["store"], "sqlite", "explicit sqlite with 3 replicas")
+        assert not find(docs, "ClusterRole"), "RBAC with the sqlite store"
+        docs = r.render(sets=["replicaCount=1", "config.scans.store=kubernetes"])
+        eq(rules_of(docs), [IMAGESCAN_RULE], "explicit kubernetes with 1 replica")
+    r.check("rbac: an explicit config.scans.store wins over the replica count", explicit_store)
+
+    def trivy():
+        docs = r.render(sets=["replicaCount=1", "config.scans.sources.trivyOperator=true"])
+        eq(rules_of(docs), [TRIVY_RULE], "ClusterRole rules (sqlite store + Trivy Operator)")
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(podgate_config(docs)[0]["scans"]["sources"], {"trivyOperator": True}, "scans.sources")
+        eq(rules_of(r.render(sets=["config.scans.sources.trivyOperator=true"])), [IMAGESCAN_RULE, TRIVY_RULE],
+           "ClusterRole rules (kubernetes store + Trivy Operator)")
+    r.check("rbac: scans.sources.trivyOperator -> get, list, watch on (cluster)vulnerabilityreports", trivy)
+
+    def pull_secrets():
+        docs = r.render(sets=["replicaCount=1", "rbac.pullSecrets=true"])
+        eq(rules_of(docs), [PULL_SECRETS_RULE], "ClusterRole rules")
+        eq(podgate_config(docs)[0]["rules"]["images"]["resolve"]["pullSecrets"], True, "resolve.pullSecrets")
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(podgate_config(r.render(sets=["replicaCount=1"]))[0]["rules"]["images"]["resolve"]["pullSecrets"], False,
+           "resolve.pullSecrets by default")
+        r.render_fails("needs rbac.pullSecrets=true", sets=["config.rules.images.resolve.pullSecrets=true"])
+        r.render_fails("leave config.rules.images.resolve.pullSecrets out",
+                       sets=["rbac.pullSecrets=true", "config.rules.images.resolve.pullSecrets=false"])
+    r.check("rbac: rbac.pullSecrets -> get on secrets and serviceaccounts and resolve.pullSecrets true; the config "
+            "key alone fails the render", pull_secrets)
+
+    def own_rbac():
+        docs = r.render(sets=["rbac.create=false", "config.scans.sources.trivyOperator=true",
+                              "config.rules.images.resolve.pullSecrets=true"])
+        assert not find(docs, "ClusterRole") and not find(docs, "ClusterRoleBinding"), "RBAC with rbac.create=false"
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "token still mounted for the API calls")
+        eq(podgate_config(docs)[0]["rules"]["images"]["resolve"]["pullSecrets"], True, "resolve.pullSecrets")
+    r.check("rbac: rbac.create=false renders no RBAC but still mounts the token the API calls need", own_rbac)
+
+    def alerts():
+        def names(sets):
+            pr = one(r.render(sets=["metrics.prometheusRule.enabled=true"] + sets), "PrometheusRule")
+            return {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
+        single = names(["replicaCount=1"])
+        assert "PodgateScanStateUnsynced" not in single and "PodgateImageScansLarge" not in single, sorted(single)
+        trivy = names(["replicaCount=1", "config.scans.sources.trivyOperator=true"])
+        assert "PodgateScanStateUnsynced" in trivy and "PodgateImageScansLarge" not in trivy, sorted(trivy)
+        shared = names(["metrics.prometheusRule.imageScanBytes=1048576"])
+        eq(shared["PodgateScanStateUnsynced"]["expr"], 'podgate_kube_watch_connected{job="podgate",namespace="podgate"} == 0',
+           "PodgateScanStateUnsynced expr")
+        eq(shared["PodgateScanStateUnsynced"]["for"], "5m", "PodgateScanStateUnsynced for")
+        eq(shared["PodgateImageScansLarge"]["expr"],
+           'max(podgate_scan_imagescan_bytes{job="podgate",namespace="podgate"}) > 1048576', "PodgateImageScansLarge expr")
+    r.check("rbac: PodgateScanStateUnsynced with any API use, PodgateImageScansLarge with the kubernetes store "
+            "(threshold from imageScanBytes)", alerts)
 
 
 def notes_checks(r):
@@ -1342,7 +1498,7 @@ def notes_checks(r):
 
     def scan_import():
         assert "SCAN RULE" not in notes() and "/v1/scans" not in notes(), "scan notes while the scan cache is off"
-        text = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef"])
+        text = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef", "config.scans.store=sqlite"])
         for s in ["SCAN RULE: deny", "/var/lib/podgate/scans.db", "onUnscanned=deny",
                   f"get secret {RELEASE}-scan-import -o jsonpath='{{.data.token}}'", "Authorization: Bearer",
                   f"get secret {RELEASE}-tls -o jsonpath='{{.data.ca\\.crt}}'",
@@ -1350,15 +1506,19 @@ def notes_checks(r):
                   f"--resolve {RELEASE}.{NAMESPACE}.svc:8443:127.0.0.1",
                   f"https://{RELEASE}.{NAMESPACE}.svc:8443/v1/scans",
                   "Pods that use it are refused",
-                  "WARNING: each of the 2 replicas has its own scan cache", "later podgate change"]:
+                  "WARNING: each of the 2 replicas has its own scan cache", "config.scans.store=kubernetes"]:
             assert s in text, f"{s!r} not in NOTES:\n{text}"
         assert "t0k3n" not in text, "NOTES print the token"
         single = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef", "replicaCount=1"])
         assert "has its own scan cache" not in single, "per-replica warning with one replica"
+        shared = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef"])
+        for s in ["SCAN STORE: kubernetes", "ImageScan objects", "imagescans.podgate.io", f"ClusterRole {RELEASE}"]:
+            assert s in shared, f"{s!r} not in NOTES:\n{shared}"
+        assert "has its own scan cache" not in shared and "scans.db" not in shared, shared
         mild = notes(sets=scan_on + ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef", "config.rules.images.scan.onUnscanned=warn"])
         assert "onUnscanned=warn" in mild and "Pods that use it are refused" not in mild, mild
-    r.check("NOTES: scan rule and token -> how to import (token Secret, CA, port-forward to the Service, curl), "
-            "and that each replica has its own cache", scan_import)
+    r.check("NOTES: scan rule and token -> how to import (token Secret, CA, port-forward to the Service, curl); "
+            "the kubernetes store is shared, each replica has its own sqlite cache", scan_import)
 
     def scan_without_api():
         text = notes(sets=scan_on)
@@ -1370,12 +1530,21 @@ def notes_checks(r):
             scan_without_api)
 
     def shared_claim():
-        text = notes(sets=scan_on + ["scanImport.token=t0123456789abcdef0123456789abcdef", "scanCache.existingClaim=scans"])
+        text = notes(sets=scan_on + ["scanImport.token=t0123456789abcdef0123456789abcdef", "scanCache.existingClaim=scans",
+                                     "config.scans.store=sqlite"])
         assert "open one SQLite database on claim scans" in text and "replicaCount=1" in text, text
         assert "has its own scan cache" not in text, text
         assert "SQLite" not in notes(sets=scan_on + ["scanImport.token=t0123456789abcdef0123456789abcdef", "scanCache.existingClaim=scans",
                                                      "replicaCount=1"]), "claim warning with one replica"
     r.check("NOTES: existingClaim with several replicas warns that SQLite's WAL needs one host", shared_claim)
+
+    def cluster_access():
+        assert "TRIVY OPERATOR" not in notes() and "PULL SECRETS" not in notes(), "opt-in notes by default"
+        text = notes(sets=["config.scans.sources.trivyOperator=true", "rbac.pullSecrets=true"])
+        assert "TRIVY OPERATOR" in text and "no ReplicaSet" in text, text
+        assert "PULL SECRETS" in text and "any Secret in the cluster" in text, text
+    r.check("NOTES: Trivy Operator (the denied-Deployment caveat) and pull Secrets (the Secret access) are explained "
+            "when on", cluster_access)
 
 
 def manifests_checks(r):
@@ -1658,8 +1827,8 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, image_checks, scan_checks, schema_checks, notes_checks, manifests_checks,
-                      docs_checks, crd_checks, binary_checks]:
+                      full_checks, image_checks, scan_checks, rbac_checks, schema_checks, notes_checks,
+                      manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"
         if r.skipped:

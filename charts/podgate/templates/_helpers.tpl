@@ -104,10 +104,72 @@ auditOnly applied, and the scan cache's files where the chart mounts them.
 {{- $_ := set $exemptions "namespaces" (append $namespaces .Release.Namespace | uniq) }}
 {{- $_ := set $config "exemptions" $exemptions }}
 {{- $scans := $config.scans | default dict }}
+{{- $store := include "podgate.scanStore" . }}
+{{- $_ := set $scans "store" $store }}
+{{- if eq $store "sqlite" }}
 {{- $_ := set $scans "database" (include "podgate.scanDatabase" .) }}
+{{- else }}
+{{- /* No SQLite file with the kubernetes store, so no volume to name. */}}
+{{- $_ := unset $scans "database" }}
+{{- end }}
 {{- $_ := set $scans "apiTokenFile" (include "podgate.scanTokenFile" .) }}
 {{- $_ := set $config "scans" $scans }}
+{{- $rules := $config.rules | default dict }}
+{{- $images := $rules.images | default dict }}
+{{- $resolve := $images.resolve | default dict }}
+{{- $_ := set $resolve "pullSecrets" (include "podgate.pullSecrets" . | eq "true") }}
+{{- $_ := set $images "resolve" $resolve }}
+{{- $_ := set $rules "images" $images }}
+{{- $_ := set $config "rules" $rules }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+Where podgate keeps scans (config.scans.store): as set, or when empty `kubernetes` with more than one
+replica (ImageScan objects every replica shares) and `sqlite` with one (a file in the pod).
+*/}}
+{{- define "podgate.scanStore" -}}
+{{- $store := toString (dig "scans" "store" "" (.Values.config | default dict)) }}
+{{- if $store }}{{ $store }}{{ else if gt (int .Values.replicaCount) 1 }}kubernetes{{ else }}sqlite{{ end }}
+{{- end }}
+
+{{/*
+"true" when podgate reads Trivy Operator's VulnerabilityReports; empty otherwise.
+*/}}
+{{- define "podgate.trivyOperator" -}}
+{{- if dig "scans" "sources" "trivyOperator" false (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when podgate reads Pods' image pull Secrets from the cluster (rbac.pullSecrets, or
+config.rules.images.resolve.pullSecrets with RBAC made elsewhere); "false" otherwise.
+*/}}
+{{- define "podgate.pullSecrets" -}}
+{{- if or .Values.rbac.pullSecrets (dig "rules" "images" "resolve" "pullSecrets" false (.Values.config | default dict)) }}true{{ else }}false{{ end }}
+{{- end }}
+
+{{/*
+"true" when podgate calls the Kubernetes API (so it needs its ServiceAccount token); empty otherwise.
+*/}}
+{{- define "podgate.usesKubernetesAPI" -}}
+{{- if or (eq (include "podgate.scanStore" .) "kubernetes") (include "podgate.trivyOperator" .) (eq (include "podgate.pullSecrets" .) "true") }}true{{ end }}
+{{- end }}
+
+{{/*
+The ClusterRole's rules: only what the configuration uses, as a JSON list (empty: no RBAC objects).
+*/}}
+{{- define "podgate.rbacRules" -}}
+{{- $rules := list }}
+{{- if eq (include "podgate.scanStore" .) "kubernetes" }}
+{{- $rules = append $rules (dict "apiGroups" (list "podgate.io") "resources" (list "imagescans") "verbs" (list "get" "list" "watch" "create" "update" "patch" "delete")) }}
+{{- end }}
+{{- if include "podgate.trivyOperator" . }}
+{{- $rules = append $rules (dict "apiGroups" (list "aquasecurity.github.io") "resources" (list "vulnerabilityreports" "clustervulnerabilityreports") "verbs" (list "get" "list" "watch")) }}
+{{- end }}
+{{- if .Values.rbac.pullSecrets }}
+{{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list "secrets" "serviceaccounts") "verbs" (list "get")) }}
+{{- end }}
+{{- toJson $rules }}
 {{- end }}
 
 {{/*
@@ -227,6 +289,15 @@ Refuse combinations that would render a broken install.
 {{- if and $tokenFile (ne $tokenFile (include "podgate.scanTokenFile" .)) }}
 {{- fail (printf "podgate: config.scans.apiTokenFile is set by the chart (%s); set scanImport.token or scanImport.existingSecret instead of %s" (include "podgate.scanTokenFile" . | default "\"\": the API off") $tokenFile) }}
 {{- end }}
+{{- $resolve := dig "rules" "images" "resolve" dict $config }}
+{{- if and (hasKey $resolve "pullSecrets") (ne (toString $resolve.pullSecrets) (toString .Values.rbac.pullSecrets)) }}
+{{- if .Values.rbac.pullSecrets }}
+{{- fail "podgate: config.rules.images.resolve.pullSecrets is false but rbac.pullSecrets grants get on every Secret; leave config.rules.images.resolve.pullSecrets out (rbac.pullSecrets sets it)" }}
+{{- else if .Values.rbac.create }}
+{{- fail "podgate: config.rules.images.resolve.pullSecrets needs rbac.pullSecrets=true (get on secrets and serviceaccounts); set that instead" }}
+{{- end }}
+{{- end }}
+{{- if eq (include "podgate.scanStore" .) "sqlite" }}
 {{- /* The root filesystem is read-only: the database and SQLite's -wal and -shm files beside it must be on the scan cache volume. */}}
 {{- $database := include "podgate.scanDatabase" . }}
 {{- $cacheDir := include "podgate.scanCacheDir" . }}
@@ -235,6 +306,9 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- if and (not .Values.scanCache.existingClaim) (ne (dir $database) $cacheDir) }}
 {{- fail (printf "podgate: config.scans.database %s is in a subdirectory of the scan cache's emptyDir, which does not exist (podgate creates no directories); put it directly in %s" $database $cacheDir) }}
+{{- end }}
+{{- else if dig "scans" "database" "" $config }}
+{{- fail "podgate: config.scans.database is the sqlite store's file; the kubernetes store (config.scans.store, or replicaCount > 1 with it empty) has none: leave it empty" }}
 {{- end }}
 {{- if and (ne (include "podgate.scanRule" .) "off") (eq (toString (dig "rules" "images" "action" "off" $config)) "off") }}
 {{- fail "podgate: config.rules.images.scan.action needs config.rules.images.action deny or warn: the scan rule judges the digests the image rules resolve (podgate refuses this config)" }}
