@@ -105,6 +105,19 @@ put('manifest', 'kind: PodList\napiVersion: v1\nitems:\n- kind: Pod\n  metadata:
 put('manifest', 'kind: Pod\nmetadata: {name: decoy}\nitems:\n- kind: Pod\n  metadata: {name: hidden}\n', 'list-decoy')
 put('manifest', 'kind: Pod\na: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n', 'alias-bomb-small')
 
+# 8. imagescan: the golden apply bodies, and an object as the apiserver returns it (two scanners,
+#    managedFields), from the unit test
+for f in sorted(glob.glob(R+'/tests/fixtures/imagescan/*.json')):
+    put('imagescan', open(f,'rb').read(), 'golden-'+os.path.basename(f)[:-5])
+src=open(R+'/tests/unit/scan_imagescan_test.cpp').read()
+m=re.search(r'const std::string object = R"\((.*?)\)";', src, re.S)
+d9='sha256:9b2a5c0d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b'
+put('imagescan', m.group(1).replace(')" + kName + R"(', d9.replace(':','-')).replace(')" + kDigest + R"(', d9), 'apiserver-two-scanners')
+
+# 9. trivy_operator: the Trivy Operator fixtures
+for f in sorted(glob.glob(R+'/tests/fixtures/trivy-operator/*.json')):
+    put('trivy_operator', open(f,'rb').read(), os.path.basename(f)[:-5])
+
 # Inputs that once failed (see the unit tests named after them), kept as regression seeds.
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
 put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
@@ -126,6 +139,13 @@ json_tokens=['{','}','[',']',':',',','true','false','null','"','\\u0000','\\"','
 write_dict('admission_review', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/admission/*.cpp')))) | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd',
   'unknown','/proc/1/root','/proc/self/root/run/docker.sock','/run/user/1000/docker.sock'}, json_tokens)
 write_dict('scan_report', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/scan/report*.cpp')))) | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
+write_dict('imagescan', lits('/lib/scan/imagescan.cpp') | {d9, d9.replace(':','-'), 'podgate.io/v1alpha1', 'ImageScan',
+  'scans', 'findings', 'findingsOmitted', 'counts', 'critical', 'high', 'CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN',
+  'NEGLIGIBLE', '2025-11-20T09:14:02Z', 'resourceVersion', 'managedFields'}, json_tokens)
+write_dict('trivy_operator', lits('/lib/scan/trivy_operator.cpp') | {d9, 'aquasecurity.github.io/v1alpha1', 'report',
+  'artifact', 'digest', 'repository', 'registry', 'server', 'index.docker.io', 'library/nginx', 'summary', 'vulnerabilities',
+  'vulnerabilityID', 'resource', 'installedVersion', 'fixedVersion', 'severity', 'CRITICAL', 'HIGH', 'updateTimestamp',
+  '2025-11-20T09:14:02Z', 'scanner', 'version'}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
 write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')) + [R+'/lib/util/duration.cpp'])), yaml_tokens)
 write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',
