@@ -12,6 +12,16 @@
                                     print a Trivy JSON (SchemaVersion 2) report for IMAGE@DIGEST with
                                     the given findings (none = a clean scan), as Trivy writes it
   wait-http URL SECONDS [CA]        poll URL until it answers 200 (TLS verified against CA when given)
+  review URL CA NAMESPACE IMAGE     POST a Pod CREATE AdmissionReview for IMAGE to URL (/validate of
+                                    one podgate, not through the apiserver) and print "allowed" or
+                                    "denied: <message>"
+  until-review URL CA NAMESPACE IMAGE WANT SECONDS
+                                    repeat `review` until its answer starts with WANT; print the
+                                    answer and the seconds it took, exit 1 if it never did
+  ready-state URL CA                print "<HTTP status> <body>" of URL (/readyz), or "error <why>"
+  vulnerability-report NAMESPACE NAME REGISTRY REPOSITORY TAG DIGEST [CVE SEVERITY PKG FIXED]...
+                                    print a Trivy Operator VulnerabilityReport (aquasecurity.github.io/
+                                    v1alpha1) as the operator writes it (trivy-operator.md)
 """
 
 import base64
@@ -98,6 +108,90 @@ def wait_http(url, seconds, ca=None):
     sys.exit(f"wait-http: {url} did not answer 200 within {seconds}s ({last})")
 
 
+def review(url, ca, namespace, image):
+    body = {
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "e2e-" + str(time.monotonic_ns()),
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "replica-probe", "namespace": namespace, "operation": "CREATE",
+            "userInfo": {"username": "e2e"},
+            "object": {"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": "replica-probe", "namespace": namespace},
+                       "spec": {"containers": [{"name": "app", "image": image}]}},
+            "dryRun": False,
+        },
+    }
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    context = ssl.create_default_context(cafile=ca)
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+            answer = json.load(resp)["response"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+        return f"error: {e}"
+    if answer.get("allowed"):
+        return "allowed"
+    return "denied: " + answer.get("status", {}).get("message", "")
+
+
+def until_review(url, ca, namespace, image, want, seconds):
+    start = time.monotonic()
+    answer = ""
+    while time.monotonic() - start < float(seconds):
+        answer = review(url, ca, namespace, image)
+        if answer.startswith(want):
+            print(f"{answer}\n{time.monotonic() - start:.2f}")
+            return
+        time.sleep(0.05)
+    print(f"{answer}\n{time.monotonic() - start:.2f}")
+    sys.exit(1)
+
+
+def ready_state(url, ca):
+    context = ssl.create_default_context(cafile=ca)
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as resp:
+            print(resp.status, resp.read().decode().strip())
+    except urllib.error.HTTPError as e:
+        print(e.code, e.read().decode().strip())
+    except (urllib.error.URLError, OSError) as e:
+        print("error", e)
+
+
+def vulnerability_report(namespace, name, registry, repository, tag, digest, findings):
+    vulns = []
+    counts = {s: 0 for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")}
+    for i in range(0, len(findings), 4):
+        cve, severity, pkg, fixed = findings[i:i + 4]
+        counts[severity] += 1
+        vulns.append({"vulnerabilityID": cve, "resource": pkg, "installedVersion": "1.0-1",
+                      "fixedVersion": fixed, "severity": severity, "title": "", "primaryLink": "",
+                      "publishedDate": "", "lastModifiedDate": "", "links": [], "target": ""})
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(json.dumps({
+        "apiVersion": "aquasecurity.github.io/v1alpha1", "kind": "VulnerabilityReport",
+        "metadata": {"name": name, "namespace": namespace, "labels": {
+            "app.kubernetes.io/managed-by": "trivy-operator", "trivy-operator.container.name": "app",
+            "trivy-operator.resource.kind": "ReplicaSet", "trivy-operator.resource.name": name,
+            "trivy-operator.resource.namespace": namespace}},
+        "report": {
+            "updateTimestamp": now,
+            "scanner": {"name": "Trivy", "vendor": "Aqua Security", "version": "0.67.2"},
+            "registry": {"server": registry},
+            "artifact": {"repository": repository, "tag": tag, "digest": digest},
+            "os": {"family": "debian", "name": "12.7"},
+            "summary": {"criticalCount": counts["CRITICAL"], "highCount": counts["HIGH"],
+                        "mediumCount": counts["MEDIUM"], "lowCount": counts["LOW"],
+                        "unknownCount": counts["UNKNOWN"]},
+            "vulnerabilities": vulns,
+        },
+    }))
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -112,6 +206,14 @@ def main(argv):
         trivy_report(args[0], args[1], args[2:])
     elif cmd == "wait-http":
         wait_http(*args)
+    elif cmd == "review":
+        print(review(*args))
+    elif cmd == "until-review":
+        until_review(*args)
+    elif cmd == "ready-state":
+        ready_state(*args)
+    elif cmd == "vulnerability-report":
+        vulnerability_report(*args[:6], args[6:])
     else:
         sys.exit(f"unknown command {cmd}\n{__doc__}")
 

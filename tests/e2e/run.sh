@@ -48,7 +48,7 @@ stop_process() {  # name: TERM, then KILL after 10 s
 }
 cleanup() {
   local rc=$?
-  for name in podgate loop kube-apiserver etcd registry; do stop_process "$name"; done
+  for name in podgate replica-a replica-b replica-x loop kube-apiserver etcd registry; do stop_process "$name"; done
   for name in "${!pids[@]}"; do stop_process "$name"; done
   if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
     log "kept $work (exit $rc)"
@@ -59,9 +59,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 6)
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 10)
 etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
 podgate_port=${ports[3]} metrics_port=${ports[4]} registry_port=${ports[5]}
+replica_a_port=${ports[6]} replica_a_metrics=${ports[7]} replica_b_port=${ports[8]} replica_b_metrics=${ports[9]}
 registry="127.0.0.1:$registry_port"
 
 # ---- certificates -----------------------------------------------------------------------------------
@@ -85,6 +86,8 @@ new_cert apiserver cluster-ca "/CN=kube-apiserver" \
 new_cert admin cluster-ca "/O=system:masters/CN=e2e-admin" "extendedKeyUsage=clientAuth"
 # A second user with cluster-admin RBAC but outside system:masters, for the label guard.
 new_cert developer cluster-ca "/CN=e2e-developer" "extendedKeyUsage=clientAuth"
+# The replicas of the shared scan state run as this user, bound to the chart's own ClusterRole.
+new_cert replica cluster-ca "/CN=e2e-podgate-replica" "extendedKeyUsage=clientAuth"
 new_cert podgate webhook-ca "/CN=podgate" \
   "$(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth')"
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
@@ -108,7 +111,7 @@ contexts:
 current-context: e2e
 EOF
 }
-kubeconfig_for admin; kubeconfig_for developer
+kubeconfig_for admin; kubeconfig_for developer; kubeconfig_for replica
 k() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-admin" --request-timeout=30s "$@"; }
 k_dev() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-developer" --request-timeout=30s "$@"; }
 
@@ -143,6 +146,7 @@ rules:
         resources: ["deployments"]
   - level: None
 EOF
+start_apiserver() {  # (again after the outage case stops it; etcd keeps the state)
 start kube-apiserver "$work/kube-apiserver.log" "$bindir/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 --secure-port="$api_port" \
   --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
@@ -158,6 +162,8 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 [ "$(k get --raw /readyz 2>/dev/null)" = ok ] || { tail -30 "$work/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+}
+start_apiserver
 log "kube-apiserver $("$bindir/kube-apiserver" --version | cut -d' ' -f2) ready on 127.0.0.1:$api_port"
 
 cat > "$work/registry.yml" <<EOF
@@ -522,6 +528,168 @@ run_case "image that does not exist is refused as not found" case_image_missing
 run_case "whole chart passes a server-side dry run" case_chart_accepted
 run_case "serving certificate rotates with no failed call" case_certificate_rotation
 run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case_failure_policy
+
+# ---- the shared scan state: two podgate replicas on ImageScans (scans.store: kubernetes) ----------
+# Replicas A and B are not the apiserver's webhook: the cases post reviews to each directly, so they
+# show what each replica would answer. They run as their own user, bound to the chart's ClusterRole.
+replica_url() { echo "https://127.0.0.1:$1"; }
+replica_review() { python3 "$here/e2e_tools.py" review "$(replica_url "$1")/validate" "$pki/webhook-ca.crt" e2e-enforce "$2"; }
+replica_metric() {  # metrics-port pattern: the sum of the matching samples
+  curl -sS "http://127.0.0.1:$1/metrics" | awk -v p="$2" 'index($0, p) == 1 {s += $NF} END {print s + 0}'
+}
+replica_import() {  # port report-file: the HTTP status of POST /v1/scans
+  curl -sS -o "$work/import.out" -w '%{http_code}' --cacert "$pki/webhook-ca.crt" \
+    -H "Authorization: Bearer $(cat "$work/scan-token")" --data-binary @"$2" "$(replica_url "$1")/v1/scans"
+}
+write_replica_config() {  # name port metrics-port kubeconfig
+  cat > "$work/$1.yaml" <<EOF
+mode: enforce
+rules:
+  images:
+    action: deny
+    resolve: {timeout: 3s}
+    scan: {action: deny, severityThreshold: HIGH, onUnscanned: deny}
+registries:
+  - {host: "$registry", plainHTTP: true}
+kubernetes: {kubeconfig: "$4"}
+scans:
+  store: kubernetes
+  apiTokenFile: "$work/scan-token"
+  syncTimeout: 5s
+  sources: {trivyOperator: true}
+server:
+  listen: "127.0.0.1:$2"
+  metricsListen: "127.0.0.1:$3"
+  tls: {certFile: "$work/podgate-tls/tls.crt", keyFile: "$work/podgate-tls/tls.key"}
+EOF
+}
+start_replica() {  # name port
+  start "$1" "$work/$1.log" "$podgate" serve --config "$work/$1.yaml"
+  python3 "$here/e2e_tools.py" wait-http "$(replica_url "$2")/readyz" 60 "$pki/webhook-ca.crt" ||
+    { tail -20 "$work/$1.log" >&2; return 1; }
+}
+replica_setup() {
+  k apply -f "$repo/charts/podgate/crds/imagescans.podgate.io.yaml" -f "$here/fixtures/trivy-operator-crds.yaml" >/dev/null &&
+  k wait --for=condition=Established --timeout=30s crd/imagescans.podgate.io \
+    crd/vulnerabilityreports.aquasecurity.github.io crd/clustervulnerabilityreports.aquasecurity.github.io >/dev/null ||
+    { reason="the CRDs were not established"; return 1; }
+  # The chart's own RBAC for two replicas with Trivy Operator, its subject switched to the test user.
+  "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+    --set replicaCount=2 --set config.scans.sources.trivyOperator=true --show-only templates/rbac.yaml |
+    python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+for d in docs:
+    if d["kind"] == "ClusterRoleBinding":
+        d["subjects"] = [{"kind": "User", "name": "e2e-podgate-replica", "apiGroup": "rbac.authorization.k8s.io"}]
+print(yaml.safe_dump_all(docs))' > "$work/replica-rbac.yaml" && k apply -f "$work/replica-rbac.yaml" >/dev/null ||
+    { reason="the chart's RBAC was not applied"; return 1; }
+  openssl rand -hex 32 > "$work/scan-token"
+  write_replica_config replica-a "$replica_a_port" "$replica_a_metrics" "$work/kubeconfig-replica"
+  write_replica_config replica-b "$replica_b_port" "$replica_b_metrics" "$work/kubeconfig-replica"
+  start_replica replica-a "$replica_a_port" && start_replica replica-b "$replica_b_port" ||
+    { reason="a replica did not become ready"; return 1; }
+  shared_image="$registry/e2e/shared:1.0"
+  shared_digest=$(push e2e/shared 1.0) && operator_digest=$(push e2e/operator 1.0) ||
+    { reason="could not push the replica images"; return 1; }
+  python3 "$here/e2e_tools.py" trivy-report "$shared_image" "$shared_digest" > "$work/scan-shared.json"
+}
+case_replica_import_seen_by_other() {
+  out=$(replica_review "$replica_b_port" "$shared_image")
+  [[ $out == denied:* ]] || { reason="B before the import: $out"; return 1; }
+  local code; code=$(replica_import "$replica_a_port" "$work/scan-shared.json")
+  [[ $code == 20[01] ]] || { reason="import through A: HTTP $code $(cat "$work/import.out")"; return 1; }
+  code=$(replica_import "$replica_a_port" "$work/scan-vulnerable.json")
+  [[ $code == 20[01] ]] || { reason="second import through A: HTTP $code $(cat "$work/import.out")"; return 1; }
+  out=$(python3 "$here/e2e_tools.py" until-review "$(replica_url "$replica_b_port")/validate" "$pki/webhook-ca.crt" \
+        e2e-enforce "$shared_image" allowed 10) || { reason="B never admitted it: $out"; return 1; }
+  local took; took=$(echo "$out" | tail -1)
+  python3 -c "import sys; sys.exit(0 if float('$took') <= 2.0 else 1)" || { reason="B admitted it after ${took}s (> 2 s)"; return 1; }
+  out="B admitted the image imported through A after ${took}s; $(k get imagescans -o name | grep -c .) ImageScan object(s)"
+}
+case_replica_restart_ready_after_sync() {
+  stop_process replica-b
+  start replica-b "$work/replica-b-2.log" "$podgate" serve --config "$work/replica-b.yaml"
+  local state="" i
+  for i in $(seq 300); do
+    state=$(python3 "$here/e2e_tools.py" ready-state "$(replica_url "$replica_b_port")/readyz" "$pki/webhook-ca.crt")
+    [[ $state == 200* ]] && break
+    sleep 0.1
+  done
+  [[ $state == 200* ]] || { reason="B never became ready again: $state"; return 1; }
+  out=$(replica_review "$replica_b_port" "$shared_image")
+  [ "$out" = allowed ] || { reason="B after restart, scanned clean image: $out"; return 1; }
+  out=$(replica_review "$replica_b_port" "$vulnerable_image")
+  [[ $out == denied:*CVE-2024-3094* ]] || { reason="B after restart, vulnerable image: $out"; return 1; }
+  grep -q '"scan state synced from the cluster"' "$work/replica-b-2.log" || { reason="no sync line in B's log"; return 1; }
+  # The gate itself: a replica that cannot reach the apiserver stays not ready and says why.
+  sed "s#https://127.0.0.1:$api_port#https://127.0.0.1:1#" "$work/kubeconfig-replica" > "$work/kubeconfig-nowhere"
+  local xports; mapfile -t xports < <(python3 "$here/e2e_tools.py" free-ports 2)
+  write_replica_config replica-x "${xports[0]}" "${xports[1]}" "$work/kubeconfig-nowhere"
+  start replica-x "$work/replica-x.log" "$podgate" serve --config "$work/replica-x.yaml"
+  sleep 3
+  state=$(python3 "$here/e2e_tools.py" ready-state "$(replica_url "${xports[0]}")/readyz" "$pki/webhook-ca.crt")
+  stop_process replica-x
+  [[ $state == "503 not ready: scan state not synced"* ]] || { reason="a replica without the apiserver: /readyz $state"; return 1; }
+  out="B ready after its sync and judged the shared scans; a replica without the apiserver: $state"
+}
+case_vulnerability_report_denies() {
+  local image="$registry/e2e/operator:1.0"
+  out=$(replica_review "$replica_a_port" "$image")
+  [[ $out == denied:* && $out != *CVE-2025-0001* ]] || { reason="before the report: $out"; return 1; }
+  python3 "$here/e2e_tools.py" vulnerability-report e2e-enforce replicaset-operator-app "127.0.0.1:$registry_port" \
+    e2e/operator 1.0 "$operator_digest" CVE-2025-0001 CRITICAL libexpat1 2.5.0-2 | k apply -f - >/dev/null ||
+    { reason="the VulnerabilityReport was not created"; return 1; }
+  python3 "$here/e2e_tools.py" vulnerability-report e2e-enforce replicaset-nodigest-app "127.0.0.1:$registry_port" \
+    e2e/operator 1.0 "" |
+    python3 -c 'import json, sys; d = json.load(sys.stdin); d["report"]["artifact"].pop("digest"); print(json.dumps(d))' |
+    k apply -f - >/dev/null || { reason="the report without a digest was not created"; return 1; }
+  for _ in $(seq 50); do
+    out=$(replica_review "$replica_b_port" "$image")
+    [[ $out == *CVE-2025-0001* ]] && break
+    sleep 0.2
+  done
+  [[ $out == denied:*CVE-2025-0001* ]] || { reason="after the report: $out"; return 1; }
+  local skipped; skipped=$(replica_metric "$replica_b_metrics" 'podgate_scan_trivy_operator_reports_total{result="no_digest"}')
+  [ "${skipped%.*}" -ge 1 ] || { reason="the report without a digest was not counted ($skipped)"; return 1; }
+}
+case_apiserver_outage() {
+  stop_process kube-apiserver
+  local t_end=$((SECONDS + 30)) disconnected=0 import_code
+  while [ $SECONDS -lt $t_end ]; do
+    out=$(replica_review "$replica_a_port" "$shared_image")
+    [ "$out" = allowed ] || { reason="during the outage, scanned clean image: $out"; start_apiserver; return 1; }
+    out=$(replica_review "$replica_a_port" "$vulnerable_image")
+    [[ $out == denied:*CVE-2024-3094* ]] || { reason="during the outage, vulnerable image: $out"; start_apiserver; return 1; }
+    [ "$(replica_metric "$replica_a_metrics" 'podgate_kube_watch_connected{resource="imagescans"}')" = 0 ] && disconnected=1
+    sleep 2
+  done
+  # A newer scan (the report's time is now), so the import must reach the apiserver: refused, not lost.
+  python3 "$here/e2e_tools.py" trivy-report "$shared_image" "$shared_digest" > "$work/scan-shared-2.json"
+  import_code=$(replica_import "$replica_a_port" "$work/scan-shared-2.json")
+  start_apiserver
+  [ "$disconnected" = 1 ] || { reason="podgate_kube_watch_connected never said 0"; return 1; }
+  [ "$import_code" = 503 ] || { reason="an import during the outage answered HTTP $import_code, not 503"; return 1; }
+  grep -q 'judging from what is cached' "$work/replica-a.log" || { reason="no log line about the outage"; return 1; }
+  local i
+  for i in $(seq 90); do
+    [ "$(replica_metric "$replica_a_metrics" 'podgate_kube_watch_connected{resource="imagescans"}')" = 1 ] && break
+    sleep 1
+  done
+  [ "$(replica_metric "$replica_a_metrics" 'podgate_kube_watch_connected{resource="imagescans"}')" = 1 ] ||
+    { reason="A did not watch again within 90 s of the apiserver's return"; return 1; }
+  out="judged from the cache for 30 s; an import then answered 503; watching again ${i}s after the restart"
+}
+if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "shared scans" =~ $PODGATE_E2E_ONLY ]]; then
+  if replica_setup; then
+    run_case "shared scans: an import through replica A lets replica B admit within 2 s" case_replica_import_seen_by_other
+    run_case "shared scans: a restarted replica is ready only after its sync, and judges the scans" case_replica_restart_ready_after_sync
+    run_case "shared scans: a Trivy Operator VulnerabilityReport with a CRITICAL finding denies" case_vulnerability_report_denies
+    run_case "shared scans: the apiserver stopped for 30 s, reviews are judged from the cache" case_apiserver_outage
+  else
+    failed=$((failed + 1)); failures+=("shared scans setup"); echo "FAIL  shared scans setup: $reason"
+  fi
+fi
 
 echo "e2e: $passed passed, $failed failed (tools $((tools_ready - started))s, stack $((ready - tools_ready))s, cases $(( $(date +%s) - ready ))s)"
 if [ "$failed" -ne 0 ]; then
