@@ -222,8 +222,7 @@ void check_findings(const RuleSet& rules, const PlannedImage& image, const std::
   f.detail = f.summary;
   if (unlisted.total > 0)
     f.detail += "; findings that were not stored cannot be matched against rules.images.scan.ignore, so they "
-                "count. To store them, lower the findings floor the scans are stored with (ImageScan findingsFloor, "
-                "HIGH by default) to " +
+                "count. To store them, lower scans.findingsFloor (HIGH by default; what ImageScans list) to " +
                 rule.severityThreshold + " or below and re-scan";
   f.detail += "; update the packages (or the base image) and re-scan, or record an accepted risk in "
               "rules.images.scan.ignore.";

@@ -1286,8 +1286,7 @@ TEST_CASE("scan: findings counted but not stored count as bad", "[policy][scan][
       for (const auto& id : ids) c.rules.images.scan.ignore.push_back(config::IgnoredFinding{id, "", "accepted", 0});
     };
   };
-  const std::string floorHint = "lower the findings floor the scans are stored with (ImageScan findingsFloor, HIGH by "
-                                "default) to ";
+  const std::string floorHint = "lower scans.findingsFloor (HIGH by default; what ImageScans list) to ";
   const std::string head = "container \"c0\" uses image \"nginx:1.25\" with ";
 
   run_all(
