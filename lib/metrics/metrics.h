@@ -106,6 +106,11 @@ class Metrics {
   // podgate_kube_cache_objects{resource} / podgate_kube_cache_bytes{resource}: what a cache holds
   void set_kube_cache(std::string_view resource, double objects, double bytes);
 
+  // podgate_pull_secret_reads_total{result}: reads of a pod's imagePullSecrets from the apiserver
+  // (cache misses only): found, not_found, forbidden (RBAC), wrong_type (not a docker config
+  // Secret, or its key missing), error (anything else: no answer, a bad body, too large)
+  void count_pull_secret_read(std::string_view result);
+
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);
