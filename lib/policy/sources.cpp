@@ -25,6 +25,17 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
       cache, metrics);
 }
 
+std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& config, kube::Client* client,
+                                                        metrics::Metrics* metrics, log::Logger* logger) {
+  const auto& images = config.rules.images;
+  if (!client || images.action == config::Action::Off || !images.resolve.pullSecrets) return nullptr;
+  PullSecretOptions options;
+  options.ttl = images.resolve.pullSecretTTL;
+  return std::make_shared<PullSecretCache>(
+      [client](std::string_view resource, std::string_view target) { return client->get(resource, target); }, options,
+      metrics, logger);
+}
+
 ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
                                 std::chrono::steady_clock::time_point deadline) {
   ImageResolutions out;
