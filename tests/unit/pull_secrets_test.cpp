@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "admission/admission.h"
 #include "metrics/metrics.h"
 #include "policy/pull_secrets.h"
+#include "policy/review.h"
 #include "support/log_capture.h"
 #include "unit/review_json.h"
 
@@ -401,4 +403,81 @@ TEST_CASE("keyring: no Secret's contents reach the log, whatever goes wrong") {
   CHECK(logs.find(base64(user + ":" + password)) == std::string::npos);
   CHECK(logs.find(base64(password)) == std::string::npos);
   CHECK(logs.find(user) == std::string::npos);
+}
+
+// The Reviewer's plumbing: the pod's Secret is read off the caller's thread, its credential reaches
+// the registry fetch, and a pod without it is judged on its own (anonymous) resolution.
+TEST_CASE("Reviewer: a pod's pull secret is read off-thread and resolves its image; a pod without it does not") {
+  FakeApi api;
+  api.set(secret_path("team", "regcred"), 200, dockerconfigjson({{"private.io", "team:right"}}));
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> readOnCaller{false};
+  auto fake = api.function();
+  auto pullSecrets = std::make_shared<policy::PullSecretCache>(
+      [&, fake](std::string_view resource, std::string_view target) {
+        if (std::this_thread::get_id() == caller) readOnCaller = true;
+        return fake(resource, target);
+      },
+      policy::PullSecretOptions{}, nullptr, nullptr);
+
+  std::atomic<int> fetches{0};
+  auto images = std::make_shared<registry::DigestCache>(
+      [](const image::Reference& r, const registry::Keyring* pod) -> std::optional<registry::Credential> {
+        return pod ? pod->find(r.domain, r.path) : std::nullopt;
+      },
+      [&fetches](const image::Reference&, const std::optional<registry::Credential>& credential,
+                 std::function<void(registry::Resolution)> done) {
+        ++fetches;
+        registry::Resolution r;
+        if (credential && credential->password == "right") {
+          r.digest = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        } else {
+          r.failure = registry::Failure::Unauthorized;
+          r.error = "registry private.io refused access";
+        }
+        done(std::move(r));
+      },
+      registry::CacheOptions{}, nullptr);
+
+  config::Config cfg;
+  cfg.rules.images.action = config::Action::Deny;
+  cfg.rules.images.resolve.pullSecrets = true;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(cfg), nullptr, nullptr, images, nullptr, pullSecrets);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const std::string app = t::list("containers", {t::container("app", "private.io/team/app:1")});
+
+  auto with = reviewer.review(t::create_review(t::pod_kind(), t::pod_spec({app, R"("imagePullSecrets":[{"name":"regcred"}])"}), "team"),
+                              policy::Route::Validate, deadline);
+  CHECK(with.decision == policy::Decision::Allowed);
+  CHECK(api.count(secret_path("team", "regcred")) == 1);
+  CHECK_FALSE(readOnCaller);
+
+  auto without = reviewer.review(t::create_review(t::pod_kind(), t::pod_spec({app}), "team"), policy::Route::Validate, deadline);
+  CHECK(without.decision == policy::Decision::Denied);
+  CHECK(fetches == 2);
+
+  // The same Secret named in another namespace is that namespace's Secret (absent there): denied.
+  auto elsewhere = reviewer.review(
+      t::create_review(t::pod_kind(), t::pod_spec({app, R"("imagePullSecrets":[{"name":"regcred"}])"}), "other"),
+      policy::Route::Validate, deadline);
+  CHECK(elsewhere.decision == policy::Decision::Denied);
+  CHECK(api.count(secret_path("other", "regcred")) == 1);
+
+  // Second review of the first pod: the Secret and the digest come from memory.
+  auto again = reviewer.review(t::create_review(t::pod_kind(), t::pod_spec({app, R"("imagePullSecrets":[{"name":"regcred"}])"}), "team"),
+                               policy::Route::Validate, deadline);
+  CHECK(again.decision == policy::Decision::Allowed);
+  CHECK(api.count(secret_path("team", "regcred")) == 1);
+  CHECK(fetches == 2);
+
+  SECTION("with rules.images.resolve.pullSecrets off, no Secret is read") {
+    config::Config off = cfg;
+    off.rules.images.resolve.pullSecrets = false;
+    reviewer.replace(std::make_shared<const policy::Evaluator>(off));
+    const int before = api.total();
+    auto r = reviewer.review(t::create_review(t::pod_kind(), t::pod_spec({app, R"("imagePullSecrets":[{"name":"new"}])"}), "team"),
+                             policy::Route::Validate, deadline);
+    CHECK(r.decision == policy::Decision::Denied);
+    CHECK(api.total() == before);
+  }
 }
