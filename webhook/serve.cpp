@@ -212,8 +212,10 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     return 1;
   }
   const auto sync_timeout = cfg.scans.syncTimeout;
+  // The Pod's own imagePullSecrets, read from the cluster (rules.images.resolve.pullSecrets).
+  auto pull_secrets = policy::make_pull_secret_cache(cfg, cluster.get(), &metrics, &logger);
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
-                            scans.store);
+                            scans.store, pull_secrets);
 
   std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;

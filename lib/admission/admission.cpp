@@ -271,13 +271,31 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
   return true;
 }
 
-constexpr std::array<std::string_view, 8> kPodSpecKeys{
+constexpr std::array<std::string_view, 9> kPodSpecKeys{
     "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount",
-    "securityContext", "shareProcessNamespace"};
+    "securityContext", "shareProcessNamespace", "imagePullSecrets"};
+
+// imagePullSecrets: [{"name": "..."}]; the names only (what the image rules resolve with).
+bool read_pull_secrets(const Value* list, const Path& path, PodSpec& spec, Failure& failure) {
+  if (!check_array(list, path, failure)) return false;
+  if (!list) return true;
+  const auto& items = list->GetArray();
+  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+    const Path itemPath = path.element(i);
+    if (items[i].IsNull()) continue;
+    if (!items[i].IsObject()) return wrong_type(itemPath, "an object", items[i], failure);
+    Members<1> m(kNameKeys);
+    if (!m.scan(items[i], itemPath, failure)) return false;
+    std::string_view name;
+    if (!read_string(m[0], itemPath.member("name"), name, failure)) return false;
+    if (!name.empty()) spec.imagePullSecrets.push_back(name);
+  }
+  return true;
+}
 constexpr std::array<std::string_view, 1> kPodSecurityContextKeys{"windowsOptions"};
 
 bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure& failure) {
-  Members<8> m(kPodSpecKeys);
+  Members<9> m(kPodSpecKeys);
   if (!m.scan(object, path, failure)) return false;
 
   std::size_t total = 0;
@@ -305,6 +323,7 @@ bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure
   std::optional<bool> shared;
   if (!read_bool(m[7], path.member(kPodSpecKeys[7]), shared, failure)) return false;
   spec.shareProcessNamespace = shared.value_or(false);
+  if (!read_pull_secrets(m[8], path.member(kPodSpecKeys[8]), spec, failure)) return false;
   return true;
 }
 

@@ -52,6 +52,10 @@ struct PodSpec {
   bool shareProcessNamespace = false;    // every container sees (and reaches, via /proc) the others' processes
   std::vector<Container> containers;     // init, regular, ephemeral, in that order
   std::vector<Volume> volumes;
+  // imagePullSecrets[].name in order (entries without a name left out): Secrets in the object's
+  // namespace the kubelet pulls with. On Pod CREATE the ServiceAccount plugin has already copied
+  // the service account's list in when this was empty; a template's list is as written.
+  std::vector<std::string_view> imagePullSecrets;
 };
 
 struct GroupVersionKind {

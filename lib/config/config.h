@@ -59,10 +59,11 @@ struct ResolveSettings {
   std::chrono::milliseconds errorTTL{5000};   // how long a failure is remembered (no storm on an outage)
   std::size_t maxEntries = 100000;            // digest cache bound, LRU eviction
   std::size_t maxManifestBytes = 4 * 1024 * 1024;
-  // Resolve with the Pod's imagePullSecrets (and its ServiceAccount's), read from the cluster. Off
-  // by default: it needs `get` on every Secret (docs/operations.md, "Pull secrets").
+  // Resolve with the pod's own imagePullSecrets, read from the cluster (lib/policy/pull_secrets.h),
+  // before the configured credential files. Off by default: it needs `get` on every Secret
+  // (docs/operations.md, "Pull secrets").
   bool pullSecrets = false;
-  std::chrono::milliseconds pullSecretTTL{60000};  // how long a Secret read from the cluster is trusted
+  std::chrono::milliseconds pullSecretTTL{60000};  // how long a Secret or ServiceAccount read is trusted
 
   bool operator==(const ResolveSettings&) const = default;
 };

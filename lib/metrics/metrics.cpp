@@ -272,6 +272,13 @@ struct Metrics::Impl {
           .Name("podgate_kube_cache_bytes")
           .Help("Estimated bytes a cache of cluster state holds, by resource.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& pullSecretReads =
+      prometheus::BuildCounter()
+          .Name("podgate_pull_secret_reads_total")
+          .Help("Reads of pods' imagePullSecrets from the apiserver, by result (found, not_found, forbidden, "
+                "wrong_type, error).")
+          .Register(*registry);
+  LabelledCache<prometheus::Counter> pullSecretReadsCache{pullSecretReads};
   LabelledCache<prometheus::Counter> kubeRequestsCache{kubeRequests};
   LabelledCache<prometheus::Counter> kubeWatchRestartsCache{kubeWatchRestarts};
   LabelledCache<prometheus::Counter> kubeRelistsCache{kubeRelists};
@@ -369,6 +376,8 @@ struct Metrics::Impl {
     for (auto outcome : {"denied", "allowed"}) resolveFailuresCache.get({{"outcome", outcome}});
     for (auto verdict : {"clean", "vulnerable", "malicious", "unscanned", "stale"})
       scanLookupsCache.get({{"verdict", verdict}});
+    for (auto result : {"found", "not_found", "forbidden", "wrong_type", "error"})
+      pullSecretReadsCache.get({{"result", result}});
     for (auto format : {"trivy", "grype", "podgate-verdict", "unknown"})
       for (auto result : {"stored", "unchanged", "rejected", "error"})
         scanImportsCache.get({{"format", format}, {"result", result}});
@@ -443,6 +452,10 @@ void Metrics::set_scan_store(double records, double oldest_unix, double newest_u
   impl_->scanRecordsGauge.Set(records);
   impl_->scanOldestGauge.Set(oldest_unix);
   impl_->scanNewestGauge.Set(newest_unix);
+}
+
+void Metrics::count_pull_secret_read(std::string_view result) {
+  impl_->pullSecretReadsCache.get({{"result", result}}).Increment();
 }
 
 void Metrics::count_kube_request(std::string_view verb, std::string_view resource, std::string_view code) {

@@ -112,6 +112,10 @@ class Metrics {
   // podgate_scan_trivy_operator_reports_total{result}: Trivy Operator reports read, by result
   // (used, or why not: no_digest, malformed_digest, malformed_report, not_json, too_large, ...)
   void count_trivy_operator_report(std::string_view result);
+  // podgate_pull_secret_reads_total{result}: reads of a pod's imagePullSecrets from the apiserver
+  // (cache misses only): found, not_found, forbidden (RBAC), wrong_type (not a docker config
+  // Secret, or its key missing), error (anything else: no answer, a bad body, too large)
+  void count_pull_secret_read(std::string_view result);
 
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.

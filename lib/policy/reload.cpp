@@ -10,10 +10,12 @@ namespace podgate::policy {
 ReloadResult Reviewer::reload(config::Config config) {
   std::shared_ptr<const Evaluator> current;
   bool scanStoreOpen = false;
+  bool pullSecretsReadable = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     current = evaluator_;
     scanStoreOpen = scans_ != nullptr;
+    pullSecretsReadable = pullSecrets_ != nullptr;
   }
   const config::Config& old = current->config();
   config.server = old.server;  // server settings keep their start-up values, flags included
@@ -21,6 +23,10 @@ ReloadResult Reviewer::reload(config::Config config) {
   if (config.scans != old.scans) throw std::runtime_error("scans.* changed; restart podgate to apply it");
   if (config.rules.images.scan.action != config::Action::Off && !scanStoreOpen)
     throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
+  // The pull secret cache (and its apiserver client) is built at start; turning the key off
+  // applies at once, turning it on or changing pullSecretTTL needs a restart.
+  if (config.rules.images.resolve.pullSecrets && !pullSecretsReadable)
+    throw std::runtime_error("rules.images.resolve.pullSecrets turned on; restart podgate so it reads pull secrets from the cluster");
 
   ReloadResult result;
   result.mode = config.mode;

@@ -14,12 +14,16 @@ using detail::log_decision;
 using detail::route_label;
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
-                   std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans)
-    : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)), metrics_(metrics),
-      logger_(logger), scanReads_(std::make_unique<boost::asio::thread_pool>(1)) {}
+                   std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans,
+                   std::shared_ptr<PullSecretCache> pullSecrets)
+    : evaluator_(std::move(evaluator)), images_(std::move(images)), scans_(std::move(scans)),
+      pullSecrets_(std::move(pullSecrets)), metrics_(metrics), logger_(logger),
+      scanReads_(std::make_unique<boost::asio::thread_pool>(1)),
+      secretReads_(pullSecrets_ ? std::make_unique<boost::asio::thread_pool>(2) : nullptr) {}
 
 Reviewer::~Reviewer() {
   wait_idle();
+  if (secretReads_) secretReads_->join();
   scanReads_->join();
 }
 
@@ -84,11 +88,13 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
   pending->route = route;
   pending->done = std::move(done);
   std::shared_ptr<registry::DigestCache> images;
+  std::shared_ptr<PullSecretCache> pullSecrets;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     pending->evaluator = evaluator_;
     pending->scans = scans_;
     images = images_;
+    pullSecrets = pullSecrets_;
   }
 
   pending->decoded = admission::decode(std::move(body));
@@ -107,10 +113,48 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
   pending->plan = pending->evaluator->plan_images(pending->decoded.review->request());
   std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
   if (refs.empty() || !images) return resolved(pending);
+
+  // The pod's own pull credentials: from memory when every Secret it names is cached, else read
+  // from the apiserver on secretReads_ (never on the caller's thread), then resolved with.
+  if (pullSecrets && pending->evaluator->config().rules.images.resolve.pullSecrets) {
+    PullSecretRefs wanted = pull_secret_refs(pending->decoded.review->request());
+    if (!wanted.empty()) {
+      std::optional<std::shared_ptr<const registry::Keyring>> known;
+      try {
+        known = pullSecrets->cached(wanted);
+      } catch (const std::exception& e) {
+        known = std::shared_ptr<const registry::Keyring>();  // resolve with the configured files alone
+        if (logger_) logger_->line(log::Level::Error, "pull secret lookup failed").str("error", e.what());
+      }
+      if (known) return start_resolutions(pending, images, refs, known->get(), deadline);
+      begin_wait();
+      boost::asio::post(*secretReads_, [this, pending, images, refs = std::move(refs), pullSecrets,
+                                        wanted = std::move(wanted), deadline] {
+        std::shared_ptr<const registry::Keyring> keyring;
+        try {
+          keyring = pullSecrets->keyring(wanted, deadline);
+        } catch (const std::exception& e) {  // not expected (reads report their failures); never fatal here
+          if (logger_) logger_->line(log::Level::Error, "pull secret read failed").str("error", e.what());
+        }
+        start_resolutions(pending, images, refs, keyring.get(), deadline);
+        end_wait();
+      });
+      return;
+    }
+  }
+  start_resolutions(pending, images, refs, nullptr, deadline);
+}
+
+// Resolves the request's images in parallel; the last answer goes on to resolved(). `pod` (the
+// request's pull secrets, may be null) is only read while each resolve() chooses its credential.
+void Reviewer::start_resolutions(const std::shared_ptr<Pending>& pending,
+                                 const std::shared_ptr<registry::DigestCache>& images,
+                                 const std::vector<image::Reference>& refs, const registry::Keyring* pod,
+                                 std::chrono::steady_clock::time_point deadline) const {
   pending->remaining = refs.size();
   begin_wait();
   for (const auto& ref : refs) {
-    images->resolve(ref, deadline, [this, pending, key = ref.canonical()](registry::DigestCache::Result result) {
+    images->resolve(ref, pod, deadline, [this, pending, key = ref.canonical()](registry::DigestCache::Result result) {
       bool last = false;
       {
         std::lock_guard<std::mutex> lock(pending->mutex);

@@ -23,6 +23,7 @@ class thread_pool;
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
+#include "policy/pull_secrets.h"
 #include "policy/sources.h"
 
 namespace podgate::policy {
@@ -44,8 +45,11 @@ class Reviewer {
  public:
   // metrics and logger may be null (the CLI runs without them). `images` resolves tags for the
   // image rules; without it every image that needs resolving counts as a failed resolution.
+  // `pullSecrets` (make_pull_secret_cache) reads each request's imagePullSecrets from the cluster
+  // while rules.images.resolve.pullSecrets is on; null: only the configured credential files.
   Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
-           std::shared_ptr<registry::DigestCache> images = nullptr, std::shared_ptr<scan::Store> scans = nullptr);
+           std::shared_ptr<registry::DigestCache> images = nullptr, std::shared_ptr<scan::Store> scans = nullptr,
+           std::shared_ptr<PullSecretCache> pullSecrets = nullptr);
   // Waits for reviews still waiting on the registry (each ends by its deadline, so this is bounded)
   // or on a scan-cache read.
   ~Reviewer();
@@ -87,6 +91,9 @@ class Reviewer {
 
  private:
   struct Pending;
+  void start_resolutions(const std::shared_ptr<Pending>& pending, const std::shared_ptr<registry::DigestCache>& images,
+                         const std::vector<image::Reference>& refs, const registry::Keyring* pod,
+                         std::chrono::steady_clock::time_point deadline) const;
   void resolved(const std::shared_ptr<Pending>& pending) const;
   void finish(const std::shared_ptr<Pending>& pending, bool readScans = false) const;
   ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
@@ -101,11 +108,16 @@ class Reviewer {
   std::shared_ptr<const Evaluator> evaluator_;
   std::shared_ptr<registry::DigestCache> images_;
   std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
+  std::shared_ptr<PullSecretCache> pullSecrets_;  // null: pods' imagePullSecrets are not read
   metrics::Metrics* metrics_;
   log::Logger* logger_;
   // Reads the scan records not in memory, so no server I/O thread waits on the database. Last:
   // destroyed (joined) first.
   std::unique_ptr<boost::asio::thread_pool> scanReads_;
+  // Reads the pull secrets not in memory from the apiserver (blocking, rate limited), before the
+  // request's resolutions start; two threads, so one slow read does not hold every review. Only
+  // with pullSecrets_.
+  std::unique_ptr<boost::asio::thread_pool> secretReads_;
 };
 
 // The largest decision log line a review writes, whatever the request holds: lists are cut at 20

@@ -19,11 +19,24 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
   cache.ttl = settings.cacheTTL;
   cache.errorTTL = settings.errorTTL;
   cache.maxEntries = settings.maxEntries;
+  // The credential is chosen (the pod's pull secrets first, then the configured files) before
+  // the cache is consulted: it is part of the cache key.
   return std::make_shared<registry::DigestCache>(
-      [client](const image::Reference& ref, std::function<void(registry::Resolution)> done) {
-        client->resolve(ref, std::move(done));
-      },
+      [client](const image::Reference& ref, const registry::Keyring* pod) { return client->credential_for(ref, pod); },
+      [client](const image::Reference& ref, const std::optional<registry::Credential>& credential,
+               std::function<void(registry::Resolution)> done) { client->resolve(ref, credential, std::move(done)); },
       cache, metrics);
+}
+
+std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& config, kube::Client* client,
+                                                        metrics::Metrics* metrics, log::Logger* logger) {
+  const auto& images = config.rules.images;
+  if (!client || images.action == config::Action::Off || !images.resolve.pullSecrets) return nullptr;
+  PullSecretOptions options;
+  options.ttl = images.resolve.pullSecretTTL;
+  return std::make_shared<PullSecretCache>(
+      [client](std::string_view resource, std::string_view target) { return client->get(resource, target); }, options,
+      metrics, logger);
 }
 
 ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,

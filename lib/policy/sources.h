@@ -15,7 +15,9 @@
 #include "kube/client.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "kube/client.h"
 #include "policy/policy.h"
+#include "policy/pull_secrets.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
 
@@ -25,6 +27,13 @@ namespace podgate::policy {
 // a config's registries and rules.images.resolve. Null when the image rules are off.
 std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
                                                            log::Logger* logger);
+
+// The cache of pods' pull secrets for the Reviewer, reading through `client` (client->get):
+// null when rules.images.resolve.pullSecrets is off, the image rules are off, or there is no
+// client. TTL rules.images.resolve.pullSecretTTL; bounds as PullSecretOptions' defaults (16 MiB,
+// 10000 entries, 32 Secrets per request). `client` must outlive the cache.
+std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& config, kube::Client* client,
+                                                        metrics::Metrics* metrics, log::Logger* logger);
 
 // Resolves `refs` in parallel and waits for all of them (at most until `deadline`). With a null
 // `images` nothing is resolved (each image then counts as a failed resolution). For the CLI.

@@ -217,15 +217,17 @@ namespace {
 // One resolution in flight.
 class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
-  Attempt(std::shared_ptr<Client::Impl> impl, image::Reference ref, Client::Callback done)
-      : impl_(std::move(impl)), ref_(std::move(ref)), done_(std::move(done)) {
+  Attempt(std::shared_ptr<Client::Impl> impl, image::Reference ref, std::optional<Credential> credential,
+          Client::Callback done)
+      : impl_(std::move(impl)), ref_(std::move(ref)), done_(std::move(done)), credential_(std::move(credential)) {
     started_ = Clock::now();
     deadline_ = started_ + impl_->options.timeout;
     host_ = ref_.registry_host();
     settings_ = config::find_registry(impl_->registries, ref_.domain);
     tls_ = !(settings_ && settings_->plainHTTP);
     label_ = impl_->metrics ? impl_->metrics->registry_label(ref_.domain) : std::string(ref_.domain);
-    credential_ = impl_->keyring.find(ref_.domain, ref_.path);
+    credentialId_ = credential_id(credential_);
+    fromFiles_ = credential_ && credential_ == impl_->keyring.find(ref_.domain, ref_.path);
     scope_ = "repository:" + ref_.path + ":pull";
   }
 
@@ -396,7 +398,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (status == 401 || status == 403) {
       return fail(Failure::Unauthorized,
                   "registry " + host_ + " refused access to " + ref_.path + " (HTTP " + std::to_string(status) + ")" +
-                      (credential_ ? " with the configured credentials" : "; no credentials are configured for it"));
+                      (credential_ ? (fromFiles_ ? " with the configured credentials" : " with the pod's pull secret credentials")
+                                   : "; no credentials are configured for it"));
     }
     if (status == 404) {
       return fail(Failure::NotFound, "image " + ref_.canonical() + " does not exist (registry " + host_ +
@@ -515,8 +518,9 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (!realm.endpoint.tls && tls_)
       return fail(Failure::BadResponse, "registry " + host_ + " named a token realm that is not https: " + realm_it->second);
     const std::string service = c.params.count("service") ? c.params.at("service") : std::string();
-    const std::string user = credential_ ? credential_->username : std::string();
-    const std::string key = realm_it->second + "\x1f" + service + "\x1f" + scope_ + "\x1f" + user;
+    // Keyed by the whole credential, not its user name: two pods' pull secrets may share a user
+    // name with different passwords, and one must never reuse the token the other earned.
+    const std::string key = realm_it->second + "\x1f" + service + "\x1f" + scope_ + "\x1f" + credentialId_;
     if (auto token = impl_->cached_token(key)) {
       authorization_ = "Bearer " + *token;
       return next();
@@ -551,7 +555,9 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       const int status = response.status;
       if (status == 401 || status == 403)
         return self->fail(Failure::Unauthorized, who + " refused " +
-                                                     (self->credential_ ? "the configured credentials" : "an anonymous token") +
+                                                     (self->credential_ ? (self->fromFiles_ ? "the configured credentials"
+                                                                                            : "the pod's pull secret credentials")
+                                                                        : "an anonymous token") +
                                                      " for " + self->ref_.path + " (HTTP " + std::to_string(status) + ")");
       if (status == 429) return self->fail(Failure::RateLimited, who + " is rate limiting podgate");
       if (status != 200)
@@ -585,11 +591,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   std::shared_ptr<Client::Impl> impl_;
   image::Reference ref_;
   Client::Callback done_;
+  std::optional<Credential> credential_;
+  std::string credentialId_;  // credential_id(credential_): what keys this credential's bearer tokens
+  bool fromFiles_ = false;    // credential_ is the configured files' (for messages only)
   Clock::time_point started_, deadline_;
   std::string host_, label_, scope_;
   bool tls_ = true;
   const config::RegistryConfig* settings_ = nullptr;
-  std::optional<Credential> credential_;
   std::shared_ptr<Origin> origin_;
   std::string authorization_;
   std::string currentBase_;  // scheme://authority of the host the last request went to
@@ -632,8 +640,19 @@ Client::Client(std::vector<config::RegistryConfig> registries, ClientOptions opt
 Client::~Client() = default;
 
 void Client::resolve(const image::Reference& ref, Callback done) {
-  auto attempt = std::make_shared<Attempt>(impl_, ref, std::move(done));
+  resolve(ref, credential_for(ref), std::move(done));
+}
+
+void Client::resolve(const image::Reference& ref, std::optional<Credential> credential, Callback done) {
+  auto attempt = std::make_shared<Attempt>(impl_, ref, std::move(credential), std::move(done));
   attempt->start();
+}
+
+std::optional<Credential> Client::credential_for(const image::Reference& ref, const Keyring* pod) const {
+  if (pod) {
+    if (auto found = pod->find(ref.domain, ref.path)) return found;
+  }
+  return impl_->keyring.find(ref.domain, ref.path);
 }
 
 }  // namespace podgate::registry

@@ -15,6 +15,7 @@
 #include "image/reference.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "registry/credentials.h"
 #include "registry/resolution.h"
 
 namespace podgate::registry {
@@ -50,6 +51,15 @@ class Client {
   // HEAD is refused; a GET of an index to list its children; a 401 answered by the challenge's
   // bearer-token or Basic flow, once.
   void resolve(const image::Reference& ref, Callback done);
+  // The same, sending exactly `credential` (nullopt: anonymous) instead of choosing one from the
+  // configured files. The credential is used only at the registry the image names and its token
+  // service; never after a redirect to another host.
+  void resolve(const image::Reference& ref, std::optional<Credential> credential, Callback done);
+
+  // The credential a resolution of `ref` sends: the best match in `pod` (a pod's imagePullSecrets,
+  // may be null) first, else the best match in the configured credential files, else none. The
+  // kubelet tries a pod's credentials before the node's in the same way.
+  std::optional<Credential> credential_for(const image::Reference& ref, const Keyring* pod = nullptr) const;
 
   struct Impl;  // internal (client.cpp); public only so its helpers can name it
 

@@ -9,6 +9,9 @@
 #include "util/json.h"
 #include "util/text.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -491,6 +494,43 @@ void Keyring::add_json(std::string_view json_text, const std::string& source) {
     if (a.key.size() != b.key.size()) return a.key.size() > b.key.size();
     return a.key > b.key;
   });
+}
+
+void Keyring::merge(const Keyring& other) {
+  entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+  // The same order add_json keeps: longest key first, the first added of identical keys first.
+  std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    if (a.key.size() != b.key.size()) return a.key.size() > b.key.size();
+    return a.key > b.key;
+  });
+}
+
+std::string credential_id(const std::optional<Credential>& credential) {
+  if (!credential) return "anonymous";
+  static const std::string salt = [] {
+    std::string s(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(s.size())) != 1)
+      throw std::runtime_error("cannot draw random bytes for credential ids");
+    return s;
+  }();
+  // Each field length-prefixed, so ("ab","c") and ("a","bc") differ.
+  std::string input = salt;
+  for (const std::string* field : {&credential->username, &credential->password, &credential->identityToken}) {
+    input += std::to_string(field->size());
+    input += ':';
+    input += *field;
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), out, &length, EVP_sha256(), nullptr);
+  OPENSSL_cleanse(input.data(), input.size());
+  static const char* hex = "0123456789abcdef";
+  std::string id = "cred:";
+  for (unsigned int i = 0; i < 16 && i < length; ++i) {
+    id += hex[out[i] >> 4];
+    id += hex[out[i] & 0xF];
+  }
+  return id;
 }
 
 void Keyring::add_file(const std::string& path) {

@@ -48,6 +48,10 @@ class Keyring {
   // "index.docker.io" key. The longest (most specific) matching key wins.
   std::optional<Credential> find(std::string_view registry_host, std::string_view repository_path) const;
 
+  // Adds every entry of `other` after this keyring's own: of two identical keys, this keyring's
+  // stays first (a pod's pull secrets before the configured files, as the kubelet orders them).
+  void merge(const Keyring& other);
+
   std::size_t size() const { return entries_.size(); }
 
  private:
@@ -60,5 +64,11 @@ class Keyring {
   };
   std::vector<Entry> entries_;
 };
+
+// What names a credential in cache keys (the digest cache, bearer tokens) without being it:
+// "anonymous" for none, else "cred:" and a SHA-256 over the credential's fields and a random salt
+// drawn once per process, so equal credentials share entries and different ones never do, and
+// the name cannot be checked against a guessed password outside this process.
+std::string credential_id(const std::optional<Credential>& credential);
 
 }  // namespace podgate::registry

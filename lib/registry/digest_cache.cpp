@@ -33,13 +33,17 @@ struct Entry {
   Clock::time_point expires;
 };
 
-// The key names exactly what is asked of the registry: the canonical reference (tag and digest).
-std::string cache_key(const image::Reference& ref) { return ref.canonical(); }
+// The key names exactly what is asked of the registry: the canonical reference (tag and digest),
+// and with which credential (its id, never the credential itself).
+std::string cache_key(const image::Reference& ref, const std::optional<Credential>& credential) {
+  return ref.canonical() + "\x1f" + credential_id(credential);
+}
 
 }  // namespace
 
 struct DigestCache::Impl : std::enable_shared_from_this<DigestCache::Impl> {
-  Fetch fetch;
+  Choose choose;
+  CredentialFetch fetch;
   CacheOptions options;
   metrics::Metrics* metrics;
 
@@ -98,7 +102,14 @@ struct DigestCache::Impl : std::enable_shared_from_this<DigestCache::Impl> {
 };
 
 DigestCache::DigestCache(Fetch fetch, CacheOptions options, metrics::Metrics* metrics)
+    : DigestCache([](const image::Reference&, const Keyring*) { return std::optional<Credential>(); },
+                  [fetch = std::move(fetch)](const image::Reference& ref, const std::optional<Credential>&,
+                                             std::function<void(Resolution)> done) { fetch(ref, std::move(done)); },
+                  options, metrics) {}
+
+DigestCache::DigestCache(Choose choose, CredentialFetch fetch, CacheOptions options, metrics::Metrics* metrics)
     : impl_(std::make_shared<Impl>()) {
+  impl_->choose = std::move(choose);
   impl_->fetch = std::move(fetch);
   impl_->options = options;
   if (impl_->options.maxEntries == 0) impl_->options.maxEntries = 1;
@@ -108,7 +119,12 @@ DigestCache::DigestCache(Fetch fetch, CacheOptions options, metrics::Metrics* me
 DigestCache::~DigestCache() = default;
 
 void DigestCache::resolve(const image::Reference& ref, Clock::time_point deadline, Callback done) {
-  const std::string key = cache_key(ref);
+  resolve(ref, nullptr, deadline, std::move(done));
+}
+
+void DigestCache::resolve(const image::Reference& ref, const Keyring* pod, Clock::time_point deadline, Callback done) {
+  std::optional<Credential> credential = impl_->choose(ref, pod);
+  const std::string key = cache_key(ref, credential);
   auto waiter = std::make_shared<Waiter>();
   waiter->done = std::move(done);
   Result hit;
@@ -154,15 +170,16 @@ void DigestCache::resolve(const image::Reference& ref, Clock::time_point deadlin
   if (impl_->metrics) impl_->metrics->count_digest_cache(first ? "miss" : "coalesced");
   if (first) {
     std::weak_ptr<Impl> impl = impl_;
-    impl_->fetch(ref, [impl, key](Resolution resolution) {
+    impl_->fetch(ref, credential, [impl, key](Resolution resolution) {
       if (auto self = impl.lock()) self->complete(key, std::move(resolution));
     });
   }
 }
 
-DigestCache::Result DigestCache::peek(const image::Reference& ref) const {
+DigestCache::Result DigestCache::peek(const image::Reference& ref, const Keyring* pod) const {
+  const std::string key = cache_key(ref, impl_->choose(ref, pod));
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->lookup_locked(cache_key(ref));
+  return impl_->lookup_locked(key);
 }
 
 std::size_t DigestCache::size() const {

@@ -70,6 +70,7 @@ PODGATE_METRICS = {
     "podgate_image_digest_cache_lookups_total",
     "podgate_image_digest_cache_entries",
     "podgate_image_resolve_failures_total",
+    "podgate_pull_secret_reads_total",
     "podgate_scan_lookups_total",
     "podgate_scan_imports_total",
     "podgate_scan_records",

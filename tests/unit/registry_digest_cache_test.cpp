@@ -202,3 +202,85 @@ TEST_CASE("a fetch that answers inline is handled", "[registry][cache]") {
   REQUIRE(s.set);
   CHECK(s.result->digest == kDigestB);
 }
+
+// The credential is part of the key: what one pod's pull secret earned is never what a request
+// without it gets. The chooser here is Client::credential_for's rule (the pod's keyring first,
+// then the configured files), written out so the test needs no client.
+TEST_CASE("a resolution made with a pod's credential is not served to a request without it", "[registry][cache]") {
+  registry::Keyring configured;  // the configured files: nothing for this registry
+  configured.add_json(R"({"auths":{"other.io":{"username":"node","password":"n"}}})", "files");
+  registry::Keyring podA;
+  podA.add_json(R"({"auths":{"private.io":{"username":"team-a","password":"secret-a"}}})", "secret team/a");
+  registry::Keyring podAAgain;  // another request naming the same Secret: an equal credential
+  podAAgain.add_json(R"({"auths":{"private.io":{"username":"team-a","password":"secret-a"}}})", "secret team/a");
+  registry::Keyring podB;  // same user name, another password: must not share A's entry
+  podB.add_json(R"({"auths":{"private.io":{"username":"team-a","password":"guess"}}})", "secret other/b");
+
+  std::mutex mutex;
+  std::vector<std::optional<registry::Credential>> sent;
+  std::vector<std::function<void(registry::Resolution)>> pending;
+  registry::DigestCache cache(
+      [&configured](const image::Reference& r, const registry::Keyring* pod) {
+        if (pod)
+          if (auto c = pod->find(r.domain, r.path)) return c;
+        return configured.find(r.domain, r.path);
+      },
+      [&](const image::Reference&, const std::optional<registry::Credential>& credential,
+          std::function<void(registry::Resolution)> done) {
+        std::lock_guard<std::mutex> lock(mutex);
+        sent.push_back(credential);
+        pending.push_back(std::move(done));
+      },
+      {60s, 5s, 100}, nullptr);
+  const auto image = ref("private.io/team/app:1");
+
+  // Pod A resolves with its Secret; the registry answers.
+  Slot a;
+  cache.resolve(image, &podA, Clock::now() + 5s, a.callback());
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0]);
+  CHECK(sent[0]->password == "secret-a");
+  pending[0](ok(kDigestA));
+  REQUIRE(a.set);
+  CHECK(a.result->ok());
+  CHECK(cache.peek(image, &podA));
+
+  // A request with no pull secret: not a hit, its own (anonymous) fetch, and its own answer.
+  CHECK_FALSE(cache.peek(image));
+  Slot anonymous;
+  cache.resolve(image, nullptr, Clock::now() + 5s, anonymous.callback());
+  REQUIRE(sent.size() == 2);
+  CHECK_FALSE(sent[1]);
+  registry::Resolution refused;
+  refused.failure = registry::Failure::Unauthorized;
+  pending[1](refused);
+  REQUIRE(anonymous.set);
+  CHECK(anonymous.result->failure == registry::Failure::Unauthorized);
+
+  // The same user name with another password: a fetch of its own too.
+  Slot b;
+  cache.resolve(image, &podB, Clock::now() + 5s, b.callback());
+  REQUIRE(sent.size() == 3);
+  CHECK(sent[2]->password == "guess");
+  pending[2](refused);
+  CHECK(b.result->failure == registry::Failure::Unauthorized);
+
+  // Another request naming an equal credential shares A's entry: a hit, no fetch.
+  Slot again;
+  cache.resolve(image, &podAAgain, Clock::now() + 5s, again.callback());
+  REQUIRE(again.set);
+  CHECK(again.result->digest == kDigestA);
+  CHECK(sent.size() == 3);
+  CHECK(cache.size() == 3);
+}
+
+TEST_CASE("credential ids name a credential without containing it", "[registry][cache]") {
+  registry::Credential c{"user", "p@ss", ""};
+  const std::string id = registry::credential_id(c);
+  CHECK(id.starts_with("cred:"));
+  CHECK(id.find("p@ss") == std::string::npos);
+  CHECK(id == registry::credential_id(registry::Credential{"user", "p@ss", ""}));
+  CHECK(id != registry::credential_id(registry::Credential{"user", "p@sS", ""}));
+  CHECK(registry::credential_id(registry::Credential{"ab", "c", ""}) != registry::credential_id(registry::Credential{"a", "bc", ""}));
+  CHECK(registry::credential_id(std::nullopt) == "anonymous");
+}

@@ -1,0 +1,21 @@
+#pragma once
+// Standard base64 (RFC 4648 §4, the alphabet Kubernetes uses for Secret data and other []byte
+// fields), decoded under a size bound so a hostile or broken answer cannot make podgate allocate
+// more than the caller allows.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace podgate::util {
+
+enum class Base64Error { None, Invalid, TooLarge };
+
+// Decodes `text`: padded or not; '\r' and '\n' are skipped wherever they are (as Go's decoder
+// does); any other byte outside the alphabet, or misplaced '=', is Invalid. TooLarge when the
+// decoded bytes would exceed `max_bytes` (checked before decoding). On failure returns nullopt
+// and sets `error` if given. The error never quotes the text.
+std::optional<std::string> decode_base64(std::string_view text, std::size_t max_bytes, Base64Error* error = nullptr);
+
+}  // namespace podgate::util
