@@ -134,7 +134,7 @@ admission::DecodeResult decode(const t::WorkloadKind& kind, const std::string& s
 
 }  // namespace
 
-TEST_CASE("pull_secret_refs: a Pod's own list as given; a template's list, else its service account's") {
+TEST_CASE("pull_secret_refs: a Pod's own list as given, and a template's list, else its service account's") {
   const std::string withList = t::pod_spec({t::list("containers", {t::container("app", "reg.io/a:1")}),
                                             R"("serviceAccountName":"builder")",
                                             R"("imagePullSecrets":[{"name":"one"},{"name":"two"},{"name":"one"},{}])"});
@@ -200,7 +200,7 @@ TEST_CASE("keyring: a Pod's Secrets are read in its namespace and matched to the
   CHECK_THAT(metrics.serialize(), Contains(R"(podgate_pull_secret_reads_total{result="found"} 2)"));
 }
 
-TEST_CASE("keyring: an empty list reads the service account's pull secrets; a given list never does") {
+TEST_CASE("keyring: an empty list reads the service account's pull secrets, and a given list never does") {
   FakeApi api;
   api.set(account_path("team", "builder"), 200, service_account({"sa-secret"}));
   api.set(secret_path("team", "sa-secret"), 200, dockerconfigjson({{"reg.io", "robot:pw"}}));
@@ -310,7 +310,7 @@ TEST_CASE("keyring: a 403 (no RBAC) is counted, logged once and not read again w
   CHECK_THAT(logs, Contains(R"("result":"forbidden")"));
 }
 
-TEST_CASE("keyring: other failures are counted as errors; names that are not object names are never read") {
+TEST_CASE("keyring: other failures are counted as errors, and names that are not object names are never read") {
   FakeApi api;
   api.set(secret_path("team", "down"), 0, "");
   api.set(secret_path("team", "garbage"), 200, "not json");
@@ -333,7 +333,7 @@ TEST_CASE("keyring: other failures are counted as errors; names that are not obj
   CHECK_THAT(metrics.serialize(), Contains(R"(podgate_pull_secret_reads_total{result="error"} 4)"));
 }
 
-TEST_CASE("keyring: the cache is bounded in bytes; a Secret over the budget is used but not kept") {
+TEST_CASE("keyring: the cache is bounded in bytes, and a Secret over the budget is used but not kept") {
   FakeApi api;
   const std::string filler(3000, 'x');
   for (const char* name : {"a", "b", "c", "d"})
@@ -407,7 +407,7 @@ TEST_CASE("keyring: no Secret's contents reach the log, whatever goes wrong") {
 
 // The Reviewer's plumbing: the pod's Secret is read off the caller's thread, its credential reaches
 // the registry fetch, and a pod without it is judged on its own (anonymous) resolution.
-TEST_CASE("Reviewer: a pod's pull secret is read off-thread and resolves its image; a pod without it does not") {
+TEST_CASE("Reviewer: a pod's pull secret is read off-thread and resolves its image, and a pod without it does not") {
   FakeApi api;
   api.set(secret_path("team", "regcred"), 200, dockerconfigjson({{"private.io", "team:right"}}));
   const auto caller = std::this_thread::get_id();
