@@ -12,9 +12,10 @@
                                     print a Trivy JSON (SchemaVersion 2) report for IMAGE@DIGEST with
                                     the given findings (none = a clean scan), as Trivy writes it
   wait-http URL SECONDS [CA]        poll URL until it answers 200 (TLS verified against CA when given)
-  review URL CA NAMESPACE IMAGE     POST a Pod CREATE AdmissionReview for IMAGE to URL (/validate of
-                                    one podgate, not through the apiserver) and print "allowed" or
-                                    "denied: <message>"
+  review URL CA NAMESPACE IMAGE [PULL_SECRET]
+                                    POST a Pod CREATE AdmissionReview for IMAGE (naming PULL_SECRET in
+                                    imagePullSecrets, when given) to URL (/validate of one podgate,
+                                    not through the apiserver); print "allowed" or "denied: <message>"
   until-review URL CA NAMESPACE IMAGE WANT SECONDS
                                     repeat `review` until its answer starts with WANT; print the
                                     answer and the seconds it took, exit 1 if it never did
@@ -108,7 +109,7 @@ def wait_http(url, seconds, ca=None):
     sys.exit(f"wait-http: {url} did not answer 200 within {seconds}s ({last})")
 
 
-def review(url, ca, namespace, image):
+def review(url, ca, namespace, image, pull_secret=""):
     body = {
         "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {
@@ -125,6 +126,8 @@ def review(url, ca, namespace, image):
             "dryRun": False,
         },
     }
+    if pull_secret:
+        body["request"]["object"]["spec"]["imagePullSecrets"] = [{"name": pull_secret}]
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     context = ssl.create_default_context(cafile=ca)

@@ -48,7 +48,9 @@ stop_process() {  # name: TERM, then KILL after 10 s
 }
 cleanup() {
   local rc=$?
-  for name in podgate replica-a replica-b replica-x loop kube-apiserver etcd registry; do stop_process "$name"; done
+  for name in podgate replica-a replica-b replica-x loop kube-apiserver etcd registry private-registry; do
+    stop_process "$name"
+  done
   for name in "${!pids[@]}"; do stop_process "$name"; done
   if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
     log "kept $work (exit $rc)"
@@ -59,10 +61,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 10)
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 11)
 etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
 podgate_port=${ports[3]} metrics_port=${ports[4]} registry_port=${ports[5]}
 replica_a_port=${ports[6]} replica_a_metrics=${ports[7]} replica_b_port=${ports[8]} replica_b_metrics=${ports[9]}
+private_registry="127.0.0.1:${ports[10]}"
 registry="127.0.0.1:$registry_port"
 
 # ---- certificates -----------------------------------------------------------------------------------
@@ -533,7 +536,9 @@ run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case
 # Replicas A and B are not the apiserver's webhook: the cases post reviews to each directly, so they
 # show what each replica would answer. They run as their own user, bound to the chart's ClusterRole.
 replica_url() { echo "https://127.0.0.1:$1"; }
-replica_review() { python3 "$here/e2e_tools.py" review "$(replica_url "$1")/validate" "$pki/webhook-ca.crt" e2e-enforce "$2"; }
+replica_review() {  # port image [pull-secret]
+  python3 "$here/e2e_tools.py" review "$(replica_url "$1")/validate" "$pki/webhook-ca.crt" e2e-enforce "$2" ${3:+"$3"}
+}
 replica_metric() {  # metrics-port pattern: the sum of the matching samples
   curl -sS "http://127.0.0.1:$1/metrics" | awk -v p="$2" 'index($0, p) == 1 {s += $NF} END {print s + 0}'
 }
@@ -547,10 +552,11 @@ mode: enforce
 rules:
   images:
     action: deny
-    resolve: {timeout: 3s}
+    resolve: {timeout: 3s, pullSecrets: true, pullSecretTTL: 2s}
     scan: {action: deny, severityThreshold: HIGH, onUnscanned: deny}
 registries:
   - {host: "$registry", plainHTTP: true}
+  - {host: "$private_registry", plainHTTP: true}
 kubernetes: {kubeconfig: "$4"}
 scans:
   store: kubernetes
@@ -575,7 +581,8 @@ replica_setup() {
     { reason="the CRDs were not established"; return 1; }
   # The chart's own RBAC for two replicas with Trivy Operator, its subject switched to the test user.
   "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
-    --set replicaCount=2 --set config.scans.sources.trivyOperator=true --show-only templates/rbac.yaml |
+    --set replicaCount=2 --set config.scans.sources.trivyOperator=true --set rbac.pullSecrets=true \
+    --show-only templates/rbac.yaml |
     python3 -c '
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
@@ -593,6 +600,33 @@ print(yaml.safe_dump_all(docs))' > "$work/replica-rbac.yaml" && k apply -f "$wor
   shared_digest=$(push e2e/shared 1.0) && operator_digest=$(push e2e/operator 1.0) ||
     { reason="could not push the replica images"; return 1; }
   python3 "$here/e2e_tools.py" trivy-report "$shared_image" "$shared_digest" > "$work/scan-shared.json"
+  # A private registry (htpasswd): the image is pushed while it is open, then it serves the same
+  # storage behind Basic auth, with the credentials only in a Secret of the Pod's namespace.
+  write_private_registry_config() {
+    cat > "$work/private-registry.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: "$work/private-registry"}}
+http: {addr: "$private_registry", secret: "$(openssl rand -hex 16)"}
+$1
+EOF
+  }
+  write_private_registry_config ""
+  start private-registry "$work/private-registry.log" "$registry_bin" serve "$work/private-registry.yml"
+  python3 "$here/e2e_tools.py" wait-http "http://$private_registry/v2/" 30 &&
+    private_digest=$(python3 "$here/e2e_tools.py" push-image "$private_registry" private/app 1.0 private-app-1.0) ||
+    { reason="could not push to the private registry"; return 1; }
+  stop_process private-registry
+  htpasswd -Bbn e2e-puller "$(openssl rand -hex 12 | tee "$work/private-password")" > "$work/htpasswd"
+  write_private_registry_config "auth: {htpasswd: {realm: podgate-e2e-private, path: \"$work/htpasswd\"}}"
+  start private-registry "$work/private-registry.log" "$registry_bin" serve "$work/private-registry.yml"
+  for _ in $(seq 60); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$private_registry/v2/")" = 401 ] && break
+    sleep 0.5
+  done
+  k -n e2e-enforce create secret docker-registry private-registry --docker-server="$private_registry" \
+    --docker-username=e2e-puller --docker-password="$(cat "$work/private-password")" >/dev/null ||
+    { reason="could not create the pull Secret"; return 1; }
 }
 case_replica_import_seen_by_other() {
   out=$(replica_review "$replica_b_port" "$shared_image")
@@ -653,6 +687,26 @@ case_vulnerability_report_denies() {
   local skipped; skipped=$(replica_metric "$replica_b_metrics" 'podgate_scan_trivy_operator_reports_total{result="no_digest"}')
   [ "${skipped%.*}" -ge 1 ] || { reason="the report without a digest was not counted ($skipped)"; return 1; }
 }
+case_pull_secret_resolves_private_image() {
+  local image="$private_registry/private/app:1.0"
+  # With the Secret named: resolved (then refused as unscanned, which names the digest it resolved).
+  out=$(replica_review "$replica_a_port" "$image" private-registry)
+  [[ $out == denied:*"$private_digest"*"has not been scanned"* ]] || {
+    reason="with the Secret: $out; $(curl -sS "http://127.0.0.1:$replica_a_metrics/metrics" |
+      grep -E '^podgate_(pull_secret_reads_total|kube_requests_total\{[^}]*resource="(secrets|serviceaccounts)")' | tr '\n' ' ')"
+    return 1
+  }
+  # Without it: not resolved, although the same digest was just resolved with it for another Pod.
+  out=$(replica_review "$replica_a_port" "$image")
+  [[ $out == denied:* && $out != *"$private_digest"* ]] || { reason="without the Secret: $out"; return 1; }
+  # A Secret name that does not exist: not resolved either, and counted.
+  out=$(replica_review "$replica_a_port" "$image" no-such-secret)
+  [[ $out == denied:* && $out != *"$private_digest"* ]] || { reason="with a missing Secret: $out"; return 1; }
+  local missing; missing=$(replica_metric "$replica_a_metrics" 'podgate_pull_secret_reads_total{result="not_found"}')
+  [ "${missing%.*}" -ge 1 ] || { reason="the missing Secret was not counted ($missing)"; return 1; }
+  if grep -q "$(cat "$work/private-password")" "$work/replica-a.log"; then reason="the password is in podgate's log"; return 1; fi
+  out="resolved to $private_digest with the Pod's Secret only; without it: ${out:0:160}"
+}
 case_apiserver_outage() {
   stop_process kube-apiserver
   local t_end=$((SECONDS + 30)) disconnected=0 import_code
@@ -680,11 +734,12 @@ case_apiserver_outage() {
     { reason="A did not watch again within 90 s of the apiserver's return"; return 1; }
   out="judged from the cache for 30 s; an import then answered 503; watching again ${i}s after the restart"
 }
-if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "shared scans" =~ $PODGATE_E2E_ONLY ]]; then
+if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "shared scans, pull secrets" =~ $PODGATE_E2E_ONLY ]]; then
   if replica_setup; then
     run_case "shared scans: an import through replica A lets replica B admit within 2 s" case_replica_import_seen_by_other
     run_case "shared scans: a restarted replica is ready only after its sync, and judges the scans" case_replica_restart_ready_after_sync
     run_case "shared scans: a Trivy Operator VulnerabilityReport with a CRITICAL finding denies" case_vulnerability_report_denies
+    run_case "pull secrets: a private image resolves with the Pod's own Secret, and not without it" case_pull_secret_resolves_private_image
     run_case "shared scans: the apiserver stopped for 30 s, reviews are judged from the cache" case_apiserver_outage
   else
     failed=$((failed + 1)); failures+=("shared scans setup"); echo "FAIL  shared scans setup: $reason"
