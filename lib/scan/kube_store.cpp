@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <future>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -64,6 +65,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
   mutable std::mutex mutex;
   mutable std::condition_variable wake;
   bool stopping = false;
+  bool publishNow = false;  // a list just ended: the gauges should say so now, not in 15 s
 
   struct IndexEntry {
     std::string name, resourceVersion;
@@ -256,6 +258,8 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
       for (const auto& [digest, e] : store.index)
         if (e.listGeneration != store.listGeneration) gone.push_back(digest);
       for (const std::string& digest : gone) store.index_remove(digest);
+      store.publishNow = true;
+      store.wake.notify_all();
     }
     void upsert(std::string_view, std::string_view json) override { store.upsert_imagescan(json); }
     void remove(std::string_view key) override { store.remove_imagescan(key); }
@@ -329,7 +333,8 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
         expire_reports();
       }
       lock.lock();
-      wake.wait_for(lock, std::chrono::seconds(15), [this] { return stopping; });
+      wake.wait_for(lock, std::chrono::seconds(15), [this] { return stopping || publishNow; });
+      publishNow = false;
     }
   }
 };
@@ -391,9 +396,12 @@ std::string KubeStore::sync_error() const {
 std::vector<PutOutcome> KubeStore::put(const std::vector<ScanRecord>& records) {
   Impl& d = *impl_;
   if (d.options.primary) return d.options.primary->put(records);
+  // Every body first: a record the format refuses stops the report before anything is written.
   std::vector<PutOutcome> outcomes;
-  for (const ScanRecord& record : records) {
-    PutOutcome outcome{record.digest, record.scanner, false};
+  std::vector<std::pair<std::size_t, std::string>> writes;  // (record, body) of the records to apply
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const ScanRecord& record = records[i];
+    outcomes.push_back(PutOutcome{record.digest, record.scanner, false});
     {
       std::lock_guard<std::mutex> lock(d.mutex);
       auto it = d.index.find(record.digest);
@@ -401,24 +409,37 @@ std::vector<PutOutcome> KubeStore::put(const std::vector<ScanRecord>& records) {
                               std::any_of(it->second.summaries.begin(), it->second.summaries.end(), [&](const Summary& s) {
                                 return s.scanner == record.scanner && s.scannedAt >= record.scannedAt;
                               });
-      if (newer_held) {
-        outcomes.push_back(std::move(outcome));
-        continue;
-      }
+      if (newer_held) continue;
     }
-    std::string body;
     try {
-      body = imagescan_apply_body(record, d.options.limits);
+      writes.emplace_back(i, imagescan_apply_body(record, d.options.limits));
     } catch (const std::invalid_argument& e) {
       throw RecordRefused(e.what());
     }
-    const std::string name = imagescan_name(record.digest);
-    const kube::Response r = d.client.apply(kResource, std::string(kImageScansPath) + "/" + name, body,
-                                            imagescan_field_manager(record.scanner), true);
-    if (!r.ok()) throw StoreError("cannot write ImageScan " + name + ": " + r.describe());
-    d.upsert_imagescan(r.body);  // seen here at once; other replicas see it through their watch
-    outcome.stored = true;
-    outcomes.push_back(std::move(outcome));
+  }
+  // Up to kParallelApplies at a time: one apply is a round trip the apiserver spends milliseconds
+  // on, and a report with many images (or a bulk import) should not pay them one after another.
+  constexpr std::size_t kParallelApplies = 8;
+  std::vector<std::string> failures(writes.size());
+  for (std::size_t start = 0; start < writes.size(); start += kParallelApplies) {
+    std::vector<std::future<void>> inflight;
+    for (std::size_t w = start; w < std::min(writes.size(), start + kParallelApplies); ++w) {
+      inflight.push_back(std::async(std::launch::async, [&d, &records, &writes, &failures, &outcomes, w] {
+        const ScanRecord& record = records[writes[w].first];
+        const std::string name = imagescan_name(record.digest);
+        const kube::Response r = d.client.apply(kResource, std::string(kImageScansPath) + "/" + name,
+                                                writes[w].second, imagescan_field_manager(record.scanner), true);
+        if (!r.ok()) {
+          failures[w] = "cannot write ImageScan " + name + ": " + r.describe();
+          return;
+        }
+        d.upsert_imagescan(r.body);  // seen here at once; other replicas see it through their watch
+        outcomes[writes[w].first].stored = true;
+      }));
+    }
+    for (auto& f : inflight) f.get();
+    for (const std::string& failure : failures)
+      if (!failure.empty()) throw StoreError(failure);
   }
   return outcomes;
 }
