@@ -80,9 +80,12 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
   std::shared_ptr<Client::Watch> watch;
 
   std::string resourceVersion;  // the reflector thread's, and the watch's while it runs
+  bool hadVersion = false;      // a list or resumeFrom gave a resourceVersion: the next list is a relist
   std::mt19937_64 random{std::random_device{}()};
 
-  Impl(Client& c, ReflectorOptions o, ReflectorSink& s) : client(c), options(std::move(o)), sink(s) {}
+  Impl(Client& c, ReflectorOptions o, ReflectorSink& s)
+      : client(c), options(std::move(o)), sink(s), resourceVersion(options.resumeFrom),
+        hadVersion(!options.resumeFrom.empty()) {}
 
   void note_event() {
     const auto now = std::chrono::system_clock::now();
@@ -165,17 +168,17 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       if (restart) continue;
       sink.list_end();
       resourceVersion = listVersion;
-      std::int64_t n;
       {
         std::lock_guard<std::mutex> lock(mutex);
-        n = ++lists;
+        ++lists;
         synced = true;
       }
       changed.notify_all();
       if (auto* m = client.metrics()) {
         m->set_kube_synced(options.resource, true);
-        if (n > 1) m->count_kube_relist(options.resource);
+        if (hadVersion) m->count_kube_relist(options.resource);
       }
+      hadVersion = true;
       note_event();
       set_error("");
       return true;
