@@ -407,6 +407,7 @@ TEST_CASE("watch events arrive within 2 s of create modify and delete") {
 TEST_CASE("a bookmark before the watch deadline and a rewatch without a relist") {
   Metrics m;
   Client client(test_user(), unlimited(), &m, nullptr);
+  ensure_bulk(client);
   TestSink sink;
   ReflectorOptions o = widgets("set=bulk");
   o.minWatchTimeout = o.maxWatchTimeout = 5s;
@@ -429,6 +430,7 @@ TEST_CASE("a bookmark before the watch deadline and a rewatch without a relist")
 TEST_CASE("410 Gone for a compacted resourceVersion and the reflector relists") {
   Metrics m;
   Client client(test_user(), unlimited(), &m, nullptr);
+  ensure_bulk(client);
   remove_if_present(client, "compacted-1");
   Response list = client.get("widgets", std::string(kCollection) + "?limit=1");
   REQUIRE(list.ok());
