@@ -283,6 +283,7 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       state->cv.notify_all();
     };
     std::string startError;
+    const auto opened = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (stopping) return WatchEnd::Stopped;
@@ -310,8 +311,11 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
     if (auto* m = client.metrics()) m->set_kube_watch_connected(options.resource, false);
     if (is_stopping()) return WatchEnd::Stopped;
     // A watch that closes at once with nothing sent may be a stale resourceVersion served without
-    // a 410 (kubernetes/kubernetes#104171): relist to be sure.
-    if (state->end == WatchEnd::Closed && !state->gotData) return WatchEnd::Expired;
+    // a 410 (kubernetes/kubernetes#104171): relist to be sure. Only at once (client-go's "very
+    // short watch" is under a second): a quiet watch that ran until its timeout, or until the
+    // apiserver shut down, is a normal close, and rewatching from the same version is right.
+    if (state->end == WatchEnd::Closed && !state->gotData && Clock::now() - opened < std::chrono::seconds(1))
+      return WatchEnd::Expired;
     if (state->end == WatchEnd::Closed) set_error("");
     return state->end;
   }
