@@ -168,12 +168,7 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       if (restart) continue;
       sink.list_end();
       resourceVersion = listVersion;
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        ++lists;
-        synced = true;
-      }
-      changed.notify_all();
+      // Metrics and state first, then the news: whoever wait_synced() wakes sees them.
       if (auto* m = client.metrics()) {
         m->set_kube_synced(options.resource, true);
         if (hadVersion) m->count_kube_relist(options.resource);
@@ -181,6 +176,12 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       hadVersion = true;
       note_event();
       set_error("");
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++lists;
+        synced = true;
+      }
+      changed.notify_all();
       return true;
     }
     set_error("list " + options.path + ": the continue token kept expiring");
