@@ -274,7 +274,7 @@ for name in "${cases[@]}"; do
   if run_binary "$out" "$name" --use-colour no; then
     passed=$((passed + 1)); echo "PASS  $name ($((SECONDS - t0))s)"
     # What the case reported (its WARN lines), as evidence.
-    grep -A1 ': warning:$' "$out" | grep -v -e ': warning:$' -e '^--$' | sed 's/^ */      /'
+    awk '/: warning:$/ { w = 1; next } w && /^$/ { w = 0 } w { sub(/^ */, ""); print "      " $0 }' "$out"
     [ "${PODGATE_E2E_VERBOSE:-0}" != 1 ] || sed 's/^/      /' "$out"
   else
     failed=$((failed + 1)); failures+=("$name"); echo "FAIL  $name ($((SECONDS - t0))s)"
