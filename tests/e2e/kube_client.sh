@@ -271,7 +271,7 @@ for name in "${cases[@]}"; do
   n=$((n + 1))
   out="$work/case-$n.log"
   t0=$SECONDS
-  if run_binary "$out" "$name" --use-colour no; then
+  if run_binary "$out" "$name" --use-colour no --durations yes; then
     passed=$((passed + 1)); echo "PASS  $name ($((SECONDS - t0))s)"
     # What the case reported (its WARN lines), as evidence.
     awk '/: warning:$/ { w = 1; next } w && /^$/ { w = 0 } w { sub(/^ */, ""); print "      " $0 }' "$out"

@@ -63,6 +63,12 @@ namespace {
 constexpr const char* kCollection = "/apis/test.podgate.io/v1/widgets";
 constexpr int kBulk = 1200;
 
+// A progress line with the time since the process started, for the case's log.
+const Clock::time_point kStart = Clock::now();
+void step(const std::string& what) {
+  std::fprintf(stderr, "[%7.2fs] %s\n", std::chrono::duration<double>(Clock::now() - kStart).count(), what.c_str());
+}
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run tests/e2e/kube_client.sh");
@@ -259,6 +265,7 @@ void ensure_bulk(Client& client) {
   Response all = client.get("widgets", std::string(kCollection) + "?labelSelector=set%3Dbulk");
   REQUIRE(all.ok());
   if (item_count(all.body) == kBulk) return;
+  step("creating " + std::to_string(kBulk) + " widgets");
   std::atomic<int> next{0}, failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
@@ -274,6 +281,7 @@ void ensure_bulk(Client& client) {
   REQUIRE(failures == 0);
   all = client.get("widgets", std::string(kCollection) + "?labelSelector=set%3Dbulk");
   REQUIRE(item_count(all.body) == kBulk);
+  step("created");
 }
 
 void remove_if_present(Client& client, const std::string& name) {
@@ -298,9 +306,12 @@ void restart_apiserver(int seconds, const std::function<void()>& during) {
   fs::remove(dir / "stopped");
   fs::remove(dir / "started");
   write_file_atomically((dir / "restart").string(), std::to_string(seconds));
+  step("asked for the apiserver to stop for " + std::to_string(seconds) + " s");
   REQUIRE(wait_until([&] { return fs::exists(dir / "stopped"); }, 60s));
+  step("apiserver stopped");
   during();
   REQUIRE(wait_until([&] { return fs::exists(dir / "started"); }, std::chrono::seconds(seconds + 120)));
+  step("apiserver ready again");
 }
 
 // A raw watch's outcome: the HTTP status, or the first event's type and Status code.
@@ -366,6 +377,7 @@ TEST_CASE("a paged list of 1200 objects reaches the sink") {
   Reflector r(client, widgets("set=bulk"), sink);
   r.start();
   REQUIRE(r.wait_synced(60s));
+  step("reflector synced");
   CHECK(sink.upserts() == kBulk);
   CHECK(sink.snapshot().size() == static_cast<std::size_t>(kBulk));
   CHECK(sink.list_begins() == 1);
@@ -384,6 +396,7 @@ TEST_CASE("watch events arrive within 2 s of create modify and delete") {
   Reflector r(client, widgets("set=watch"), sink);
   r.start();
   REQUIRE(r.wait_synced(30s));
+  step("reflector synced");
   REQUIRE(wait_until([&] { return r.watching(); }, 10s));
 
   auto t0 = Clock::now();
@@ -426,6 +439,7 @@ TEST_CASE("a bookmark before the watch deadline and a rewatch without a relist")
   Reflector r(client, o, sink);
   r.start();
   REQUIRE(r.wait_synced(60s));
+  step("reflector synced");
   // A BOOKMARK ~2 s before each watch's deadline; the watch then ends (at 5 s) and is opened again
   // from the bookmark's resourceVersion.
   const bool seen = wait_until([&] {
@@ -470,6 +484,7 @@ TEST_CASE("410 Gone for a compacted resourceVersion and the reflector relists") 
   // A restarted apiserver builds its watch cache from the current revision: from there on, `stale`
   // is older than anything it or etcd can serve.
   restart_apiserver(0, [] {});
+  step("watching from the stale version");
   WatchOutcome after;
   REQUIRE(wait_until([&] {
     after = watch_once(client, stale, 5s);
@@ -497,6 +512,7 @@ TEST_CASE("410 Gone for a compacted resourceVersion and the reflector relists") 
   CHECK(r.lists() == 0);
   r.start();
   REQUIRE(r.wait_synced(60s));
+  step("reflector synced");
   CHECK(r.lists() == 1);
   CHECK(sink.snapshot().size() == static_cast<std::size_t>(kBulk));
   CHECK(metric(m, "podgate_kube_relists_total", {"resource=\"widgets\""}) == 1);
@@ -664,6 +680,7 @@ TEST_CASE("the cache survives the apiserver stopped for 30 s", "[outage]") {
   Reflector r(client, o, sink);
   r.start();
   REQUIRE(r.wait_synced(60s));
+  step("reflector synced");
   REQUIRE(wait_until([&] { return r.watching(); }, 10s));
   const auto before = sink.snapshot();
   REQUIRE(before.size() >= static_cast<std::size_t>(kBulk));
