@@ -32,6 +32,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -415,6 +416,30 @@ TEST_CASE("watch events arrive within 2 s of create modify and delete") {
   CHECK(sink.wait([](const auto& o) { return o.count("watched-1") == 0; }, 2s));
   CHECK(r.lists() == 1);
   CHECK(r.last_error().empty());
+}
+
+TEST_CASE("stop ends a reflector at once whenever it comes") {
+  // Stopped while its watch is being opened (resolving, connecting, in the TLS handshake, waiting
+  // for the head) or is open: the watch must end now, not at its deadline minutes later.
+  Client client(test_user(), unlimited(), nullptr, nullptr);
+  std::mt19937 random{std::random_device{}()};
+  std::uniform_int_distribution<int> delay(0, 3000);  // microseconds
+  Clock::duration slowest{};
+  for (int i = 0; i < 200; ++i) {
+    TestSink sink;
+    Reflector r(client, widgets("set=watch"), sink);
+    r.start();
+    REQUIRE(r.wait_synced(30s));
+    std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
+    const auto t0 = Clock::now();
+    r.stop();
+    const auto took = Clock::now() - t0;
+    slowest = std::max(slowest, took);
+    INFO("stop " << i << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    REQUIRE(took < 3s);
+  }
+  WARN("200 reflectors stopped; the slowest stop took "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() << " ms");
 }
 
 TEST_CASE("a bookmark before the watch deadline and a rewatch without a relist") {
