@@ -5,7 +5,8 @@
 #      of the normal build, then the Helm chart checks, then a
 #      real Prometheus scraping podgate under load (every dashboard query must return data), then
 #      the end-to-end suite against a real kube-apiserver (tests/e2e/run.sh; its tools are built
-#      once per machine from the Go module proxy into .cache/e2e/)
+#      once per machine from the Go module proxy into .cache/e2e/), then lib/kube's client and
+#      reflector against the same kind of apiserver (tests/e2e/kube_client.sh)
 #   2. ASan+UBSan build: all unit and integration tests again
 #   3. TSan build: the concurrency tests (Catch2 tag [concurrency])
 #   4. clang build of the libFuzzer targets (tests/fuzz/), each run for 30 s (scripts/fuzz.sh)
@@ -33,6 +34,8 @@ section "Prometheus scrape test (dashboard queries against a real Prometheus)"
 bash tests/prometheus/scrape_test.sh | tee "$logs/prometheus.log"
 section "end-to-end (kube-apiserver, etcd, kubectl, podgate)"
 bash tests/e2e/run.sh | tee "$logs/e2e.log"
+section "end-to-end: lib/kube against kube-apiserver (paging, watch, bookmarks, 410, 401, 409, 429, an outage)"
+bash tests/e2e/kube_client.sh | tee "$logs/e2e-kube.log"
 
 if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
   section "build (ASan+UBSan)"
@@ -67,6 +70,7 @@ done
 n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/chart.log" | tail -1); total=$((total + ${n:-0}))
 n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/prometheus.log" | tail -1); total=$((total + ${n:-0}))
 n=$(sed -n 's/^e2e: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/e2e.log" | tail -1); total=$((total + ${n:-0}))
+n=$(sed -n 's/^e2e-kube: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/e2e-kube.log" | tail -1); total=$((total + ${n:-0}))
 if [ -f "$logs/tsan.log" ]; then
   n=$(sed -n 's/.* in \([0-9][0-9]*\) test cases\{0,1\})$/\1/p' "$logs/tsan.log" | awk '{s+=$1} END {print s+0}')
   total=$((total + n))

@@ -240,14 +240,20 @@ class Exchange : public std::enable_shared_from_this<Exchange>, public Transport
     }
     conn_->tcp().expires_at(deadline_);
     auto self = shared_from_this();
+    // cancel() closes the socket and cancels the resolver, which aborts a pending step; but a step
+    // that had already completed, its handler queued, would go on to the next one (open the socket,
+    // connect, shake hands, read for minutes). So every step first checks for a cancel.
     resolver_.async_resolve(e.host, e.port, [self](const error_code& ec, tcp::resolver::results_type results) {
+      if (self->cancelled_) return self->finish(TransportError::None, "cancelled");
       if (ec) return self->fail(ec, "cannot resolve " + self->origin_->endpoint().host);
       self->conn_->tcp().expires_at(self->deadline_);
       self->conn_->tcp().async_connect(results, [self](const error_code& ec, const tcp::endpoint&) {
+        if (self->cancelled_) return self->finish(TransportError::None, "cancelled");
         if (ec) return self->fail(ec, "cannot connect");
         self->conn_->tcp().socket().set_option(tcp::no_delay(true));
         if (!self->conn_->tls) return self->write();
         self->conn_->tls->async_handshake(ssl::stream_base::client, [self](const error_code& ec) {
+          if (self->cancelled_) return self->finish(TransportError::None, "cancelled");
           if (ec) {
             std::string why = "TLS handshake failed";
             const long verify = SSL_get_verify_result(self->conn_->tls->native_handle());
@@ -261,6 +267,7 @@ class Exchange : public std::enable_shared_from_this<Exchange>, public Transport
   }
 
   void write() {
+    if (cancelled_) return finish(TransportError::None, "cancelled");
     message_.emplace();
     auto& m = *message_;
     m.version(11);
@@ -291,6 +298,7 @@ class Exchange : public std::enable_shared_from_this<Exchange>, public Transport
   // the announced Content-Length, so an absurd one would throw bad_alloc. Checking the length
   // between the two reads closes both.
   void read() {
+    if (cancelled_) return finish(TransportError::None, "cancelled");
     if (stream_) return read_stream_head();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
@@ -334,6 +342,7 @@ class Exchange : public std::enable_shared_from_this<Exchange>, public Transport
     auto on_header = [self](const error_code& ec, std::size_t) {
       self->guarded([&] {
         if (ec) return self->fail(ec, "cannot read the answer");
+        if (self->cancelled_) return self->finish(TransportError::None, "cancelled");
         HttpResponse head;
         const auto& h = self->streamParser_->get();
         head.status = static_cast<int>(h.result_int());
@@ -347,6 +356,7 @@ class Exchange : public std::enable_shared_from_this<Exchange>, public Transport
   }
 
   void read_stream_body() {
+    if (cancelled_) return finish(TransportError::None, "cancelled");
     if (streamParser_->is_done()) return finish(TransportError::None, "");
     auto& body = streamParser_->get().body();
     body.data = piece_.data();

@@ -80,9 +80,12 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
   std::shared_ptr<Client::Watch> watch;
 
   std::string resourceVersion;  // the reflector thread's, and the watch's while it runs
+  bool hadVersion = false;      // a list or resumeFrom gave a resourceVersion: the next list is a relist
   std::mt19937_64 random{std::random_device{}()};
 
-  Impl(Client& c, ReflectorOptions o, ReflectorSink& s) : client(c), options(std::move(o)), sink(s) {}
+  Impl(Client& c, ReflectorOptions o, ReflectorSink& s)
+      : client(c), options(std::move(o)), sink(s), resourceVersion(options.resumeFrom),
+        hadVersion(!options.resumeFrom.empty()) {}
 
   void note_event() {
     const auto now = std::chrono::system_clock::now();
@@ -165,19 +168,20 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       if (restart) continue;
       sink.list_end();
       resourceVersion = listVersion;
-      std::int64_t n;
+      // Metrics and state first, then the news: whoever wait_synced() wakes sees them.
+      if (auto* m = client.metrics()) {
+        m->set_kube_synced(options.resource, true);
+        if (hadVersion) m->count_kube_relist(options.resource);
+      }
+      hadVersion = true;
+      note_event();
+      set_error("");
       {
         std::lock_guard<std::mutex> lock(mutex);
-        n = ++lists;
+        ++lists;
         synced = true;
       }
       changed.notify_all();
-      if (auto* m = client.metrics()) {
-        m->set_kube_synced(options.resource, true);
-        if (n > 1) m->count_kube_relist(options.resource);
-      }
-      note_event();
-      set_error("");
       return true;
     }
     set_error("list " + options.path + ": the continue token kept expiring");
@@ -280,6 +284,7 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       state->cv.notify_all();
     };
     std::string startError;
+    const auto opened = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (stopping) return WatchEnd::Stopped;
@@ -307,8 +312,11 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
     if (auto* m = client.metrics()) m->set_kube_watch_connected(options.resource, false);
     if (is_stopping()) return WatchEnd::Stopped;
     // A watch that closes at once with nothing sent may be a stale resourceVersion served without
-    // a 410 (kubernetes/kubernetes#104171): relist to be sure.
-    if (state->end == WatchEnd::Closed && !state->gotData) return WatchEnd::Expired;
+    // a 410 (kubernetes/kubernetes#104171): relist to be sure. Only at once (client-go's "very
+    // short watch" is under a second): a quiet watch that ran until its timeout, or until the
+    // apiserver shut down, is a normal close, and rewatching from the same version is right.
+    if (state->end == WatchEnd::Closed && !state->gotData && Clock::now() - opened < std::chrono::seconds(1))
+      return WatchEnd::Expired;
     if (state->end == WatchEnd::Closed) set_error("");
     return state->end;
   }

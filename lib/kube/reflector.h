@@ -23,6 +23,9 @@ struct ReflectorOptions {
   std::chrono::seconds minWatchTimeout{300}, maxWatchTimeout{600};  // client-go: random in [5, 10] min
   // client-go's reflector backoff: 800 ms doubling to 30 s, jitter 1.0, reset after 2 min of health.
   std::chrono::milliseconds backoffInitial{800}, backoffMax{30000};
+  // Watch from here instead of listing first; a 410 relists (counted as a relist). For tests that
+  // need a watch from a known, possibly compacted, resourceVersion. "" (the default): list first.
+  std::string resumeFrom;
 };
 
 // Where a reflector puts what it sees. `key` is "namespace/name" or "name" (cluster-scoped).

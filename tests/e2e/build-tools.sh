@@ -16,6 +16,8 @@
 #
 # Usage: tests/e2e/build-tools.sh      prints the binary directory on its last line
 # Env:   PODGATE_E2E_BUILD_JOBS (default 2)
+#        PODGATE_E2E_BINDIR   use the tools already built there (e.g. another checkout's
+#                             .cache/e2e/kube-...): checked for the pinned versions, never built into
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,7 +25,7 @@ tools="$repo/tests/e2e/tools"
 kube_version=$(sed -n 's/^\/\/ podgate-pin: k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$tools/kube/go.mod")
 etcd_version=$(sed -n 's/^\/\/ podgate-pin: go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/p' "$tools/etcd/go.mod")
 [ -n "$kube_version" ] && [ -n "$etcd_version" ] || { echo "build-tools: version pins missing in tests/e2e/tools/*/go.mod" >&2; exit 1; }
-bindir="$repo/.cache/e2e/kube-$kube_version-etcd-$etcd_version"
+bindir=${PODGATE_E2E_BINDIR:-$repo/.cache/e2e/kube-$kube_version-etcd-$etcd_version}
 jobs=${PODGATE_E2E_BUILD_JOBS:-2}
 
 have_all() {
@@ -39,6 +41,10 @@ have_all() {
 if have_all; then
   echo "build-tools: kube-apiserver/kubectl $kube_version and etcd $etcd_version already built" >&2
   echo "$bindir"; exit 0
+fi
+if [ -n "${PODGATE_E2E_BINDIR:-}" ]; then
+  echo "build-tools: PODGATE_E2E_BINDIR=$bindir lacks kube-apiserver/kubectl $kube_version or etcd $etcd_version" >&2
+  exit 1
 fi
 command -v go >/dev/null 2>&1 || { echo "build-tools: 'go' is not installed" >&2; exit 1; }
 mkdir -p "$bindir"

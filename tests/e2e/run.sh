@@ -15,6 +15,7 @@
 #        PODGATE_E2E_KEEP=1   keep the temp directory (logs, audit log, certificates) for debugging
 #        PODGATE_E2E_ONLY=<regex>   run only the cases whose names match
 #        PODGATE_E2E_VERBOSE=1      print what kubectl answered in each passing case
+#        PODGATE_E2E_BINDIR=<dir>  kube-apiserver, kubectl and etcd already built there (build-tools.sh)
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)

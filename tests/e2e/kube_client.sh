@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# lib/kube against a real kube-apiserver: starts etcd and kube-apiserver on loopback as run.sh does
+# (plus a static token file, and API Priority and Fairness, on by default), applies a small test CRD
+# (widgets.test.podgate.io, cluster-scoped), RBAC for the test user and an APF priority level that
+# rejects, then runs tests/e2e/kube_client_test.cpp one test case at a time and prints
+# "N passed, N failed". Every process is stopped on exit, failure or interrupt.
+#
+# The test user is a client certificate CN=podgate-test, O=podgate-testers (and the same user by a
+# static bearer token), bound by RBAC to widgets only, never system:masters; a second token user,
+# podgate-throttled, is sent by a FlowSchema to a priority level of one share that rejects (429).
+# The admin certificate (system:masters) is for setup with kubectl only.
+#
+# A test case may ask for the apiserver to be stopped and started again: it writes the outage's
+# seconds to $PODGATE_E2E_CONTROL/restart; this script stops the apiserver, touches "stopped",
+# sleeps, starts it, waits for /readyz, and touches "started".
+#
+# Usage: tests/e2e/kube_client.sh     (exit 0 only if every case passed)
+# Env:   PODGATE_E2E_KUBE_CLIENT_BIN  the test binary (default build/tests/podgate_e2e_kube_client,
+#                                     built with scripts/build.sh if missing)
+#        PODGATE_E2E_BINDIR           kube-apiserver, kubectl and etcd from there (build-tools.sh)
+#        PODGATE_E2E_KEEP=1           keep the temp directory (logs, certificates, kubeconfigs)
+#        PODGATE_E2E_ONLY=<regex>     run only the cases whose names match
+#        PODGATE_E2E_VERBOSE=1        print each case's full output
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+here="$repo/tests/e2e"
+started=$(date +%s)
+log() { echo "e2e-kube: $*" >&2; }
+die() { echo "e2e-kube: FATAL: $*" >&2; exit 1; }
+
+# ---- tools ----------------------------------------------------------------------------------------
+bindir=$(bash "$here/build-tools.sh" | tail -1) || die "could not build kube-apiserver/kubectl/etcd"
+test_bin=${PODGATE_E2E_KUBE_CLIENT_BIN:-$repo/build/tests/podgate_e2e_kube_client}
+if [ ! -x "$test_bin" ]; then
+  bash "$repo/scripts/build.sh" default podgate_e2e_kube_client >&2 || die "could not build the test binary"
+fi
+
+work=$(mktemp -d /tmp/podgate-kube-e2e.XXXXXX)
+declare -A pids=()
+stop_process() {  # name: TERM, then KILL after 10 s
+  local name=$1 pid=${pids[$1]:-}
+  [ -n "$pid" ] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null
+  unset "pids[$name]"
+}
+cleanup() {
+  local rc=$?
+  for name in test kube-apiserver etcd; do stop_process "$name"; done
+  for name in "${!pids[@]}"; do stop_process "$name"; done
+  if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
+    log "kept $work (exit $rc)"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 3)
+etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
+
+# ---- certificates, tokens, kubeconfigs ------------------------------------------------------------
+pki="$work/pki"; mkdir -p "$pki"
+new_ca() {  # name CN
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
+    -keyout "$pki/$1.key" -out "$pki/$1.crt" 2>/dev/null
+}
+new_cert() {  # name CA subject extensions
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
+    -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null &&
+  printf '%s\n' "$4" > "$pki/$1.ext" &&
+  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
+    -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
+}
+new_ca cluster-ca "podgate-e2e cluster CA" || die "openssl failed"
+new_cert apiserver cluster-ca "/CN=kube-apiserver" \
+  "$(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth')"
+new_cert admin cluster-ca "/O=system:masters/CN=e2e-admin" "extendedKeyUsage=clientAuth"
+new_cert podgate-test cluster-ca "/O=podgate-testers/CN=podgate-test" "extendedKeyUsage=clientAuth"
+openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+
+# Static tokens (--token-auth-file: token,user,uid,"groups"), read by the apiserver at start.
+random_token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+random_token > "$work/token-podgate-test"
+random_token > "$work/token-podgate-throttled"
+cat > "$pki/tokens.csv" <<EOF
+$(cat "$work/token-podgate-test"),podgate-test,uid-podgate-test,"podgate-testers"
+$(cat "$work/token-podgate-throttled"),podgate-throttled,uid-podgate-throttled,"podgate-testers"
+EOF
+
+kubeconfig_for() {  # user
+  cat > "$work/kubeconfig-$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$pki/cluster-ca.crt"}
+users:
+- name: $1
+  user: {client-certificate: "$pki/$1.crt", client-key: "$pki/$1.key"}
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: $1}
+current-context: e2e
+EOF
+}
+kubeconfig_for admin; kubeconfig_for podgate-test
+k() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-admin" --request-timeout=30s "$@"; }
+
+# ---- processes ------------------------------------------------------------------------------------
+start() {  # name logfile command...  (the log is appended to: the apiserver may start twice)
+  local name=$1 logfile=$2; shift 2
+  # setpriv: the kernel kills the child if this script dies without running its trap (SIGKILL).
+  setpriv --pdeathsig KILL -- "$@" >>"$logfile" 2>&1 &
+  pids[$name]=$!
+}
+
+start etcd "$work/etcd.log" "$bindir/etcd" --name e2e --data-dir "$work/etcd" \
+  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster "e2e=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync --log-level warn
+python3 "$here/e2e_tools.py" wait-http "http://127.0.0.1:$etcd_port/health" 30 ||
+  { tail -20 "$work/etcd.log" >&2; die "etcd did not start"; }
+
+start_apiserver() {  # starts kube-apiserver and waits for /readyz; false when it does not get ready
+  echo "---- start $(date -Is)" >> "$work/kube-apiserver.log"
+  start kube-apiserver "$work/kube-apiserver.log" "$bindir/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 --secure-port="$api_port" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --client-ca-file="$pki/cluster-ca.crt" --token-auth-file="$pki/tokens.csv" --authorization-mode=RBAC \
+    --service-cluster-ip-range=10.0.0.0/24 --service-account-issuer="https://127.0.0.1:$api_port" \
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+    --disable-admission-plugins=ServiceAccount --allow-privileged=true
+  for _ in $(seq 240); do
+    [ "$(k get --raw /readyz 2>/dev/null)" = ok ] && return 0
+    kill -0 "${pids[kube-apiserver]}" 2>/dev/null || return 1
+    sleep 0.25
+  done
+  return 1
+}
+start_apiserver || { tail -30 "$work/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+log "kube-apiserver $("$bindir/kube-apiserver" --version | cut -d' ' -f2) ready on 127.0.0.1:$api_port"
+
+# ---- what the tests need --------------------------------------------------------------------------
+k apply -f - >/dev/null <<'EOF' || die "could not apply the test CRD"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.test.podgate.io}
+spec:
+  group: test.podgate.io
+  scope: Cluster
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                value: {type: integer}
+                note: {type: string}
+EOF
+k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io >/dev/null ||
+  die "the test CRD was not established"
+k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configuration"
+# The test users may do everything to widgets, and nothing else.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: podgate-e2e-widgets}
+rules:
+  - apiGroups: [test.podgate.io]
+    resources: [widgets]
+    verbs: [get, list, watch, create, update, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: podgate-e2e-widgets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: podgate-e2e-widgets}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: podgate-testers}
+---
+# API Priority and Fairness: podgate-throttled gets one share (a concurrency limit of a few seats),
+# may neither lend nor borrow seats, and is rejected with 429 instead of queued.
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: PriorityLevelConfiguration
+metadata: {name: podgate-e2e-throttled}
+spec:
+  type: Limited
+  limited:
+    nominalConcurrencyShares: 1
+    lendablePercent: 0
+    borrowingLimitPercent: 0
+    limitResponse: {type: Reject}
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata: {name: podgate-e2e-throttled}
+spec:
+  priorityLevelConfiguration: {name: podgate-e2e-throttled}
+  matchingPrecedence: 500
+  distinguisherMethod: {type: ByUser}
+  rules:
+    - subjects: [{kind: User, user: {name: podgate-throttled}}]
+      resourceRules:
+        - {verbs: ["*"], apiGroups: ["*"], resources: ["*"], clusterScope: true, namespaces: ["*"]}
+EOF
+# The test user is what the tests claim it is: widgets yes, anything else no.
+[ "$(k auth can-i watch widgets.test.podgate.io --as=podgate-test --as-group=podgate-testers)" = yes ] ||
+  die "RBAC: podgate-test cannot watch widgets"
+[ "$(k auth can-i list secrets -A --as=podgate-test --as-group=podgate-testers 2>/dev/null)" = no ] ||
+  die "RBAC: podgate-test can list secrets"
+ready=$(date +%s)
+log "stack ready in $((ready - started))s; running cases"
+
+# ---- cases ----------------------------------------------------------------------------------------
+control="$work/control"; mkdir -p "$control"
+export PODGATE_E2E_SERVER="https://127.0.0.1:$api_port"
+export PODGATE_E2E_KUBECONFIG="$work/kubeconfig-podgate-test"
+export PODGATE_E2E_TOKEN_FILE="$work/token-podgate-test"
+export PODGATE_E2E_THROTTLED_TOKEN_FILE="$work/token-podgate-throttled"
+export PODGATE_E2E_ADMIN_KUBECONFIG="$work/kubeconfig-admin"
+export PODGATE_E2E_KUBECTL="$bindir/kubectl"
+export PODGATE_E2E_ETCD="http://127.0.0.1:$etcd_port"
+export PODGATE_E2E_CONTROL="$control"
+
+# Serves the test's restart requests while it runs; returns its exit status.
+run_binary() {  # logfile args...
+  local logfile=$1; shift
+  "$test_bin" "$@" >"$logfile" 2>&1 &
+  pids[test]=$!
+  while kill -0 "${pids[test]}" 2>/dev/null; do
+    if [ -f "$control/restart" ]; then
+      local seconds
+      seconds=$(cat "$control/restart"); rm -f "$control/restart"
+      log "stopping kube-apiserver for ${seconds}s, as the test asked"
+      stop_process kube-apiserver
+      touch "$control/stopped"
+      sleep "$seconds"
+      start_apiserver || { tail -30 "$work/kube-apiserver.log" >&2; log "kube-apiserver did not come back"; }
+      log "kube-apiserver is back"
+      touch "$control/started"
+    fi
+    sleep 0.2
+  done
+  wait "${pids[test]}"
+  local rc=$?
+  unset "pids[test]"
+  return $rc
+}
+
+# Catch2 v2 exits with the number of tests it listed.
+mapfile -t cases < <("$test_bin" --list-test-names-only 2>/dev/null | sed '/^$/d' || true)
+[ "${#cases[@]}" -gt 0 ] || die "the test binary lists no test cases"
+passed=0 failed=0
+declare -a failures=()
+n=0
+for name in "${cases[@]}"; do
+  if [ -n "${PODGATE_E2E_ONLY:-}" ] && ! [[ $name =~ $PODGATE_E2E_ONLY ]]; then continue; fi
+  n=$((n + 1))
+  out="$work/case-$n.log"
+  t0=$SECONDS
+  if run_binary "$out" "$name" --use-colour no --durations yes; then
+    passed=$((passed + 1)); echo "PASS  $name ($((SECONDS - t0))s)"
+    # What the case reported (its WARN lines), as evidence.
+    awk '/: warning:$/ { w = 1; next } w && /^$/ { w = 0 } w { sub(/^ */, ""); print "      " $0 }' "$out"
+    [ "${PODGATE_E2E_VERBOSE:-0}" != 1 ] || sed 's/^/      /' "$out"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "FAIL  $name ($((SECONDS - t0))s)"
+    tail -60 "$out" | sed 's/^/      /'
+  fi
+done
+
+echo "e2e-kube: $passed passed, $failed failed (stack $((ready - started))s, cases $(( $(date +%s) - ready ))s)"
+if [ "$failed" -ne 0 ]; then
+  log "failed: ${failures[*]}"
+  log "kube-apiserver log tail:"; tail -5 "$work/kube-apiserver.log" >&2
+  exit 1
+fi
