@@ -172,16 +172,21 @@ spec:
                 value: {type: integer}
                 note: {type: string}
 EOF
-k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io >/dev/null ||
-  die "the test CRD was not established"
+k apply -f "$repo/charts/podgate/crds/imagescans.podgate.io.yaml" >/dev/null || die "could not apply the ImageScan CRD"
+k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io crd/imagescans.podgate.io >/dev/null ||
+  die "the test CRDs were not established"
 k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configuration"
-# The test users may do everything to widgets, and nothing else.
+# The test users may do everything to widgets (the client's cases) and ImageScans (the shared scan
+# store's cases, tests/e2e/kube_store_test.cpp), and nothing else.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: podgate-e2e-widgets}
 rules:
   - apiGroups: [test.podgate.io]
     resources: [widgets]
+    verbs: [get, list, watch, create, update, patch, delete]
+  - apiGroups: [podgate.io]
+    resources: [imagescans]
     verbs: [get, list, watch, create, update, patch, delete]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
