@@ -33,24 +33,22 @@ work=$(mktemp -d /tmp/podgate-bench-imagescans.XXXXXX)
 # The SQLite copy's file on tmpfs when there is one: the review's cost is measured, not fsync.
 sqlite_dir=$work
 [ -d /dev/shm ] && sqlite_dir=$(mktemp -d /dev/shm/podgate-bench-imagescans.XXXXXX)
-pids=()
 . tests/e2e/cluster.sh
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait "${pids[@]}" 2>/dev/null || true
-  cluster_down
+  stop_all podgate registry kube-apiserver etcd
   rm -rf "$work" "$sqlite_dir"
 }
 trap cleanup EXIT
 free_port() { python3 tests/e2e/e2e_tools.py free-ports 1; }
 rss_mib() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 etcd_db_bytes() {
-  curl -sS -X POST "http://127.0.0.1:$cluster_etcd_port/v3/maintenance/status" -d '{}' |
+  curl -sS -X POST "http://127.0.0.1:$etcd_port/v3/maintenance/status" -d '{}' |
     python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("dbSizeInUse", d["dbSize"]))'
 }
+ck() { k --request-timeout=120s "$@"; }  # a list of 10,000 objects takes a while
 
 echo "# bench/imagescans.sh $count ImageScans x $findings findings, floor $floor; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-cluster_up "$work" "$bindir" || { echo "the cluster did not start" >&2; exit 1; }
+cluster_init "$work" "$bindir" && start_etcd && start_apiserver || { echo "the cluster did not start" >&2; exit 1; }
 ck apply -f charts/podgate/crds/imagescans.podgate.io.yaml >/dev/null
 ck wait --for=condition=Established --timeout=30s crd/imagescans.podgate.io >/dev/null
 
@@ -62,8 +60,7 @@ log: {level: warn, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: "$work/registry"}}
 http: {addr: "$registry", secret: "$(openssl rand -hex 16)"}
 EOF
-setpriv --pdeathsig KILL -- docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-pids+=($!)
+start registry "$work/registry.log" docker-registry serve "$work/registry.yml"
 python3 tests/e2e/e2e_tools.py wait-http "http://$registry/v2/" 30
 digest=$(python3 tests/e2e/e2e_tools.py push-image "$registry" bench/app 1.0 bench-app)
 
@@ -132,17 +129,16 @@ print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"
 EOF
 
 serve() {  # config: starts podgate, waits for /readyz 200; sets serve_pid, ready_s
-  local start; start=$(date +%s.%N)
-  "$podgate" serve --config "$1" > "$work/serve.log" 2>&1 &
-  serve_pid=$!
-  pids+=($serve_pid)
+  local t; t=$(date +%s.%N)
+  start podgate "$work/serve.log" "$podgate" serve --config "$1"
+  serve_pid=${pids[podgate]}
   until curl -sfk -o /dev/null "https://127.0.0.1:$serve_port/readyz"; do
     kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
     sleep 0.02
   done
-  ready_s=$(python3 -c "print(f'{$(date +%s.%N) - $start:.2f}')")
+  ready_s=$(python3 -c "print(f'{$(date +%s.%N) - $t:.2f}')")
 }
-stop_serve() { kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; }
+stop_serve() { stop_process podgate; }
 measure() {  # label: wrk against the running podgate; prints req/s and latencies
   # Warm the digest cache and the scan cache first.
   curl -sk -o /dev/null -X POST --data-binary @"$work/review.json" "https://127.0.0.1:$serve_port/validate"

@@ -13,6 +13,7 @@
 #include "kube/token.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "util/json_depth.h"
 
 namespace podgate::kube {
 
@@ -81,8 +82,7 @@ std::string query_escape(std::string_view value) {
 
 std::string Response::reason() const {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return {};
+  if (!util::parse_depth_limited(body, doc, 16) || !doc.IsObject()) return {};
   auto it = doc.FindMember("reason");
   return it != doc.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
                                                        : std::string();
@@ -92,8 +92,7 @@ std::string Response::describe() const {
   if (status == 0) return error.empty() ? "no answer" : error;
   std::string out = std::to_string(status);
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (!doc.HasParseError() && doc.IsObject()) {
+  if (util::parse_depth_limited(body, doc, 16) && doc.IsObject()) {
     auto reason = doc.FindMember("reason");
     if (reason != doc.MemberEnd() && reason->value.IsString()) out += std::string(" ") + reason->value.GetString();
     auto message = doc.FindMember("message");

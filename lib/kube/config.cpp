@@ -2,6 +2,7 @@
 // parts of a kubeconfig (clientcmd) a long-running component can use safely.
 
 #include "kube/config.h"
+#include "util/base64.h"
 
 #include "kube/files.h"
 #include "util/text.h"
@@ -46,46 +47,13 @@ std::string join_host_port(const std::string& host, const std::string& port) {
   return host + ":" + port;
 }
 
-// ---- base64 (what Go's encoding/json does with a []byte field, and a little more lenient) ----
+// ---- base64: what Go's encoding/json does with a []byte field, and a little more lenient (padded
+// or not, any ASCII space skipped: a YAML block scalar wraps long values); lib/util/base64.h ----
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard alphabet, padded or not; ASCII whitespace anywhere is skipped (a YAML block scalar
-// wraps long values). nullopt when it is not base64.
-std::optional<std::string> decode_base64(std::string_view text) {
-  std::string chars;
-  chars.reserve(text.size());
-  for (const char c : text) {
-    if (std::string_view(" \t\n\v\f\r").find(c) == std::string_view::npos) chars += c;
-  }
-  std::size_t n = chars.size();
-  std::size_t pads = 0;
-  while (pads < n && chars[n - 1 - pads] == '=') ++pads;
-  if (pads > 2 || (pads > 0 && n % 4 != 0)) return std::nullopt;
-  n -= pads;
-  if (n % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(n / 4 * 3 + 2);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const int v = base64_value(chars[i]);
-    if (v < 0) return std::nullopt;
-    acc = ((acc << 6) | static_cast<std::uint32_t>(v)) & 0xffffU;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xffU);
-    }
-  }
-  return out;
+std::optional<std::string> decode_base64(std::string_view text, util::Base64Error& error) {
+  util::Base64Options options;
+  options.skipAllWhitespace = true;
+  return util::decode_base64(text, kMaxPemBytes, &error, options);
 }
 
 // ---- the kubeconfig walk ----
@@ -156,10 +124,11 @@ class Kubeconfig {
     if (!data.empty() && !file.empty()) fail(where + ": both " + fileKey + " and " + dataKey + " are set; set one");
     std::string text;
     if (!data.empty()) {
-      auto decoded = decode_base64(data);
+      util::Base64Error error = util::Base64Error::None;
+      auto decoded = decode_base64(data, error);
+      if (error == util::Base64Error::TooLarge) fail(where + ": " + dataKey + " is larger than 1 MiB");
       if (!decoded) fail(where + ": " + dataKey + " is not valid base64");
       text = std::move(*decoded);
-      if (text.size() > kMaxPemBytes) fail(where + ": " + dataKey + " is larger than 1 MiB");
     } else if (!file.empty()) {
       const std::string path = resolve(file);
       text = read_or_throw("kubeconfig " + path_ + ": " + where, fileKey, path, kMaxPemBytes);

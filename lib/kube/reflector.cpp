@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "log/log.h"
+#include "util/json_depth.h"
 #include "metrics/metrics.h"
 
 namespace podgate::kube {
@@ -18,6 +19,11 @@ namespace podgate::kube {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Deeper than any Kubernetes object needs (a list page adds two levels, a watch event one); what a
+// tenant writes into a schemaless field (Trivy Operator's reports keep unknown fields) cannot make
+// the parse, or the re-serialisation for the sink, recurse without bound.
+constexpr unsigned kMaxDepth = 100;
 
 std::string member_string(const rapidjson::Value& v, const char* name) {
   if (!v.IsObject()) return {};
@@ -146,8 +152,8 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
           return false;
         }
         rapidjson::Document doc;
-        doc.Parse(page.body.data(), page.body.size());
-        const rapidjson::Value* items = doc.HasParseError() ? nullptr : member(doc, "items");
+        const bool parsed = util::parse_depth_limited(page.body, doc, kMaxDepth);
+        const rapidjson::Value* items = parsed ? member(doc, "items") : nullptr;
         if (!items || !items->IsArray()) {
           set_error("list " + options.path + ": the answer is not a list");
           return false;
@@ -191,8 +197,7 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
   // Applies one watch event line; returns false (with `end` set) when the watch must stop.
   bool apply_event(std::string_view line, WatchEnd& end) {
     rapidjson::Document doc;
-    doc.Parse(line.data(), line.size());
-    if (doc.HasParseError() || !doc.IsObject()) {
+    if (!util::parse_depth_limited(line, doc, kMaxDepth) || !doc.IsObject()) {
       end = WatchEnd::Error;
       set_error("watch " + options.path + ": an event is not JSON");
       return false;

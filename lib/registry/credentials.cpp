@@ -6,6 +6,7 @@
 // Where this differs from the kubelet, the comment at that spot says why.
 
 #include "registry/credentials.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/text.h"
 
@@ -72,51 +73,13 @@ std::string describe_key(std::string_view key) {
   return util::quoted(cleaned, kMaxKeyInError, true);
 }
 
-// ---- base64 (config.go decodeDockerConfigFieldAuth) ----
+// ---- base64 (config.go decodeDockerConfigFieldAuth): Go's StdEncoding (padded) or RawStdEncoding
+// (unpadded) DecodeString, lib/util/base64.h ----
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Go's base64.StdEncoding (padded) or RawStdEncoding (unpadded) DecodeString: '\r' and '\n' are
-// skipped wherever they are, anything else outside the alphabet is an error, and (not being in
-// Strict mode) the unused bits of the last character need not be zero.
 std::optional<std::string> decode_base64(std::string_view text, bool padded) {
-  std::string chars;
-  chars.reserve(text.size());
-  for (const char c : text) {
-    if (c != '\r' && c != '\n') chars += c;
-  }
-  std::size_t n = chars.size();
-  if (padded) {
-    if (n % 4 != 0) return std::nullopt;
-    std::size_t pads = 0;
-    while (pads < n && chars[n - 1 - pads] == '=') ++pads;
-    if (pads > 2) return std::nullopt;
-    n -= pads;
-  }
-  if (n % 4 == 1) return std::nullopt;  // a lone 6-bit character cannot end a byte
-
-  std::string out;
-  out.reserve(n / 4 * 3 + 2);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const int v = base64_value(chars[i]);  // also refuses a '=' that is not trailing padding
-    if (v < 0) return std::nullopt;
-    acc = ((acc << 6) | static_cast<std::uint32_t>(v)) & 0xffffU;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xffU);
-    }
-  }
-  return out;
+  util::Base64Options options;
+  options.padding = padded ? util::Base64Options::Padding::Required : util::Base64Options::Padding::Forbidden;
+  return util::decode_base64(text, kMaxCredentialsFileBytes, nullptr, options);
 }
 
 // "auth" is base64("user:pass"); padded or not is decided the way config.go does it (by a

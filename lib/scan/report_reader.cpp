@@ -190,28 +190,8 @@ std::vector<ScanRecord> finish(Parsed& p) {
 }
 
 void parse_document(std::string_view json, rapidjson::Document& doc, unsigned maxDepth) {
-  // A raw NUL cannot occur in JSON text, and the reader would take it for the end of input.
-  if (const void* nul = std::memchr(json.data(), '\0', json.size()))
-    refuse("not valid JSON: a NUL byte at offset " + std::to_string(static_cast<const char*>(nul) - json.data()));
-  struct Generator {
-    std::string_view json;
-    unsigned maxDepth;
-    rapidjson::ParseResult result;
-    bool tooDeep = false;
-    bool operator()(rapidjson::Document& d) {
-      util::DepthLimitedHandler<rapidjson::Document> handler{d, maxDepth};
-      rapidjson::MemoryStream stream(json.data(), json.size());
-      rapidjson::Reader reader;
-      result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(stream, handler);
-      tooDeep = handler.tooDeep;
-      return !result.IsError();
-    }
-  } generator{json, maxDepth, {}, false};
-  doc.Populate(generator);
-  if (generator.tooDeep) refuse("JSON nested deeper than " + std::to_string(maxDepth) + " levels");
-  if (generator.result.IsError())
-    refuse(std::string("not valid JSON: ") + rapidjson::GetParseError_En(generator.result.Code()) + " (at byte " +
-           std::to_string(generator.result.Offset()) + ")");
+  std::string why;
+  if (!util::parse_depth_limited(json, doc, maxDepth, &why)) refuse(why);
 }
 
 std::int64_t int_member(const Value& object, std::string_view name, const Path& at, std::int64_t min,

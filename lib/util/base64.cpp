@@ -20,14 +20,20 @@ std::optional<std::string> fail(Base64Error why, Base64Error* error) {
   return std::nullopt;
 }
 
+bool skipped(char c, const Base64Options& options) {
+  if (c == '\r' || c == '\n') return true;
+  return options.skipAllWhitespace && (c == ' ' || c == '\t' || c == '\v' || c == '\f');
+}
+
 }  // namespace
 
-std::optional<std::string> decode_base64(std::string_view text, std::size_t max_bytes, Base64Error* error) {
+std::optional<std::string> decode_base64(std::string_view text, std::size_t max_bytes, Base64Error* error,
+                                         Base64Options options) {
   if (error) *error = Base64Error::None;
   // The decoded size from the characters that carry data, before anything is allocated.
   std::size_t data = 0;
   for (const char c : text)
-    if (c != '\r' && c != '\n' && c != '=') ++data;
+    if (!skipped(c, options) && c != '=') ++data;
   if (data / 4 * 3 + (data % 4 > 1 ? data % 4 - 1 : 0) > max_bytes) return fail(Base64Error::TooLarge, error);
   std::string out;
   out.reserve(data / 4 * 3 + 2);
@@ -36,8 +42,9 @@ std::optional<std::string> decode_base64(std::string_view text, std::size_t max_
   std::size_t chars = 0;  // alphabet characters seen
   std::size_t pads = 0;
   for (const char c : text) {
-    if (c == '\r' || c == '\n') continue;
+    if (skipped(c, options)) continue;
     if (c == '=') {
+      if (options.padding == Base64Options::Padding::Forbidden) return fail(Base64Error::Invalid, error);
       ++pads;
       continue;
     }
@@ -54,6 +61,8 @@ std::optional<std::string> decode_base64(std::string_view text, std::size_t max_
   }
   if (chars % 4 == 1) return fail(Base64Error::Invalid, error);  // a lone 6-bit character ends no byte
   if (pads > 0 && (pads > 2 || (chars + pads) % 4 != 0)) return fail(Base64Error::Invalid, error);
+  if (options.padding == Base64Options::Padding::Required && (chars + pads) % 4 != 0)
+    return fail(Base64Error::Invalid, error);
   if (out.size() > max_bytes) return fail(Base64Error::TooLarge, error);
   return out;
 }

@@ -12,10 +12,20 @@ namespace podgate::util {
 
 enum class Base64Error { None, Invalid, TooLarge };
 
-// Decodes `text`: padded or not; '\r' and '\n' are skipped wherever they are (as Go's decoder
-// does); any other byte outside the alphabet, or misplaced '=', is Invalid. TooLarge when the
-// decoded bytes would exceed `max_bytes` (checked before decoding). On failure returns nullopt
-// and sets `error` if given. The error never quotes the text.
-std::optional<std::string> decode_base64(std::string_view text, std::size_t max_bytes, Base64Error* error = nullptr);
+struct Base64Options {
+  // Optional: padded or not (Go's StdEncoding or RawStdEncoding, whichever fits); Required: the
+  // length with padding a multiple of 4 (StdEncoding); Forbidden: no '=' at all (RawStdEncoding).
+  enum class Padding { Optional, Required, Forbidden } padding = Padding::Optional;
+  // Skip every ASCII space (a YAML block scalar wraps a long value), not only '\r' and '\n'.
+  bool skipAllWhitespace = false;
+};
+
+// Decodes `text`: '\r' and '\n' are skipped wherever they are (as Go's decoder does; all ASCII
+// space with skipAllWhitespace); any other byte outside the alphabet, or misplaced '=', is
+// Invalid; the unused bits of the last character need not be zero (Go's non-strict mode).
+// TooLarge when the decoded bytes would exceed `max_bytes` (checked before decoding). On failure
+// returns nullopt and sets `error` if given. The error never quotes the text.
+std::optional<std::string> decode_base64(std::string_view text, std::size_t max_bytes, Base64Error* error = nullptr,
+                                         Base64Options options = {});
 
 }  // namespace podgate::util

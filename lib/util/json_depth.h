@@ -2,9 +2,12 @@
 // A RapidJSON SAX handler that forwards every event and refuses nesting past a bound, so a hostile
 // document cannot make a parse (or any later walk over its tree) go arbitrarily deep.
 
+#include <rapidjson/document.h>
 #include <rapidjson/reader.h>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace podgate::util {
 
@@ -44,5 +47,11 @@ struct DepthLimitedHandler {
     return false;
   }
 };
+
+// Parses `json` into `doc` without recursion (RapidJSON's iterative parser), validating UTF-8 and
+// refusing nesting past `maxDepth`, so neither the parse nor a later recursive walk of the tree
+// (Accept, a writer) can be driven arbitrarily deep by what someone else wrote. False on failure,
+// with `why` (when given) saying what, never quoting the text.
+bool parse_depth_limited(std::string_view json, rapidjson::Document& doc, unsigned maxDepth, std::string* why = nullptr);
 
 }  // namespace podgate::util

@@ -37,22 +37,10 @@ if [ ! -x "$test_bin" ]; then
 fi
 
 work=$(mktemp -d /tmp/podgate-kube-e2e.XXXXXX)
-declare -A pids=()
-stop_process() {  # name: TERM, then KILL after 10 s
-  local name=$1 pid=${pids[$1]:-}
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-  unset "pids[$name]"
-}
+. "$here/cluster.sh"
 cleanup() {
   local rc=$?
-  for name in test kube-apiserver etcd; do stop_process "$name"; done
-  for name in "${!pids[@]}"; do stop_process "$name"; done
+  stop_all test kube-apiserver etcd
   if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
     log "kept $work (exit $rc)"
   else
@@ -62,29 +50,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 3)
-etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
-
 # ---- certificates, tokens, kubeconfigs ------------------------------------------------------------
-pki="$work/pki"; mkdir -p "$pki"
-new_ca() {  # name CN
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
-    -keyout "$pki/$1.key" -out "$pki/$1.crt" 2>/dev/null
-}
-new_cert() {  # name CA subject extensions
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
-    -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null &&
-  printf '%s\n' "$4" > "$pki/$1.ext" &&
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
-    -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
-}
-new_ca cluster-ca "podgate-e2e cluster CA" || die "openssl failed"
-new_cert apiserver cluster-ca "/CN=kube-apiserver" \
-  "$(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth')"
-new_cert admin cluster-ca "/O=system:masters/CN=e2e-admin" "extendedKeyUsage=clientAuth"
+cluster_init "$work" "$bindir" || die "openssl failed"
 new_cert podgate-test cluster-ca "/O=podgate-testers/CN=podgate-test" "extendedKeyUsage=clientAuth"
-openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
-openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 
 # Static tokens (--token-auth-file: token,user,uid,"groups"), read by the apiserver at start.
 random_token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -95,58 +63,12 @@ $(cat "$work/token-podgate-test"),podgate-test,uid-podgate-test,"podgate-testers
 $(cat "$work/token-podgate-throttled"),podgate-throttled,uid-podgate-throttled,"podgate-testers"
 EOF
 
-kubeconfig_for() {  # user
-  cat > "$work/kubeconfig-$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: e2e
-  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$pki/cluster-ca.crt"}
-users:
-- name: $1
-  user: {client-certificate: "$pki/$1.crt", client-key: "$pki/$1.key"}
-contexts:
-- name: e2e
-  context: {cluster: e2e, user: $1}
-current-context: e2e
-EOF
-}
-kubeconfig_for admin; kubeconfig_for podgate-test
-k() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-admin" --request-timeout=30s "$@"; }
+kubeconfig_for podgate-test
 
 # ---- processes ------------------------------------------------------------------------------------
-start() {  # name logfile command...  (the log is appended to: the apiserver may start twice)
-  local name=$1 logfile=$2; shift 2
-  # setpriv: the kernel kills the child if this script dies without running its trap (SIGKILL).
-  setpriv --pdeathsig KILL -- "$@" >>"$logfile" 2>&1 &
-  pids[$name]=$!
-}
-
-start etcd "$work/etcd.log" "$bindir/etcd" --name e2e --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-  --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
-  --initial-cluster "e2e=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync --log-level warn
-python3 "$here/e2e_tools.py" wait-http "http://127.0.0.1:$etcd_port/health" 30 ||
-  { tail -20 "$work/etcd.log" >&2; die "etcd did not start"; }
-
-start_apiserver() {  # starts kube-apiserver and waits for /readyz; false when it does not get ready
-  echo "---- start $(date -Is)" >> "$work/kube-apiserver.log"
-  start kube-apiserver "$work/kube-apiserver.log" "$bindir/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 --secure-port="$api_port" \
-    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-    --client-ca-file="$pki/cluster-ca.crt" --token-auth-file="$pki/tokens.csv" --authorization-mode=RBAC \
-    --service-cluster-ip-range=10.0.0.0/24 --service-account-issuer="https://127.0.0.1:$api_port" \
-    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --disable-admission-plugins=ServiceAccount --allow-privileged=true
-  for _ in $(seq 240); do
-    [ "$(k get --raw /readyz 2>/dev/null)" = ok ] && return 0
-    kill -0 "${pids[kube-apiserver]}" 2>/dev/null || return 1
-    sleep 0.25
-  done
-  return 1
-}
-start_apiserver || { tail -30 "$work/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+start_etcd || die "etcd did not start"
+apiserver_extra_args=(--token-auth-file="$pki/tokens.csv")
+start_apiserver || die "kube-apiserver did not become ready"
 log "kube-apiserver $("$bindir/kube-apiserver" --version | cut -d' ' -f2) ready on 127.0.0.1:$api_port"
 
 # ---- what the tests need --------------------------------------------------------------------------
@@ -253,7 +175,7 @@ run_binary() {  # logfile args...
       stop_process kube-apiserver
       touch "$control/stopped"
       sleep "$seconds"
-      start_apiserver || { tail -30 "$work/kube-apiserver.log" >&2; log "kube-apiserver did not come back"; }
+      start_apiserver || log "kube-apiserver did not come back"
       log "kube-apiserver is back"
       touch "$control/started"
     fi

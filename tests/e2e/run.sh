@@ -35,24 +35,10 @@ registry_bin=$(command -v docker-registry) || die "docker-registry is not instal
 tools_ready=$(date +%s)
 
 work=$(mktemp -d /tmp/podgate-e2e.XXXXXX)
-declare -A pids=()
-stop_process() {  # name: TERM, then KILL after 10 s
-  local name=$1 pid=${pids[$1]:-}
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-  unset "pids[$name]"
-}
+. "$here/cluster.sh"
 cleanup() {
   local rc=$?
-  for name in podgate replica-a replica-b replica-x loop kube-apiserver etcd registry private-registry; do
-    stop_process "$name"
-  done
-  for name in "${!pids[@]}"; do stop_process "$name"; done
+  stop_all podgate replica-a replica-b replica-x loop kube-apiserver etcd registry private-registry
   if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
     log "kept $work (exit $rc)"
   else
@@ -62,78 +48,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 11)
-etcd_port=${ports[0]} etcd_peer_port=${ports[1]} api_port=${ports[2]}
-podgate_port=${ports[3]} metrics_port=${ports[4]} registry_port=${ports[5]}
-replica_a_port=${ports[6]} replica_a_metrics=${ports[7]} replica_b_port=${ports[8]} replica_b_metrics=${ports[9]}
-private_registry="127.0.0.1:${ports[10]}"
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 8)
+podgate_port=${ports[0]} metrics_port=${ports[1]} registry_port=${ports[2]}
+replica_a_port=${ports[3]} replica_a_metrics=${ports[4]} replica_b_port=${ports[5]} replica_b_metrics=${ports[6]}
+private_registry="127.0.0.1:${ports[7]}"
 registry="127.0.0.1:$registry_port"
 
 # ---- certificates -----------------------------------------------------------------------------------
-pki="$work/pki"; mkdir -p "$pki"
-new_ca() {  # name CN
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
-    -keyout "$pki/$1.key" -out "$pki/$1.crt" 2>/dev/null
-}
-new_cert() {  # name CA subject extensions
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
-    -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null &&
-  printf '%s\n' "$4" > "$pki/$1.ext" &&
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
-    -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
-}
-new_ca cluster-ca "podgate-e2e cluster CA" || die "openssl failed"
+cluster_init "$work" "$bindir" || die "openssl failed"
 # podgate's serving certificate has a CA of its own, as in a cluster: the caBundle is only this one.
 new_ca webhook-ca "podgate-e2e webhook CA"
-new_cert apiserver cluster-ca "/CN=kube-apiserver" \
-  "$(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth')"
-new_cert admin cluster-ca "/O=system:masters/CN=e2e-admin" "extendedKeyUsage=clientAuth"
 # A second user with cluster-admin RBAC but outside system:masters, for the label guard.
 new_cert developer cluster-ca "/CN=e2e-developer" "extendedKeyUsage=clientAuth"
 # The replicas of the shared scan state run as this user, bound to the chart's own ClusterRole.
 new_cert replica cluster-ca "/CN=e2e-podgate-replica" "extendedKeyUsage=clientAuth"
 new_cert podgate webhook-ca "/CN=podgate" \
   "$(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth')"
-openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
-openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 mkdir -p "$work/podgate-tls"
 cp "$pki/podgate.crt" "$work/podgate-tls/tls.crt"; cp "$pki/podgate.key" "$work/podgate-tls/tls.key"
 
-kubeconfig_for() {  # user
-  cat > "$work/kubeconfig-$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: e2e
-  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$pki/cluster-ca.crt"}
-users:
-- name: $1
-  user: {client-certificate: "$pki/$1.crt", client-key: "$pki/$1.key"}
-contexts:
-- name: e2e
-  context: {cluster: e2e, user: $1}
-current-context: e2e
-EOF
-}
-kubeconfig_for admin; kubeconfig_for developer; kubeconfig_for replica
-k() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-admin" --request-timeout=30s "$@"; }
+kubeconfig_for developer; kubeconfig_for replica
 k_dev() { "$bindir/kubectl" --kubeconfig "$work/kubeconfig-developer" --request-timeout=30s "$@"; }
 
 # ---- processes ------------------------------------------------------------------------------------
-start() {  # name logfile command...
-  local name=$1 logfile=$2; shift 2
-  # setpriv: the kernel kills the child if this script dies without running its trap (SIGKILL).
-  setpriv --pdeathsig KILL -- "$@" >"$logfile" 2>&1 &
-  pids[$name]=$!
-}
-
-start etcd "$work/etcd.log" "$bindir/etcd" --name e2e --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-  --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
-  --initial-cluster "e2e=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync --log-level warn
-python3 "$here/e2e_tools.py" wait-http "http://127.0.0.1:$etcd_port/health" 30 ||
-  { tail -20 "$work/etcd.log" >&2; die "etcd did not start"; }
+start_etcd || die "etcd did not start"
 
 # Audit podgate's decisions on pods at Metadata level: that level carries admission webhooks'
 # auditAnnotations, which is what a security team reads.
@@ -150,24 +88,9 @@ rules:
         resources: ["deployments"]
   - level: None
 EOF
-start_apiserver() {  # (again after the outage case stops it; etcd keeps the state)
-start kube-apiserver "$work/kube-apiserver.log" "$bindir/kube-apiserver" \
-  --etcd-servers="http://127.0.0.1:$etcd_port" --bind-address=127.0.0.1 --secure-port="$api_port" \
-  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-  --client-ca-file="$pki/cluster-ca.crt" --authorization-mode=RBAC \
-  --service-cluster-ip-range=10.0.0.0/24 --service-account-issuer="https://127.0.0.1:$api_port" \
-  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-  --disable-admission-plugins=ServiceAccount --allow-privileged=true \
-  --audit-policy-file="$work/audit-policy.yaml" --audit-log-path="$work/audit.log" \
-  --audit-log-format=json --audit-log-mode=blocking
-for _ in $(seq 120); do
-  [ "$(k get --raw /readyz 2>/dev/null)" = ok ] && break
-  kill -0 "${pids[kube-apiserver]}" 2>/dev/null || break
-  sleep 0.5
-done
-[ "$(k get --raw /readyz 2>/dev/null)" = ok ] || { tail -30 "$work/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
-}
-start_apiserver
+apiserver_extra_args=(--audit-policy-file="$work/audit-policy.yaml" --audit-log-path="$work/audit.log"
+                      --audit-log-format=json --audit-log-mode=blocking)
+start_apiserver || die "kube-apiserver did not become ready"
 log "kube-apiserver $("$bindir/kube-apiserver" --version | cut -d' ' -f2) ready on 127.0.0.1:$api_port"
 
 cat > "$work/registry.yml" <<EOF

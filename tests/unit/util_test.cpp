@@ -5,8 +5,10 @@
 
 #include <rapidjson/document.h>
 
+#include "util/base64.h"
 #include "util/duration.h"
 #include "util/json.h"
+#include "util/json_depth.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -80,4 +82,45 @@ TEST_CASE("json_type_name names every JSON type", "[util]") {
   write_string(w, std::string_view());  // null data: RapidJSON would assert
   w.EndObject();
   CHECK(to_string(buffer) == std::string("{\"k\":\"a\\\"b\\u0000c\",\"\":\"\"}"));
+}
+
+TEST_CASE("decode_base64: padding modes, skipped space, bound", "[util]") {
+  using podgate::util::Base64Error;
+  using podgate::util::Base64Options;
+  using podgate::util::decode_base64;
+  Base64Options required, forbidden, spaces;
+  required.padding = Base64Options::Padding::Required;
+  forbidden.padding = Base64Options::Padding::Forbidden;
+  spaces.skipAllWhitespace = true;
+  CHECK(decode_base64("dXNlcjpwYXNz", 100) == "user:pass");
+  CHECK(decode_base64("dXNlcjpw", 100) == "user:p");
+  CHECK(decode_base64("dXNlcjo=", 100) == "user:");       // padded: fine when optional
+  CHECK(decode_base64("dXNlcjo", 100) == "user:");        // unpadded: fine when optional
+  CHECK(decode_base64("dXNlcjo=", 100, nullptr, required) == "user:");
+  CHECK_FALSE(decode_base64("dXNlcjo", 100, nullptr, required));
+  CHECK(decode_base64("dXNlcjo", 100, nullptr, forbidden) == "user:");
+  CHECK_FALSE(decode_base64("dXNlcjo=", 100, nullptr, forbidden));
+  CHECK(decode_base64("dXNl\r\ncjo=", 100) == "user:");   // \r\n always skipped
+  CHECK_FALSE(decode_base64("dXNl cjo=", 100));           // other space only when asked
+  CHECK(decode_base64("  dXNl\tcjo=\n", 100, nullptr, spaces) == "user:");
+  CHECK_FALSE(decode_base64("dXN=lcjo", 100));            // data after padding
+  Base64Error error = Base64Error::None;
+  CHECK_FALSE(decode_base64("dXNlcjpwYXNz", 8, &error));  // 9 bytes, bound 8: refused before decoding
+  CHECK(error == Base64Error::TooLarge);
+  CHECK_FALSE(decode_base64("dXNlc!pw", 100, &error));
+  CHECK(error == Base64Error::Invalid);
+}
+
+TEST_CASE("parse_depth_limited refuses deep nesting without recursing", "[util]") {
+  rapidjson::Document doc;
+  std::string why;
+  CHECK(podgate::util::parse_depth_limited(R"({"a":[{"b":1}]})", doc, 3, &why));
+  CHECK_FALSE(podgate::util::parse_depth_limited(R"({"a":[{"b":[1]}]})", doc, 3, &why));
+  CHECK(why == "JSON nested deeper than 3 levels");
+  // A million levels: refused at the bound, with no stack to speak of.
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  CHECK_FALSE(podgate::util::parse_depth_limited(deep, doc, 100, &why));
+  CHECK_FALSE(podgate::util::parse_depth_limited(std::string("{\"a\":\0}", 7), doc, 10, &why));
+  CHECK(why.find("NUL byte") != std::string::npos);
+  CHECK_FALSE(podgate::util::parse_depth_limited("{\"a\":\"\xff\"}", doc, 10, &why));  // not UTF-8
 }
