@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "log/log.h"
 #include "util/json_depth.h"
@@ -103,16 +104,24 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       m->set_kube_last_event(options.resource, std::chrono::duration<double>(now.time_since_epoch()).count());
   }
 
+  // Logs a change only: a new error once (not at every retry), and the recovery once.
   void set_error(std::string error) {
+    std::string previous;
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (error == lastError) return;
-      lastError = error;
+      previous = std::exchange(lastError, error);
     }
-    if (auto* logger = client.logger(); logger && !error.empty())
+    auto* logger = client.logger();
+    if (!logger) return;
+    if (!error.empty())
       logger->line(log::Level::Warn, "kubernetes cache: cannot list or watch; judging from what is cached")
           .str("resource", options.resource)
           .str("error", error, 512);
+    else
+      logger->line(log::Level::Info, "kubernetes cache: listing and watching again")
+          .str("resource", options.resource)
+          .str("previousError", previous, 512);
   }
 
   bool is_stopping() {

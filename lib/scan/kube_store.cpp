@@ -167,8 +167,18 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
     cache_erase(digest);
   }
 
-  // An object read from a list, a watch or an apply's answer.
-  void upsert_imagescan(std::string_view json) {
+  // The resourceVersion held for a digest ("" when none).
+  std::string held_version(const std::string& digest) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = index.find(digest);
+    return it == index.end() ? std::string() : it->second.resourceVersion;
+  }
+
+  // An object read from a list, a watch or an apply's answer. `onlyIfHeld`: an apply's answer is
+  // taken only while the version held is still the one seen before the apply; when an event came
+  // in between it may be newer than the answer (resourceVersions cannot be ordered), and the
+  // apply's own event follows anyway.
+  void upsert_imagescan(std::string_view json, const std::string* onlyIfHeld = nullptr) {
     std::string why;
     auto object = parse_imagescan(json, &why);
     if (!object) {
@@ -176,6 +186,10 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
       return;
     }
     std::lock_guard<std::mutex> lock(mutex);
+    if (onlyIfHeld) {
+      auto it = index.find(object->digest);
+      if ((it == index.end() ? std::string() : it->second.resourceVersion) != *onlyIfHeld) return;
+    }
     index_remove(object->digest);
     IndexEntry& e = index[object->digest];
     e.name = object->name;
@@ -427,13 +441,14 @@ std::vector<PutOutcome> KubeStore::put(const std::vector<ScanRecord>& records) {
       inflight.push_back(std::async(std::launch::async, [&d, &records, &writes, &failures, &outcomes, w] {
         const ScanRecord& record = records[writes[w].first];
         const std::string name = imagescan_name(record.digest);
+        const std::string before = d.held_version(record.digest);
         const kube::Response r = d.client.apply(kResource, std::string(kImageScansPath) + "/" + name,
                                                 writes[w].second, imagescan_field_manager(record.scanner), true);
         if (!r.ok()) {
           failures[w] = "cannot write ImageScan " + name + ": " + r.describe();
           return;
         }
-        d.upsert_imagescan(r.body);  // seen here at once; other replicas see it through their watch
+        d.upsert_imagescan(r.body, &before);  // seen here at once; other replicas see it through their watch
         outcomes[writes[w].first].stored = true;
       }));
     }
