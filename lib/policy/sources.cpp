@@ -92,6 +92,7 @@ std::shared_ptr<scan::Store> open_scan_store(const config::Config& config, kube:
   options.cacheBytes = scans.cacheBytes;
   options.retention = std::chrono::duration_cast<std::chrono::seconds>(scans.retention);
   options.trivyOperator = scans.trivyOperator;
+  options.trivyOperatorMaxBytes = scans.cacheBytes;  // the reports get a bound of their own, as large
   if (!kubernetes)
     options.primary = std::make_shared<scan::CachedStore>(scan::open_sqlite_store(scans.database),
                                                           scan::kCacheMaxEntries, scans.cacheBytes);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "kube/reflector.h"
 #include "log/log.h"
@@ -95,8 +96,11 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
     ScanRecord record;
     std::int64_t deletedAt = 0;
     std::uint64_t listGeneration = 0;
+    std::size_t bytes = 0;  // estimated_bytes of the record, and the key
   };
   std::unordered_map<std::string, OperatorReport> reports;
+  std::size_t reportBytes = 0;
+  bool overBoundLogged = false;
   std::unordered_map<std::string, std::vector<std::string>> reportsByDigest;
 
   std::vector<std::unique_ptr<kube::ReflectorSink>> sinks;
@@ -220,6 +224,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
     auto r = reports.find(key);
     if (r == reports.end()) return;
     const std::string digest = r->second.digest;
+    reportBytes -= r->second.bytes;
     reports.erase(r);
     auto& keys = reportsByDigest[digest];
     keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
@@ -229,15 +234,38 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
 
   void upsert_report(const std::string& key, std::string_view json, std::uint64_t generation) {
     TrivyOperatorScan scan = parse_vulnerability_report(json);
-    if (metrics) metrics->count_trivy_operator_report(scan.record ? "used" : label_of(scan.skipReason));
+    if (scan.record) {
+      // As an ImageScan: the findings at or above the floor, counts for the rest (the judge
+      // counts what is counted but not listed as bad).
+      auto& findings = scan.record->findings;
+      findings.erase(std::remove_if(findings.begin(), findings.end(),
+                                    [&](const Finding& f) { return f.severity < options.limits.findingsFloor; }),
+                     findings.end());
+      findings.shrink_to_fit();
+    }
+    const std::size_t bytes = scan.record ? estimated_bytes(key, {*scan.record}) : 0;
     std::lock_guard<std::mutex> lock(mutex);
     forget_report(key);
-    if (!scan.record) return;  // counted, never guessed
-    if (reports.size() >= options.trivyOperatorMaxReports) return;
+    if (!scan.record) {  // counted, never guessed
+      if (metrics) metrics->count_trivy_operator_report(label_of(scan.skipReason));
+      return;
+    }
+    if (reports.size() >= options.trivyOperatorMaxReports || reportBytes + bytes > options.trivyOperatorMaxBytes) {
+      if (metrics) metrics->count_trivy_operator_report("over_bound");
+      if (logger && !std::exchange(overBoundLogged, true))
+        logger->line(log::Level::Warn, "Trivy Operator reports past the memory bound are not held; their images count as unscanned")
+            .integer("reports", static_cast<long long>(reports.size()))
+            .integer("bytes", static_cast<long long>(reportBytes))
+            .integer("maxBytes", static_cast<long long>(options.trivyOperatorMaxBytes));
+      return;
+    }
+    if (metrics) metrics->count_trivy_operator_report("used");
     OperatorReport& r = reports[key];
     r.digest = scan.record->digest;
     r.record = std::move(*scan.record);
     r.listGeneration = generation;
+    r.bytes = bytes;
+    reportBytes += bytes;
     reportsByDigest[r.digest].push_back(key);
     refresh_merged(r.digest);
   }
@@ -308,11 +336,13 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
   // ---- housekeeping: metrics every 15 s, retention and the operator's grace on their interval ----
 
   void publish_metrics() {
-    if (!metrics || options.primary) return;
-    std::size_t records = 0, objects = 0, bytes = 0, cached = 0, cachedEntries = 0;
+    if (!metrics) return;
+    std::size_t records = 0, objects = 0, bytes = 0, cached = 0, cachedEntries = 0, heldReports = 0, heldBytes = 0;
     std::int64_t oldest = 0, newest = 0;
     {
       std::lock_guard<std::mutex> lock(mutex);
+      heldReports = reports.size();
+      heldBytes = reportBytes;
       objects = index.size();
       bytes = jsonBytes;
       cached = cacheBytes;
@@ -325,6 +355,9 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
         }
       }
     }
+    if (options.trivyOperator)
+      metrics->set_kube_cache("vulnerabilityreports", static_cast<double>(heldReports), static_cast<double>(heldBytes));
+    if (options.primary) return;  // the primary store's gauges are its own
     metrics->set_scan_store(static_cast<double>(records), static_cast<double>(oldest), static_cast<double>(newest));
     metrics->set_imagescans(static_cast<double>(objects), static_cast<double>(bytes));
     metrics->set_kube_cache(kResource, static_cast<double>(cachedEntries), static_cast<double>(cached));

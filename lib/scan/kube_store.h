@@ -24,7 +24,11 @@ struct KubeStoreOptions {
   // A report the operator deleted (its TTL rescan) keeps counting this long, so the gap before
   // the new report is not "unscanned".
   std::chrono::seconds trivyOperatorGrace{3600};
-  std::size_t trivyOperatorMaxReports = 50000;         // reports held (one per workload container)
+  // Reports held (one per workload container), bounded in count and in estimated bytes; each
+  // keeps only the findings at or above limits.findingsFloor, as an ImageScan does. A report past
+  // either bound is not held (counted as over_bound): its image stays unscanned, never clean.
+  std::size_t trivyOperatorMaxReports = 50000;
+  std::size_t trivyOperatorMaxBytes = 64u << 20;
   // Set: scans are stored there (the SQLite store of one replica), not as ImageScans, and this
   // store only adds Trivy Operator's reports to its answers.
   std::shared_ptr<Store> primary;

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -480,4 +481,36 @@ TEST_CASE("Reviewer: a pod's pull secret is read off-thread and resolves its ima
     CHECK(r.decision == policy::Decision::Denied);
     CHECK(api.total() == before);
   }
+}
+
+// Hidden (run with "[.bench]"; bench/RESULTS.md): the cache at its entry bound, 10,000 Secrets of a
+// realistic size (one registry each, a 40-character password), for what it holds and costs.
+TEST_CASE("bench: the pull-secret cache at 10,000 Secrets", "[.bench]") {
+  FakeApi api;
+  constexpr int kSecrets = 10000;
+  for (int i = 0; i < kSecrets; ++i)
+    api.set(secret_path("team-" + std::to_string(i % 100), "regcred-" + std::to_string(i)), 200,
+            dockerconfigjson({{"registry-" + std::to_string(i % 50) + ".example.com",
+                               "robot$team-" + std::to_string(i) + ":" + std::string(40, 'p')}}));
+  policy::PullSecretCache cache(api.function(), {}, nullptr, nullptr);
+  const auto rss = [] {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return 0L;
+  };
+  const long before = rss();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSecrets; ++i) {
+    policy::PullSecretRefs refs;
+    refs.namespace_ = "team-" + std::to_string(i % 100);
+    refs.secrets = {"regcred-" + std::to_string(i)};
+    REQUIRE(cache.keyring(refs)->size() == 1);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  WARN("10,000 Secrets: " << cache.size() << " held, " << cache.bytes() << " bytes by the cache's estimate (bound "
+                          << policy::PullSecretOptions{}.maxBytes << "), RSS grew " << (rss() - before) << " KiB, "
+                          << static_cast<int>(kSecrets / seconds) << " reads/s through the fake fetcher");
+  CHECK(cache.size() == static_cast<std::size_t>(kSecrets));
+  CHECK(cache.bytes() <= policy::PullSecretOptions{}.maxBytes);
 }
