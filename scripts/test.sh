@@ -7,8 +7,10 @@
 #      the end-to-end suite against a real kube-apiserver (tests/e2e/run.sh; its tools are built
 #      once per machine from the Go module proxy into .cache/e2e/), then lib/kube's client and
 #      reflector against the same kind of apiserver (tests/e2e/kube_client.sh)
-#   2. ASan+UBSan build: all unit and integration tests again
-#   3. TSan build: the concurrency tests (Catch2 tag [concurrency])
+#   2. ASan+UBSan build: all unit and integration tests again, and tests/e2e/kube_client.sh with
+#      that build's binary (lib/kube, lib/http's streams and the shared scan store have threads
+#      only a live apiserver exercises)
+#   3. TSan build: the concurrency tests (Catch2 tag [concurrency]), and kube_client.sh again
 #   4. clang build of the libFuzzer targets (tests/fuzz/), each run for 30 s (scripts/fuzz.sh)
 # Set PODGATE_TEST_QUICK=1 to run only step 1.
 set -euo pipefail
@@ -43,6 +45,10 @@ if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
   section "tests (ASan+UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j 2 --timeout 600 | tee "$logs/ctest-asan.log"
+  section "end-to-end: lib/kube under ASan+UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    PODGATE_E2E_KUBE_CLIENT_BIN="$PWD/build-asan/tests/podgate_e2e_kube_client" \
+    bash tests/e2e/kube_client.sh | tee "$logs/e2e-kube-asan.log"
 
   section "build (TSan)"
   bash scripts/build.sh tsan
@@ -57,6 +63,10 @@ if [ "${PODGATE_TEST_QUICK:-0}" != 1 ]; then
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
       "$bin" "[concurrency]" | tee -a "$logs/tsan.log"
   done
+  section "end-to-end: lib/kube under TSan"
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+    PODGATE_E2E_KUBE_CLIENT_BIN="$PWD/build-tsan/tests/podgate_e2e_kube_client" \
+    bash tests/e2e/kube_client.sh | tee "$logs/e2e-kube-tsan.log"
 
   section "fuzzing (libFuzzer + ASan + UBSan, 30 s per target)"
   bash scripts/fuzz.sh 30
@@ -70,7 +80,9 @@ done
 n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/chart.log" | tail -1); total=$((total + ${n:-0}))
 n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/prometheus.log" | tail -1); total=$((total + ${n:-0}))
 n=$(sed -n 's/^e2e: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/e2e.log" | tail -1); total=$((total + ${n:-0}))
-n=$(sed -n 's/^e2e-kube: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$logs/e2e-kube.log" | tail -1); total=$((total + ${n:-0}))
+for f in "$logs"/e2e-kube*.log; do
+  n=$(sed -n 's/^e2e-kube: \([0-9][0-9]*\) passed, 0 failed.*/\1/p' "$f" | tail -1); total=$((total + ${n:-0}))
+done
 if [ -f "$logs/tsan.log" ]; then
   n=$(sed -n 's/.* in \([0-9][0-9]*\) test cases\{0,1\})$/\1/p' "$logs/tsan.log" | awk '{s+=$1} END {print s+0}')
   total=$((total + n))
