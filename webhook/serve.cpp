@@ -106,6 +106,7 @@ struct Scans {
   std::unique_ptr<server::ScanApi> api;
   // "" when ready, else why not: a store read from the cluster is not ready until its first sync.
   std::function<std::string()> readiness;
+  std::shared_ptr<scan::KubeStore> fromCluster;  // the store, when it reads from the cluster
 };
 
 Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metrics& metrics, log::Logger& logger) {
@@ -114,6 +115,7 @@ Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metr
   if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
     scans.store = policy::open_scan_store(cfg, cluster);
     scans.readiness = policy::start_scan_store(scans.store);
+    scans.fromCluster = std::dynamic_pointer_cast<scan::KubeStore>(scans.store);
     if (!scans.readiness) {
       const auto stats = scans.store->stats();
       metrics.set_scan_store(static_cast<double>(stats.records), static_cast<double>(stats.oldestScan),
@@ -135,6 +137,38 @@ Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metr
                                                   cfg.scans.maxReportBytes, &metrics, &logger);
   }
   return scans;
+}
+
+// Says when the cluster's scans are in, or, past scans.syncTimeout, why they are not (podgate
+// stays not ready meanwhile, so a new pod never judges from an empty cache). Ends when the store
+// stops.
+std::thread log_first_sync(std::shared_ptr<scan::KubeStore> store, std::chrono::milliseconds timeout,
+                           log::Logger& logger) {
+  return std::thread([store = std::move(store), timeout, &logger] {
+    const auto started = std::chrono::steady_clock::now();
+    if (!store->wait_synced(timeout)) {
+      logger.line(log::Level::Error, "scan state not synced within scans.syncTimeout; staying not ready")
+          .str("error", store->sync_error());
+      if (!store->wait_synced(std::chrono::hours(24 * 365))) return;  // stopped
+    }
+    logger.line(log::Level::Info, "scan state synced from the cluster")
+        .integer("imagescans", store->stats().digests)
+        .num("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  });
+}
+
+// The Kubernetes client when the config needs one (null otherwise); false after logging why it
+// cannot be made.
+bool open_cluster(const config::Config& cfg, metrics::Metrics& metrics, log::Logger& logger,
+                  std::unique_ptr<kube::Client>& cluster) {
+  if (!policy::needs_cluster(cfg)) return true;
+  try {
+    cluster = policy::make_kube_client(cfg, "", &metrics, &logger);
+    return true;
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: Kubernetes API client").str("error", e.what());
+    return false;
+  }
 }
 
 // SIGHUP: policy::Reviewer::reload decides what a running server can take. A bad file keeps the
@@ -196,14 +230,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
     return 1;
   }
   std::unique_ptr<kube::Client> cluster;
-  if (policy::needs_cluster(cfg)) {
-    try {
-      cluster = policy::make_kube_client(cfg, "", &metrics, &logger);
-    } catch (const std::exception& e) {
-      logger.line(log::Level::Error, "cannot start: Kubernetes API client").str("error", e.what());
-      return 1;
-    }
-  }
+  if (!open_cluster(cfg, metrics, logger, cluster)) return 1;
   Scans scans;
   try {
     scans = open_scans(cfg, cluster.get(), metrics, logger);
@@ -239,22 +266,8 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
       .str("imageRules", images_action)
       .str("config", config_path.empty() ? "<embedded defaults>" : config_path);
 
-  // Says when the cluster's scans are in, or, past scans.syncTimeout, why they are not (podgate
-  // stays not ready meanwhile, so a new pod never judges from an empty cache).
   std::thread sync_watch;
-  if (auto store = std::dynamic_pointer_cast<scan::KubeStore>(scans.store)) {
-    sync_watch = std::thread([store, sync_timeout, &logger] {
-      const auto started = std::chrono::steady_clock::now();
-      if (!store->wait_synced(sync_timeout)) {
-        logger.line(log::Level::Error, "scan state not synced within scans.syncTimeout; staying not ready")
-            .str("error", store->sync_error());
-        if (!store->wait_synced(std::chrono::hours(24 * 365))) return;  // stopped
-      }
-      logger.line(log::Level::Info, "scan state synced from the cluster")
-          .integer("imagescans", store->stats().digests)
-          .num("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    });
-  }
+  if (scans.fromCluster) sync_watch = log_first_sync(scans.fromCluster, sync_timeout, logger);
 
   std::atomic<bool> signalled{false};
   std::thread signal_thread(
@@ -267,7 +280,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
   if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
-  if (auto store = std::dynamic_pointer_cast<scan::KubeStore>(scans.store)) store->stop();
+  if (scans.fromCluster) scans.fromCluster->stop();
   if (sync_watch.joinable()) sync_watch.join();
   logger.line(log::Level::Info, "podgate stopped");
   return 0;

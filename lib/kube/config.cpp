@@ -143,18 +143,7 @@ class Kubeconfig {
   }
 
   ClusterConfig load(const std::string& text, const std::string& wanted) const {
-    YAML::Node root;
-    try {
-      yaml::check_documents_advance(text);
-      root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      const std::string at = e.mark.is_null() ? "" : "line " + std::to_string(e.mark.line + 1) + ", column " +
-                                                          std::to_string(e.mark.column + 1) + ": ";
-      fail(at + "YAML error: " + e.msg);
-    }
-    if (!root || root.IsNull()) fail("is empty");
-    if (!root.IsMap()) fail("expected a map at the top level (apiVersion, kind, clusters, contexts, users)");
-
+    const YAML::Node root = parse(text);
     std::string contextName = wanted;
     if (contextName.empty()) {
       contextName = scalar(root, "current-context", "");
@@ -171,10 +160,29 @@ class Kubeconfig {
     out.namespace_ = scalar(context, "namespace", cw + ": ");
     if (out.namespace_.empty()) out.namespace_ = "default";
     out.source = "kubeconfig " + path_ + " (context " + contextName + ")";
+    read_cluster(find(root, "clusters", "cluster", clusterName), "cluster " + q(clusterName), out);
+    read_user(find(root, "users", "user", userName), "user " + q(userName), out);
+    return out;
+  }
 
-    // The cluster.
-    const YAML::Node cluster = find(root, "clusters", "cluster", clusterName);
-    const std::string kw = "cluster " + q(clusterName);
+ private:
+  YAML::Node parse(const std::string& text) const {
+    YAML::Node root;
+    try {
+      yaml::check_documents_advance(text);
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      const std::string at = e.mark.is_null() ? "" : "line " + std::to_string(e.mark.line + 1) + ", column " +
+                                                          std::to_string(e.mark.column + 1) + ": ";
+      fail(at + "YAML error: " + e.msg);
+    }
+    if (!root || root.IsNull()) fail("is empty");
+    if (!root.IsMap()) fail("expected a map at the top level (apiVersion, kind, clusters, contexts, users)");
+    return root;
+  }
+
+  // The server (https only, no user information, query or fragment), CA and TLS server name.
+  void read_cluster(const YAML::Node& cluster, const std::string& kw, ClusterConfig& out) const {
     std::string server = scalar(cluster, "server", kw + ": ");
     if (server.empty()) fail(kw + " has no server");
     if (!util::ascii_istarts_with(server, "https://")) {
@@ -197,10 +205,10 @@ class Kubeconfig {
     out.caPem = pem(cluster, "certificate-authority", kw, true, &out.caFile);
     if (!out.caFile.empty()) out.caPem.clear();  // re-read from caFile
     out.tlsServerName = scalar(cluster, "tls-server-name", kw + ": ");
+  }
 
-    // The user.
-    const YAML::Node user = find(root, "users", "user", userName);
-    const std::string uw = "user " + q(userName);
+  // The credentials: a token, a token file or a client certificate; every other way refused.
+  void read_user(const YAML::Node& user, const std::string& uw, ClusterConfig& out) const {
     if (user["exec"] && !user["exec"].IsNull()) {
       fail(uw + ": exec credential plugins are not supported" + std::string(kUseInstead));
     }
@@ -228,10 +236,8 @@ class Kubeconfig {
       fail(uw + ": " + (out.clientCertPem.empty() ? "client-key is set without client-certificate"
                                                   : "client-certificate is set without client-key"));
     }
-    return out;
   }
 
- private:
   std::string path_;
   std::string dir_;
 };

@@ -241,25 +241,26 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
     return true;
   }
 
-  // One watch from resourceVersion, until it ends. Events are applied on a transport thread while
-  // this thread waits; nothing else touches the sink meanwhile.
-  WatchEnd watch_once() {
-    std::uniform_int_distribution<long long> pick(options.minWatchTimeout.count(),
-                                                  std::max(options.minWatchTimeout, options.maxWatchTimeout).count());
-    const std::chrono::seconds timeout(pick(random));
+  // What one watch's handlers share with the thread waiting for it.
+  struct WatchState {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    WatchEnd end = WatchEnd::Closed;
+    std::string buffer;  // the part of an event not yet ended by its newline
+    bool gotData = false;
+  };
+
+  std::string watch_target(std::chrono::seconds timeout) const {
     std::string target = options.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
                          query_escape(resourceVersion) + "&timeoutSeconds=" + std::to_string(timeout.count());
     if (!options.labelSelector.empty()) target += "&labelSelector=" + query_escape(options.labelSelector);
+    return target;
+  }
 
-    struct State {
-      std::mutex mutex;
-      std::condition_variable cv;
-      bool done = false;
-      WatchEnd end = WatchEnd::Closed;
-      std::string buffer;
-      bool gotData = false;
-    };
-    auto state = std::make_shared<State>();
+  // The stream's handlers: split the body into newline-ended events (each bounded) and apply them,
+  // and record how the watch ended.
+  Client::WatchHandlers watch_handlers(const std::shared_ptr<WatchState>& state) {
     auto self = shared_from_this();
     Client::WatchHandlers handlers;
     handlers.onStatus = [self, state](int status, const std::string&) {
@@ -297,6 +298,18 @@ struct Reflector::Impl : std::enable_shared_from_this<Reflector::Impl> {
       state->done = true;
       state->cv.notify_all();
     };
+    return handlers;
+  }
+
+  // One watch from resourceVersion, until it ends. Events are applied on a transport thread while
+  // this thread waits; nothing else touches the sink meanwhile.
+  WatchEnd watch_once() {
+    std::uniform_int_distribution<long long> pick(options.minWatchTimeout.count(),
+                                                  std::max(options.minWatchTimeout, options.maxWatchTimeout).count());
+    const std::chrono::seconds timeout(pick(random));
+    const std::string target = watch_target(timeout);
+    auto state = std::make_shared<WatchState>();
+    Client::WatchHandlers handlers = watch_handlers(state);
     std::string startError;
     const auto opened = Clock::now();
     {

@@ -174,7 +174,11 @@ std::string imagescan_field_manager(std::string_view scanner) {
   return out;
 }
 
-std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits& limits) {
+namespace {
+
+// The entry's fields from the record, checked and bounded; counts cover everything the record
+// lists, whatever its counts say, so nothing is under-counted.
+Entry entry_of(const ScanRecord& record) {
   Entry e;
   e.name = imagescan_name(record.digest);
   if (e.name.empty()) throw std::invalid_argument("ImageScan: not a valid digest: " + quoted(record.digest));
@@ -192,7 +196,6 @@ std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits
   const int malware = static_cast<int>(record.malware);
   e.malware = malware >= 0 && malware <= static_cast<int>(MalwareResult::Error) ? record.malware : MalwareResult::Error;
 
-  // Counts cover everything the record lists, whatever its counts say: nothing is under-counted.
   std::array<std::int64_t, kSeverityCount> listed{};
   for (const Finding& f : record.findings) {
     const auto s = static_cast<std::size_t>(f.severity);
@@ -203,14 +206,17 @@ std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits
     e.counts[s] = std::min<std::int64_t>(std::max<std::int64_t>(record.counts[s], listed[s]), kImageScanMaxCount);
     e.total += e.counts[s];
   }
+  return e;
+}
 
-  // The findings that may be listed: at or above the floor, within the bounds, and no more at a
-  // severity than its count (only when a count hit kImageScanMaxCount).
+// The findings that may be listed: at or above the floor, within the bounds, and no more at a
+// severity than its count (only when a count hit kImageScanMaxCount).
+std::vector<Written> listable_findings(const ScanRecord& record, const Entry& e, Severity floor) {
   std::vector<Written> candidates;
   std::array<std::int64_t, kSeverityCount> taken{};
   for (std::size_t i = 0; i < record.findings.size(); ++i) {
     const Finding& f = record.findings[i];
-    if (static_cast<int>(f.severity) < static_cast<int>(limits.findingsFloor)) continue;
+    if (static_cast<int>(f.severity) < static_cast<int>(floor)) continue;
     if (candidates.size() == kImageScanMaxFindings) break;
     auto w = writable(f, i);
     if (!w) continue;
@@ -219,20 +225,18 @@ std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits
     ++taken[s];
     candidates.push_back(std::move(*w));
   }
-  std::vector<const Written*> keep;
-  keep.reserve(candidates.size());
-  for (const Written& w : candidates) keep.push_back(&w);
+  return candidates;
+}
 
-  std::string body = write_body(e, keep);
-  if (body.size() <= limits.maxObjectBytes) return body;
-
-  // Too large: drop the findings lowest severity first, within a severity the last listed first,
-  // until the estimate fits (the body without findings, with findingsOmitted at its widest, plus
-  // each finding and the commas between them: never short), then write and check.
+// The body when all candidates do not fit: drop the findings lowest severity first, within a
+// severity the last listed first, until the estimate fits (the body without findings, with
+// findingsOmitted at its widest, plus each finding and the commas between them: never short),
+// then write and check.
+std::string body_within(const Entry& e, const std::vector<Written>& candidates, std::size_t maxBytes) {
   const std::string bare = write_body(e, {});
-  if (bare.size() > limits.maxObjectBytes)
+  if (bare.size() > maxBytes)
     throw std::invalid_argument("ImageScan: the object without findings is " + std::to_string(bare.size()) +
-                                " bytes, more than maxObjectBytes (" + std::to_string(limits.maxObjectBytes) + ")");
+                                " bytes, more than maxObjectBytes (" + std::to_string(maxBytes) + ")");
   std::vector<std::size_t> sizes(candidates.size());
   std::size_t total = bare.size() + (candidates.empty() ? 0 : candidates.size() - 1);  // the commas
   for (std::size_t i = 0; i < candidates.size(); ++i) {
@@ -247,9 +251,10 @@ std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits
     return a > b;
   });
   std::vector<bool> dropped(candidates.size(), false);
+  std::vector<const Written*> keep;
   std::size_t next = 0;
   for (;;) {
-    while (total > limits.maxObjectBytes && next < order.size()) {
+    while (total > maxBytes && next < order.size()) {
       dropped[order[next]] = true;
       total -= sizes[order[next]] + (next + 1 < order.size() ? 1 : 0);
       ++next;
@@ -257,10 +262,23 @@ std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits
     keep.clear();
     for (std::size_t i = 0; i < candidates.size(); ++i)
       if (!dropped[i]) keep.push_back(&candidates[i]);
-    body = write_body(e, keep);
-    if (body.size() <= limits.maxObjectBytes || next == order.size()) return body;
+    std::string body = write_body(e, keep);
+    if (body.size() <= maxBytes || next == order.size()) return body;
     total = body.size();  // the estimate was short (it cannot be, but never return too much)
   }
+}
+
+}  // namespace
+
+std::string imagescan_apply_body(const ScanRecord& record, const ImageScanLimits& limits) {
+  const Entry e = entry_of(record);
+  const std::vector<Written> candidates = listable_findings(record, e, limits.findingsFloor);
+  std::vector<const Written*> keep;
+  keep.reserve(candidates.size());
+  for (const Written& w : candidates) keep.push_back(&w);
+  std::string body = write_body(e, keep);
+  if (body.size() <= limits.maxObjectBytes) return body;
+  return body_within(e, candidates, limits.maxObjectBytes);
 }
 
 // ---- reading ----------------------------------------------------------------------------------
