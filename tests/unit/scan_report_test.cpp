@@ -33,11 +33,7 @@ const std::string kNginxAmd64 = "sha256:42de49d302127345f707bb48515f5318bc4f4f88
 const std::string kMirai = "sha256:e410e110978429a2a4e5685c53907f9b0792dfe4b72e3513bd276b739854025c";
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(PODGATE_FIXTURES_DIR) + "/scans/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return podgate::test::read_file(std::string(PODGATE_FIXTURES_DIR) + "/scans/" + name);
 }
 
 // The fixture with one exact piece of text replaced (the piece must be there, once or more: the

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "scan/imagescan.h"
+#include "support/temp_dir.h"
 #include "scan/scan.h"
 #include "scan/trivy_operator.h"
 
@@ -21,11 +22,7 @@ namespace {
 const std::string kWebDigest = "sha256:9b2a5c0d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b";
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(PODGATE_FIXTURES_DIR) + "/trivy-operator/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return podgate::test::read_file(std::string(PODGATE_FIXTURES_DIR) + "/trivy-operator/" + name);
 }
 
 std::string replaced(std::string text, std::string_view from, std::string_view to) {
