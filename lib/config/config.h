@@ -207,6 +207,29 @@ struct KubernetesConfig {
   bool operator==(const KubernetesConfig&) const = default;
 };
 
+// What the continuous audit writes its findings to (reports: in docs/configuration.md).
+enum class AuditReports { WgPolicy, OpenReports, None };
+const char* to_string(AuditReports value);  // "wgpolicyk8s.io/v1alpha2", "openreports.io/v1alpha1", "none"
+
+// The continuous audit (lib/audit): the Pods that run, judged again whenever a scan verdict or the
+// rules change, and every `interval`; findings go to PolicyReports, Events and metrics. Needs the
+// Kubernetes client.
+struct AuditConfig {
+  bool enabled = false;
+  std::chrono::milliseconds interval{3600LL * 1000};  // a full pass over every running Pod
+  AuditReports reports = AuditReports::WgPolicy;
+  bool events = true;              // events.k8s.io/v1 Events on the workload for newly found violations
+  double podsPerSecond = 200;      // a full pass judges at most this many Pods a second
+  std::size_t cacheBytes = 64 * 1024 * 1024;  // the Pod projection cache (estimated bytes)
+  // The Lease that elects the one replica writing reports and Events: "" namespace = the Pod's own
+  // (POD_NAMESPACE, else the service account's), else "default".
+  std::string leaseNamespace;
+  std::string leaseName = "podgate-audit";
+  std::chrono::milliseconds leaseDuration{15000};
+
+  bool operator==(const AuditConfig&) const = default;
+};
+
 struct LoggingConfig {
   std::string level = "info";  // debug | info | warn | error
   bool logAllowed = false;     // also log plain allows (every request); off by default for volume
@@ -221,6 +244,7 @@ struct Config {
   std::vector<RegistryConfig> registries;
   KubernetesConfig kubernetes;
   ScansConfig scans;
+  AuditConfig audit;
   ServerConfig server;
   LoggingConfig logging;
 

@@ -80,6 +80,7 @@ class Reader {
   void registries(const YAML::Node& node, const std::string& path, std::vector<RegistryConfig>& out);
   void kubernetes(const YAML::Node& node, const std::string& path, KubernetesConfig& out);
   void scans(const YAML::Node& node, const std::string& path, ScansConfig& out);
+  void audit(const YAML::Node& node, const std::string& path, AuditConfig& out);
   void server(const YAML::Node& node, const std::string& path, ServerConfig& out);
   void tls(const YAML::Node& node, const std::string& path, TlsConfig& out);
   void limits(const YAML::Node& node, const std::string& path, Limits& out);

@@ -313,6 +313,22 @@ void write_scans(Writer& w, const ScansConfig& scans) {
   w.end();
 }
 
+void write_audit(Writer& w, const AuditConfig& audit) {
+  w.begin("audit");
+  w.boolean("enabled", audit.enabled);
+  w.duration("interval", audit.interval);
+  w.string("reports", to_string(audit.reports));
+  w.boolean("events", audit.events);
+  w.decimal("podsPerSecond", audit.podsPerSecond);
+  w.number("cacheBytes", audit.cacheBytes);
+  w.begin("lease");
+  w.string("namespace", audit.leaseNamespace);
+  w.string("name", audit.leaseName);
+  w.duration("duration", audit.leaseDuration);
+  w.end();
+  w.end();
+}
+
 void write_server(Writer& w, const ServerConfig& server) {
   w.begin("server");
   w.string("listen", server.listen);
@@ -349,6 +365,7 @@ void write_config(Writer& w, const Config& config) {
   write_registries(w, config.registries);
   write_kubernetes(w, config.kubernetes);
   write_scans(w, config.scans);
+  write_audit(w, config.audit);
   write_server(w, config.server);
   w.begin("logging");
   w.string("level", config.logging.level);

@@ -186,6 +186,7 @@ void Reader::read(const YAML::Node& root, Config& config) {
               {"kubernetes",
                [&](const YAML::Node& n, const std::string& p) { kubernetes(n, p, config.kubernetes); }},
               {"scans", [&](const YAML::Node& n, const std::string& p) { scans(n, p, config.scans); }},
+              {"audit", [&](const YAML::Node& n, const std::string& p) { audit(n, p, config.audit); }},
               {"server", [&](const YAML::Node& n, const std::string& p) { server(n, p, config.server); }},
               {"logging", [&](const YAML::Node& n, const std::string& p) { logging(n, p, config.logging); }},
           });
@@ -419,6 +420,55 @@ void Reader::scans(const YAML::Node& node, const std::string& path, ScansConfig&
                  mapping(n, p,
                          {{"trivyOperator",
                            [&](const YAML::Node& m, const std::string& q) { out.trivyOperator = boolean(m, q); }}});
+               }},
+          });
+}
+
+void Reader::audit(const YAML::Node& node, const std::string& path, AuditConfig& out) {
+  mapping(node, path,
+          {
+              {"enabled", [&](const YAML::Node& n, const std::string& p) { out.enabled = boolean(n, p); }},
+              {"interval",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.interval = duration(n, p, std::chrono::minutes(1), "1m", std::chrono::hours(168), "168h");
+               }},
+              {"reports",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.reports = choice<AuditReports>(n, p,
+                                                    {{"wgpolicyk8s.io/v1alpha2", AuditReports::WgPolicy},
+                                                     {"openreports.io/v1alpha1", AuditReports::OpenReports},
+                                                     {"none", AuditReports::None}});
+               }},
+              {"events", [&](const YAML::Node& n, const std::string& p) { out.events = boolean(n, p); }},
+              {"podsPerSecond",
+               [&](const YAML::Node& n, const std::string& p) { out.podsPerSecond = decimal(n, p, 100000, "100000"); }},
+              {"cacheBytes",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.cacheBytes = byte_size(n, p, 1ULL << 20, "1Mi", 16ULL << 30, "16Gi");
+               }},
+              {"lease",
+               [&](const YAML::Node& n, const std::string& p) {
+                 mapping(n, p,
+                         {
+                             {"namespace",
+                              [&](const YAML::Node& m, const std::string& q) {
+                                out.leaseNamespace = string(m, q);
+                                if (!out.leaseNamespace.empty() && !is_dns1123_label(out.leaseNamespace)) {
+                                  fail(q, "must be empty or a valid namespace name, got " + quoted(out.leaseNamespace));
+                                }
+                              }},
+                             {"name",
+                              [&](const YAML::Node& m, const std::string& q) {
+                                out.leaseName = non_empty_string(m, q);
+                                if (!is_dns1123_label(out.leaseName)) {
+                                  fail(q, "must be a DNS-1123 label (a Lease name), got " + quoted(out.leaseName));
+                                }
+                              }},
+                             {"duration",
+                              [&](const YAML::Node& m, const std::string& q) {
+                                out.leaseDuration = duration(m, q, std::chrono::seconds(5), "5s", std::chrono::minutes(5), "5m");
+                              }},
+                         });
                }},
           });
 }

@@ -41,6 +41,15 @@ const char* to_string(OnResolveError value) { return value == OnResolveError::Al
 
 const char* to_string(ScanStore value) { return value == ScanStore::Kubernetes ? "kubernetes" : "sqlite"; }
 
+const char* to_string(AuditReports value) {
+  switch (value) {
+    case AuditReports::WgPolicy: return "wgpolicyk8s.io/v1alpha2";
+    case AuditReports::OpenReports: return "openreports.io/v1alpha1";
+    case AuditReports::None: return "none";
+  }
+  return "none";
+}
+
 std::vector<std::string> RuntimeSocketsRule::default_socket_paths() {
   // Sockets and the runtime state directories that hold them. The policy treats a hostPath as
   // dangerous when it is one of these or an ancestor of one, so "/run" or "/" are caught too, and

@@ -40,8 +40,8 @@ std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& co
 ImageResolutions resolve_images(registry::DigestCache* images, const std::vector<image::Reference>& refs,
                                 std::chrono::steady_clock::time_point deadline);
 
-// Whether a config needs the Kubernetes API: scans.store kubernetes, scans.sources.trivyOperator
-// or rules.images.resolve.pullSecrets.
+// Whether a config needs the Kubernetes API: scans.store kubernetes, scans.sources.trivyOperator,
+// rules.images.resolve.pullSecrets or audit.enabled.
 bool needs_cluster(const config::Config& config);
 
 // The Kubernetes client for a config (kubernetes.*; `kubeconfig`, the --kubeconfig flag, wins
