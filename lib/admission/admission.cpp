@@ -327,7 +327,7 @@ bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure
   return true;
 }
 
-constexpr std::array<std::string_view, 2> kObjectNameKeys{"name", "generateName"};
+constexpr std::array<std::string_view, 3> kObjectNameKeys{"name", "generateName", "uid"};
 constexpr std::array<std::string_view, 3> kObjectKeys{"metadata", "spec", "ephemeralContainers"};
 
 constexpr std::array<std::string_view, 2> kPersistentVolumeSourceKeys{"hostPath", "local"};
@@ -369,11 +369,12 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
   const Path metaPath = path.member("metadata");
   if (!check_object(top[0], metaPath, failure)) return false;
   if (top[0]) {
-    Members<2> meta(kObjectNameKeys);
+    Members<3> meta(kObjectNameKeys);
     if (!meta.scan(*top[0], metaPath, failure)) return false;
     std::string_view name, generateName;
     if (!read_string(meta[0], metaPath.member("name"), name, failure)) return false;
     if (!read_string(meta[1], metaPath.member("generateName"), generateName, failure)) return false;
+    if (!read_string(meta[2], metaPath.member("uid"), info.uid, failure)) return false;
     info.name = name.empty() ? generateName : name;
   }
 

@@ -79,6 +79,7 @@ struct PersistentVolumePath {
 // What podgate knows about the object under review.
 struct ObjectInfo {
   std::string_view name;          // metadata.name, or metadata.generateName when name is empty
+  std::string_view uid;           // metadata.uid: set by the apiserver before validating admission (CREATE too)
   std::optional<PodSpec> podSpec; // absent when the object carries no pod spec
   std::vector<PersistentVolumePath> nodePaths;  // a PersistentVolume's hostPath / local path
 };

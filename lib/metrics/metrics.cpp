@@ -288,6 +288,75 @@ struct Metrics::Impl {
   LabelledCache<prometheus::Gauge> kubeCacheObjectsCache{kubeCacheObjects};
   LabelledCache<prometheus::Gauge> kubeCacheBytesCache{kubeCacheBytes};
 
+  prometheus::Family<prometheus::Gauge>& auditLeader =
+      prometheus::BuildGauge()
+          .Name("podgate_audit_leader")
+          .Help("1 while this replica holds the audit Lease and writes reports and Events.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auditLeaderTransitions =
+      prometheus::BuildCounter()
+          .Name("podgate_audit_leader_transitions_total")
+          .Help("Times this replica became or stopped being the audit leader.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& auditRunningPods =
+      prometheus::BuildGauge()
+          .Name("podgate_audit_running_pods")
+          .Help("Running Pods by audit verdict (pass, warn, fail: enforcement would deny them), as the leader judged them.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& auditRunningViolations =
+      prometheus::BuildGauge()
+          .Name("podgate_audit_running_violations")
+          .Help("Running Pods with at least one violation of a rule, by rule and action.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& auditRunningContainers =
+      prometheus::BuildGauge()
+          .Name("podgate_audit_running_containers")
+          .Help("Running containers by the scan verdict of the digest they run (clean, vulnerable, malicious, unscanned, stale).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auditJudgements =
+      prometheus::BuildCounter()
+          .Name("podgate_audit_pods_judged_total")
+          .Help("Pod judgements by the audit, by trigger (pod, verdict, rules, interval, start).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& auditPass =
+      prometheus::BuildHistogram()
+          .Name("podgate_audit_pass_duration_seconds")
+          .Help("One full audit pass over every cached Pod, paced by audit.podsPerSecond.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& auditVerdictLatency =
+      prometheus::BuildHistogram()
+          .Name("podgate_audit_verdict_to_report_seconds")
+          .Help("From a scan verdict change to the reports of the Pods that run the digest being written.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auditReports =
+      prometheus::BuildCounter()
+          .Name("podgate_audit_reports_total")
+          .Help("PolicyReport writes by operation (apply, delete) and result (ok, error).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auditEvents =
+      prometheus::BuildCounter()
+          .Name("podgate_audit_events_total")
+          .Help("Audit Events by result (created, series, throttled, dropped, error).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auditPodsDropped =
+      prometheus::BuildCounter()
+          .Name("podgate_audit_pods_dropped_total")
+          .Help("Pods the audit's cache did not keep, by reason (bytes, too_large, malformed).")
+          .Register(*registry);
+  prometheus::Gauge& auditLeaderGauge = auditLeader.Add({});
+  prometheus::Counter& auditLeaderTransitionsCounter = auditLeaderTransitions.Add({});
+  prometheus::Histogram& auditPassHistogram = auditPass.Add(
+      {}, prometheus::Histogram::BucketBoundaries{0.01, 0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600});
+  prometheus::Histogram& auditVerdictLatencyHistogram =
+      auditVerdictLatency.Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60});
+  LabelledCache<prometheus::Gauge> auditRunningPodsCache{auditRunningPods};
+  LabelledCache<prometheus::Gauge> auditRunningViolationsCache{auditRunningViolations};
+  LabelledCache<prometheus::Gauge> auditRunningContainersCache{auditRunningContainers};
+  LabelledCache<prometheus::Counter> auditJudgementsCache{auditJudgements};
+  LabelledCache<prometheus::Counter> auditReportsCache{auditReports};
+  LabelledCache<prometheus::Counter> auditEventsCache{auditEvents};
+  LabelledCache<prometheus::Counter> auditPodsDroppedCache{auditPodsDropped};
+
   prometheus::Family<prometheus::Gauge>& imageScans =
       prometheus::BuildGauge()
           .Name("podgate_scan_imagescans")
@@ -479,6 +548,33 @@ void Metrics::set_kube_watch_connected(std::string_view resource, bool connected
 void Metrics::set_kube_cache(std::string_view resource, double objects, double bytes) {
   impl_->kubeCacheObjectsCache.get({{"resource", resource}}).Set(objects);
   impl_->kubeCacheBytesCache.get({{"resource", resource}}).Set(bytes);
+}
+
+void Metrics::set_audit_leader(bool leader) {
+  const double value = leader ? 1 : 0;
+  if (impl_->auditLeaderGauge.Value() != value) impl_->auditLeaderTransitionsCounter.Increment();
+  impl_->auditLeaderGauge.Set(value);
+}
+void Metrics::set_audit_running_pods(std::string_view verdict, double pods) {
+  impl_->auditRunningPodsCache.get({{"verdict", verdict}}).Set(pods);
+}
+void Metrics::set_audit_running_violations(std::string_view rule, std::string_view action, double pods) {
+  impl_->auditRunningViolationsCache.get({{"rule", rule}, {"action", action}}).Set(pods);
+}
+void Metrics::set_audit_running_containers(std::string_view scan, double containers) {
+  impl_->auditRunningContainersCache.get({{"scan", scan}}).Set(containers);
+}
+void Metrics::count_audit_judgements(std::string_view trigger, double pods) {
+  impl_->auditJudgementsCache.get({{"trigger", trigger}}).Increment(pods);
+}
+void Metrics::observe_audit_pass(double seconds) { impl_->auditPassHistogram.Observe(seconds); }
+void Metrics::observe_audit_verdict_latency(double seconds) { impl_->auditVerdictLatencyHistogram.Observe(seconds); }
+void Metrics::count_audit_report(std::string_view operation, std::string_view result) {
+  impl_->auditReportsCache.get({{"operation", operation}, {"result", result}}).Increment();
+}
+void Metrics::count_audit_event(std::string_view result) { impl_->auditEventsCache.get({{"result", result}}).Increment(); }
+void Metrics::count_audit_pod_dropped(std::string_view reason) {
+  impl_->auditPodsDroppedCache.get({{"reason", reason}}).Increment();
 }
 
 void Metrics::set_imagescans(double objects, double bytes) {

@@ -117,6 +117,35 @@ class Metrics {
   // Secret, or its key missing), error (anything else: no answer, a bad body, too large)
   void count_pull_secret_read(std::string_view result);
 
+  // The continuous audit (lib/audit). No Pod, image or namespace labels: cardinality is fixed.
+  // podgate_audit_leader: 1 while this replica holds the audit Lease (it writes reports and Events);
+  // podgate_audit_leader_transitions_total: times this replica became or stopped being the leader
+  void set_audit_leader(bool leader);
+  // podgate_audit_running_pods{verdict}: Pods now running, by their audit verdict (pass, warn,
+  // fail; fail: enforcement would deny them). Set by the leader after each judgement.
+  void set_audit_running_pods(std::string_view verdict, double pods);
+  // podgate_audit_running_violations{rule,action}: running Pods with a violation of the rule
+  void set_audit_running_violations(std::string_view rule, std::string_view action, double pods);
+  // podgate_audit_running_containers{scan}: running containers by scan verdict (clean, vulnerable,
+  // malicious, unscanned, stale)
+  void set_audit_running_containers(std::string_view scan, double containers);
+  // podgate_audit_pods_judged_total{trigger}: Pod judgements, by what caused them (pod: the Pod
+  // changed; verdict: a scan verdict changed; rules; interval: the periodic pass; start)
+  void count_audit_judgements(std::string_view trigger, double pods);
+  // podgate_audit_pass_duration_seconds: one full pass over every cached Pod (histogram)
+  void observe_audit_pass(double seconds);
+  // podgate_audit_verdict_to_report_seconds: from a scan verdict change to the reports of the Pods
+  // it concerns being written (histogram)
+  void observe_audit_verdict_latency(double seconds);
+  // podgate_audit_reports_total{operation,result}: report writes (apply, delete) by result (ok, error)
+  void count_audit_report(std::string_view operation, std::string_view result);
+  // podgate_audit_events_total{result}: Events created, series (an isomorphic event counted again),
+  // throttled (the per-object spam filter), dropped (queue full), error
+  void count_audit_event(std::string_view result);
+  // podgate_audit_pods_dropped_total{reason}: Pods the cache did not keep (bytes: audit.cacheBytes
+  // reached; too_large: one Pod's projection over its bound; malformed)
+  void count_audit_pod_dropped(std::string_view reason);
+
   // The label for a registry: its domain for the first 64 distinct ones, "other" afterwards, so a
   // pod spec naming random hosts cannot grow the series without bound.
   std::string registry_label(std::string_view domain);
