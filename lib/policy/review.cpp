@@ -55,6 +55,11 @@ std::shared_ptr<const Evaluator> Reviewer::evaluator() const {
   return evaluator_;
 }
 
+std::shared_ptr<registry::DigestCache> Reviewer::image_resolver() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return images_;
+}
+
 // One review between decode and answer: owns the body (the decoded request points into it),
 // collects the resolutions of its images as they arrive, then the scan records they need. Each
 // stage runs on one thread at a time, handed on by the registry's callbacks or the scan-read pool.
@@ -225,6 +230,10 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const Verdict verdict = evaluator->evaluate(request, route, pending->plan, facts);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;
+  if (ledger_) {
+    ledger_->record(request, verdict,
+                    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (metrics_) count_decision(*metrics_, request, verdict, route, seconds);

@@ -22,6 +22,7 @@ class thread_pool;
 
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "policy/admitted.h"
 #include "policy/policy.h"
 #include "policy/pull_secrets.h"
 #include "policy/sources.h"
@@ -89,6 +90,13 @@ class Reviewer {
   // time (the server's signal thread).
   ReloadResult reload(config::Config config);
 
+  // Remembers what each allowed request was judged as (the audit compares running digests with
+  // it, and /v1/scans/wanted offers its digests). Set once, before serving.
+  void set_admission_ledger(std::shared_ptr<AdmissionLedger> ledger) { ledger_ = std::move(ledger); }
+  // The images and digest cache in use, for the audit (which judges through the same cache).
+  std::shared_ptr<registry::DigestCache> image_resolver() const;
+  std::shared_ptr<scan::Store> scan_store() const { return scans_; }
+
  private:
   struct Pending;
   void start_resolutions(const std::shared_ptr<Pending>& pending, const std::shared_ptr<registry::DigestCache>& images,
@@ -109,6 +117,7 @@ class Reviewer {
   std::shared_ptr<registry::DigestCache> images_;
   std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
   std::shared_ptr<PullSecretCache> pullSecrets_;  // null: pods' imagePullSecrets are not read
+  std::shared_ptr<AdmissionLedger> ledger_;       // null: nothing is remembered
   metrics::Metrics* metrics_;
   log::Logger* logger_;
   // Reads the scan records not in memory, so no server I/O thread waits on the database. Last:

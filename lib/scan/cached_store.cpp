@@ -53,6 +53,7 @@ std::size_t estimated_bytes(std::string_view digest, const std::vector<ScanRecor
 }
 
 struct CachedStore::Impl {
+  ChangeListener listener;
   struct Node {
     std::string digest;
     Records records;  // never null; empty: "never scanned"
@@ -218,8 +219,14 @@ std::vector<PutOutcome> CachedStore::put(const std::vector<ScanRecord>& records)
     }
     Impl::replace(shard, it->second, std::move(merged));
   }
+  if (impl.listener) {
+    for (std::size_t i = 0; i < records.size(); ++i)
+      if (!matched || outcomes[i].stored) impl.listener(records[i].digest);
+  }
   return outcomes;
 }
+
+void CachedStore::set_change_listener(ChangeListener listener) { impl_->listener = std::move(listener); }
 
 std::vector<Summary> CachedStore::list(std::size_t limit, std::size_t offset) {
   return impl_->backend->list(limit, offset);

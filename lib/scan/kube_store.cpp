@@ -106,6 +106,19 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
   std::vector<std::unique_ptr<kube::ReflectorSink>> sinks;
   std::vector<std::unique_ptr<kube::Reflector>> reflectors;
   kube::Reflector* imageScanReflector = nullptr;  // null with a primary store
+  Store::ChangeListener listener;  // set before start()
+  std::vector<std::string> changed;  // digests changed under the lock, told to the listener after it (mutex)
+
+  // Tells the listener what changed; called by the sinks after they released the lock.
+  void notify_changed() {
+    std::vector<std::string> digests;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      digests.swap(changed);
+    }
+    if (!listener) return;
+    for (const std::string& digest : digests) listener(digest);
+  }
   std::thread housekeeping;
 
   Impl(kube::Client& c, KubeStoreOptions o)
@@ -162,9 +175,10 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
 
   // ---- ImageScans ----------------------------------------------------------------------------
 
-  void index_remove(const std::string& digest) {
+  void index_remove(const std::string& digest, bool tell = true) {
     auto it = index.find(digest);
     if (it == index.end()) return;
+    if (tell) changed.push_back(digest);
     jsonBytes -= it->second.jsonBytes;
     digestByName.erase(it->second.name);
     index.erase(it);
@@ -194,7 +208,12 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
       auto it = index.find(object->digest);
       if ((it == index.end() ? std::string() : it->second.resourceVersion) != *onlyIfHeld) return;
     }
-    index_remove(object->digest);
+    {
+      // A relist hands back every object: only a new resourceVersion is a change worth telling.
+      auto held = index.find(object->digest);
+      if (held == index.end() || held->second.resourceVersion != object->resourceVersion) changed.push_back(object->digest);
+    }
+    index_remove(object->digest, false);
     IndexEntry& e = index[object->digest];
     e.name = object->name;
     e.resourceVersion = object->resourceVersion;
@@ -216,6 +235,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
   // ---- Trivy Operator reports ----------------------------------------------------------------
 
   void refresh_merged(const std::string& digest) {  // mutex held: an operator change for a cached digest
+    changed.push_back(digest);
     auto it = cache.find(digest);
     if (it != cache.end()) cache_insert(digest, it->second->imageScans);
   }
@@ -295,16 +315,25 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
       ++store.listGeneration;
     }
     void list_end() override {  // what the list did not name is gone
-      std::lock_guard<std::mutex> lock(store.mutex);
-      std::vector<std::string> gone;
-      for (const auto& [digest, e] : store.index)
-        if (e.listGeneration != store.listGeneration) gone.push_back(digest);
-      for (const std::string& digest : gone) store.index_remove(digest);
-      store.publishNow = true;
-      store.wake.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(store.mutex);
+        std::vector<std::string> gone;
+        for (const auto& [digest, e] : store.index)
+          if (e.listGeneration != store.listGeneration) gone.push_back(digest);
+        for (const std::string& digest : gone) store.index_remove(digest);
+        store.publishNow = true;
+        store.wake.notify_all();
+      }
+      store.notify_changed();
     }
-    void upsert(std::string_view, std::string_view json) override { store.upsert_imagescan(json); }
-    void remove(std::string_view key) override { store.remove_imagescan(key); }
+    void upsert(std::string_view, std::string_view json) override {
+      store.upsert_imagescan(json);
+      store.notify_changed();
+    }
+    void remove(std::string_view key) override {
+      store.remove_imagescan(key);
+      store.notify_changed();
+    }
   };
 
   struct ReportSink final : kube::ReflectorSink {
@@ -321,6 +350,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
     }
     void upsert(std::string_view key, std::string_view json) override {
       store.upsert_report(prefix + std::string(key), json, generation);
+      store.notify_changed();
     }
     void remove(std::string_view key) override { store.delete_report(prefix + std::string(key)); }
   };
@@ -378,6 +408,7 @@ struct KubeStore::Impl : std::enable_shared_from_this<KubeStore::Impl> {
           if (logger) logger->line(log::Level::Warn, "ImageScan retention failed").str("error", e.what());
         }
         expire_reports();
+        notify_changed();
       }
       lock.lock();
       wake.wait_for(lock, std::chrono::seconds(15), [this] { return stopping || publishNow; });
@@ -402,6 +433,11 @@ KubeStore::KubeStore(kube::Client& client, KubeStoreOptions options)
 }
 
 KubeStore::~KubeStore() { stop(); }
+
+void KubeStore::set_change_listener(ChangeListener listener) {
+  if (impl_->options.primary) impl_->options.primary->set_change_listener(listener);
+  impl_->listener = std::move(listener);
+}
 
 void KubeStore::start() {
   for (auto& r : impl_->reflectors) r->start();

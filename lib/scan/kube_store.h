@@ -63,6 +63,8 @@ class KubeStore final : public Store {
   std::shared_ptr<const std::vector<ScanRecord>> lookup_cached(std::string_view digest) override;
   std::vector<Summary> list(std::size_t limit, std::size_t offset) override;
   StoreStats stats() override;
+  // Also set on the primary store, whose puts it forwards.
+  void set_change_listener(ChangeListener listener) override;
 
   // Deletes the ImageScans whose newest scan is older than the retention (what the loop runs);
   // returns how many were deleted. Any replica may run it: a delete of a gone object is fine, and

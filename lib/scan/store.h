@@ -73,6 +73,14 @@ class Store {
   }
   // Summaries, newest scan first.
   virtual std::vector<Summary> list(std::size_t limit, std::size_t offset) = 0;
+
+  // Called with the digest of each record that changed: stored through put() on this store, or
+  // (a KubeStore) an ImageScan or Trivy Operator report that appeared, changed or went. The audit
+  // re-judges the Pods that run it. Called on the writer's or the reflector's thread, outside the
+  // store's locks: it must not block. Set once, before the store is used. A plain store never
+  // calls it (records another process writes to its file are not seen).
+  using ChangeListener = std::function<void(const std::string& digest)>;
+  virtual void set_change_listener(ChangeListener listener) { (void)listener; }
   virtual StoreStats stats() = 0;
 };
 
@@ -114,6 +122,7 @@ class CachedStore final : public Store {
   std::shared_ptr<const std::vector<ScanRecord>> lookup_cached(std::string_view digest) override;
   std::vector<Summary> list(std::size_t limit, std::size_t offset) override;
   StoreStats stats() override;
+  void set_change_listener(ChangeListener listener) override;
   std::size_t cached_entries() const;
   std::size_t cached_bytes() const;  // the estimate the byte bound is kept by
 
