@@ -49,5 +49,7 @@ int scans_show(const std::string& config_path, const std::string& digest);
 int scans_list(const std::string& config_path, std::size_t limit);
 int resolve(const std::string& config_path, const std::vector<std::string>& images);
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
+// `namespace_` "" = every namespace; `output` "text" or "json".
+int audit(const std::string& config_path, const std::string& namespace_, const std::string& output);
 
 }  // namespace podgate::cli

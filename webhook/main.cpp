@@ -25,6 +25,8 @@ struct Flags {
   std::string scanDigest;
   std::size_t scanLimit = 50;
   std::string kubeconfig;
+  std::string auditNamespace;
+  std::string auditOutput = "text";
 };
 
 // A subcommand, and what runs when it is the one given.
@@ -115,6 +117,20 @@ std::vector<Command> add_scans(CLI::App& app, Flags& f) {
           {scans_list, [&f] { return cli::scans_list(f.config, f.scanLimit); }}};
 }
 
+Command add_audit(CLI::App& app, Flags& f) {
+  auto* audit = app.add_subcommand(
+      "audit",
+      "Judge the Pods that run in a cluster now, as the continuous audit does (the kubelet's digests, the\n"
+      "scan cache, the rules of --config in enforce mode), grouped by workload. Needs the cluster\n"
+      "(--kubeconfig, $KUBECONFIG or in cluster) and list on pods. Exit 1 if anything running violates a\n"
+      "rule, 2 on bad input or an unreachable cluster.");
+  add_config(audit, f);
+  audit->add_option("--namespace,-n", f.auditNamespace, "Only this namespace (default: every namespace)");
+  audit->add_option("--output,-o", f.auditOutput, "text (one line per finding) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  return {audit, [&f] { return cli::audit(f.config, f.auditNamespace, f.auditOutput); }};
+}
+
 Command add_version(CLI::App& app) {
   return {app.add_subcommand("version", "Print the podgate version"), [] {
             std::cout << "podgate " << podgate::kVersion << "\n";
@@ -138,6 +154,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {add_serve(app, flags), add_review(app, flags), add_check(app, flags),
                                    add_resolve(app, flags)};
   for (auto& scans : add_scans(app, flags)) commands.push_back(std::move(scans));
+  commands.push_back(add_audit(app, flags));
   commands.push_back(add_version(app));
 
   try {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "audit/auditor.h"
 #include "commands.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -109,11 +110,14 @@ struct Scans {
   std::shared_ptr<scan::KubeStore> fromCluster;  // the store, when it reads from the cluster
 };
 
-Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metrics& metrics, log::Logger& logger) {
+// `changed` hears of every verdict change (the audit's trigger); it is set before the store starts.
+Scans open_scans(const config::Config& cfg, kube::Client* cluster, metrics::Metrics& metrics, log::Logger& logger,
+                 scan::Store::ChangeListener changed) {
   Scans scans;
   const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
   if (scan_rule || !cfg.scans.apiTokenFile.empty()) {
     scans.store = policy::open_scan_store(cfg, cluster);
+    if (changed) scans.store->set_change_listener(std::move(changed));
     scans.readiness = policy::start_scan_store(scans.store);
     scans.fromCluster = std::dynamic_pointer_cast<scan::KubeStore>(scans.store);
     if (!scans.readiness) {
@@ -173,7 +177,8 @@ bool open_cluster(const config::Config& cfg, metrics::Metrics& metrics, log::Log
 
 // SIGHUP: policy::Reviewer::reload decides what a running server can take. A bad file keeps the
 // rules in force.
-void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger) {
+void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metrics& metrics, log::Logger& logger,
+            audit::Auditor* auditor) {
   if (path.empty()) {
     logger.line(log::Level::Warn, "SIGHUP ignored: running on embedded defaults, no --config file to reload");
     return;
@@ -182,6 +187,7 @@ void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metric
     const policy::ReloadResult reloaded = reviewer.reload(config::load_file(path));
     metrics.count_config_reload(true);
     logger.line(log::Level::Info, "config reloaded").str("config", path).str("mode", config::to_string(reloaded.mode));
+    if (auditor) auditor->rules_changed();  // what runs is judged again by the new rules
   } catch (const std::exception& e) {
     metrics.count_config_reload(false);
     logger.line(log::Level::Error, "config reload failed; keeping the rules in force").str("config", path).str("error", e.what());
@@ -191,13 +197,13 @@ void reload(const std::string& path, policy::Reviewer& reviewer, metrics::Metric
 // Waits for the blocked `signals`: SIGHUP reloads; SIGTERM or SIGINT sets `signalled`, stops the
 // server (a graceful drain) and returns.
 void run_signal_loop(const sigset_t& signals, const std::string& config_path, policy::Reviewer& reviewer,
-                     metrics::Metrics& metrics, log::Logger& logger, server::Server& https,
+                     metrics::Metrics& metrics, log::Logger& logger, server::Server& https, audit::Auditor* auditor,
                      std::atomic<bool>& signalled) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      reload(config_path, reviewer, metrics, logger);
+      reload(config_path, reviewer, metrics, logger, auditor);
       continue;
     }
     signalled = true;
@@ -205,6 +211,28 @@ void run_signal_loop(const sigset_t& signals, const std::string& config_path, po
     https.stop();
     return;
   }
+}
+
+// The continuous audit (audit.enabled): judges what runs with the rules and facts `reviewer` uses.
+// The Reviewer then remembers what it admitted, for the drift check and /v1/scans/wanted.
+std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Client* cluster, policy::Reviewer& reviewer,
+                                           const Scans& scans, metrics::Metrics& metrics, log::Logger& logger) {
+  if (!cfg.audit.enabled || !cluster) return nullptr;
+  auto ledger = std::make_shared<policy::AdmissionLedger>();
+  reviewer.set_admission_ledger(ledger);
+  audit::AuditSources sources;
+  sources.evaluator = [&reviewer] { return reviewer.evaluator(); };
+  sources.images = [&reviewer] { return reviewer.image_resolver(); };
+  sources.scans = scans.store;
+  sources.ledger = ledger;
+  auto auditor = std::make_unique<audit::Auditor>(*cluster, cfg.audit, cfg.exemptions.namespaces, std::move(sources),
+                                                  &metrics, &logger);
+  logger.line(log::Level::Info, "audit: judging what runs")
+      .str("reports", config::to_string(cfg.audit.reports))
+      .boolean("events", cfg.audit.events)
+      .str("lease", cfg.audit.leaseName)
+      .str("cluster", cluster->config().source);
+  return auditor;
 }
 
 }  // namespace
@@ -231,9 +259,17 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   }
   std::unique_ptr<kube::Client> cluster;
   if (!open_cluster(cfg, metrics, logger, cluster)) return 1;
+  // Verdict changes reach the audit once it exists; the store starts (and may notify) before.
+  std::atomic<audit::Auditor*> audit_target{nullptr};
+  scan::Store::ChangeListener verdict_changed;
+  if (cfg.audit.enabled) {
+    verdict_changed = [&audit_target](const std::string& digest) {
+      if (audit::Auditor* auditor = audit_target.load()) auditor->verdict_changed(digest);
+    };
+  }
   Scans scans;
   try {
-    scans = open_scans(cfg, cluster.get(), metrics, logger);
+    scans = open_scans(cfg, cluster.get(), metrics, logger, verdict_changed);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: scan cache").str("error", e.what());
     return 1;
@@ -241,8 +277,11 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   const auto sync_timeout = cfg.scans.syncTimeout;
   // The Pod's own imagePullSecrets, read from the cluster (rules.images.resolve.pullSecrets).
   auto pull_secrets = policy::make_pull_secret_cache(cfg, cluster.get(), &metrics, &logger);
+  const config::Config start_cfg = cfg;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans.store, pull_secrets);
+  std::unique_ptr<audit::Auditor> auditor = open_audit(start_cfg, cluster.get(), reviewer, scans, metrics, logger);
+  audit_target = auditor.get();
 
   std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;
@@ -268,10 +307,11 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
 
   std::thread sync_watch;
   if (scans.fromCluster) sync_watch = log_first_sync(scans.fromCluster, sync_timeout, logger);
+  if (auditor) auditor->start();
 
   std::atomic<bool> signalled{false};
   std::thread signal_thread(
-      [&] { run_signal_loop(signals, config_path, reviewer, metrics, logger, *https, signalled); });
+      [&] { run_signal_loop(signals, config_path, reviewer, metrics, logger, *https, auditor.get(), signalled); });
   https->run();
   // run() also returns if the server stopped by itself; wake the signal thread so it can exit.
   if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -280,6 +320,8 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
   if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
+  audit_target = nullptr;
+  if (auditor) auditor->stop();  // hands the Lease back, so another replica reports at once
   if (scans.fromCluster) scans.fromCluster->stop();
   if (sync_watch.joinable()) sync_watch.join();
   logger.line(log::Level::Info, "podgate stopped");

@@ -49,14 +49,8 @@ std::string event_reason(const ReportResult& r) {
   return "AuditError";
 }
 
-// Results identical but for the Pod they came from are one result of the workload.
+// A result's identity within a workload (the Events' "newly found").
 std::string identity_of(const ReportResult& r) { return r.rule + '\0' + r.container + '\0' + r.result + '\0' + r.message; }
-
-int result_rank(const std::string& result) {
-  if (result == "fail" || result == "error") return 0;
-  if (result == "warn") return 1;
-  return 2;
-}
 
 }  // namespace
 
@@ -178,26 +172,13 @@ struct Auditor::Impl {
     pods[key] = std::move(state);
   }
 
-  // The workload's results: its Pods' results, identical ones once (with how many Pods have them),
-  // failures first.
   std::vector<ReportResult> aggregate(const Workload& w) const {
-    std::map<std::string, std::pair<ReportResult, int>> merged;
+    std::vector<const PodFindings*> findings;
     for (const std::string& key : w.pods) {
       const auto it = pods.find(key);
-      if (it == pods.end()) continue;
-      for (const ReportResult& r : it->second.findings.results) {
-        auto [entry, added] = merged.try_emplace(identity_of(r), r, 0);
-        ++entry->second.second;
-      }
+      if (it != pods.end()) findings.push_back(&it->second.findings);
     }
-    std::vector<ReportResult> results;
-    for (auto& [identity, entry] : merged) {
-      entry.first.properties.emplace_back("pods", std::to_string(entry.second));
-      results.push_back(std::move(entry.first));
-    }
-    std::stable_sort(results.begin(), results.end(),
-                     [](const ReportResult& a, const ReportResult& b) { return result_rank(a.result) < result_rank(b.result); });
-    return results;
+    return aggregate_results(findings);
   }
 
   void record_events(Workload& w, const std::vector<ReportResult>& results) {

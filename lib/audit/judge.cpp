@@ -1,6 +1,7 @@
 #include "audit/judge.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "admission/admission.h"
@@ -166,15 +167,6 @@ void add_passes(const config::Config& config, std::int64_t now, PodFindings& out
   }
 }
 
-std::string verdict_of(const std::vector<ReportResult>& results) {
-  std::string verdict = "pass";
-  for (const ReportResult& r : results) {
-    if (r.result == "fail" || r.result == "error") return "fail";
-    if (r.result == "warn") verdict = "warn";
-  }
-  return verdict;
-}
-
 }  // namespace
 
 PodFindings judge_pod(const JudgeInputs& in, const PodProjection& pod, std::int64_t now) {
@@ -206,6 +198,46 @@ PodFindings judge_pod(const JudgeInputs& in, const PodProjection& pod, std::int6
   out.digests.erase(std::unique(out.digests.begin(), out.digests.end()), out.digests.end());
   out.verdict = verdict_of(out.results);
   return out;
+}
+
+std::string verdict_of(const std::vector<ReportResult>& results) {
+  std::string verdict = "pass";
+  for (const ReportResult& r : results) {
+    if (r.result == "fail" || r.result == "error") return "fail";
+    if (r.result == "warn") verdict = "warn";
+  }
+  return verdict;
+}
+
+namespace {
+
+// Results identical but for the Pod they came from are one result of the workload.
+std::string identity_of(const ReportResult& r) { return r.rule + '\0' + r.container + '\0' + r.result + '\0' + r.message; }
+
+int result_rank(const std::string& result) {
+  if (result == "fail" || result == "error") return 0;
+  if (result == "warn") return 1;
+  return 2;
+}
+
+}  // namespace
+
+std::vector<ReportResult> aggregate_results(const std::vector<const PodFindings*>& pods) {
+  std::map<std::string, std::pair<ReportResult, int>> merged;
+  for (const PodFindings* pod : pods) {
+    for (const ReportResult& r : pod->results) {
+      auto [entry, added] = merged.try_emplace(identity_of(r), r, 0);
+      ++entry->second.second;
+    }
+  }
+  std::vector<ReportResult> results;
+  for (auto& [identity, entry] : merged) {
+    entry.first.properties.emplace_back("pods", std::to_string(entry.second));
+    results.push_back(std::move(entry.first));
+  }
+  std::stable_sort(results.begin(), results.end(),
+                   [](const ReportResult& a, const ReportResult& b) { return result_rank(a.result) < result_rank(b.result); });
+  return results;
 }
 
 // ---- owners ------------------------------------------------------------------------------------

@@ -46,6 +46,12 @@ struct JudgeInputs {
   std::chrono::milliseconds resolveTimeout{10000};
 };
 
+// A workload's results from its Pods' findings: identical results (but for the Pod) once, with a
+// "pods" property counting them; failures first, then warnings, then passes.
+std::vector<ReportResult> aggregate_results(const std::vector<const PodFindings*>& pods);
+// The worst verdict among results: fail (a fail or error), warn, or pass.
+std::string verdict_of(const std::vector<ReportResult>& results);
+
 // Never throws for anything a Pod holds: a projection that does not decode is judged as an error
 // result (rule "audit").
 PodFindings judge_pod(const JudgeInputs& inputs, const PodProjection& pod, std::int64_t now);

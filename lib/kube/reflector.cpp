@@ -398,6 +398,12 @@ void Reflector::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
+std::string Reflector::list_once() {
+  if (impl_->list()) return "";
+  const std::string error = last_error();
+  return error.empty() ? "list " + impl_->options.path + ": stopped" : error;
+}
+
 bool Reflector::synced() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->synced;

@@ -49,6 +49,9 @@ class Reflector {
 
   void start();
   void stop();
+  // One full list into the sink on the caller's thread, paged, with no watch after it: for
+  // one-shot commands (`podgate audit`). Not with start(). "" when it worked, else why not.
+  std::string list_once();
   // true once the first full list reached the sink.
   bool synced() const;
   bool wait_synced(std::chrono::milliseconds timeout) const;
