@@ -19,6 +19,13 @@
   until-review URL CA NAMESPACE IMAGE WANT SECONDS
                                     repeat `review` until its answer starts with WANT; print the
                                     answer and the seconds it took, exit 1 if it never did
+  review-object URL CA FILE         POST the CREATE AdmissionReview of the object in FILE (kubectl
+                                    get -o json, its uid included) to URL; print allowed or denied
+  scan-verdict DIGEST RESULT ARTIFACT
+                                    print a podgate ScanVerdict (clean | malicious) from scanner
+                                    e2e-av, timed now
+  policy-report FILE RULE RESULT    exit 0 when the PolicyReport in FILE has a RULE result RESULT
+                                    (RESULT "none": no fail or warn of RULE); print the summary
   ready-state URL CA                print "<HTTP status> <body>" of URL (/readyz), or "error <why>"
   vulnerability-report NAMESPACE NAME REGISTRY REPOSITORY TAG DIGEST [CVE SEVERITY PKG FIXED]...
                                     print a Trivy Operator VulnerabilityReport (aquasecurity.github.io/
@@ -141,6 +148,66 @@ def review(url, ca, namespace, image, pull_secret=""):
     return "denied: " + answer.get("status", {}).get("message", "")
 
 
+def review_object(url, ca, path):
+    """POSTs the AdmissionReview of a CREATE of the object in `path` (JSON, as kubectl get -o json
+    prints it, uid included) and prints allowed or denied: MESSAGE."""
+    with open(path) as f:
+        obj = json.load(f)
+    meta = obj["metadata"]
+    kind = obj["kind"]
+    body = {
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "e2e-" + str(time.monotonic_ns()),
+            "kind": {"group": "", "version": "v1", "kind": kind},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": kind},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": meta["name"], "namespace": meta["namespace"], "operation": "CREATE",
+            "userInfo": {"username": "e2e"}, "object": obj, "dryRun": False,
+        },
+    }
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    context = ssl.create_default_context(cafile=ca)
+    with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+        answer = json.load(resp)["response"]
+    print("allowed" if answer.get("allowed") else "denied: " + answer.get("status", {}).get("message", ""))
+
+
+def scan_verdict(digest, result, artifact):
+    """A podgate ScanVerdict (docs/scan-verdicts.md) from scanner e2e-av, timed now (with
+    microseconds' worth of ordering: a later call is a newer scan)."""
+    now = time.time()
+    verdict = {
+        "apiVersion": "podgate.io/v1", "kind": "ScanVerdict", "digest": digest, "artifact": artifact,
+        "scanner": {"name": "e2e-av", "version": "1.0"},
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "result": result,
+    }
+    if result == "malicious":
+        verdict["findings"] = [{"id": "Unix.Trojan.E2E-0", "path": "/usr/bin/.backdoor"}]
+    print(json.dumps(verdict))
+
+
+def policy_report(path, want_rule, want_result):
+    """Exit 0 when the PolicyReport JSON in `path` has a result of that rule with that outcome
+    ("none": no result of the rule is fail or warn); prints the summary and the matching messages."""
+    try:
+        with open(path) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        sys.exit(1)
+    results = report.get("results", [])
+    print(json.dumps(report.get("summary", {})))
+    if want_result == "none":
+        bad = [r for r in results if r.get("rule") == want_rule and r.get("result") in ("fail", "warn")]
+        sys.exit(1 if bad else 0)
+    found = [r for r in results if r.get("rule") == want_rule and r.get("result") == want_result]
+    for r in found:
+        print(r.get("message", ""))
+    sys.exit(0 if found else 1)
+
+
 def until_review(url, ca, namespace, image, want, seconds):
     start = time.monotonic()
     answer = ""
@@ -211,6 +278,12 @@ def main(argv):
         wait_http(*args)
     elif cmd == "review":
         print(review(*args))
+    elif cmd == "review-object":
+        review_object(*args)
+    elif cmd == "scan-verdict":
+        scan_verdict(*args)
+    elif cmd == "policy-report":
+        policy_report(*args)
     elif cmd == "until-review":
         until_review(*args)
     elif cmd == "ready-state":

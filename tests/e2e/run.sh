@@ -48,10 +48,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 8)
+mapfile -t ports < <(python3 "$here/e2e_tools.py" free-ports 12)
 podgate_port=${ports[0]} metrics_port=${ports[1]} registry_port=${ports[2]}
 replica_a_port=${ports[3]} replica_a_metrics=${ports[4]} replica_b_port=${ports[5]} replica_b_metrics=${ports[6]}
 private_registry="127.0.0.1:${ports[7]}"
+audit_a_port=${ports[8]} audit_a_metrics=${ports[9]} audit_b_port=${ports[10]} audit_b_metrics=${ports[11]}
 registry="127.0.0.1:$registry_port"
 
 # ---- certificates -----------------------------------------------------------------------------------
@@ -667,6 +668,212 @@ if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "shared scans, pull secrets" =~ $PODGATE
     run_case "shared scans: the apiserver stopped for 30 s, reviews are judged from the cache" case_apiserver_outage
   else
     failed=$((failed + 1)); failures+=("shared scans setup"); echo "FAIL  shared scans setup: $reason"
+  fi
+fi
+
+# ---- the continuous audit: two replicas judge what runs (audit.enabled) ------------------------------
+# No kubelet runs here: the cases write the status a kubelet would (containerStatuses with imageID)
+# through the status subresource, and create the ReplicaSet a Deployment controller would.
+write_audit_config() {  # name port metrics-port
+  cat > "$work/$1.yaml" <<EOF
+mode: enforce
+rules:
+  images:
+    action: deny
+    resolve: {timeout: 3s}
+    scan: {action: deny, severityThreshold: HIGH, onUnscanned: deny}
+registries:
+  - {host: "$registry", plainHTTP: true}
+kubernetes: {kubeconfig: "$work/kubeconfig-replica"}
+scans: {store: kubernetes, apiTokenFile: "$work/scan-token", syncTimeout: 5s}
+audit:
+  enabled: true
+  interval: 1m
+  lease: {namespace: podgate, name: podgate-audit, duration: 5s}
+server:
+  listen: "127.0.0.1:$2"
+  metricsListen: "127.0.0.1:$3"
+  tls: {certFile: "$work/podgate-tls/tls.crt", keyFile: "$work/podgate-tls/tls.key"}
+EOF
+}
+audit_leader() {  # prints the name of the replica that leads (audit-a, audit-b), or nothing
+  [ "$(replica_metric "$audit_a_metrics" 'podgate_audit_leader ')" = 1 ] && { echo audit-a; return; }
+  [ "$(replica_metric "$audit_b_metrics" 'podgate_audit_leader ')" = 1 ] && echo audit-b
+}
+audit_metrics_of() { [ "$1" = audit-a ] && echo "$audit_a_metrics" || echo "$audit_b_metrics"; }
+audit_port_of() { [ "$1" = audit-a ] && echo "$audit_a_port" || echo "$audit_b_port"; }
+kubelet_status() {  # namespace pod container image-id: what a kubelet would write once the container runs
+  k -n "$1" patch pod "$2" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"Running\",
+    \"containerStatuses\":[{\"name\":\"$3\",\"image\":\"${4%@*}\",\"imageID\":\"$4\",\"ready\":true,
+    \"restartCount\":0,\"started\":true,\"state\":{\"running\":{\"startedAt\":\"2026-12-07T00:00:00Z\"}}}]}}" >/dev/null
+}
+until_report() {  # seconds namespace report-name rule result: poll the PolicyReport; prints the seconds it took
+  local t0=$SECONDS i
+  for i in $(seq $(($1 * 10))); do
+    k -n "$2" get policyreports.wgpolicyk8s.io "$3" -o json > "$work/report.json" 2>/dev/null &&
+      python3 "$here/e2e_tools.py" policy-report "$work/report.json" "$4" "$5" > "$work/report.out" &&
+      { echo $((SECONDS - t0)); return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+audit_setup() {
+  k apply -f "$here/fixtures/policyreport-crds.yaml" >/dev/null &&
+    k wait --for=condition=Established --timeout=30s crd/policyreports.wgpolicyk8s.io >/dev/null ||
+    { reason="the PolicyReport CRD was not established"; return 1; }
+  # The chart's RBAC for the audit (ClusterRole and the Lease Role), bound to the replicas' user.
+  "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+    --set replicaCount=2 --show-only templates/rbac.yaml |
+    python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+for d in docs:
+    if d["kind"] in ("ClusterRoleBinding", "RoleBinding"):
+        d["subjects"] = [{"kind": "User", "name": "e2e-podgate-replica", "apiGroup": "rbac.authorization.k8s.io"}]
+    d["metadata"]["name"] = d["metadata"]["name"] + "-audit"
+    if "roleRef" in d:
+        d["roleRef"]["name"] = d["roleRef"]["name"] + "-audit"
+print(yaml.safe_dump_all(docs))' > "$work/audit-rbac.yaml" && k apply -f "$work/audit-rbac.yaml" >/dev/null ||
+    { reason="the chart's audit RBAC was not applied"; return 1; }
+  running_image="$registry/e2e/running:1.0"
+  running_digest=$(push e2e/running 1.0) && moved_digest=$(push e2e/running 1.1) ||
+    { reason="could not push the running images"; return 1; }
+  python3 "$here/e2e_tools.py" trivy-report "$running_image" "$running_digest" > "$work/scan-running.json"
+  "$podgate" scans import -c "$work/podgate.yaml" "$work/scan-running.json" >/dev/null ||
+    { reason="could not import the running image's scan into the webhook"; return 1; }
+  write_audit_config audit-a "$audit_a_port" "$audit_a_metrics"
+  write_audit_config audit-b "$audit_b_port" "$audit_b_metrics"
+  start_replica audit-a "$audit_a_port" && start_replica audit-b "$audit_b_port" ||
+    { reason="an audit replica did not become ready"; return 1; }
+  local code; code=$(replica_import "$audit_a_port" "$work/scan-running.json")
+  [[ $code == 20[01] ]] || { reason="importing the running image's scan: HTTP $code"; return 1; }
+  # A Deployment as a user applies it (admitted by the webhook), the ReplicaSet its controller would
+  # create, and that ReplicaSet's Pod, running the scanned image.
+  k create namespace e2e-running >/dev/null
+  k -n e2e-running create deployment web --image="$running_image" >/dev/null ||
+    { reason="the webhook refused the Deployment of a scanned image"; return 1; }
+  deploy_uid=$(k -n e2e-running get deployment web -o jsonpath='{.metadata.uid}')
+  k -n e2e-running apply -f - >/dev/null <<EOF || { reason="could not create the ReplicaSet and Pod"; return 1; }
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d8f7
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: "$deploy_uid", controller: true}]
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web, pod-template-hash: 5d8f7}}
+  template:
+    metadata: {labels: {app: web, pod-template-hash: 5d8f7}}
+    spec: {containers: [{name: running, image: "$running_image"}]}
+EOF
+  rs_uid=$(k -n e2e-running get replicaset web-5d8f7 -o jsonpath='{.metadata.uid}')
+  k -n e2e-running apply -f - >/dev/null <<EOF || { reason="could not create the Pod"; return 1; }
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d8f7-x2k4q
+  labels: {app: web, pod-template-hash: 5d8f7}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f7, uid: "$rs_uid", controller: true}]
+spec: {containers: [{name: running, image: "$running_image"}]}
+EOF
+  kubelet_status e2e-running web-5d8f7-x2k4q running "$registry/e2e/running@$running_digest" ||
+    { reason="could not write the Pod's status"; return 1; }
+  web_report="podgate-$deploy_uid"
+  until_report 60 e2e-running "$web_report" scan pass >/dev/null ||
+    { reason="no PolicyReport with a scan pass for the Deployment within 60 s: $(cat "$work/report.out" 2>/dev/null)"; return 1; }
+}
+case_audit_malicious_reported() {
+  local leader; leader=$(audit_leader)
+  [ -n "$leader" ] || { reason="no replica leads"; return 1; }
+  python3 "$here/e2e_tools.py" scan-verdict "$running_digest" malicious "$running_image" > "$work/verdict-malicious.json"
+  local code; code=$(replica_import "$audit_b_port" "$work/verdict-malicious.json")
+  [[ $code == 20[01] ]] || { reason="import of the malicious verdict: HTTP $code"; return 1; }
+  local took; took=$(until_report 5 e2e-running "$web_report" scan fail) ||
+    { reason="no scan fail in the Deployment's report within 5 s: $(cat "$work/report.out" 2>/dev/null)"; return 1; }
+  k -n e2e-running get events.events.k8s.io -o json | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+ok = [e for e in items if e.get("reason") == "MaliciousImageRunning" and e["regarding"]["kind"] == "Deployment"
+      and e["regarding"]["name"] == "web" and e.get("reportingController") == "podgate.io/audit"]
+sys.exit(0 if ok else 1)' || { reason="no MaliciousImageRunning Event on the Deployment"; return 1; }
+  local n; n=$(replica_metric "$(audit_metrics_of "$leader")" 'podgate_audit_running_containers{scan="malicious"}')
+  [ "$n" -ge 1 ] || { reason="podgate_audit_running_containers{scan=\"malicious\"} is $n"; return 1; }
+  out="reported ${took}s after the import (leader $leader); Event MaliciousImageRunning on deployment/web; $n malicious container(s) in the metric"
+}
+case_audit_drift_reported() {
+  k -n e2e-running run drift --image="$running_image" --restart=Never >/dev/null || { reason="the Pod was refused"; return 1; }
+  k -n e2e-running get pod drift -o json > "$work/drift-pod.json"
+  # Both replicas judge its admission (the apiserver calls one webhook; the test calls both, so
+  # whichever leads remembers the digest it admitted).
+  for port in "$audit_a_port" "$audit_b_port"; do
+    out=$(python3 "$here/e2e_tools.py" review-object "$(replica_url "$port")/validate" "$pki/webhook-ca.crt" "$work/drift-pod.json")
+    [ "$out" = allowed ] || { reason="the audit replica did not admit the Pod: $out"; return 1; }
+  done
+  # The tag moved between admission and pull: the kubelet runs another digest.
+  kubelet_status e2e-running drift drift "$registry/e2e/running@$moved_digest" || { reason="status"; return 1; }
+  local uid took; uid=$(k -n e2e-running get pod drift -o jsonpath='{.metadata.uid}')
+  took=$(until_report 10 e2e-running "podgate-$uid" imageDrift fail) ||
+    { reason="no imageDrift fail in the Pod's report within 10 s: $(cat "$work/report.out" 2>/dev/null)"; return 1; }
+  grep -q "$moved_digest" "$work/report.out" || { reason="the finding does not name the running digest: $(cat "$work/report.out")"; return 1; }
+  out="reported in ${took}s: $(tail -1 "$work/report.out" | cut -c1-160)"
+}
+case_audit_cli_lists_findings() {
+  local rc=0
+  "$podgate" audit --config "$work/audit-a.yaml" --kubeconfig "$work/kubeconfig-replica" -n e2e-running -o json \
+    > "$work/audit-cli.json" 2> "$work/audit-cli.err" || rc=$?
+  [ "$rc" = 1 ] || { reason="exit $rc, not 1: $(cat "$work/audit-cli.err")"; return 1; }
+  python3 - "$work/audit-cli.json" <<'PY' || { reason="the CLI's findings differ: $(head -c 400 "$work/audit-cli.json")"; return 1; }
+import json, sys
+doc = json.load(open(sys.argv[1]))
+web = [i for i in doc["items"] if i["workload"]["kind"] == "Deployment" and i["workload"]["name"] == "web"]
+assert web and web[0]["verdict"] == "fail", web
+assert any(r["rule"] == "scan" and r["result"] == "fail" and r["properties"].get("scan") == "malicious" for r in web[0]["results"])
+PY
+  "$podgate" audit --config "$work/audit-a.yaml" --kubeconfig "$work/kubeconfig-replica" -n e2e-running > "$work/audit-cli.txt" 2>/dev/null
+  grep -q '^e2e-running/Deployment/web: fail \[scan\]' "$work/audit-cli.txt" || { reason="text output: $(head -3 "$work/audit-cli.txt")"; return 1; }
+  out="exit 1; $(grep -c ': fail ' "$work/audit-cli.txt") failing finding(s); $(cat "$work/audit-cli.err")"
+}
+case_audit_clean_clears() {
+  sleep 1.1  # a verdict is newer than the malicious one only by its time, which has whole seconds
+  python3 "$here/e2e_tools.py" scan-verdict "$running_digest" clean "$running_image" > "$work/verdict-clean.json"
+  local code; code=$(replica_import "$audit_a_port" "$work/verdict-clean.json")
+  [[ $code == 20[01] ]] || { reason="import of the clean verdict: HTTP $code"; return 1; }
+  local took; took=$(until_report 5 e2e-running "$web_report" scan none) ||
+    { reason="the scan fail was still reported 5 s after the clean verdict"; return 1; }
+  until_report 1 e2e-running "$web_report" scan pass >/dev/null || { reason="no scan pass after the clean verdict"; return 1; }
+  out="cleared in ${took}s"
+}
+case_audit_one_writer_and_takeover() {
+  local leader other; leader=$(audit_leader)
+  [ -n "$leader" ] || { reason="no replica leads"; return 1; }
+  other=$([ "$leader" = audit-a ] && echo audit-b || echo audit-a)
+  [ "$(replica_metric "$(audit_metrics_of "$other")" 'podgate_audit_leader ')" = 0 ] || { reason="both lead"; return 1; }
+  local writes; writes=$(replica_metric "$(audit_metrics_of "$other")" 'podgate_audit_reports_total{operation="apply"')
+  [ "$writes" = 0 ] || { reason="$other is not the leader but applied $writes report(s)"; return 1; }
+  local holder; holder=$(k -n podgate get lease podgate-audit -o jsonpath='{.spec.holderIdentity}')
+  [ -n "$holder" ] || { reason="the Lease has no holder"; return 1; }
+  # Killed, not stopped: no chance to hand the Lease back.
+  kill -KILL "${pids[$leader]}" 2>/dev/null
+  local t0=$SECONDS i
+  for i in $(seq 200); do
+    [ "$(replica_metric "$(audit_metrics_of "$other")" 'podgate_audit_leader ')" = 1 ] && break
+    sleep 0.1
+  done
+  local took=$((SECONDS - t0))
+  [ "$(replica_metric "$(audit_metrics_of "$other")" 'podgate_audit_leader ')" = 1 ] ||
+    { reason="$other did not take over within 20 s"; return 1; }
+  [ "$took" -le 9 ] || { reason="$other took over after ${took}s, the lease is 5s"; return 1; }
+  out="$leader ($holder) killed; $other leads after ${took}s (lease 5s)"
+}
+if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "audit" =~ $PODGATE_E2E_ONLY ]]; then
+  if [ -f "$work/scan-token" ] && audit_setup; then
+    run_case "audit: a malicious verdict on a running image is reported within 5 s (report, Event, metric)" case_audit_malicious_reported
+    run_case "audit: a running digest other than the admitted one is reported as drift" case_audit_drift_reported
+    run_case "audit: podgate audit lists the same findings and exits 1" case_audit_cli_lists_findings
+    run_case "audit: a verdict back to clean clears the result" case_audit_clean_clears
+    run_case "audit: one replica writes; killed, the other takes over within the lease" case_audit_one_writer_and_takeover
+  else
+    failed=$((failed + 1)); failures+=("audit setup"); echo "FAIL  audit setup: ${reason:-the shared scans setup did not run}"
   fi
 fi
 
