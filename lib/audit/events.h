@@ -12,8 +12,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "audit/reports.h"
 #include "kube/client.h"
@@ -40,6 +42,11 @@ struct EventRecorderOptions {
   std::size_t maxTracked = 4096;          // Events and buckets remembered (LRU), as client-go's cache
   int maxTries = 12;
 };
+
+// The name client-go gives an Event: "<regarding name>.<hex unix nanos>", the regarding name cut
+// (and a '-' or '.' left at the cut dropped) so that the whole is a DNS subdomain of at most 253
+// characters.
+std::string event_name(std::string_view regardingName, std::int64_t unixNanos);
 
 class EventRecorder {
  public:

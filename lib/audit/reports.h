@@ -55,6 +55,11 @@ inline constexpr std::size_t kMaxReportResults = 500;
 // The report's object name for a workload: "podgate-" + uid.
 std::string report_name(const WorkloadRef& workload);
 
+// `text` as valid UTF-8 (a byte that starts no valid sequence becomes U+FFFD) of at most `maxBytes`
+// bytes (maxBytes >= 3): a longer text is cut on a character boundary and ends in "...". For
+// report messages and Event notes, whose bounds the apiserver enforces (or a reader expects).
+std::string bounded_text(std::string_view text, std::size_t maxBytes);
+
 // The report object (JSON) for `group` (WgPolicy or OpenReports): apiVersion, kind, metadata (name,
 // namespace, the managed-by label, an ownerReference to the workload), scope, summary (consistent
 // with results), results in the given order (capped at kMaxReportResults), and for OpenReports
@@ -86,7 +91,15 @@ class ReportWriter {
   void forget();
 
  private:
+  struct ListedReport {
+    std::string namespace_, name, uid;
+  };
   std::string collection_path(std::string_view namespace_) const;  // ".../namespaces/NS/policyreports"
+  std::string object_path(std::string_view namespace_, std::string_view name) const;
+  void count(std::string_view operation, bool ok);
+  void note_served(bool served);  // with mutex_ held
+  bool delete_report(const std::string& namespace_, const std::string& name);
+  bool list_reports(std::vector<ListedReport>& out);
   kube::Client& client_;
   config::AuditReports group_;
   metrics::Metrics* metrics_;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lib/kube against a real kube-apiserver: starts etcd and kube-apiserver on loopback as run.sh does
 # (plus a static token file, and API Priority and Fairness, on by default), applies a small test CRD
-# (widgets.test.podgate.io, cluster-scoped), RBAC for the test user and an APF priority level that
-# rejects, then runs tests/e2e/kube_client_test.cpp one test case at a time and prints
+# (widgets.test.podgate.io, cluster-scoped), the ImageScan, PolicyReport and Report CRDs, RBAC for
+# the test user and an APF priority level that rejects, then runs the test binary
+# (kube_client_test.cpp, kube_store_test.cpp, audit_reports_test.cpp) one test case at a time and prints
 # "N passed, N failed". Every process is stopped on exit, failure or interrupt.
 #
 # The test user is a client certificate CN=podgate-test, O=podgate-testers (and the same user by a
@@ -95,11 +96,17 @@ spec:
                 note: {type: string}
 EOF
 k apply -f "$repo/charts/podgate/crds/imagescans.podgate.io.yaml" >/dev/null || die "could not apply the ImageScan CRD"
-k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io crd/imagescans.podgate.io >/dev/null ||
+# The report CRDs as Kyverno installs them (tests/e2e/fixtures/, with their source), so the
+# apiserver validates the audit's reports against the schemas clusters run.
+k apply -f "$here/fixtures/wgpolicyk8s.io_policyreports.yaml" -f "$here/fixtures/openreports.io_reports.yaml" >/dev/null ||
+  die "could not apply the PolicyReport and Report CRDs"
+k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io crd/imagescans.podgate.io \
+  crd/policyreports.wgpolicyk8s.io crd/reports.openreports.io >/dev/null ||
   die "the test CRDs were not established"
+k create namespace podgate-audit >/dev/null || die "could not create the namespace podgate-audit"
 k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configuration"
 # The test users may do everything to widgets (the client's cases) and ImageScans (the shared scan
-# store's cases, tests/e2e/kube_store_test.cpp), and nothing else.
+# store's cases, tests/e2e/kube_store_test.cpp), write the audit's reports and Events, and nothing else.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: podgate-e2e-widgets}
@@ -110,6 +117,16 @@ rules:
   - apiGroups: [podgate.io]
     resources: [imagescans]
     verbs: [get, list, watch, create, update, patch, delete]
+  # The audit's reports and Events (tests/e2e/audit_reports_test.cpp).
+  - apiGroups: [wgpolicyk8s.io]
+    resources: [policyreports]
+    verbs: [get, list, watch, create, update, patch, delete]
+  - apiGroups: [openreports.io]
+    resources: [reports]
+    verbs: [get, list, watch, create, update, patch, delete]
+  - apiGroups: [events.k8s.io]
+    resources: [events]
+    verbs: [get, list, watch, create, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -161,6 +178,7 @@ export PODGATE_E2E_ADMIN_KUBECONFIG="$work/kubeconfig-admin"
 export PODGATE_E2E_KUBECTL="$bindir/kubectl"
 export PODGATE_E2E_ETCD="http://127.0.0.1:$etcd_port"
 export PODGATE_E2E_CONTROL="$control"
+export PODGATE_E2E_FIXTURES="$here/fixtures"
 
 # Serves the test's restart requests while it runs; returns its exit status.
 run_binary() {  # logfile args...
