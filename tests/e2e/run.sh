@@ -718,7 +718,7 @@ until_report() {  # seconds namespace report-name rule result: poll the PolicyRe
   return 1
 }
 audit_setup() {
-  k apply -f "$here/fixtures/policyreport-crds.yaml" >/dev/null &&
+  k apply -f "$here/fixtures/wgpolicyk8s.io_policyreports.yaml" >/dev/null &&
     k wait --for=condition=Established --timeout=30s crd/policyreports.wgpolicyk8s.io >/dev/null ||
     { reason="the PolicyReport CRD was not established"; return 1; }
   # The chart's RBAC for the audit (ClusterRole and the Lease Role), bound to the replicas' user.
