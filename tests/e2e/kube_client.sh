@@ -6,8 +6,9 @@
 # "N passed, N failed". Every process is stopped on exit, failure or interrupt.
 #
 # The test user is a client certificate CN=podgate-test, O=podgate-testers (and the same user by a
-# static bearer token), bound by RBAC to widgets only, never system:masters; a second token user,
-# podgate-throttled, is sent by a FlowSchema to a priority level of one share that rejects (429).
+# static bearer token), bound by RBAC to widgets, ImageScans and Leases only, never system:masters;
+# a second token user, podgate-throttled, is sent by a FlowSchema to a priority level of one share
+# that rejects (429).
 # The admin certificate (system:masters) is for setup with kubectl only.
 #
 # A test case may ask for the apiserver to be stopped and started again: it writes the outage's
@@ -98,8 +99,9 @@ k apply -f "$repo/charts/podgate/crds/imagescans.podgate.io.yaml" >/dev/null || 
 k wait --for condition=established --timeout=60s crd/widgets.test.podgate.io crd/imagescans.podgate.io >/dev/null ||
   die "the test CRDs were not established"
 k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configuration"
-# The test users may do everything to widgets (the client's cases) and ImageScans (the shared scan
-# store's cases, tests/e2e/kube_store_test.cpp), and nothing else.
+# The test users may do everything to widgets (the client's cases), ImageScans (the shared scan
+# store's cases, tests/e2e/kube_store_test.cpp) and Leases (the leader election's cases,
+# tests/e2e/lease_test.cpp), and nothing else.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: podgate-e2e-widgets}
@@ -110,6 +112,9 @@ rules:
   - apiGroups: [podgate.io]
     resources: [imagescans]
     verbs: [get, list, watch, create, update, patch, delete]
+  - apiGroups: [coordination.k8s.io]
+    resources: [leases]
+    verbs: [get, create, update]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -143,9 +148,11 @@ spec:
       resourceRules:
         - {verbs: ["*"], apiGroups: ["*"], resources: ["*"], clusterScope: true, namespaces: ["*"]}
 EOF
-# The test user is what the tests claim it is: widgets yes, anything else no.
+# The test user is what the tests claim it is: widgets (and Leases) yes, anything else no.
 [ "$(k auth can-i watch widgets.test.podgate.io --as=podgate-test --as-group=podgate-testers)" = yes ] ||
   die "RBAC: podgate-test cannot watch widgets"
+[ "$(k auth can-i update leases.coordination.k8s.io -n default --as=podgate-test --as-group=podgate-testers)" = yes ] ||
+  die "RBAC: podgate-test cannot update leases"
 [ "$(k auth can-i list secrets -A --as=podgate-test --as-group=podgate-testers 2>/dev/null)" = no ] ||
   die "RBAC: podgate-test can list secrets"
 ready=$(date +%s)
