@@ -88,34 +88,44 @@ std::unordered_map<std::string, std::string> running_by_subject(const PodProject
   return running;
 }
 
-// The plan's resolutions with the running digests put over them: what runs is judged, not what
-// the tag points at now. The registry's answer is kept when it names the running digest (it
-// carries an index's children, which scans may be recorded under).
-void put_running_digests(policy::ImagePlan& plan, policy::ImageResolutions& resolutions,
-                         const std::unordered_map<std::string, std::string>& running) {
+// The running digest of each reference that has one: what runs is judged, not what the tag
+// points at now, and the registry is not asked. The digest cache's entry is used when it names the
+// running digest (or has it as an index child): it carries the children scans may be recorded under.
+policy::ImageResolutions running_resolutions(const policy::ImagePlan& plan, registry::DigestCache* images,
+                                             const std::unordered_map<std::string, std::string>& running) {
+  policy::ImageResolutions resolutions;
   for (const policy::PlannedImage& image : plan.images) {
     if (image.old || !image.parsed.reference || !image.needs_registry()) continue;
     const auto it = running.find(image.subject);
     if (it == running.end()) continue;
     const std::string ref = image.parsed.reference->canonical();
-    const auto known = resolutions.find(ref);
-    if (known != resolutions.end() && known->second && known->second->ok()) {
-      const auto& r = *known->second;
-      if (r.digest == it->second) continue;
-      if (std::any_of(r.children.begin(), r.children.end(), [&](const auto& c) { return c.digest == it->second; })) continue;
+    if (resolutions.contains(ref)) continue;
+    if (const auto cached = images ? images->peek(*image.parsed.reference) : nullptr; cached && cached->ok()) {
+      const bool names = cached->digest == it->second ||
+                         std::any_of(cached->children.begin(), cached->children.end(),
+                                     [&](const auto& c) { return c.digest == it->second; });
+      if (names) {
+        resolutions.emplace(ref, cached);
+        continue;
+      }
     }
     auto resolution = std::make_shared<registry::Resolution>();
     resolution->digest = it->second;
-    resolutions[ref] = std::move(resolution);
+    resolutions.emplace(ref, std::move(resolution));
   }
+  return resolutions;
 }
 
 policy::Verdict evaluate_running(const JudgeInputs& in, const admission::Request& request, const PodProjection& pod,
                                  std::vector<std::string>& digests) {
   policy::ImagePlan plan = in.evaluator->plan_images(request);
+  policy::ImageResolutions resolutions = running_resolutions(plan, in.images, running_by_subject(pod));
+  // Images nothing runs yet (a Pending Pod, an image volume) are resolved as admission would.
+  std::vector<image::Reference> unknown;
+  for (image::Reference& ref : plan.refs_to_resolve())
+    if (!resolutions.contains(ref.canonical())) unknown.push_back(std::move(ref));
   const auto deadline = std::chrono::steady_clock::now() + in.resolveTimeout;
-  policy::ImageResolutions resolutions = policy::resolve_images(in.images, plan.refs_to_resolve(), deadline);
-  put_running_digests(plan, resolutions, running_by_subject(pod));
+  for (auto& [ref, resolution] : policy::resolve_images(in.images, unknown, deadline)) resolutions.emplace(ref, std::move(resolution));
   plan.resolve(resolutions);
   policy::ScanRecordMap records;
   policy::Facts facts;
