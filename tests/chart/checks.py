@@ -4,9 +4,10 @@
 `helm lint --strict`, then `helm template` under default and non-default values (the files in
 charts/podgate/ci/ and --set overrides), asserting the facts a reviewer would check by hand: the
 webhook configuration, the pod's security settings, TLS wiring, the config file, the image rules and
-their registry mounts, the scan cache (database volume, import token, a served import), monitoring
-objects, schema rejections, and the upgrade path that reuses the Helm-generated certificate (through
-a fake API server on loopback, since `helm template` alone never runs `lookup`). The plain manifests
+their registry mounts, the scan cache (database volume, import token, a served import), the
+continuous audit (its config, RBAC, Lease Role and Pod identity), monitoring objects, schema
+rejections, and the upgrade path that reuses the Helm-generated certificate (through a fake API
+server on loopback, since `helm template` alone never runs `lookup`). The plain manifests
 in manifests/ must equal a fresh render by scripts/render-manifests.sh, byte for byte.
 
 Prints one line per check and ends with `N passed, M failed` (`, K skipped` when a check's tool is
@@ -87,8 +88,22 @@ PODGATE_METRICS = {
     # The kubernetes scan store's (docs/operations.md, "Running more than one replica").
     "podgate_scan_imagescans",
     "podgate_scan_imagescan_bytes",
+    # The continuous audit's (lib/metrics/metrics.h). The running_* gauges are the Lease holder's.
+    "podgate_audit_leader",
+    "podgate_audit_leader_transitions_total",
+    "podgate_audit_running_pods",
+    "podgate_audit_running_violations",
+    "podgate_audit_running_containers",
+    "podgate_audit_pods_judged_total",
+    "podgate_audit_pass_duration_seconds",
+    "podgate_audit_verdict_to_report_seconds",
+    "podgate_audit_reports_total",
+    "podgate_audit_events_total",
+    "podgate_audit_pods_dropped_total",
 }
-HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds"}
+AUDIT_METRICS = {m for m in PODGATE_METRICS if m.startswith("podgate_audit_")}
+HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds",
+              "podgate_audit_pass_duration_seconds", "podgate_audit_verdict_to_report_seconds"}
 # Series the alerts use that podgate does not export itself.
 EXTERNAL_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
 
@@ -124,7 +139,12 @@ EXPECTED_ALERTS = {
     "PodgateStaleScans": "info",
     "PodgateScanStateUnsynced": "warning",
     "PodgateImageScansLarge": "warning",
+    "PodgateMaliciousImageRunning": "critical",
+    "PodgateAuditNoLeader": "warning",
+    "PodgateRunningPodsViolate": "warning",
 }
+# The alerts only an enabled audit renders.
+AUDIT_ALERTS = {"PodgateMaliciousImageRunning", "PodgateAuditNoLeader", "PodgateRunningPodsViolate"}
 CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding",
                   "CustomResourceDefinition"}
@@ -133,6 +153,25 @@ IMAGESCAN_RULE = {"apiGroups": ["podgate.io"], "resources": ["imagescans"],
 TRIVY_RULE = {"apiGroups": ["aquasecurity.github.io"],
               "resources": ["vulnerabilityreports", "clustervulnerabilityreports"], "verbs": ["get", "list", "watch"]}
 PULL_SECRETS_RULE = {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": ["get"]}
+# The continuous audit's ClusterRole rules (config.audit): Pods list-watched, owners read, reports of
+# the configured group written, Events in both groups. And the Lease, in a Role of its namespace.
+AUDIT_PODS_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get"]},
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]},
+]
+REPORT_VERBS = ["get", "list", "create", "patch", "update", "delete"]
+POLICYREPORTS_RULE = {"apiGroups": ["wgpolicyk8s.io"], "resources": ["policyreports"], "verbs": REPORT_VERBS}
+OPENREPORTS_RULE = {"apiGroups": ["openreports.io"], "resources": ["reports"], "verbs": REPORT_VERBS}
+EVENTS_RULE = {"apiGroups": ["events.k8s.io", ""], "resources": ["events"], "verbs": ["create", "patch"]}
+AUDIT_RULES = AUDIT_PODS_RULES + [POLICYREPORTS_RULE, EVENTS_RULE]
+AUDIT_OFF = "config.audit.enabled=false"
+
+
+def lease_rules(name):
+    return [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+             "verbs": ["get", "update"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]}]
 
 
 class Skip(Exception):
@@ -398,9 +437,10 @@ def default_checks(r):
         got = sorted(x["kind"] for x in d())
         eq(got, sorted(["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment",
                         "PodDisruptionBudget", "ValidatingWebhookConfiguration", "ClusterRole",
-                        "ClusterRoleBinding"]), "rendered kinds")
-    r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config, and the "
-            "ClusterRole and binding of the kubernetes scan store (2 replicas)", kinds)
+                        "ClusterRoleBinding", "Role", "RoleBinding"]), "rendered kinds")
+    r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config, the "
+            "ClusterRole and binding of the kubernetes scan store (2 replicas) and the audit, and the audit "
+            "Lease's Role and binding", kinds)
 
     def labels():
         for x in d():
@@ -437,11 +477,14 @@ def default_checks(r):
         eq(sc.get("runAsNonRoot"), True, "pod runAsNonRoot")
         eq(sc.get("runAsUser"), 65532, "pod runAsUser")
         eq(sc.get("seccompProfile"), {"type": "RuntimeDefault"}, "pod seccompProfile")
-        # The kubernetes scan store (2 replicas) reads and writes ImageScans: the pod mounts its token.
+        # The audit (on by default) and the kubernetes scan store (2 replicas) call the API: the pod
+        # mounts its token.
         eq(ps.get("automountServiceAccountToken"), True, "pod automountServiceAccountToken")
         eq(one(d(), "ServiceAccount").get("automountServiceAccountToken"), False, "SA automountServiceAccountToken")
-        eq(pod_spec(r.render(sets=["replicaCount=1"])).get("automountServiceAccountToken"), False,
-           "pod automountServiceAccountToken with one replica (sqlite, no API calls)")
+        eq(pod_spec(r.render(sets=["replicaCount=1", AUDIT_OFF])).get("automountServiceAccountToken"), False,
+           "pod automountServiceAccountToken with one replica and the audit off (sqlite, no API calls)")
+        eq(pod_spec(r.render(sets=["replicaCount=1"])).get("automountServiceAccountToken"), True,
+           "pod automountServiceAccountToken with one replica and the audit on")
         assert "hostNetwork" not in ps, "hostNetwork set by default"
         assert "priorityClassName" not in ps, "priorityClassName set by default"
     r.check("default: pod runs as 65532, non-root, seccomp RuntimeDefault, SA token only where the API is used",
@@ -533,9 +576,11 @@ def default_checks(r):
         del values["scans"]["database"]
         values["scans"]["apiTokenFile"] = ""
         values["rules"]["images"]["resolve"]["pullSecrets"] = False
+        values["audit"]["lease"].update({"namespace": NAMESPACE, "name": f"{RELEASE}-audit"})
         eq(cfg, values, "rendered config vs values.config")
     r.check("default: podgate.yaml is values.config plus the release namespace, the scan store (kubernetes with 2 "
-            "replicas, so no database), no token file and pullSecrets from rbac, nothing else", config_matches_values)
+            "replicas, so no database), no token file, pullSecrets from rbac and the audit Lease's namespace and "
+            "name, nothing else", config_matches_values)
 
     def mounts():
         eq(volume(d(), "config")["configMap"]["name"], f"{RELEASE}-config", "config volume")
@@ -962,7 +1007,8 @@ def full_checks(r):
         eq({p["name"]: p["containerPort"] for p in c["ports"]}, {"https": 10443, "metrics": 9102}, "ports")
         assert "scan-cache" not in [v["name"] for v in ps["volumes"]], "scan-cache volume with the kubernetes store"
         eq(ps["automountServiceAccountToken"], True, "automountServiceAccountToken")
-        eq(one(d(), "ClusterRole")["rules"], [IMAGESCAN_RULE, TRIVY_RULE, PULL_SECRETS_RULE], "ClusterRole rules")
+        eq(one(d(), "ClusterRole")["rules"], [IMAGESCAN_RULE, TRIVY_RULE, PULL_SECRETS_RULE] + AUDIT_RULES,
+           "ClusterRole rules")
         eq(mount(d(), "scan-import")["mountPath"], "/etc/podgate/scan-import", "scan-import mount")
         tmpl = deployment(d())["spec"]["template"]["metadata"]
         eq(tmpl["labels"].get("example.com/tier"), "security", "podLabels")
@@ -1060,9 +1106,9 @@ def scan_checks(r):
         assert "database" not in manifest["scans"], "manifests/podgate.yaml names a database with the kubernetes store"
         docs = [x for x in yaml.safe_load_all((REPO / "manifests" / "podgate.yaml").read_text()) if x]
         assert "scan-cache" not in [v["name"] for v in pod_spec(docs)["volumes"]], "manifests mount a scan cache"
-        eq(one(docs, "ClusterRole")["rules"], [IMAGESCAN_RULE], "manifests/podgate.yaml ClusterRole rules")
+        eq(one(docs, "ClusterRole")["rules"], [IMAGESCAN_RULE] + AUDIT_RULES, "manifests/podgate.yaml ClusterRole rules")
     r.check("scan: values.yaml and manifests/podgate.yaml carry podgate's scan defaults; the manifests use the "
-            "kubernetes store (no database volume, RBAC on imagescans)", values_and_manifests_agree)
+            "kubernetes store (no database volume, RBAC on imagescans, and the audit's)", values_and_manifests_agree)
 
     def config_keys():
         cfg, _ = podgate_config(d())
@@ -1151,9 +1197,10 @@ def scan_checks(r):
         ids = [p["id"] for p in panels]
         eq(len(ids), len(set(ids)), "unique panel ids")
         titles = [p["title"] for p in panels if p["type"] == "row"]
-        eq(titles[-2:], ["Images and registries", "Scan cache"], "last rows")
+        eq(titles[-3:], ["Images and registries", "Scan cache", "Running now"], "last rows")
         start = next(i for i, p in enumerate(panels) if p["title"] == "Scan cache")
-        row = panels[start + 1:]
+        end = next(i for i, p in enumerate(panels) if p["title"] == "Running now")
+        row = panels[start + 1:end]
         assert len(row) >= 3, f"Scan cache row has {len(row)} panels"
         for p in row:
             for target in p["targets"]:
@@ -1165,7 +1212,8 @@ def scan_checks(r):
                 for y in range(g["y"], g["y"] + g["h"]):
                     assert (x, y) not in cells, f"panel {p['id']} ({p['title']}) overlaps another at {x},{y}"
                     cells.add((x, y))
-    r.check("scan: dashboard ends with a 'Scan cache' row of podgate_scan_* panels, no panels overlap", dashboard_row)
+    r.check("scan: dashboard has a 'Scan cache' row of podgate_scan_* panels before 'Running now', no panels overlap",
+            dashboard_row)
 
 
 def schema_checks(r):
@@ -1238,6 +1286,18 @@ def schema_checks(r):
         ("rules.images.resolve.pullSecretTTL without a unit",
          {"set_strings": ["config.rules.images.resolve.pullSecretTTL=60"]}, "/config/rules/images/resolve/pullSecretTTL"),
         ("rbac.pullSecrets=yes", {"set_strings": ["rbac.pullSecrets=yes"]}, "/rbac/pullSecrets"),
+        ("audit.enabled=yes", {"set_strings": ["config.audit.enabled=yes"]}, "/config/audit/enabled"),
+        ("audit.reports=policyreports", {"sets": ["config.audit.reports=policyreports"]}, "/config/audit/reports"),
+        ("audit.interval=1d (no day unit)", {"sets": ["config.audit.interval=1d"]}, "/config/audit/interval"),
+        ("audit.podsPerSecond=0", {"sets": ["config.audit.podsPerSecond=0"]}, "/config/audit/podsPerSecond"),
+        ("audit.cacheBytes=lots", {"sets": ["config.audit.cacheBytes=lots"]}, "/config/audit/cacheBytes"),
+        ("audit.lease.name that is not a DNS label", {"sets": ["config.audit.lease.name=Podgate_Audit"]},
+         "/config/audit/lease/name"),
+        ("audit.lease.namespace that is not a DNS label", {"sets": ["config.audit.lease.namespace=-x"]},
+         "/config/audit/lease/namespace"),
+        ("audit.lease.duration without a unit", {"set_strings": ["config.audit.lease.duration=15"]},
+         "/config/audit/lease/duration"),
+        ("unknown key under audit", {"sets": ["config.audit.namespaces=x"]}, "namespaces"),
         ("unknown key under rbac", {"sets": ["rbac.secrets=true"]}, "secrets"),
     ]
     for title, kwargs, expected in cases:
@@ -1384,16 +1444,17 @@ def rbac_checks(r):
         return roles[0]["rules"] if roles else None
 
     def single_replica():
-        docs = r.render(sets=["replicaCount=1"])
+        docs = r.render(sets=["replicaCount=1", AUDIT_OFF])
         eq(podgate_config(docs)[0]["scans"]["store"], "sqlite", "scans.store")
         for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
             assert not find(docs, kind), f"{kind} rendered with nothing needing the API"
         eq(pod_spec(docs)["automountServiceAccountToken"], False, "automountServiceAccountToken")
         assert "emptyDir" in volume(docs, "scan-cache"), "no scan-cache emptyDir"
-    r.check("rbac: replicaCount=1 -> sqlite store, no RBAC objects, no token, the scan-cache emptyDir", single_replica)
+    r.check("rbac: replicaCount=1 with the audit off -> sqlite store, no RBAC objects, no token, the scan-cache "
+            "emptyDir", single_replica)
 
     def several_replicas():
-        docs = r.render(sets=["replicaCount=2"])
+        docs = r.render(sets=["replicaCount=2", AUDIT_OFF])
         eq(podgate_config(docs)[0]["scans"]["store"], "kubernetes", "scans.store")
         eq(rules_of(docs), [IMAGESCAN_RULE], "ClusterRole rules")
         binding = one(docs, "ClusterRoleBinding")
@@ -1404,28 +1465,28 @@ def rbac_checks(r):
         eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
         assert "scan-cache" not in [v["name"] for v in pod_spec(docs)["volumes"]], "scan-cache with kubernetes store"
         assert "scan-cache" not in [m["name"] for m in container(docs)["volumeMounts"]], "scan-cache mount"
-    r.check("rbac: replicaCount=2 -> kubernetes store, ClusterRole on imagescans only, bound to the ServiceAccount, "
-            "token mounted, no scan-cache volume", several_replicas)
+    r.check("rbac: replicaCount=2 (audit off) -> kubernetes store, ClusterRole on imagescans only, bound to the "
+            "ServiceAccount, token mounted, no scan-cache volume", several_replicas)
 
     def explicit_store():
-        docs = r.render(sets=["replicaCount=3", "config.scans.store=sqlite"])
+        docs = r.render(sets=["replicaCount=3", "config.scans.store=sqlite", AUDIT_OFF])
         eq(podgate_config(docs)[0]["scans"]["store"], "sqlite", "explicit sqlite with 3 replicas")
         assert not find(docs, "ClusterRole"), "RBAC with the sqlite store"
-        docs = r.render(sets=["replicaCount=1", "config.scans.store=kubernetes"])
+        docs = r.render(sets=["replicaCount=1", "config.scans.store=kubernetes", AUDIT_OFF])
         eq(rules_of(docs), [IMAGESCAN_RULE], "explicit kubernetes with 1 replica")
     r.check("rbac: an explicit config.scans.store wins over the replica count", explicit_store)
 
     def trivy():
-        docs = r.render(sets=["replicaCount=1", "config.scans.sources.trivyOperator=true"])
+        docs = r.render(sets=["replicaCount=1", "config.scans.sources.trivyOperator=true", AUDIT_OFF])
         eq(rules_of(docs), [TRIVY_RULE], "ClusterRole rules (sqlite store + Trivy Operator)")
         eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
         eq(podgate_config(docs)[0]["scans"]["sources"], {"trivyOperator": True}, "scans.sources")
-        eq(rules_of(r.render(sets=["config.scans.sources.trivyOperator=true"])), [IMAGESCAN_RULE, TRIVY_RULE],
+        eq(rules_of(r.render(sets=["config.scans.sources.trivyOperator=true", AUDIT_OFF])), [IMAGESCAN_RULE, TRIVY_RULE],
            "ClusterRole rules (kubernetes store + Trivy Operator)")
     r.check("rbac: scans.sources.trivyOperator -> get, list, watch on (cluster)vulnerabilityreports", trivy)
 
     def pull_secrets():
-        docs = r.render(sets=["replicaCount=1", "rbac.pullSecrets=true"])
+        docs = r.render(sets=["replicaCount=1", "rbac.pullSecrets=true", AUDIT_OFF])
         eq(rules_of(docs), [PULL_SECRETS_RULE], "ClusterRole rules")
         eq(podgate_config(docs)[0]["rules"]["images"]["resolve"]["pullSecrets"], True, "resolve.pullSecrets")
         eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
@@ -1440,7 +1501,8 @@ def rbac_checks(r):
     def own_rbac():
         docs = r.render(sets=["rbac.create=false", "config.scans.sources.trivyOperator=true",
                               "config.rules.images.resolve.pullSecrets=true"])
-        assert not find(docs, "ClusterRole") and not find(docs, "ClusterRoleBinding"), "RBAC with rbac.create=false"
+        for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+            assert not find(docs, kind), f"{kind} with rbac.create=false"
         eq(pod_spec(docs)["automountServiceAccountToken"], True, "token still mounted for the API calls")
         eq(podgate_config(docs)[0]["rules"]["images"]["resolve"]["pullSecrets"], True, "resolve.pullSecrets")
     r.check("rbac: rbac.create=false renders no RBAC but still mounts the token the API calls need", own_rbac)
@@ -1449,9 +1511,10 @@ def rbac_checks(r):
         def names(sets):
             pr = one(r.render(sets=["metrics.prometheusRule.enabled=true"] + sets), "PrometheusRule")
             return {a["alert"]: a for g in pr["spec"]["groups"] for a in g["rules"]}
-        single = names(["replicaCount=1"])
+        single = names(["replicaCount=1", AUDIT_OFF])
         assert "PodgateScanStateUnsynced" not in single and "PodgateImageScansLarge" not in single, sorted(single)
-        trivy = names(["replicaCount=1", "config.scans.sources.trivyOperator=true"])
+        assert "PodgateScanStateUnsynced" in names(["replicaCount=1"]), "no watch alert with the audit's Pod watch"
+        trivy = names(["replicaCount=1", "config.scans.sources.trivyOperator=true", AUDIT_OFF])
         assert "PodgateScanStateUnsynced" in trivy and "PodgateImageScansLarge" not in trivy, sorted(trivy)
         shared = names(["metrics.prometheusRule.imageScanBytes=1048576"])
         eq(shared["PodgateScanStateUnsynced"]["expr"], 'podgate_kube_watch_connected{job="podgate",namespace="podgate"} == 0',
@@ -1461,6 +1524,165 @@ def rbac_checks(r):
            'max(podgate_scan_imagescan_bytes{job="podgate",namespace="podgate"}) > 1048576', "PodgateImageScansLarge expr")
     r.check("rbac: PodgateScanStateUnsynced with any API use, PodgateImageScansLarge with the kubernetes store "
             "(threshold from imageScanBytes)", alerts)
+
+
+def continuous_audit_checks(r):
+    """config.audit: the chart turns it on, fills in the Lease, grants what it uses and names the Pod."""
+    def rules_of(docs):
+        roles = find(docs, "ClusterRole")
+        return roles[0]["rules"] if roles else []
+
+    def env_of(docs):
+        return {e["name"]: e for e in container(docs).get("env", [])}
+
+    def config_filled():
+        cfg, _ = podgate_config(r.render())
+        values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]["audit"]
+        eq(values["lease"], {"namespace": "", "name": "", "duration": "15s"}, "values.yaml audit.lease (the chart fills it)")
+        eq(cfg["audit"], {**values, "lease": {"namespace": NAMESPACE, "name": f"{RELEASE}-audit", "duration": "15s"}},
+           "rendered audit")
+        eq(cfg["audit"]["enabled"], True, "audit.enabled (the chart turns it on)")
+        eq(cfg["audit"]["reports"], "wgpolicyk8s.io/v1alpha2", "audit.reports")
+        other = podgate_config(r.render(release="gate", namespace="security"))[0]["audit"]["lease"]
+        eq(other, {"namespace": "security", "name": "gate-podgate-audit", "duration": "15s"}, "lease of release gate")
+        for fullname_, lease in (("x" * 60, "x" * 60 + "-au"), ("x" * 62, "x" * 62)):
+            cut = podgate_config(r.render(sets=[f"fullnameOverride={fullname_}"]))[0]["audit"]["lease"]["name"]
+            eq(cut, lease, f"lease name of a {len(fullname_)}-character fullname (cut to 63, no trailing '-')")
+            assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", cut), cut
+        own = podgate_config(r.render(sets=["config.audit.lease.namespace=leases",
+                                            "config.audit.lease.name=my-lease"]))[0]["audit"]["lease"]
+        eq(own, {"namespace": "leases", "name": "my-lease", "duration": "15s"}, "lease as set")
+        # podgate refuses an empty lease name even with the audit off: the chart fills it anyway.
+        off = podgate_config(r.render(sets=[AUDIT_OFF]))[0]["audit"]
+        eq((off["enabled"], off["lease"]["name"]), (False, f"{RELEASE}-audit"), "audit off: enabled, lease name")
+    r.check("continuous audit: on by default; podgate.yaml's audit.lease gets the release namespace and "
+            "<fullname>-audit (cut to 63) unless set", config_filled)
+
+    def cluster_rules():
+        eq(rules_of(r.render(sets=["replicaCount=1"])), AUDIT_RULES, "ClusterRole rules (audit only, one replica)")
+        eq(rules_of(r.render(sets=["replicaCount=1", "config.audit.reports=openreports.io/v1alpha1"])),
+           AUDIT_PODS_RULES + [OPENREPORTS_RULE, EVENTS_RULE], "ClusterRole rules with openreports.io")
+        eq(rules_of(r.render(sets=["replicaCount=1", "config.audit.reports=none"])),
+           AUDIT_PODS_RULES + [EVENTS_RULE], "ClusterRole rules with reports none")
+        eq(rules_of(r.render(sets=["replicaCount=1", "config.audit.events=false"])),
+           AUDIT_PODS_RULES + [POLICYREPORTS_RULE], "ClusterRole rules with events off")
+        eq(rules_of(r.render(sets=["replicaCount=1", "config.audit.reports=none", "config.audit.events=false"])),
+           AUDIT_PODS_RULES, "ClusterRole rules with neither reports nor events")
+        docs = r.render(sets=["replicaCount=1"])
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "token mounted for the audit alone")
+        binding = one(docs, "ClusterRoleBinding")
+        eq(binding["subjects"], [{"kind": "ServiceAccount", "name": one(docs, "ServiceAccount")["metadata"]["name"],
+                                  "namespace": NAMESPACE}], "ClusterRoleBinding subjects")
+        for rule in rules_of(docs):
+            assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], f"wildcard in {rule}"
+    r.check("continuous audit: ClusterRole lists/watches pods, gets replicasets and jobs, writes the reports "
+            "group of config.audit.reports (none: no rule) and events in both groups (events off: no rule)",
+            cluster_rules)
+
+    def lease_role():
+        docs = r.render()
+        role = one(docs, "Role")
+        eq(role["metadata"]["namespace"], NAMESPACE, "Role namespace")
+        eq(role["rules"], lease_rules(f"{RELEASE}-audit"), "Role rules (get/update on the Lease, create)")
+        binding = one(docs, "RoleBinding")
+        eq(binding["metadata"]["namespace"], NAMESPACE, "RoleBinding namespace")
+        eq(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                "name": role["metadata"]["name"]}, "roleRef")
+        eq(binding["subjects"], [{"kind": "ServiceAccount", "name": one(docs, "ServiceAccount")["metadata"]["name"],
+                                  "namespace": NAMESPACE}], "RoleBinding subjects")
+        assert not [x for x in rules_of(docs) if "coordination.k8s.io" in x["apiGroups"]], \
+            "Leases granted cluster-wide"
+        moved = r.render(sets=["config.audit.lease.namespace=leases", "config.audit.lease.name=my-lease"])
+        eq(one(moved, "Role")["metadata"]["namespace"], "leases", "Role follows audit.lease.namespace")
+        eq(one(moved, "RoleBinding")["metadata"]["namespace"], "leases", "RoleBinding follows it")
+        eq(one(moved, "RoleBinding")["subjects"][0]["namespace"], NAMESPACE, "subject stays in the release namespace")
+        eq(one(moved, "Role")["rules"], lease_rules("my-lease"), "Role rules name audit.lease.name")
+        other = r.render(release="gate", namespace="security")
+        eq(one(other, "Role")["metadata"]["namespace"], "security", "Role in release namespace security")
+        eq(one(other, "Role")["rules"][0]["resourceNames"], ["gate-podgate-audit"], "resourceNames of release gate")
+    r.check("continuous audit: a Role and RoleBinding in the Lease's namespace (the release's by default) grant "
+            "get/update on that Lease only, and create", lease_role)
+
+    def pod_env():
+        env = env_of(r.render())
+        eq(env.get("POD_NAME"), {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+           "POD_NAME")
+        eq(env.get("POD_NAMESPACE"),
+           {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}, "POD_NAMESPACE")
+        full = container(r.render(files=["full-values.yaml"]))["env"]
+        eq([e["name"] for e in full], ["POD_NAME", "POD_NAMESPACE", "TZ"], "downward API entries and values' env")
+        eq(full[2], {"name": "TZ", "value": "UTC"}, "values' env kept")
+        mine = container(r.render(sets=["env[0].name=POD_NAME", "env[0].value=gate-1"]))["env"]
+        eq(mine, [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                  {"name": "POD_NAME", "value": "gate-1"}], "an env entry named POD_NAME replaces the chart's")
+    r.check("continuous audit: POD_NAME and POD_NAMESPACE from the downward API, merged with `env` (which wins)",
+            pod_env)
+
+    def disabled():
+        docs = r.render(sets=[AUDIT_OFF])
+        eq(podgate_config(docs)[0]["audit"]["enabled"], False, "audit.enabled")
+        for rule in AUDIT_RULES:
+            assert rule not in rules_of(docs), f"audit rule {rule} with the audit off"
+        eq(rules_of(docs), [IMAGESCAN_RULE], "ClusterRole rules (the scan store's only)")
+        assert not find(docs, "Role") and not find(docs, "RoleBinding"), "Lease Role with the audit off"
+        env = env_of(docs)
+        assert "POD_NAME" not in env and "POD_NAMESPACE" not in env, f"downward API env with the audit off: {env}"
+        assert "env" not in container(docs), "an env list with nothing in it"
+        pr = one(r.render(sets=[AUDIT_OFF, "metrics.prometheusRule.enabled=true"]), "PrometheusRule")
+        names = {a["alert"] for g in pr["spec"]["groups"] for a in g["rules"]}
+        assert not names & AUDIT_ALERTS, f"audit alerts with the audit off: {sorted(names & AUDIT_ALERTS)}"
+        alone = r.render(sets=[AUDIT_OFF, "replicaCount=1"])
+        for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+            assert not find(alone, kind), f"{kind} with the audit off and one replica"
+        eq(pod_spec(alone)["automountServiceAccountToken"], False, "token with the audit off and one replica")
+    r.check("continuous audit: config.audit.enabled=false -> no audit rules, no Lease Role, no POD_* env, no audit "
+            "alerts (and with one replica no RBAC and no token)", disabled)
+
+    def alerts():
+        pr = one(r.render(files=["monitoring-values.yaml"]), "PrometheusRule")
+        a = {x["alert"]: x for g in pr["spec"]["groups"] for x in g["rules"]}
+        sel = 'job="podgate",namespace="podgate"'
+        eq(a["PodgateMaliciousImageRunning"]["expr"],
+           f'max by (namespace, job) (podgate_audit_running_containers{{{sel},scan="malicious"}}) > 0', "malicious expr")
+        eq(a["PodgateMaliciousImageRunning"]["for"], "1m", "malicious for")
+        for s in ("kubectl get polr -A", "podgate audit", "MaliciousImageRunning"):
+            assert s in a["PodgateMaliciousImageRunning"]["annotations"]["description"], f"description lacks {s!r}"
+        eq(a["PodgateAuditNoLeader"]["expr"],
+           f"sum by (namespace, job) (podgate_audit_leader{{{sel}}}) == 0 and on (namespace, job) "
+           f"sum by (namespace, job) (up{{{sel}}}) > 0", "no-leader expr")
+        eq(a["PodgateAuditNoLeader"]["for"], "10m", "no-leader for")
+        assert "podgate/podgate-audit" in a["PodgateAuditNoLeader"]["annotations"]["description"], "Lease not named"
+        eq(a["PodgateRunningPodsViolate"]["expr"],
+           f'max by (namespace, job) (podgate_audit_running_pods{{{sel},verdict="fail"}}) > 0', "violate expr")
+        eq(a["PodgateRunningPodsViolate"]["for"], "1h", "violate for")
+    r.check("continuous audit: PodgateMaliciousImageRunning (critical, 1m), PodgateAuditNoLeader (10m, only with a "
+            "target up) and PodgateRunningPodsViolate (1h) over the leader's gauges", alerts)
+
+    def dashboard():
+        dash = json.loads((CHART / "dashboards" / "podgate.json").read_text())
+        panels = dash["panels"]
+        start = next(i for i, p in enumerate(panels) if p["type"] == "row" and p["title"] == "Running now")
+        row = panels[start + 1:]
+        assert not [p for p in row if p["type"] == "row"], "a row after 'Running now'"
+        used = set()
+        for p in row:
+            eq(p["datasource"], {"type": "prometheus", "uid": "${datasource}"}, f"panel {p['title']} datasource")
+            for t in p["targets"]:
+                assert 'namespace="$namespace",job="$job"' in t["expr"], f"{p['title']}: {t['expr']} ignores the variables"
+                names = metric_names(t["expr"])
+                assert names and names <= AUDIT_METRICS, f"{p['title']}: {t['expr']} uses {names}"
+                used |= names
+        eq(sorted(AUDIT_METRICS - used), [], "audit metrics without a panel")
+        exprs = " ".join(t["expr"] for p in row for t in p["targets"])
+        for q in ("max by (verdict) (podgate_audit_running_pods", "max by (scan) (podgate_audit_running_containers",
+                  "max by (rule, action) (podgate_audit_running_violations",
+                  "histogram_quantile(0.5, sum by (le) (rate(podgate_audit_verdict_to_report_seconds_bucket",
+                  "histogram_quantile(0.99, sum by (le) (rate(podgate_audit_verdict_to_report_seconds_bucket"):
+            assert q in exprs, f"no {q}"
+        types = {p["type"] for p in row}
+        assert {"stat", "timeseries"} <= types, types
+    r.check("continuous audit: the dashboard's last row 'Running now' charts every podgate_audit_* metric (running "
+            "gauges as max over replicas, verdict-to-report p50/p99) with the dashboard's variables", dashboard)
 
 
 def notes_checks(r):
@@ -1828,8 +2050,8 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, image_checks, scan_checks, rbac_checks, schema_checks, notes_checks,
-                      manifests_checks, docs_checks, crd_checks, binary_checks]:
+                      full_checks, image_checks, scan_checks, rbac_checks, continuous_audit_checks, schema_checks,
+                      notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"
         if r.skipped:

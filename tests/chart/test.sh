@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Helm chart checks: builds Helm (scripts/install-helm.sh, cached in .cache/bin), then runs
 # tests/chart/checks.py: helm lint --strict, helm template with default and non-default values
-# (cert-manager, auditOnly, monitoring, image rules, scan cache, everything), schema rejections,
+# (cert-manager, auditOnly, monitoring, image rules, scan cache, the continuous audit, everything), schema rejections,
 # certificate reuse on upgrade, promtool checks of the alerts, and the rendered configs in the built
 # podgate. One line per check; the last line is "N passed, M failed".
 # Run from anywhere: bash tests/chart/test.sh

@@ -121,6 +121,13 @@ auditOnly applied, and the scan cache's files where the chart mounts them.
 {{- $_ := set $images "resolve" $resolve }}
 {{- $_ := set $rules "images" $images }}
 {{- $_ := set $config "rules" $rules }}
+{{- /* podgate refuses an empty lease name, and would otherwise take its namespace from the Pod: both are named here, so the Lease is where the chart's Role grants it. */}}
+{{- $audit := $config.audit | default dict }}
+{{- $lease := $audit.lease | default dict }}
+{{- $_ := set $lease "namespace" (include "podgate.auditLeaseNamespace" .) }}
+{{- $_ := set $lease "name" (include "podgate.auditLeaseName" .) }}
+{{- $_ := set $audit "lease" $lease }}
+{{- $_ := set $config "audit" $audit }}
 {{- toYaml $config }}
 {{- end }}
 
@@ -149,10 +156,45 @@ config.rules.images.resolve.pullSecrets with RBAC made elsewhere); "false" other
 {{- end }}
 
 {{/*
+"true" when the continuous audit is on (config.audit.enabled); empty otherwise.
+*/}}
+{{- define "podgate.auditEnabled" -}}
+{{- if dig "audit" "enabled" false (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
+{{/*
+Where the audit writes its reports (config.audit.reports; podgate's default when unset).
+*/}}
+{{- define "podgate.auditReports" -}}
+{{- dig "audit" "reports" "wgpolicyk8s.io/v1alpha2" (.Values.config | default dict) | toString }}
+{{- end }}
+
+{{/*
+"true" when the audit records Events (config.audit.events, true when unset); empty otherwise.
+*/}}
+{{- define "podgate.auditEvents" -}}
+{{- if dig "audit" "events" true (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
+{{/*
+The audit Lease's namespace: config.audit.lease.namespace, or the release namespace.
+*/}}
+{{- define "podgate.auditLeaseNamespace" -}}
+{{- dig "audit" "lease" "namespace" "" (.Values.config | default dict) | default .Release.Namespace }}
+{{- end }}
+
+{{/*
+The audit Lease's name: config.audit.lease.name, or <fullname>-audit (a DNS label: at most 63).
+*/}}
+{{- define "podgate.auditLeaseName" -}}
+{{- dig "audit" "lease" "name" "" (.Values.config | default dict) | default (printf "%s-audit" (include "podgate.fullname" .) | trunc 63 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
 "true" when podgate calls the Kubernetes API (so it needs its ServiceAccount token); empty otherwise.
 */}}
 {{- define "podgate.usesKubernetesAPI" -}}
-{{- if or (eq (include "podgate.scanStore" .) "kubernetes") (include "podgate.trivyOperator" .) (eq (include "podgate.pullSecrets" .) "true") }}true{{ end }}
+{{- if or (eq (include "podgate.scanStore" .) "kubernetes") (include "podgate.trivyOperator" .) (eq (include "podgate.pullSecrets" .) "true") (include "podgate.auditEnabled" .) }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -168,6 +210,35 @@ The ClusterRole's rules: only what the configuration uses, as a JSON list (empty
 {{- end }}
 {{- if .Values.rbac.pullSecrets }}
 {{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list "secrets" "serviceaccounts") "verbs" (list "get")) }}
+{{- end }}
+{{- if include "podgate.auditEnabled" . }}
+{{- /* The audit: every Pod list-watched; ReplicaSets and Jobs read to name the owning Deployment or CronJob. */}}
+{{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list "pods") "verbs" (list "list" "watch")) }}
+{{- $rules = append $rules (dict "apiGroups" (list "apps") "resources" (list "replicasets") "verbs" (list "get")) }}
+{{- $rules = append $rules (dict "apiGroups" (list "batch") "resources" (list "jobs") "verbs" (list "get")) }}
+{{- $reports := include "podgate.auditReports" . }}
+{{- $reportVerbs := list "get" "list" "create" "patch" "update" "delete" }}
+{{- if eq $reports "wgpolicyk8s.io/v1alpha2" }}
+{{- $rules = append $rules (dict "apiGroups" (list "wgpolicyk8s.io") "resources" (list "policyreports") "verbs" $reportVerbs) }}
+{{- else if eq $reports "openreports.io/v1alpha1" }}
+{{- $rules = append $rules (dict "apiGroups" (list "openreports.io") "resources" (list "reports") "verbs" $reportVerbs) }}
+{{- end }}
+{{- if include "podgate.auditEvents" . }}
+{{- $rules = append $rules (dict "apiGroups" (list "events.k8s.io" "") "resources" (list "events") "verbs" (list "create" "patch")) }}
+{{- end }}
+{{- end }}
+{{- toJson $rules }}
+{{- end }}
+
+{{/*
+The Role's rules in the audit Lease's namespace, as a JSON list (empty: no Role). get and update are
+narrowed to the one Lease; create cannot be (the name is not known to RBAC before the object exists).
+*/}}
+{{- define "podgate.leaseRules" -}}
+{{- $rules := list }}
+{{- if include "podgate.auditEnabled" . }}
+{{- $rules = append $rules (dict "apiGroups" (list "coordination.k8s.io") "resources" (list "leases") "resourceNames" (list (include "podgate.auditLeaseName" .)) "verbs" (list "get" "update")) }}
+{{- $rules = append $rules (dict "apiGroups" (list "coordination.k8s.io") "resources" (list "leases") "verbs" (list "create")) }}
 {{- end }}
 {{- toJson $rules }}
 {{- end }}
