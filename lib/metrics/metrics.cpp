@@ -450,6 +450,16 @@ struct Metrics::Impl {
     for (auto format : {"trivy", "grype", "podgate-verdict", "unknown"})
       for (auto result : {"stored", "unchanged", "rejected", "error"})
         scanImportsCache.get({{"format", format}, {"result", result}});
+    for (auto verdict : {"pass", "warn", "fail"}) auditRunningPodsCache.get({{"verdict", verdict}});
+    for (auto rule : {"privileged", "runtimeSockets", "images", "scan", "imageDrift"})
+      for (auto action : {"deny", "warn"}) auditRunningViolationsCache.get({{"rule", rule}, {"action", action}});
+    for (auto scan : {"clean", "vulnerable", "malicious", "unscanned", "stale"})
+      auditRunningContainersCache.get({{"scan", scan}});
+    for (auto trigger : {"pod", "verdict", "rules", "interval", "start"}) auditJudgementsCache.get({{"trigger", trigger}});
+    for (auto operation : {"apply", "delete"})
+      for (auto result : {"ok", "error"}) auditReportsCache.get({{"operation", operation}, {"result", result}});
+    for (auto result : {"created", "series", "throttled", "dropped", "error"}) auditEventsCache.get({{"result", result}});
+    for (auto reason : {"bytes", "too_large", "malformed"}) auditPodsDroppedCache.get({{"reason", reason}});
   }
 };
 
