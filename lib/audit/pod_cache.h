@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "kube/reflector.h"
@@ -48,9 +49,10 @@ struct PodProjection {
   // The Pod as the rules read it, as compact JSON: {"apiVersion":"v1","kind":"Pod","metadata":{name,
   // namespace, uid, the annotations the rules read},"spec":{...}} with only the spec fields that
   // rules read (serviceAccountName, shareProcessNamespace, securityContext, host namespaces,
-  // imagePullSecrets, volumes (name, hostPath, image; other sources as their key only), and per
-  // container name, image, securityContext, volumeMounts (name, mountPath), ports with a
-  // hostPort). Everything else (env, args, probes, resources, managedFields, status) is dropped.
+  // hostUsers, os, imagePullSecrets, volumes (name, hostPath, image; other sources as their key
+  // only), and per container name, image, targetContainerName, securityContext, volumeMounts (name,
+  // mountPath), ports with a hostPort). Everything else (env, args, probes, resources,
+  // managedFields, status) is dropped. "spec" is always there, if empty.
   std::string object;
   std::vector<ContainerStatus> statuses;  // init, regular, ephemeral statuses, in that order
   std::size_t bytes = 0;  // what this entry costs the cache (estimated)
@@ -104,16 +106,24 @@ class PodCache final : public kube::ReflectorSink {
 
  private:
   void publish() const;
+  void store(const std::string& key, PodProjection pod);
+  void erase(const std::string& key);  // not kept (gone, ended, skipped, dropped): notifies if it was
+  void dropped(const std::string& key, std::string_view reason, std::string_view why);
+  void forget_logged(const std::string& key);  // mutex_ held
+  void note_room();                            // mutex_ held
   PodCacheOptions options_;
   metrics::Metrics* metrics_;
   log::Logger* logger_;
   Listener listener_;
-  mutable std::mutex mutex_;  // guards pods_, bytes_, seen_
+  mutable std::mutex mutex_;  // guards pods_, bytes_, seen_, listing_, warnedFull_, loggedDrops_
   std::unordered_map<std::string, std::shared_ptr<const PodProjection>> pods_;
   std::size_t bytes_ = 0;
   std::unordered_map<std::string, bool> seen_;  // keys upserted since list_begin (during a list)
   bool listing_ = false;
   bool warnedFull_ = false;  // "cache full" is logged once until it has room again
+  // Keys whose drop (malformed, too_large) was logged: each Pod is logged once while it exists, and
+  // at most 64 at a time, so a flood of bad Pods cannot flood the log.
+  std::unordered_set<std::string> loggedDrops_;
 };
 
 }  // namespace podgate::audit

@@ -14,6 +14,7 @@
 #include "image/reference.h"
 #include "util/json.h"
 #include "util/json_depth.h"
+#include "util/time.h"
 
 namespace podgate::scan::report_detail {
 
@@ -73,71 +74,9 @@ std::string string_of(const Value& v, const Path& at) {
 
 // ---- time ----------------------------------------------------------------------------------
 
-namespace {
-
-bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
-  if (at + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = at; i < at + n; ++i) {
-    if (!is_digit(s[i])) return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-// RFC 3339 date-time, as Go's time.Time marshals it ("2024-03-05T10:20:30.123456789-05:00",
-// "...Z"): fractional seconds of any length (dropped), numeric offsets applied. Leap seconds
-// (":60") are refused, as Go refuses them.
-std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
-  int year, month, day, hour, minute, second;
-  if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
-      !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, hour) || s[13] != ':' ||
-      !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
-    return std::nullopt;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] + (month == 2 && leap ? 1 : 0) || hour > 23 ||
-      minute > 59 || second > 59)
-    return std::nullopt;
-  std::size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    const std::size_t start = ++i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return std::nullopt;
-  }
-  std::int64_t offset = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int oh, om;
-    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) || oh > 23 ||
-        om > 59)
-      return std::nullopt;
-    offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-         minute * 60 + second - offset;
-}
-
-}  // namespace
-
 std::int64_t time_member(const Value& object, std::string_view name, const Path& at) {
   const std::string text = string_member(object, name, at, Need::NonEmpty);
-  const auto t = parse_rfc3339(text);
+  const auto t = util::parse_rfc3339(text);
   if (!t) refuse((at / name).str() + " is not an RFC 3339 time: " + quoted(text));
   // Go's zero time (0001-01-01T00:00:00Z) is how an unset time shows; it and anything before 1970
   // are not a scan time.

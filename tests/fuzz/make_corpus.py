@@ -118,9 +118,43 @@ put('imagescan', m.group(1).replace(')" + kName + R"(', d9.replace(':','-')).rep
 for f in sorted(glob.glob(R+'/tests/fixtures/trivy-operator/*.json')):
     put('trivy_operator', open(f,'rb').read(), os.path.basename(f)[:-5])
 
+# 10. pod_projection: Pods as the apiserver lists them: the unit test's realistic Pod (managedFields,
+#     env, the three imageID forms), with and without its ephemeral container, and small shapes
+#     (an ended Pod, a socket mount, every volume type kept by its key, host ports, duplicate keys).
+src=open(R+'/tests/unit/audit_pod_cache_test.cpp').read()
+tmpl=re.search(r'const std::string kPodTemplate = R"\((.*?)\)";', src, re.S).group(1)
+def digest(n): return 'sha256:'+hashlib.sha256(str(n).encode()).hexdigest()
+def realistic(ephemeral, phase='Running'):
+    t=tmpl
+    t=t.replace('{{EPHEMERAL_SPEC}}', ', "ephemeralContainers": [{"name": "debugger", "image": "busybox:1.36", "targetContainerName": "app"}]' if ephemeral else '')
+    t=t.replace('{{EPHEMERAL_STATUS}}', ', "ephemeralContainerStatuses": [{"name": "debugger", "image": "busybox:1.36", "imageID": "'+digest(3)+'"}]' if ephemeral else '')
+    for k,v in {'NS':'shop','NAME':'web-7d9f8b6c5d-x2x9p','UID':'5f0c1a2e-1111-4c4c-8d8d-9e9e9e9e9e9e','PHASE':phase,'RESTARTS':'0',
+                'IMG0':'registry.example.com/shop/migrate:1.4','IMG1':'nginx:1.27','IMG2':'ghcr.io/example/envoy:v1.31',
+                'IMGID0':'registry.example.com/shop/migrate@'+digest(0),'IMGID1':'docker-pullable://nginx@'+digest(1),
+                'IMGID2':'ghcr.io/example/envoy@'+digest(2)}.items():
+        t=t.replace('{{'+k+'}}', v)
+    return t
+put('pod_projection', realistic(True), 'realistic-ephemeral')
+put('pod_projection', realistic(False), 'realistic')
+put('pod_projection', realistic(False, 'Succeeded'), 'realistic-succeeded')
+put('pod_projection', '{"metadata":{"name":"p","namespace":"ns","uid":"u"},"spec":{"containers":[{"name":"a","image":"x",'
+    '"volumeMounts":[{"name":"s","mountPath":"/s"}]}],"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock","type":"Socket"}}]},'
+    '"status":{"phase":"Pending"}}', 'socket-mount')
+put('pod_projection', '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","annotations":{"seccomp.security.alpha.kubernetes.io/pod":"unconfined",'
+    '"container.apparmor.security.beta.kubernetes.io/a":"unconfined"}},"spec":{"hostPID":true,"hostIPC":true,"hostNetwork":true,'
+    '"hostUsers":false,"os":{"name":"windows"},"securityContext":{"windowsOptions":{"hostProcess":true},"sysctls":[{"name":"a","value":"1"}]},'
+    '"containers":[{"name":"a","ports":[{"containerPort":53,"hostPort":53,"protocol":"UDP"}],'
+    '"securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN"]}}}],'
+    '"volumes":[{"name":"c","configMap":{"name":"x"}},{"name":"i","image":{"reference":"r/x:1"}},{"name":"e","emptyDir":{}}]}}', 'host-namespaces')
+put('pod_projection', '{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","securityContext":{"privileged":false,"privileged":true}}]}}', 'duplicate-privileged')
+put('pod_projection', '{"metadata":{"name":"p","ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":"j","uid":"1","controller":true}]},'
+    '"spec":{"serviceAccount":"legacy","imagePullSecrets":[null,{"name":"a"}],"initContainers":[{"name":"i"}]},'
+    '"status":{"phase":"Running","initContainerStatuses":[{"name":"i","image":"x","imageID":"x@'+digest(4)+'@'+digest(5)+'"}]}}', 'owner-legacy-account')
+
 # Inputs that once failed (see the unit tests named after them), kept as regression seeds.
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
 put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
+put('pod_projection', '{"metadata":{"name":"p"},"spe[c":{"containers":[{"name":"a"}]}}', 'regress-no-spec')
 put('manifest', '{kind: Pod}, c\n', 'regress-stray-token-after-flow')
 put('manifest', 'kind: Pod\nspec: {securityContext: {runAsUser: 1e332, runAsGroup: 0e332}}\n', 'regress-number-past-double')
 put('config', 'rules:\n  images:\n    action: deny\n    trustedRegistries: [MyRegistry, "Mirror/team/"]\n'
@@ -146,6 +180,14 @@ write_dict('trivy_operator', lits('/lib/scan/trivy_operator.cpp') | {d9, 'aquase
   'artifact', 'digest', 'repository', 'registry', 'server', 'index.docker.io', 'library/nginx', 'summary', 'vulnerabilities',
   'vulnerabilityID', 'resource', 'installedVersion', 'fixedVersion', 'severity', 'CRITICAL', 'HIGH', 'updateTimestamp',
   '2025-11-20T09:14:02Z', 'scanner', 'version'}, json_tokens)
+write_dict('pod_projection', {'apiVersion','kind','Pod','metadata','name','namespace','uid','creationTimestamp',
+  '2026-11-20T09:14:02Z','annotations','container.apparmor.security.beta.kubernetes.io/','seccomp.security.alpha.kubernetes.io/pod',
+  'ownerReferences','controller','spec','containers','initContainers','ephemeralContainers','targetContainerName','image',
+  'securityContext','privileged','windowsOptions','hostProcess','volumeMounts','mountPath','ports','hostPort','containerPort',
+  'protocol','volumes','hostPath','path','type','reference','configMap','emptyDir','serviceAccountName','serviceAccount',
+  'shareProcessNamespace','hostNetwork','hostPID','hostIPC','hostUsers','os','imagePullSecrets','status','phase','Running',
+  'Succeeded','Failed','Pending','containerStatuses','initContainerStatuses','ephemeralContainerStatuses','imageID','@',
+  'docker-pullable://', digest(1), digest(1)[7:]}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
 write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')) + [R+'/lib/util/duration.cpp'])), yaml_tokens)
 write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',

@@ -67,6 +67,17 @@ TEST_CASE("rfc3339 formats UTC", "[util]") {
   CHECK(out == "ts=2025-11-28T10:00:00.123Z");
 }
 
+TEST_CASE("parse_rfc3339 reads what Go writes and nothing else", "[util]") {
+  CHECK(parse_rfc3339("2025-11-28T10:00:00Z") == std::optional<std::int64_t>(1764324000));
+  CHECK(parse_rfc3339("2025-11-28T10:00:00.123456789Z") == std::optional<std::int64_t>(1764324000));
+  CHECK(parse_rfc3339("2025-11-28T05:00:00-05:00") == std::optional<std::int64_t>(1764324000));
+  CHECK(parse_rfc3339("1970-01-01T00:00:00z") == std::optional<std::int64_t>(0));
+  CHECK(parse_rfc3339("2024-02-29T00:00:00Z").has_value());
+  for (const char* bad : {"", "2025-11-28", "2025-11-28T10:00:00", "2025-11-28 10:00:00Z", "2025-02-29T00:00:00Z",
+                          "2025-11-28T10:00:60Z", "2025-11-28T10:00:00.Z", "2025-11-28T10:00:00Zx", "2025-13-01T00:00:00Z"})
+    CHECK_FALSE(parse_rfc3339(bad).has_value());
+}
+
 TEST_CASE("json_type_name names every JSON type", "[util]") {
   rapidjson::Document doc;
   doc.Parse(R"([null, true, false, 1, "s", [], {}])");
