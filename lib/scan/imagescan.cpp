@@ -129,8 +129,9 @@ std::string write_body(const Entry& e, const std::vector<const Written*>& findin
   if (!e.artifact.empty()) util::write_members(w, {{"artifact", e.artifact}});
   util::write_key(w, "counts");
   w.StartObject();
+  // Every severity, zeros too: server-side apply turns a map whose owned keys all go into null
+  // (a clean rescan of a digest once found bad), which the CRD refuses.
   for (std::size_t s = kSeverityCount; s-- > 0;) {  // worst first, as people read them
-    if (e.counts[s] == 0) continue;
     util::write_key(w, kCountKeys[s]);
     w.Int64(e.counts[s]);
   }

@@ -736,17 +736,22 @@ for d in docs:
 print(yaml.safe_dump_all(docs))' > "$work/audit-rbac.yaml" && k apply -f "$work/audit-rbac.yaml" >/dev/null ||
     { reason="the chart's audit RBAC was not applied"; return 1; }
   running_image="$registry/e2e/running:1.0"
-  running_digest=$(push e2e/running 1.0) && moved_digest=$(push e2e/running 1.1) ||
+  drift_image="$registry/e2e/drift:1.0"
+  running_digest=$(push e2e/running 1.0) && drift_digest=$(push e2e/drift 1.0) && moved_digest=$(push e2e/drift 1.1) ||
     { reason="could not push the running images"; return 1; }
   python3 "$here/e2e_tools.py" trivy-report "$running_image" "$running_digest" > "$work/scan-running.json"
-  "$podgate" scans import -c "$work/podgate.yaml" "$work/scan-running.json" >/dev/null ||
-    { reason="could not import the running image's scan into the webhook"; return 1; }
+  python3 "$here/e2e_tools.py" trivy-report "$drift_image" "$drift_digest" > "$work/scan-drift.json"
+  "$podgate" scans import -c "$work/podgate.yaml" "$work/scan-running.json" "$work/scan-drift.json" >/dev/null ||
+    { reason="could not import the running images' scans into the webhook"; return 1; }
   write_audit_config audit-a "$audit_a_port" "$audit_a_metrics"
   write_audit_config audit-b "$audit_b_port" "$audit_b_metrics"
   start_replica audit-a "$audit_a_port" && start_replica audit-b "$audit_b_port" ||
     { reason="an audit replica did not become ready"; return 1; }
-  local code; code=$(replica_import "$audit_a_port" "$work/scan-running.json")
-  [[ $code == 20[01] ]] || { reason="importing the running image's scan: HTTP $code"; return 1; }
+  local code report
+  for report in scan-running scan-drift; do
+    code=$(replica_import "$audit_a_port" "$work/$report.json")
+    [[ $code == 20[01] ]] || { reason="importing $report: HTTP $code"; return 1; }
+  done
   # A Deployment as a user applies it (admitted by the webhook), the ReplicaSet its controller would
   # create, and that ReplicaSet's Pod, running the scanned image.
   k create namespace e2e-running >/dev/null
@@ -801,7 +806,7 @@ sys.exit(0 if ok else 1)' || { reason="no MaliciousImageRunning Event on the Dep
   out="reported ${took}s after the import (leader $leader); Event MaliciousImageRunning on deployment/web; $n malicious container(s) in the metric"
 }
 case_audit_drift_reported() {
-  k -n e2e-running run drift --image="$running_image" --restart=Never >/dev/null || { reason="the Pod was refused"; return 1; }
+  k -n e2e-running run drift --image="$drift_image" --restart=Never >/dev/null || { reason="the Pod was refused"; return 1; }
   k -n e2e-running get pod drift -o json > "$work/drift-pod.json"
   # Both replicas judge its admission (the apiserver calls one webhook; the test calls both, so
   # whichever leads remembers the digest it admitted).
@@ -810,7 +815,7 @@ case_audit_drift_reported() {
     [ "$out" = allowed ] || { reason="the audit replica did not admit the Pod: $out"; return 1; }
   done
   # The tag moved between admission and pull: the kubelet runs another digest.
-  kubelet_status e2e-running drift drift "$registry/e2e/running@$moved_digest" || { reason="status"; return 1; }
+  kubelet_status e2e-running drift drift "$registry/e2e/drift@$moved_digest" || { reason="status"; return 1; }
   local uid took; uid=$(k -n e2e-running get pod drift -o jsonpath='{.metadata.uid}')
   took=$(until_report 10 e2e-running "podgate-$uid" imageDrift fail) ||
     { reason="no imageDrift fail in the Pod's report within 10 s: $(cat "$work/report.out" 2>/dev/null)"; return 1; }
@@ -829,7 +834,8 @@ web = [i for i in doc["items"] if i["workload"]["kind"] == "Deployment" and i["w
 assert web and web[0]["verdict"] == "fail", web
 assert any(r["rule"] == "scan" and r["result"] == "fail" and r["properties"].get("scan") == "malicious" for r in web[0]["results"])
 PY
-  "$podgate" audit --config "$work/audit-a.yaml" --kubeconfig "$work/kubeconfig-replica" -n e2e-running > "$work/audit-cli.txt" 2>/dev/null
+  "$podgate" audit --config "$work/audit-a.yaml" --kubeconfig "$work/kubeconfig-replica" -n e2e-running \
+    > "$work/audit-cli.txt" 2> "$work/audit-cli.err"
   grep -q '^e2e-running/Deployment/web: fail \[scan\]' "$work/audit-cli.txt" || { reason="text output: $(head -3 "$work/audit-cli.txt")"; return 1; }
   out="exit 1; $(grep -c ': fail ' "$work/audit-cli.txt") failing finding(s); $(cat "$work/audit-cli.err")"
 }
@@ -865,15 +871,16 @@ case_audit_one_writer_and_takeover() {
   [ "$took" -le 9 ] || { reason="$other took over after ${took}s, the lease is 5s"; return 1; }
   out="$leader ($holder) killed; $other leads after ${took}s (lease 5s)"
 }
-if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "audit" =~ $PODGATE_E2E_ONLY ]]; then
-  if [ -f "$work/scan-token" ] && audit_setup; then
+if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "audit: the continuous audit" =~ $PODGATE_E2E_ONLY ]]; then
+  # The audit replicas use the shared scans' user, RBAC and token: set up here when those cases did not run.
+  if { [ -f "$work/scan-token" ] || replica_setup; } && audit_setup; then
     run_case "audit: a malicious verdict on a running image is reported within 5 s (report, Event, metric)" case_audit_malicious_reported
     run_case "audit: a running digest other than the admitted one is reported as drift" case_audit_drift_reported
     run_case "audit: podgate audit lists the same findings and exits 1" case_audit_cli_lists_findings
     run_case "audit: a verdict back to clean clears the result" case_audit_clean_clears
     run_case "audit: one replica writes; killed, the other takes over within the lease" case_audit_one_writer_and_takeover
   else
-    failed=$((failed + 1)); failures+=("audit setup"); echo "FAIL  audit setup: ${reason:-the shared scans setup did not run}"
+    failed=$((failed + 1)); failures+=("audit setup"); echo "FAIL  audit setup: $reason"
   fi
 fi
 

@@ -371,7 +371,8 @@ TEST_CASE("ImageScan: what parse_imagescan refuses", "[scan][imagescan][refused]
   check_refused(replaced(good, "\"low\":1", "\"low\":0"), "findings listed at LOW but counts.low is 0");
   check_refused(replaced(good, "\"findingsOmitted\":0", "\"findingsOmitted\":1"), "findingsOmitted is 1");
   check_refused(replaced(good, "\"findingsOmitted\":0,", ""), "findingsOmitted is missing");
-  check_refused(replaced(good, "\"counts\":{\"critical\":1,\"low\":1},", ""), "counts is missing");
+  check_refused(replaced(good, "\"counts\":{\"critical\":1,\"high\":0,\"medium\":0,\"low\":1,\"negligible\":0,\"unknown\":0},", ""),
+                "counts is missing");
   check_refused(replaced(good, "\"malware\":\"none\"", "\"malware\":\"infected\""), "unknown result");
   check_refused(replaced(good, "\"malware\":\"none\",", ""), "malware is missing");
   check_refused(replaced(good, "\"scanner\":\"trivy\"", "\"scanner\":\"Trivy\""), "scanner");
