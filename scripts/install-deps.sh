@@ -15,6 +15,9 @@ packages=(
   # (apache2-utils) for its Basic auth (tests/support/test_registry.h)
   prometheus openssl procps python3 python3-yaml
   docker-registry skopeo apache2-utils
+  # the chart's scanner script runs under BusyBox's sh in its image: the chart checks parse it with
+  # busybox and shellcheck, and tests/e2e/scanner_cronjob.sh can run it with SCANNER_SHELL="busybox sh"
+  busybox shellcheck
   # benchmark tools
   wrk nginx-light
   # fuzzing (scripts/fuzz.sh): libFuzzer needs clang; its runtime is in libclang-rt-14-dev

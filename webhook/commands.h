@@ -47,6 +47,9 @@ int review(const std::string& config_path, const std::string& input, bool audit_
 int scans_import(const std::string& config_path, const std::vector<std::string>& reports);
 int scans_show(const std::string& config_path, const std::string& digest);
 int scans_list(const std::string& config_path, std::size_t limit);
+// The digests running in the cluster (its Pods, listed once) with no scan younger than
+// rules.images.scan.maxScanAge, oldest first; `output` "text" or "json" (audit::wanted_json).
+int scans_wanted(const std::string& config_path, const std::string& output, std::size_t limit);
 int resolve(const std::string& config_path, const std::vector<std::string>& images);
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
 // `namespace_` "" = every namespace; `output` "text" or "json".

@@ -24,6 +24,8 @@ struct Flags {
   std::vector<std::string> scanReports;
   std::string scanDigest;
   std::size_t scanLimit = 50;
+  std::string wantedOutput = "text";
+  std::size_t wantedLimit = 500;
   std::string kubeconfig;
   std::string auditNamespace;
   std::string auditOutput = "text";
@@ -95,10 +97,28 @@ Command add_resolve(CLI::App& app, Flags& f) {
   return {resolve, [&f] { return cli::resolve(f.config, f.resolveImages); }};
 }
 
-// `scans import`, `scans show` and `scans list`.
+Command add_scans_wanted(CLI::App* scans, Flags& f) {
+  auto* wanted = scans->add_subcommand(
+      "wanted",
+      "List the digests running in the cluster with no scan younger than rules.images.scan.maxScanAge,\n"
+      "oldest first: the cluster's Pods listed once (as the continuous audit sees them), each digest with\n"
+      "the repository to pull it from, checked against the configured scan store (--kubeconfig: the\n"
+      "cluster's ImageScans). Text: \"DIGEST  REFERENCE  since=TIME scanned=never|TIME pods=N\"; a summary\n"
+      "goes to stderr. It cannot see what a replica admitted but no Pod runs yet (each replica remembers\n"
+      "that in memory): GET /v1/scans/wanted on a replica has both. Exit 0; 2 if the cluster or the\n"
+      "scans cannot be read.");
+  add_config(wanted, f);
+  wanted->add_option("-o,--output", f.wantedOutput, "text | json (default text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  wanted->add_option("--limit", f.wantedLimit, "At most this many (default 500)")->check(CLI::Range(1, 100000));
+  return {wanted, [&f] { return cli::scans_wanted(f.config, f.wantedOutput, f.wantedLimit); }};
+}
+
+// `scans import`, `scans show`, `scans list` and `scans wanted`.
 std::vector<Command> add_scans(CLI::App& app, Flags& f) {
   auto* scans = app.add_subcommand(
-      "scans", "The scan cache (scans.database): import scanner reports, show what is known about a digest, list.");
+      "scans", "The scan cache (scans.database): import scanner reports, show what is known about a digest, list,\n"
+               "and list what runs unscanned.");
   scans->require_subcommand(1);
   auto* scans_import = scans->add_subcommand(
       "import",
@@ -114,7 +134,8 @@ std::vector<Command> add_scans(CLI::App& app, Flags& f) {
   scans_list->add_option("--limit", f.scanLimit, "How many (default 50)")->check(CLI::Range(1, 100000));
   return {{scans_import, [&f] { return cli::scans_import(f.config, f.scanReports); }},
           {scans_show, [&f] { return cli::scans_show(f.config, f.scanDigest); }},
-          {scans_list, [&f] { return cli::scans_list(f.config, f.scanLimit); }}};
+          {scans_list, [&f] { return cli::scans_list(f.config, f.scanLimit); }},
+          add_scans_wanted(scans, f)};
 }
 
 Command add_audit(CLI::App& app, Flags& f) {

@@ -1,13 +1,19 @@
-// `podgate scans import|show|list`: the scan cache from the command line, on the database file
-// the config names (scans.database), or on the cluster's ImageScans (scans.store: kubernetes, or
-// --kubeconfig). Imports to the file are seen by a running podgate when its in-memory entries
+// `podgate scans import|show|list|wanted`: the scan cache from the command line, on the database
+// file the config names (scans.database), or on the cluster's ImageScans (scans.store: kubernetes,
+// or --kubeconfig). Imports to the file are seen by a running podgate when its in-memory entries
 // expire (docs/operations.md), or at once through POST /v1/scans; ImageScans by every replica
-// through its watch.
+// through its watch. `wanted` also lists the cluster's Pods, once.
 
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "audit/pod_cache.h"
+#include "audit/wanted.h"
 #include "commands.h"
 #include "image/reference.h"
 #include "policy/sources.h"
@@ -15,6 +21,8 @@
 #include "scan/present.h"
 #include "scan/report.h"
 #include "scan/store.h"
+#include "util/json.h"
+#include "util/json_depth.h"
 #include "util/time.h"
 
 namespace podgate::cli {
@@ -67,6 +75,85 @@ bool read_report(const std::string& path, std::string& out) {
   }
   if (out.size() > scan::kMaxReportBytes + 1) out.resize(scan::kMaxReportBytes + 1);
   return !in.bad();
+}
+
+// Deeper than any Pod needs (a list page adds two levels), as the reflector bounds it.
+constexpr unsigned kMaxPodListDepth = 100;
+
+const rapidjson::Value* member(const rapidjson::Value& v, const char* name) {
+  if (!v.IsObject()) return nullptr;
+  const auto it = v.FindMember(name);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string list_continue(const rapidjson::Document& page) {
+  const rapidjson::Value* meta = member(page, "metadata");
+  const rapidjson::Value* token = meta ? member(*meta, "continue") : nullptr;
+  return token && token->IsString() ? std::string(token->GetString(), token->GetStringLength()) : std::string();
+}
+
+using Projections = std::vector<std::shared_ptr<const audit::PodProjection>>;
+
+// Adds a list page's Pods, projected as the audit's Pod cache keeps them (Pods that do not run and
+// exempt namespaces left out, as the cache leaves them out). Gives the continue token.
+std::string add_pod_page(const std::string& body, const std::vector<std::string>& skipNamespaces, Projections& pods) {
+  rapidjson::Document page;
+  std::string why;
+  if (!util::parse_depth_limited(body, page, kMaxPodListDepth, &why))
+    throw std::runtime_error("list pods: the answer is not JSON: " + why);
+  const rapidjson::Value* items = member(page, "items");
+  if (!items || !items->IsArray()) throw std::runtime_error("list pods: the answer is not a list");
+  for (const auto& item : items->GetArray()) {
+    rapidjson::StringBuffer buffer;
+    util::JsonWriter writer(buffer);
+    item.Accept(writer);
+    std::string error;
+    auto pod = audit::project_pod(std::string_view(buffer.GetString(), buffer.GetSize()), &error);
+    if (!pod) {
+      if (!error.empty()) std::cerr << "podgate scans wanted: an object of the Pod list left out: " << error << "\n";
+      continue;
+    }
+    if (std::find(skipNamespaces.begin(), skipNamespaces.end(), pod->namespace_) != skipNamespaces.end()) continue;
+    pods.push_back(std::make_shared<const audit::PodProjection>(std::move(*pod)));
+  }
+  return list_continue(page);
+}
+
+// Every Pod of the cluster, page by page (limit/continue, as the reflector lists: memory bounded by
+// a page plus the projections). An expired continue token (410) starts the list again.
+Projections list_pods(kube::Client& client, const std::vector<std::string>& skipNamespaces) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Projections pods;
+    std::string continueToken;
+    bool expired = false;
+    do {
+      std::string target = "/api/v1/pods?limit=500";
+      if (!continueToken.empty()) target += "&continue=" + kube::query_escape(continueToken);
+      const kube::Response page = client.request({"list", "pods"}, "GET", target);
+      if (page.status == 410 && !continueToken.empty()) {
+        expired = true;
+        break;
+      }
+      if (!page.ok()) throw std::runtime_error("list pods at " + client.config().source + ": " + page.describe());
+      continueToken = add_pod_page(page.body, skipNamespaces, pods);
+    } while (!continueToken.empty());
+    if (!expired) return pods;
+  }
+  throw std::runtime_error("list pods: the continue token kept expiring");
+}
+
+// The scans the scan rule judges with (policy::open_scan_cache: the configured store, Trivy
+// Operator's reports included), opened even while the rule is off: what wants a scan is the same.
+// --kubeconfig selects the cluster's ImageScans, as for every `scans` command.
+std::shared_ptr<scan::Store> open_wanted_store(config::Config cfg, kube::Client* cluster) {
+  if (!kubeconfig_flag().empty()) cfg.scans.store = config::ScanStore::Kubernetes;
+  if (cfg.rules.images.scan.action == config::Action::Off) cfg.rules.images.scan.action = config::Action::Warn;
+  return policy::open_scan_cache(cfg, cluster);
+}
+
+std::string hours_or_seconds(std::chrono::milliseconds d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  return s % 3600 == 0 ? std::to_string(s / 3600) + "h" : std::to_string(s) + "s";
 }
 
 }  // namespace
@@ -149,6 +236,39 @@ int scans_list(const std::string& config_path, std::size_t limit) {
   if (stats.records > 0)
     std::cerr << ", oldest " << util::rfc3339(stats.oldestScan) << ", newest " << util::rfc3339(stats.newestScan);
   std::cerr << "\n";
+  return 0;
+}
+
+int scans_wanted(const std::string& config_path, const std::string& output, std::size_t limit) {
+  auto loaded = load_config_or_report("scans wanted", config_path);
+  if (!loaded) return 2;
+  std::vector<audit::RunningImage> running;
+  std::vector<audit::WantedImage> wanted;
+  std::size_t podCount = 0;
+  try {
+    std::shared_ptr<kube::Client> cluster = policy::make_kube_client(*loaded, "", nullptr, nullptr);
+    const Projections pods = list_pods(*cluster, loaded->exemptions.namespaces);
+    podCount = pods.size();
+    running = audit::running_images(pods);
+    auto store = open_wanted_store(*loaded, cluster.get());
+    // Only what runs: what a replica admitted is in its own memory (GET /v1/scans/wanted has it).
+    wanted = audit::wanted_images(running, {}, *store, loaded->rules.images.scan.maxScanAge,
+                                  static_cast<std::int64_t>(std::time(nullptr)), limit);
+  } catch (const std::exception& e) {
+    std::cerr << "podgate scans wanted: " << e.what() << "\n";
+    return 2;
+  }
+  if (output == "json") {
+    std::cout << audit::wanted_json(wanted) << "\n";
+  } else {
+    for (const auto& w : wanted)
+      std::cout << w.digest << "  " << w.reference << "  since=" << util::rfc3339(w.since)
+                << " scanned=" << (w.scannedAt == 0 ? std::string("never") : util::rfc3339(w.scannedAt))
+                << " pods=" << w.pods << "\n";
+  }
+  std::cerr << wanted.size() << (wanted.size() == limit ? " (--limit reached)" : "") << " of " << running.size()
+            << " running digests (" << podCount << " Pods) have no scan younger than rules.images.scan.maxScanAge ("
+            << hours_or_seconds(loaded->rules.images.scan.maxScanAge) << ")\n";
   return 0;
 }
 

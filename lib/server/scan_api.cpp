@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -77,6 +78,31 @@ void warn_if_readable_by_others(const std::string& path, log::Logger& logger) {
       .str("file", path)
       .str("mode", mode)
       .str("fix", "chmod 600 (or 0440 with the pod's fsGroup): whoever reads the token can mark images clean");
+}
+
+// GET /v1/scans/wanted's query: `limit` from 1 to kWantedMaxLimit (other parameters are ignored).
+// Sets `limit` and gives "", or gives what is wrong.
+std::string parse_wanted_limit(std::string_view query, std::size_t& limit) {
+  bool seen = false;
+  while (!query.empty()) {
+    const std::string_view param = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), param.size() + 1));
+    const auto eq = param.find('=');
+    if (param.substr(0, eq) != "limit") continue;
+    if (seen) return "limit is given twice";
+    seen = true;
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
+    std::size_t n = 0;
+    const bool digits = !value.empty() && value.size() <= 5 &&
+                        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits)
+      for (char c : value) n = n * 10 + static_cast<std::size_t>(c - '0');
+    if (!digits || n < 1 || n > ScanApi::kWantedMaxLimit)
+      return "limit must be a whole number from 1 to " + std::to_string(ScanApi::kWantedMaxLimit) + " (got " +
+             util::quoted(value, 32) + ")";
+    limit = n;
+  }
+  return {};
 }
 
 }  // namespace
@@ -205,6 +231,15 @@ HttpResponse ScanApi::serve(std::string_view method, std::string_view target, st
     }
     return import(std::move(body));
   }
+  if (path == "/v1/scans/wanted") {
+    if (method != "GET" && method != "HEAD") {
+      HttpResponse r = error(405, "GET the digests that want a scan here");
+      r.allow = "GET, HEAD";
+      return r;
+    }
+    const auto query = target.find('?');
+    return wanted(query == std::string_view::npos ? std::string_view() : target.substr(query + 1));
+  }
   if (method != "GET" && method != "HEAD") {
     HttpResponse r = error(405, "GET a digest's scans here");
     r.allow = "GET, HEAD";
@@ -278,6 +313,32 @@ HttpResponse ScanApi::show(std::string_view digest) const {
   }
   if (records.empty()) return error(404, "podgate has no scan of " + std::string(digest));
   return json(200, scan::records_json(digest, records));
+}
+
+void ScanApi::set_wanted_source(WantedSource source) {
+  auto shared = source ? std::make_shared<const WantedSource>(std::move(source)) : nullptr;
+  std::lock_guard<std::mutex> lock(wantedMutex_);
+  wanted_ = std::move(shared);
+}
+
+HttpResponse ScanApi::wanted(std::string_view query) const {
+  std::shared_ptr<const WantedSource> source;
+  {
+    std::lock_guard<std::mutex> lock(wantedMutex_);
+    source = wanted_;
+  }
+  // What runs is known to the continuous audit's Pod cache, and what was admitted to its ledger.
+  if (!source)
+    return error(404, "GET /v1/scans/wanted needs the continuous audit, which is off: set audit.enabled: true in "
+                      "podgate's config (it list-watches Pods, so podgate needs the Kubernetes API and RBAC to list "
+                      "and watch pods)");
+  std::size_t limit = kWantedDefaultLimit;
+  if (const std::string problem = parse_wanted_limit(query, limit); !problem.empty()) return error(400, problem);
+  try {
+    return json(200, (*source)(limit));
+  } catch (const std::exception& e) {
+    return error(503, std::string("the wanted scans could not be listed: ") + e.what());
+  }
 }
 
 }  // namespace podgate::server

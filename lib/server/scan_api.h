@@ -2,7 +2,9 @@
 // The scan cache over HTTPS, on the webhook's own port:
 //   POST /v1/scans            a Trivy, Grype or podgate-verdict report; answers what was stored
 //   GET  /v1/scans/<digest>   what podgate knows about a digest
-// Both need `Authorization: Bearer <token>`, the token read from a file and compared in constant
+//   GET  /v1/scans/wanted?limit=N   the digests that run or were admitted with no fresh scan
+//                             (lib/audit/wanted.h), from the source the continuous audit sets
+// All need `Authorization: Bearer <token>`, the token read from a file and compared in constant
 // time. The API is off (404) when no token file is configured: an unauthenticated import would
 // let anyone mark a backdoored image clean.
 
@@ -45,6 +47,13 @@ class ScanApi {
   ScanApi& operator=(const ScanApi&) = delete;
 
   std::size_t max_report_bytes() const { return maxReportBytes_; }
+  // The body of GET /v1/scans/wanted (audit::wanted_json) for at most `limit` digests; called on
+  // the API's thread, so it may read the scan store. May throw (answered 503). Unset (the audit
+  // off): the route answers 404 saying so.
+  using WantedSource = std::function<std::string(std::size_t limit)>;
+  void set_wanted_source(WantedSource source);
+  static constexpr std::size_t kWantedDefaultLimit = 500;
+  static constexpr std::size_t kWantedMaxLimit = 10000;
   // True for the targets this API answers (/v1/scans and below).
   static bool handles(std::string_view target);
   HttpResponse handle(std::string_view method, std::string_view target, std::string_view authorization,
@@ -69,6 +78,7 @@ class ScanApi {
   HttpResponse serve(std::string_view method, std::string_view target, std::string body) const;  // authorized
   HttpResponse import(std::string body) const;
   HttpResponse show(std::string_view digest) const;
+  HttpResponse wanted(std::string_view query) const;
   void refresh_store_gauges() const;
 
   std::shared_ptr<scan::Store> store_;
@@ -76,6 +86,8 @@ class ScanApi {
   std::size_t maxReportBytes_;
   metrics::Metrics* metrics_;
   log::Logger* logger_;
+  mutable std::mutex wantedMutex_;  // guards wanted_: the wiring may set it while the server runs
+  std::shared_ptr<const WantedSource> wanted_;
   mutable std::atomic<std::int64_t> lastGaugeRefresh_{0};  // steady_clock ticks; 0 = never
   // Failed authentications are logged at most once per interval; the rest are counted for the next line.
   mutable std::mutex authLogMutex_;

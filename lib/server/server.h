@@ -42,7 +42,8 @@ class ScanApi;
 //   GET|HEAD /readyz             -> 200 "ok", or 503 "draining" once the server is draining, or 503
 //                                   "not ready: <why>" while the readiness check says why (the
 //                                   shared scan state not synced yet)
-//   /v1/scans, /v1/scans/<digest> -> the ScanApi (scan_api.h), when one is given; else 404
+//   /v1/scans, /v1/scans/<digest>, /v1/scans/wanted -> the ScanApi (scan_api.h), when one is given;
+//                                   else 404
 //   a known path, other method   -> 405 with Allow; anything else -> 404
 // Content-Type is not checked: the apiserver always sends JSON, and the body decoder gives a clear
 // 400 for anything that is not an AdmissionReview. Never throws: an unexpected error is a 500.

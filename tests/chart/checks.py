@@ -988,7 +988,7 @@ def full_checks(r):
         for k in ["Certificate", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule",
                   "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "ClusterRole",
-                  "ClusterRoleBinding"]:
+                  "ClusterRoleBinding", "CronJob"]:
             assert k in kinds, f"{k} missing from {kinds}"
     r.check("full values: every optional object renders together", everything)
 
@@ -1216,6 +1216,167 @@ def scan_checks(r):
             dashboard_row)
 
 
+def scanner_pod(docs):
+    return one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def scanner_checks(r):
+    """The scanner CronJob (scanner.*, templates/scanner.yaml, files/scan-wanted.sh)."""
+    token = ["scanImport.token=t0k3n0123456789abcdef0123456789abcdef"]
+    d = lambda: r.render(files=["scanner-values.yaml"])  # noqa: E731
+    plain = lambda: r.render(sets=token + ["scanner.enabled=true"])  # noqa: E731
+
+    def off_by_default():
+        assert not find(r.render(sets=token), "CronJob"), "a CronJob with scanner.enabled false"
+        assert not find(r.render(sets=token), "ConfigMap", f"{RELEASE}-scanner"), "a scanner ConfigMap while off"
+    r.check("scanner: off by default (no CronJob, no ConfigMap)", off_by_default)
+
+    def schedule_and_runs():
+        docs = plain()
+        cron = one(docs, "CronJob", f"{RELEASE}-scanner")
+        eq(cron["spec"]["schedule"], "*/30 * * * *", "schedule")
+        eq(cron["spec"]["concurrencyPolicy"], "Forbid", "concurrencyPolicy")
+        eq(cron["spec"]["jobTemplate"]["spec"]["backoffLimit"], 0, "backoffLimit")
+        ps = scanner_pod(docs)
+        eq(ps["restartPolicy"], "Never", "restartPolicy")
+        eq(ps["automountServiceAccountToken"], False, "automountServiceAccountToken")
+        c = ps["containers"][0]
+        eq(c["image"], "curlimages/curl:8.16.0", "client image")
+        eq(ps["initContainers"][0]["image"], "aquasec/trivy:0.67.2", "trivy image")
+        eq(c["command"], ["/bin/sh", "/etc/podgate-scanner/script/scan-wanted.sh"], "command")
+        eq(c["args"], ["--scanners", "vuln"], "args")
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        eq(env["SCAN_LIMIT"], "50", "SCAN_LIMIT")
+        # The URL must be a name podgate's serving certificate is issued for, on the Service's port.
+        eq(env["PODGATE_URL"], f"https://{RELEASE}.{NAMESPACE}.svc:443", "PODGATE_URL")
+        cm = one(docs, "ConfigMap", f"{RELEASE}-scanner")
+        eq(cm["data"]["scan-wanted.sh"], (CHART / "files" / "scan-wanted.sh").read_text(), "the ConfigMap's script")
+    r.check("scanner: CronJob on the schedule, one run at a time, no retry, pinned images, the script from "
+            "files/scan-wanted.sh, the Service URL the certificate names", schedule_and_runs)
+
+    def files_where_the_script_reads_them():
+        docs = plain()
+        ps = scanner_pod(docs)
+        c, init = ps["containers"][0], ps["initContainers"][0]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        vols = {v["name"]: v for v in ps["volumes"]}
+
+        def volume_of(container_, path):
+            best = None
+            for m in container_["volumeMounts"]:
+                root = m["mountPath"].rstrip("/")
+                if path.startswith(root + "/") and (best is None or len(root) > len(best["mountPath"])):
+                    best = m
+            assert best is not None, f"{path} is on no volume of {container_['name']}"
+            return best, vols[best["name"]]
+
+        script_mount, script_vol = volume_of(c, c["command"][1])
+        eq(script_vol["configMap"]["name"], f"{RELEASE}-scanner", "script volume")
+        _, ca_vol = volume_of(c, env["PODGATE_CA_FILE"])
+        # Only ca.crt of the serving Secret: its tls.key must not reach the scanner.
+        eq(ca_vol["secret"]["secretName"], f"{RELEASE}-tls", "CA volume's Secret")
+        eq(ca_vol["secret"]["items"], [{"key": "ca.crt", "path": "ca.crt"}], "CA volume items")
+        _, token_vol = volume_of(c, env["PODGATE_TOKEN_FILE"])
+        eq(token_vol["secret"]["secretName"], f"{RELEASE}-scan-import", "token volume's Secret")
+        eq(token_vol["secret"]["items"], [{"key": "token", "path": "token"}], "token volume items")
+        # The init container copies trivy to exactly where TRIVY points, on a volume both mount.
+        eq(init["command"][-1], env["TRIVY"], "where the init container copies trivy")
+        trivy_mount, trivy_vol = volume_of(c, env["TRIVY"])
+        init_mount, _ = volume_of(init, env["TRIVY"])
+        eq(init_mount["name"], trivy_mount["name"], "trivy's volume in both containers")
+        assert "emptyDir" in trivy_vol and not init_mount.get("readOnly"), "trivy's volume is not a writable emptyDir"
+        for name in ("WORK_DIR", "TMPDIR", "HOME"):
+            m, v = volume_of(c, env[name] + "/x")
+            assert "emptyDir" in v and not m.get("readOnly"), f"{name} {env[name]} is not on a writable emptyDir"
+        _, cache_vol = volume_of(c, env["TRIVY_CACHE_DIR"])
+        eq(cache_vol["emptyDir"], {"sizeLimit": "5Gi"}, "Trivy's cache volume")
+        for name in ("script", "ca", "token", "bin"):
+            eq(next(m for m in c["volumeMounts"] if m["name"] == name).get("readOnly"), True, f"{name} readOnly")
+    r.check("scanner: the script, CA (ca.crt only), token and trivy are mounted where the env points; Trivy's "
+            "cache and the reports on a writable emptyDir", files_where_the_script_reads_them)
+
+    def not_podgate_pods():
+        docs = plain()
+        labels = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        selectors = [one(docs, "Service")["spec"]["selector"], deployment(docs)["spec"]["selector"]["matchLabels"],
+                     one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"]]
+        for selector in selectors:
+            assert not all(labels.get(k) == v for k, v in selector.items()), \
+                f"the scanner's pods {labels} match podgate's selector {selector}"
+        eq(labels["app.kubernetes.io/component"], "scanner", "component label")
+        eq(labels["app.kubernetes.io/instance"], RELEASE, "instance label")
+    r.check("scanner: its pods are labelled apart from podgate's (the Service, Deployment and PDB never select them)",
+            not_podgate_pods)
+
+    def restricted():
+        ps = scanner_pod(plain())
+        eq(ps["securityContext"]["runAsNonRoot"], True, "pod runAsNonRoot")
+        eq(ps["securityContext"]["seccompProfile"], {"type": "RuntimeDefault"}, "pod seccomp")
+        for c in ps["initContainers"] + ps["containers"]:
+            sc = c["securityContext"]
+            eq(sc["readOnlyRootFilesystem"], True, f"{c['name']} readOnlyRootFilesystem")
+            eq(sc["allowPrivilegeEscalation"], False, f"{c['name']} allowPrivilegeEscalation")
+            eq(sc["capabilities"], {"drop": ["ALL"]}, f"{c['name']} capabilities")
+            assert c["resources"]["limits"]["memory"], f"{c['name']} has no memory limit"
+    r.check("scanner: non-root, read-only root filesystem, no privilege escalation, no capabilities, memory limit",
+            restricted)
+
+    def values_reach_the_job():
+        docs = d()
+        ci = yaml.safe_load((CHART / "ci" / "scanner-values.yaml").read_text())
+        cron = one(docs, "CronJob")
+        eq(cron["spec"]["schedule"], "15 * * * *", "schedule")
+        c = scanner_pod(docs)["containers"][0]
+        eq(c["args"], ci["scanner"]["args"], "args")
+        eq(c["image"], "curlimages/curl@" + ci["scanner"]["clientImage"]["digest"], "client image by digest")
+        env = {e["name"]: e for e in c["env"]}
+        eq(env["SCAN_LIMIT"]["value"], "200", "SCAN_LIMIT")
+        eq(env["TRIVY_USERNAME"], ci["scanner"]["env"][0], "extra env")
+        eq(next(v for v in scanner_pod(docs)["volumes"] if v["name"] == "work")["emptyDir"], {"sizeLimit": "2Gi"},
+           "workSizeLimit")
+    r.check("scanner(ci/scanner-values.yaml): schedule, limit, args, env, client image digest and work size reach "
+            "the CronJob", values_reach_the_job)
+
+    def ca_sources():
+        cm_docs = r.render(files=["cert-manager-values.yaml"], sets=token + ["scanner.enabled=true"])
+        ca = next(v for v in scanner_pod(cm_docs)["volumes"] if v["name"] == "ca")
+        eq(ca["secret"]["secretName"], f"{RELEASE}-serving-cert", "cert-manager: the serving Secret's ca.crt")
+        pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        bundle = base64.b64encode(pem.encode()).decode()
+        docs = r.render(sets=token + ["scanner.enabled=true", "tls.existingSecret=mine", f"tls.caBundle={bundle}"])
+        ca = next(v for v in scanner_pod(docs)["volumes"] if v["name"] == "ca")
+        eq(ca["configMap"], {"name": f"{RELEASE}-scanner", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+           "existingSecret: the CA volume")
+        eq(one(docs, "ConfigMap", f"{RELEASE}-scanner")["data"]["ca.crt"], pem, "existingSecret: tls.caBundle decoded")
+    r.check("scanner: the CA comes from cert-manager's serving Secret, or from tls.caBundle with tls.existingSecret",
+            ca_sources)
+
+    def refused():
+        r.render_fails("scanner.enabled needs the scan API", sets=["scanner.enabled=true"])
+        r.render_fails("scanner.image needs a tag or a digest", sets=token + ["scanner.enabled=true", "scanner.image.tag="])
+        docs = r.render(sets=["scanner.enabled=true", "scanImport.existingSecret=mine"])
+        token_vol = next(v for v in scanner_pod(docs)["volumes"] if v["name"] == "token")
+        eq(token_vol["secret"]["secretName"], "mine", "token from scanImport.existingSecret")
+    r.check("scanner: refused without the scan API's token or without an image tag; scanImport.existingSecret works",
+            refused)
+
+    def shell_syntax():
+        for shell in ("sh", "busybox"):
+            if not shutil.which(shell):
+                continue
+            cmd = [shell, "-n", str(CHART / "files" / "scan-wanted.sh")]
+            if shell == "busybox":
+                cmd.insert(1, "sh")
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            assert proc.returncode == 0, f"{' '.join(cmd)}: {proc.stderr.strip()}"
+        if shutil.which("shellcheck"):
+            proc = subprocess.run(["shellcheck", "-s", "sh", str(CHART / "files" / "scan-wanted.sh")],
+                                  capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0, proc.stdout.strip()
+    r.check("scanner: files/scan-wanted.sh parses as POSIX sh (and BusyBox sh, and shellcheck when installed)",
+            shell_syntax)
+
+
 def schema_checks(r):
     cases = [
         ("replicaCount: \"two\"", {"set_strings": ["replicaCount=two"]}, "/replicaCount"),
@@ -1298,6 +1459,11 @@ def schema_checks(r):
         ("audit.lease.duration without a unit", {"set_strings": ["config.audit.lease.duration=15"]},
          "/config/audit/lease/duration"),
         ("unknown key under audit", {"sets": ["config.audit.namespaces=x"]}, "namespaces"),
+        ("scanner.limit=0", {"sets": ["scanner.limit=0"]}, "/scanner/limit"),
+        ("scanner.limit=20000 (the API takes at most 10000)", {"sets": ["scanner.limit=20000"]}, "/scanner/limit"),
+        ("scanner.schedule that is not cron", {"sets": ["scanner.schedule=hourly"]}, "/scanner/schedule"),
+        ("scanner.args as a string", {"sets": ["scanner.args=--scanners vuln"]}, "/scanner/args"),
+        ("unknown key under scanner", {"sets": ["scanner.timeout=1h"]}, "timeout"),
         ("unknown key under rbac", {"sets": ["rbac.secrets=true"]}, "secrets"),
     ]
     for title, kwargs, expected in cases:
@@ -1769,6 +1935,14 @@ def notes_checks(r):
     r.check("NOTES: Trivy Operator (the denied-Deployment caveat) and pull Secrets (the Secret access) are explained "
             "when on", cluster_access)
 
+    def scanner_note():
+        token = "scanImport.token=t0123456789abcdef0123456789abcdef"
+        assert "SCANNER" not in notes(sets=[token]), "scanner note while it is off"
+        text = notes(sets=[token, "scanner.enabled=true"])
+        for s in [f"CronJob {RELEASE}-scanner", "config.audit.enabled", "GET /v1/scans/wanted", "-c scanner"]:
+            assert s in text, f"{s!r} not in NOTES:\n{text}"
+    r.check("NOTES: the scanner CronJob says it needs the continuous audit and where its log is", scanner_note)
+
 
 def manifests_checks(r):
     """manifests/ is rendered from the chart by scripts/render-manifests.sh and committed."""
@@ -2050,7 +2224,8 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, image_checks, scan_checks, rbac_checks, continuous_audit_checks, schema_checks,
+                      full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, continuous_audit_checks,
+                      schema_checks,
                       notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"

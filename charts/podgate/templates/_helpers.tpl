@@ -310,6 +310,40 @@ The Secret holding the serving certificate, whichever way it is made.
 {{- end }}
 
 {{/*
+The scanner CronJob's pods carry their own app.kubernetes.io/name, so podgate's Service, its
+PodDisruptionBudget and its anti-affinity, which select on podgate.selectorLabels, never pick them.
+*/}}
+{{- define "podgate.scannerSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-scanner" (include "podgate.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: scanner
+{{- end }}
+
+{{- define "podgate.scannerLabels" -}}
+helm.sh/chart: {{ include "podgate.chart" . }}
+{{ include "podgate.scannerSelectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: podgate
+{{- end }}
+
+{{/*
+An image reference from {repository, tag, digest}: the digest wins when set.
+*/}}
+{{- define "podgate.imageRef" -}}
+{{- if .digest }}{{ printf "%s@%s" .repository .digest }}{{ else }}{{ printf "%s:%s" .repository (toString .tag) }}{{ end }}
+{{- end }}
+
+{{/*
+podgate's Service as the scanner reaches it: the name its serving certificate is issued for.
+*/}}
+{{- define "podgate.serviceURL" -}}
+{{- printf "https://%s.%s.svc:%d" (include "podgate.fullname" .) .Release.Namespace (int .Values.service.port) }}
+{{- end }}
+
+{{/*
 Where registry files are mounted (values: registryCredentials, registryCAs). Credentials and CAs have
 their own subtrees, so one Secret may serve as both without two mounts on one path.
 */}}
@@ -354,6 +388,15 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- if and .Values.scanImport.token .Values.scanImport.existingSecret }}
 {{- fail "podgate: set either scanImport.token or scanImport.existingSecret, not both" }}
+{{- end }}
+{{- if and .Values.scanner.enabled (not (include "podgate.scanImportEnabled" .)) }}
+{{- fail "podgate: scanner.enabled needs the scan API, which the scanner reads the wanted list from and posts reports to: set scanImport.token or scanImport.existingSecret" }}
+{{- end }}
+{{- range $name := list "image" "clientImage" }}
+{{- $image := get $.Values.scanner $name }}
+{{- if and $.Values.scanner.enabled (not $image.tag) (not $image.digest) }}
+{{- fail (printf "podgate: scanner.%s needs a tag or a digest" $name) }}
+{{- end }}
 {{- end }}
 {{- $config := .Values.config | default dict }}
 {{- $tokenFile := dig "scans" "apiTokenFile" "" $config | toString }}
