@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "audit/auditor.h"
+#include "audit/wanted.h"
 #include "commands.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -215,6 +216,7 @@ void run_signal_loop(const sigset_t& signals, const std::string& config_path, po
 
 // The continuous audit (audit.enabled): judges what runs with the rules and facts `reviewer` uses.
 // The Reviewer then remembers what it admitted, for the drift check and /v1/scans/wanted.
+// With the scan API on, it also serves GET /v1/scans/wanted from the Pod cache and the ledger.
 std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Client* cluster, policy::Reviewer& reviewer,
                                            const Scans& scans, metrics::Metrics& metrics, log::Logger& logger) {
   if (!cfg.audit.enabled || !cluster) return nullptr;
@@ -227,6 +229,14 @@ std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Clie
   sources.ledger = ledger;
   auto auditor = std::make_unique<audit::Auditor>(*cluster, cfg.audit, cfg.exemptions.namespaces, std::move(sources),
                                                   &metrics, &logger);
+  if (scans.api && scans.store) {
+    scans.api->set_wanted_source([&reviewer, auditor = auditor.get(), ledger, store = scans.store](std::size_t limit) {
+      // The rules in force now: a reload's maxScanAge applies at once.
+      const auto maxAge = reviewer.evaluator()->config().rules.images.scan.maxScanAge;
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+      return audit::wanted_json(audit::wanted_images(&auditor->pods(), ledger.get(), *store, maxAge, now.count(), limit));
+    });
+  }
   logger.line(log::Level::Info, "audit: judging what runs")
       .str("reports", config::to_string(cfg.audit.reports))
       .boolean("events", cfg.audit.events)
@@ -321,6 +331,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   reviewer.wait_idle();
   if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
   audit_target = nullptr;
+  if (scans.api) scans.api->set_wanted_source(nullptr);  // it reads the auditor's Pod cache
   if (auditor) auditor->stop();  // hands the Lease back, so another replica reports at once
   if (scans.fromCluster) scans.fromCluster->stop();
   if (sync_watch.joinable()) sync_watch.join();

@@ -849,6 +849,24 @@ case_audit_clean_clears() {
   until_report 1 e2e-running "$web_report" scan pass >/dev/null || { reason="no scan pass after the clean verdict"; return 1; }
   out="cleared in ${took}s"
 }
+case_audit_scanner_scans_what_runs() {
+  # A Pod in the audit-mode namespace (admitted with a warning) runs an image nobody scanned.
+  local digest; digest=$(push e2e/unscanned-run 1.0) || { reason="push"; return 1; }
+  k -n e2e-audit run unscanned-run --image="$registry/e2e/unscanned-run:1.0" --restart=Never >/dev/null 2>&1 ||
+    { reason="the Pod was refused"; return 1; }
+  kubelet_status e2e-audit unscanned-run unscanned-run "$registry/e2e/unscanned-run@$digest" || { reason="status"; return 1; }
+  local i
+  for i in $(seq 50); do
+    curl -sS --cacert "$pki/webhook-ca.crt" -H "Authorization: Bearer $(cat "$work/scan-token")" \
+      "$(replica_url "$audit_b_port")/v1/scans/wanted" | grep -q "$digest" && break
+    sleep 0.1
+  done
+  PODGATE_URL="$(replica_url "$audit_b_port")" PODGATE_CA_FILE="$pki/webhook-ca.crt" PODGATE_TOKEN_FILE="$work/scan-token" \
+    bash "$here/scanner_cronjob.sh" > "$work/scanner.out" 2>&1 || { reason="$(grep -E 'FAIL|passed' "$work/scanner.out" | head -5)"; return 1; }
+  curl -sS --cacert "$pki/webhook-ca.crt" -H "Authorization: Bearer $(cat "$work/scan-token")" \
+    "$(replica_url "$audit_b_port")/v1/scans/wanted" | grep -q "$digest" && { reason="$digest is still wanted after the scan"; return 1; }
+  out="$(tail -1 "$work/scanner.out"); $digest no longer wanted"
+}
 case_audit_one_writer_and_takeover() {
   local leader other; leader=$(audit_leader)
   [ -n "$leader" ] || { reason="no replica leads"; return 1; }
@@ -878,6 +896,7 @@ if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "audit: the continuous audit" =~ $PODGAT
     run_case "audit: a running digest other than the admitted one is reported as drift" case_audit_drift_reported
     run_case "audit: podgate audit lists the same findings and exits 1" case_audit_cli_lists_findings
     run_case "audit: a verdict back to clean clears the result" case_audit_clean_clears
+    run_case "audit: the scanner CronJob's script scans what runs unscanned (a stand-in trivy)" case_audit_scanner_scans_what_runs
     run_case "audit: one replica writes; killed, the other takes over within the lease" case_audit_one_writer_and_takeover
   else
     failed=$((failed + 1)); failures+=("audit setup"); echo "FAIL  audit setup: $reason"
