@@ -214,6 +214,15 @@ void run_signal_loop(const sigset_t& signals, const std::string& config_path, po
   }
 }
 
+// Verdict changes reach the audit once it exists (`target` set); the store starts, and may
+// notify, before it does.
+scan::Store::ChangeListener verdict_listener(const config::Config& cfg, std::atomic<audit::Auditor*>& target) {
+  if (!cfg.audit.enabled) return nullptr;
+  return [&target](const std::string& digest) {
+    if (audit::Auditor* auditor = target.load()) auditor->verdict_changed(digest);
+  };
+}
+
 // The continuous audit (audit.enabled): judges what runs with the rules and facts `reviewer` uses.
 // The Reviewer then remembers what it admitted, for the drift check and /v1/scans/wanted.
 // With the scan API on, it also serves GET /v1/scans/wanted from the Pod cache and the ledger.
@@ -245,6 +254,18 @@ std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Clie
   return auditor;
 }
 
+// After the server has stopped: the import in hand, the audit (it hands the Lease back, so another
+// replica reports at once) and the cluster's scan store.
+void stop_cluster_work(Scans& scans, audit::Auditor* auditor, std::atomic<audit::Auditor*>& audit_target,
+                       std::thread& sync_watch) {
+  if (scans.api) scans.api->wait_idle();  // an import still in hand: its answer goes to a connection
+  audit_target = nullptr;
+  if (scans.api) scans.api->set_wanted_source(nullptr);  // it reads the auditor's Pod cache
+  if (auditor) auditor->stop();
+  if (scans.fromCluster) scans.fromCluster->stop();
+  if (sync_watch.joinable()) sync_watch.join();
+}
+
 }  // namespace
 
 int serve(const std::string& config_path, const ServeOverrides& overrides) {
@@ -269,17 +290,10 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   }
   std::unique_ptr<kube::Client> cluster;
   if (!open_cluster(cfg, metrics, logger, cluster)) return 1;
-  // Verdict changes reach the audit once it exists; the store starts (and may notify) before.
   std::atomic<audit::Auditor*> audit_target{nullptr};
-  scan::Store::ChangeListener verdict_changed;
-  if (cfg.audit.enabled) {
-    verdict_changed = [&audit_target](const std::string& digest) {
-      if (audit::Auditor* auditor = audit_target.load()) auditor->verdict_changed(digest);
-    };
-  }
   Scans scans;
   try {
-    scans = open_scans(cfg, cluster.get(), metrics, logger, verdict_changed);
+    scans = open_scans(cfg, cluster.get(), metrics, logger, verdict_listener(cfg, audit_target));
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: scan cache").str("error", e.what());
     return 1;
@@ -329,12 +343,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // A review cut off by the grace period may still be waiting on a registry; its answer goes to a
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
-  if (scans.api) scans.api->wait_idle();  // the same for an import still in hand
-  audit_target = nullptr;
-  if (scans.api) scans.api->set_wanted_source(nullptr);  // it reads the auditor's Pod cache
-  if (auditor) auditor->stop();  // hands the Lease back, so another replica reports at once
-  if (scans.fromCluster) scans.fromCluster->stop();
-  if (sync_watch.joinable()) sync_watch.join();
+  stop_cluster_work(scans, auditor.get(), audit_target, sync_watch);
   logger.line(log::Level::Info, "podgate stopped");
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "util/json.h"
 #include "util/json_depth.h"
+#include "util/text.h"
 
 namespace podgate::audit {
 namespace {
@@ -38,35 +39,13 @@ Group group_of(config::AuditReports g) {
   return {"wgpolicyk8s.io", "v1alpha2", "PolicyReport", "policyreports"};
 }
 
-// The length of the UTF-8 sequence at s[i], 0 when it is not one (overlong forms, surrogates and
-// code points past U+10FFFF included: the apiserver's decoder refuses them too).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  std::size_t n;
-  unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;
-  else if (c == 0xED) n = 3, hi = 0x9F;
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else if (c == 0xF4) n = 4, hi = 0x8F;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  return n;
-}
 
 // Every string goes through here: RapidJSON's Writer escapes but does not validate, and text from
 // images, scanners or annotations may hold any bytes.
 void put(util::JsonWriter& w, std::string_view s) {
   bool valid = true;
   for (std::size_t i = 0; i < s.size() && valid;) {
-    const std::size_t n = utf8_sequence(s, i);
+    const std::size_t n = util::utf8_sequence_length(s, i);
     valid = n != 0;
     i += n;
   }
@@ -277,7 +256,7 @@ std::string bounded_text(std::string_view text, std::size_t maxBytes) {
   out.reserve(std::min(text.size(), maxBytes) + kReplacement.size());
   // Valid UTF-8 first; stop as soon as it is known to be too long.
   for (std::size_t i = 0; i < text.size() && out.size() <= maxBytes;) {
-    const std::size_t n = utf8_sequence(text, i);
+    const std::size_t n = util::utf8_sequence_length(text, i);
     out += n == 0 ? kReplacement : text.substr(i, n);
     i += n == 0 ? 1 : n;
   }

@@ -12,6 +12,7 @@
 #include "image/reference.h"
 #include "scan/report_reader.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "util/time.h"
 
 namespace podgate::scan {
@@ -32,43 +33,7 @@ bool valid_scanner(std::string_view s) {
   });
 }
 
-// The length of the UTF-8 sequence at s[i], 0 when it is not one (overlong forms, surrogates and
-// code points past U+10FFFF included, as RapidJSON's validation and Go's decoder refuse them).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  std::size_t n;
-  unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;
-  else if (c == 0xED) n = 3, hi = 0x9F;
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else if (c == 0xF4) n = 4, hi = 0x8F;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  return n;
-}
 
-// `s` as valid UTF-8 (each byte that does not start a valid sequence becomes U+FFFD), cut to at
-// most `max` bytes on a character boundary.
-std::string utf8(std::string_view s, std::size_t max = std::string_view::npos) {
-  std::string out;
-  out.reserve(std::min(s.size(), max));
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_sequence(s, i);
-    const std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);
-    if (out.size() + piece.size() > max) break;
-    out += piece;
-    i += n == 0 ? 1 : n;
-  }
-  return out;
-}
 
 // One finding as it is written: UTF-8, or nullopt when a string is past the schema's bound (such a
 // finding is counted, not listed).
@@ -81,7 +46,12 @@ struct Written {
 std::optional<Written> writable(const Finding& f, std::size_t index) {
   const auto s = static_cast<std::size_t>(f.severity);
   if (s >= kSeverityCount) return std::nullopt;
-  Written w{utf8(f.kind), utf8(f.id), utf8(f.package), utf8(f.installedVersion), utf8(f.fixedVersion), f.severity,
+  Written w{util::valid_utf8(f.kind),
+            util::valid_utf8(f.id),
+            util::valid_utf8(f.package),
+            util::valid_utf8(f.installedVersion),
+            util::valid_utf8(f.fixedVersion),
+            f.severity,
             index};
   if (w.id.empty() || w.kind.size() > kImageScanMaxKindBytes || w.id.size() > kImageScanMaxIdBytes ||
       w.package.size() > kImageScanMaxPackageBytes || w.installed.size() > kImageScanMaxPackageVersionBytes ||
@@ -190,9 +160,9 @@ Entry entry_of(const ScanRecord& record) {
     throw std::invalid_argument("ImageScan: scannedAt " + std::to_string(record.scannedAt) + " is out of range");
   e.digest = record.digest;
   e.scanner = record.scanner;
-  e.scannerVersion = utf8(record.scannerVersion, kImageScanMaxVersionBytes);
-  e.databaseVersion = utf8(record.databaseVersion, kImageScanMaxVersionBytes);
-  e.artifact = utf8(record.artifact, kImageScanMaxArtifactBytes);
+  e.scannerVersion = util::valid_utf8(record.scannerVersion, kImageScanMaxVersionBytes);
+  e.databaseVersion = util::valid_utf8(record.databaseVersion, kImageScanMaxVersionBytes);
+  e.artifact = util::valid_utf8(record.artifact, kImageScanMaxArtifactBytes);
   e.scannedAt = util::rfc3339(record.scannedAt);
   const int malware = static_cast<int>(record.malware);
   e.malware = malware >= 0 && malware <= static_cast<int>(MalwareResult::Error) ? record.malware : MalwareResult::Error;

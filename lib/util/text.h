@@ -20,4 +20,13 @@ bool ascii_istarts_with(std::string_view text, std::string_view prefix);
 // "..." follows.
 std::string quoted(std::string_view text, std::size_t maxBytes = std::string_view::npos, bool escapeNonAscii = false);
 
+// The length of the UTF-8 sequence at text[i], 0 when it is not one (overlong forms, surrogates
+// and code points past U+10FFFF included, as RapidJSON's validation, Go's decoder and so the
+// apiserver refuse them). RapidJSON's Writer escapes but does not validate, so every string from
+// outside that goes into JSON for the apiserver is checked with this.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+// `text` as valid UTF-8: each byte that does not start a valid sequence becomes U+FFFD; cut to at
+// most `maxBytes` bytes on a character boundary.
+std::string valid_utf8(std::string_view text, std::size_t maxBytes = std::string_view::npos);
+
 }  // namespace podgate::util

@@ -26,12 +26,15 @@
 #include <unordered_set>
 #include <vector>
 
+#include "audit/auditor.h"
 #include "audit/events.h"
 #include "audit/reports.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "policy/policy.h"
+#include "scan/store.h"
 #include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -521,4 +524,80 @@ TEST_CASE("EventRecorder: a cluster-scoped object's Events go to default; a full
   const double dropped = metric(metrics, "podgate_audit_events_total", {"result=\"dropped\""});
   CHECK(dropped >= 1);
   CHECK(dropped + metric(metrics, "podgate_audit_events_total", {"result=\"created\""}) == 201);
+}
+
+// ---- the whole loop: audit::Auditor on a real Pod ------------------------------------------------
+// The Pod is created and given a kubelet's status (no kubelet runs here) with kubectl as the admin;
+// the Auditor lists and watches it, wins its Lease, writes its report, and judges it again when
+// the scan store says its digest's verdict changed. Under TSan (CI) this is the audit's threads:
+// the Pod reflector, the elector, the worker and the Event writer.
+TEST_CASE("Auditor: a running Pod is reported, judged again on a verdict change, and its report goes with it",
+          "[auditor]") {
+  Metrics metrics;
+  Client client = make_client(&metrics);
+  const podgate::test::TempDir dir("podgate-e2e-auditor");
+  auto store = std::make_shared<podgate::scan::CachedStore>(podgate::scan::open_sqlite_store(dir.file("scans.db")));
+  const std::string id = new_uid();
+  const std::string digest = "sha256:" + std::string(52, 'c') + id.substr(0, 8) + id.substr(9, 4);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  podgate::scan::ScanRecord record;
+  record.digest = digest;
+  record.scanner = "e2e-av";
+  record.scannedAt = now - 10;
+  record.malware = podgate::scan::MalwareResult::Clean;
+  store->put({record});
+
+  podgate::config::Config cfg;
+  cfg.rules.images.action = podgate::config::Action::Deny;
+  cfg.rules.images.scan.action = podgate::config::Action::Deny;
+  auto evaluator = std::make_shared<const podgate::policy::Evaluator>(cfg);
+  podgate::audit::AuditSources sources;
+  sources.evaluator = [evaluator] { return evaluator; };
+  sources.images = [] { return std::shared_ptr<podgate::registry::DigestCache>(); };
+  sources.scans = store;
+  podgate::config::AuditConfig audit;
+  audit.enabled = true;
+  audit.leaseNamespace = kNamespace;
+  audit.leaseName = "auditor-" + id.substr(0, 8);
+  audit.leaseDuration = 5s;
+  podgate::audit::Auditor auditor(client, audit, {"kube-system"}, sources, &metrics, nullptr);
+  store->set_change_listener([&auditor](const std::string& d) { auditor.verdict_changed(d); });
+
+  const std::string pod = "auditor-" + id.substr(0, 8);
+  kubectl("-n " + std::string(kNamespace) + " run " + pod + " --image=registry.test.invalid/app:1 --restart=Never");
+  kubectl("-n " + std::string(kNamespace) + " patch pod " + pod + " --subresource=status --type=merge -p " +
+          "'{\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"" + pod +
+          "\",\"image\":\"registry.test.invalid/app:1\",\"imageID\":\"registry.test.invalid/app@" + digest +
+          "\",\"ready\":true,\"restartCount\":0,\"state\":{\"running\":{}}}]}}'");
+  const std::string uid = str(parse(kubectl("-n " + std::string(kNamespace) + " get pod " + pod + " -o json"))["metadata"], "uid");
+  const WorkloadRef workload{"v1", "Pod", kNamespace, pod, uid};
+  const auto scan_result = [&](const std::string& want) {
+    const auto r = get_report(client, AuditReports::WgPolicy, workload);
+    if (r.status != 200) return false;
+    const auto doc = parse(r.body);
+    for (const auto& result : doc["results"].GetArray())
+      if (str(result, "rule") == "scan" && str(result, "result") == want) return true;
+    return false;
+  };
+
+  auditor.start();
+  REQUIRE(eventually([&] { return auditor.synced() && auditor.is_leader(); }, 20s));
+  CHECK(eventually([&] { return scan_result("pass"); }, 20s));
+
+  record.scannedAt = now;
+  record.malware = podgate::scan::MalwareResult::Malicious;
+  record.findings.push_back({"malware", "Unix.Trojan.E2E-0", "/usr/bin/.x", "", "", podgate::scan::Severity::Critical});
+  record.counts[static_cast<std::size_t>(podgate::scan::Severity::Critical)] = 1;
+  const auto changed = std::chrono::steady_clock::now();
+  store->put({record});
+  CHECK(eventually([&] { return scan_result("fail"); }, 5s));
+  INFO("verdict to report: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - changed).count() << " s");
+  CHECK(metric(metrics, "podgate_audit_running_containers", {"scan=\"malicious\""}) >= 1);
+  CHECK(metric(metrics, "podgate_audit_verdict_to_report_seconds_count") >= 1);
+  CHECK(eventually([&] { return !events_about(client, kNamespace, uid).empty(); }, 10s));
+
+  kubectl("-n " + std::string(kNamespace) + " delete pod " + pod + " --wait=false");
+  CHECK(eventually([&] { return get_report(client, AuditReports::WgPolicy, workload).status == 404; }, 15s));
+  auditor.stop();
+  CHECK(metric(metrics, "podgate_audit_leader") == 0);
 }

@@ -108,7 +108,8 @@ k create namespace podgate-audit >/dev/null || die "could not create the namespa
 k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configuration"
 # The test users may do everything to widgets (the client's cases) and ImageScans (the shared scan
 # store's cases, tests/e2e/kube_store_test.cpp), write the audit's reports and Events, get, create
-# and update Leases (the leader election's cases, tests/e2e/lease_test.cpp), and nothing else.
+# and update Leases (the leader election's cases, tests/e2e/lease_test.cpp), read Pods and the
+# owners the Auditor walks up, and nothing else.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: podgate-e2e-widgets}
@@ -132,6 +133,16 @@ rules:
   - apiGroups: [coordination.k8s.io]
     resources: [leases]
     verbs: [get, create, update]
+  # The Auditor's case: it list-watches Pods and reads the owners it walks up.
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [get, list, watch]
+  - apiGroups: [apps]
+    resources: [replicasets]
+    verbs: [get]
+  - apiGroups: [batch]
+    resources: [jobs]
+    verbs: [get]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
