@@ -284,7 +284,7 @@ TEST_CASE("digests are taken from imageID strictly", "[audit]") {
   CHECK(must_project(pod_json(same)).running_digests() == std::vector<std::string>{kDigest0, kDigest1});
 }
 
-TEST_CASE("Pods that ended are not kept; Pods being deleted still run", "[audit]") {
+TEST_CASE("Pods that ended are not kept, and Pods being deleted still run", "[audit]") {
   for (const char* phase : {"Succeeded", "Failed"}) {
     PodOptions o;
     o.phase = phase;

@@ -162,7 +162,7 @@ TEST_CASE("report_json: a Pod without a controller owns its own report", "[audit
   CHECK_FALSE(orphan["metadata"].HasMember("ownerReferences"));
 }
 
-TEST_CASE("report_json: at most kMaxReportResults results; the summary counts them all", "[audit]") {
+TEST_CASE("report_json: at most kMaxReportResults results, and the summary counts them all", "[audit]") {
   std::vector<ReportResult> results;
   for (int i = 0; i < 600; ++i) results.push_back(result("images", "c" + std::to_string(i), i % 3 == 0 ? "fail" : "pass"));
   results.back().timestamp = 1763630999;

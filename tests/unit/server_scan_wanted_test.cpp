@@ -83,7 +83,7 @@ TEST_CASE("GET /v1/scans/wanted: a bad limit is a 400 that says the range", "[sc
   CHECK_FALSE(asked);
 }
 
-TEST_CASE("GET /v1/scans/wanted: a source that fails is a 503 with its reason; unset again is 404", "[scan][wanted]") {
+TEST_CASE("GET /v1/scans/wanted: a source that fails is a 503 with its reason, and unset again is 404", "[scan][wanted]") {
   podgate::server::ScanApi api(nullptr, kToken, 1 << 20, nullptr, nullptr);
   api.set_wanted_source([](std::size_t) -> std::string { throw std::runtime_error("database is locked"); });
   const auto failed = get(api, "/v1/scans/wanted");
