@@ -223,12 +223,39 @@ scan::Store::ChangeListener verdict_listener(const config::Config& cfg, std::ato
   };
 }
 
+// The plain-HTTP metrics listener and the HTTPS server; false after logging why they cannot start.
+bool open_servers(const config::ServerConfig& server_cfg, policy::Reviewer& reviewer, const Scans& scans,
+                  metrics::Metrics& metrics, log::Logger& logger, std::unique_ptr<server::MetricsListener>& metrics_server,
+                  std::unique_ptr<server::Server>& https) {
+  try {
+    auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
+    metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
+    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scans.api.get());
+    if (scans.readiness) https->set_readiness(scans.readiness);
+    return true;
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start").str("error", e.what());
+    return false;
+  }
+}
+
+// The continuous audit and the Kubernetes client of its own: its own token bucket, so a full pass's
+// owner reads and report writes never queue the admission path's reads (pull Secrets) behind them.
+struct Audit {
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<audit::Auditor> auditor;
+};
+
 // The continuous audit (audit.enabled): judges what runs with the rules and facts `reviewer` uses.
 // The Reviewer then remembers what it admitted, for the drift check and /v1/scans/wanted.
 // With the scan API on, it also serves GET /v1/scans/wanted from the Pod cache and the ledger.
-std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Client* cluster, policy::Reviewer& reviewer,
-                                           const Scans& scans, metrics::Metrics& metrics, log::Logger& logger) {
-  if (!cfg.audit.enabled || !cluster) return nullptr;
+// Throws kube::ConfigError when the client cannot be made.
+Audit open_audit(const config::Config& cfg, policy::Reviewer& reviewer, const Scans& scans, metrics::Metrics& metrics,
+                 log::Logger& logger) {
+  if (!cfg.audit.enabled) return {};
+  Audit audit;
+  audit.client = policy::make_kube_client(cfg, "", &metrics, &logger);
+  kube::Client* cluster = audit.client.get();
   auto ledger = std::make_shared<policy::AdmissionLedger>();
   reviewer.set_admission_ledger(ledger);
   audit::AuditSources sources;
@@ -251,7 +278,8 @@ std::unique_ptr<audit::Auditor> open_audit(const config::Config& cfg, kube::Clie
       .boolean("events", cfg.audit.events)
       .str("lease", cfg.audit.leaseName)
       .str("cluster", cluster->config().source);
-  return auditor;
+  audit.auditor = std::move(auditor);
+  return audit;
 }
 
 // After the server has stopped: the import in hand, the audit (it hands the Lease back, so another
@@ -304,20 +332,19 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   const config::Config start_cfg = cfg;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans.store, pull_secrets);
-  std::unique_ptr<audit::Auditor> auditor = open_audit(start_cfg, cluster.get(), reviewer, scans, metrics, logger);
+  Audit audit;
+  try {
+    audit = open_audit(start_cfg, reviewer, scans, metrics, logger);
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: the audit's Kubernetes API client").str("error", e.what());
+    return 1;
+  }
+  std::unique_ptr<audit::Auditor>& auditor = audit.auditor;
   audit_target = auditor.get();
 
   std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;
-  try {
-    auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
-    metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
-    https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scans.api.get());
-    if (scans.readiness) https->set_readiness(scans.readiness);
-  } catch (const std::exception& e) {
-    logger.line(log::Level::Error, "cannot start").str("error", e.what());
-    return 1;
-  }
+  if (!open_servers(server_cfg, reviewer, scans, metrics, logger, metrics_server, https)) return 1;
 
   logger.line(log::Level::Info, "podgate started")
       .str("version", kVersion)
