@@ -1,5 +1,5 @@
 // Reviewer::reload: which config changes a running server can take (rules, mode, exemptions,
-// registries) and which need a restart (server.*, scans.*).
+// registries) and which need a restart (server.*, scans.*, audit.*, kubernetes.*).
 
 #include <stdexcept>
 
@@ -21,6 +21,9 @@ ReloadResult Reviewer::reload(config::Config config) {
   config.server = old.server;  // server settings keep their start-up values, flags included
   // The scan cache is opened at start; a reload cannot move it or open it.
   if (config.scans != old.scans) throw std::runtime_error("scans.* changed; restart podgate to apply it");
+  // The audit (its Pod cache, Lease and client) and the Kubernetes client are built at start too.
+  if (config.audit != old.audit) throw std::runtime_error("audit.* changed; restart podgate to apply it");
+  if (config.kubernetes != old.kubernetes) throw std::runtime_error("kubernetes.* changed; restart podgate to apply it");
   if (config.rules.images.scan.action != config::Action::Off && !scanStoreOpen)
     throw std::runtime_error("rules.images.scan turned on; restart podgate so it opens the scan cache");
   // The pull secret cache (and its apiserver client) is built at start; turning the key off

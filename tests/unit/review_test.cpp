@@ -128,6 +128,19 @@ TEST_CASE("replace() swaps the rules for the next review", "[review]") {
         policy::Decision::WouldDeny);
 }
 
+TEST_CASE("reload() refuses what only a restart can change, and keeps the rules in force", "[review]") {
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(config::Config{}), nullptr, nullptr);
+  config::Config audit;
+  audit.audit.enabled = true;
+  CHECK_THROWS_WITH(reviewer.reload(audit), Catch::Matchers::Contains("audit.* changed; restart podgate"));
+  config::Config kubernetes;
+  kubernetes.kubernetes.qps = 5;
+  CHECK_THROWS_WITH(reviewer.reload(kubernetes), Catch::Matchers::Contains("kubernetes.* changed"));
+  config::Config mode;
+  mode.mode = config::Mode::Audit;
+  CHECK(reviewer.reload(mode).mode == config::Mode::Audit);
+}
+
 TEST_CASE("kind_label bounds the label values", "[review]") {
   CHECK(policy::kind_label("Deployment") == "Deployment");
   CHECK(policy::kind_label("CronJob") == "CronJob");
