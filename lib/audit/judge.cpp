@@ -47,7 +47,17 @@ const policy::JudgedImage* image_of(const policy::Verdict& verdict, const std::s
   return nullptr;
 }
 
-ReportResult result_of(const policy::Violation& v, const policy::Verdict& verdict, std::int64_t now) {
+// The message without the "Pod NAMESPACE/NAME: " admission puts first. A result is about the
+// workload the report is scoped to, and its Pods' identical findings merge into one result (with a
+// "pods" count) only when their messages are equal: with the Pod's name in it, a ReplicaSet of 10
+// Pods got 10 results and 10 Events for one malicious image.
+std::string workload_message(const std::string& message, const PodProjection& pod) {
+  const std::string prefix = "Pod " + pod.namespace_ + "/" + pod.name + ": ";
+  return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
+
+ReportResult result_of(const policy::Violation& v, const policy::Verdict& verdict, const PodProjection& pod,
+                       std::int64_t now) {
   const policy::JudgedImage* image = image_of(verdict, v.subject);
   ReportResult r;
   r.rule = v.rule;
@@ -55,7 +65,7 @@ ReportResult result_of(const policy::Violation& v, const policy::Verdict& verdic
   r.result = v.action == config::Action::Deny ? "fail" : "warn";
   r.severity = severity_of(v, image);
   r.category = category_of(v.rule);
-  r.message = v.message;
+  r.message = workload_message(v.message, pod);
   r.timestamp = now;
   if (!v.fieldPath.empty()) r.properties.emplace_back("field", v.fieldPath);
   if (!v.value.empty()) r.properties.emplace_back("value", v.value);
@@ -197,7 +207,7 @@ PodFindings judge_pod(const JudgeInputs& in, const PodProjection& pod, std::int6
   const admission::Request& request = decoded.review->request();
   const policy::Verdict verdict = evaluate_running(in, request, pod, out.digests);
   for (const policy::Violation& v : verdict.violations) {
-    out.results.push_back(result_of(v, verdict, now));
+    out.results.push_back(result_of(v, verdict, pod, now));
     out.violations.emplace_back(v.rule, config::to_string(v.action));
   }
   for (const policy::JudgedImage& image : verdict.images)

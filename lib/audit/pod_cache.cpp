@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <new>
+#include <tuple>
 #include <utility>
 
 #include "util/json.h"
@@ -553,10 +554,20 @@ std::shared_ptr<const PodProjection> PodCache::get(std::string_view key) const {
 }
 
 std::vector<std::shared_ptr<const PodProjection>> PodCache::snapshot() const {
-  std::lock_guard lock(mutex_);
   std::vector<std::shared_ptr<const PodProjection>> out;
-  out.reserve(pods_.size());
-  for (const auto& [key, pod] : pods_) out.push_back(pod);
+  {
+    std::lock_guard lock(mutex_);
+    out.reserve(pods_.size());
+    for (const auto& [key, pod] : pods_) out.push_back(pod);
+  }
+  // A controller's Pods next to each other (sorted outside the lock: the reflector waits for it).
+  // A full pass writes the reports as it goes; in the map's order the 10 Pods of a ReplicaSet were
+  // spread over the whole pass, so its report was applied once per flush that had judged more of
+  // them: 3.8 applies per report at 10,000 Pods (bench/audit.sh), each under kubernetes.qps.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->namespace_, a->owner.name, a->owner.uid, a->name) <
+           std::tie(b->namespace_, b->owner.name, b->owner.uid, b->name);
+  });
   return out;
 }
 

@@ -94,7 +94,9 @@ class PodCache final : public kube::ReflectorSink {
   void set_listener(Listener listener);  // before the reflector starts
 
   std::shared_ptr<const PodProjection> get(std::string_view key) const;
-  std::vector<std::shared_ptr<const PodProjection>> snapshot() const;  // every cached Pod
+  // Every cached Pod, a controller's Pods together: by namespace, controller name and uid, then name
+  // (so a full pass finishes one workload before the next, and writes its report once).
+  std::vector<std::shared_ptr<const PodProjection>> snapshot() const;
   std::size_t size() const;
   std::size_t bytes() const;
 

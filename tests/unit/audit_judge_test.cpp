@@ -175,3 +175,27 @@ TEST_CASE("a workload's Pods merge into one result per finding, failures first",
   CHECK(property(merged[0], "pods") == "2");
   CHECK(podgate::audit::verdict_of(merged) == "fail");
 }
+
+TEST_CASE("the same finding in two Pods of a workload is one result, its message without the Pod", "[audit]") {
+  const podgate::policy::Evaluator evaluator{podgate::config::Config{}};
+  JudgeInputs in;
+  in.evaluator = &evaluator;
+  PodProjection second = pod(true);
+  second.name = "web-2";
+  second.uid = "uid-web-2";
+  const std::string from = R"("name":"web-1")";
+  second.object.replace(second.object.find(from), from.size(), R"("name":"web-2")");
+  const PodFindings a = podgate::audit::judge_pod(in, pod(true), 1000);
+  const PodFindings b = podgate::audit::judge_pod(in, second, 1000);
+  const ReportResult* fa = find(a, "privileged", "fail");
+  const ReportResult* fb = find(b, "privileged", "fail");
+  REQUIRE(fa);
+  REQUIRE(fb);
+  CHECK(fa->message == fb->message);
+  CHECK(fa->message.find("web-1") == std::string::npos);
+  CHECK(fa->message.rfind("container \"app\"", 0) == 0);
+  const auto merged = podgate::audit::aggregate_results({&a, &b});
+  REQUIRE(std::count_if(merged.begin(), merged.end(), [](const ReportResult& r) { return r.result == "fail"; }) == 1);
+  CHECK(merged[0].rule == "privileged");
+  CHECK(property(merged[0], "pods") == "2");
+}

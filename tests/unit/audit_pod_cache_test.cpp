@@ -730,3 +730,24 @@ TEST_CASE("bench: the Pod cache at 10,000 Pods", "[.bench]") {
   CHECK(cache.size() == static_cast<std::size_t>(kPods));
   CHECK(cache.bytes() <= PodCacheOptions{}.maxBytes);
 }
+
+TEST_CASE("a snapshot keeps each controller's Pods together", "[audit]") {
+  PodCache cache({.maxBytes = 64u << 20, .skipNamespaces = {}}, nullptr, nullptr);
+  const std::string owners[3] = {"web-7d9f8b6c5d", "api-5c4b3a2918", "cache-0f1e2d3c4b"};
+  for (int i = 0; i < 30; ++i) {  // interleaved, and Pod names that say nothing of the owner
+    PodOptions o;
+    o.name = "pod-" + std::to_string(i);
+    o.uid = "uid-" + std::to_string(i);
+    std::string json = pod_json(o);
+    replace_all(json, R"("name": "web-7d9f8b6c5d", "uid": "rs-uid-1")",
+                R"("name": ")" + owners[i % 3] + R"(", "uid": "rs-uid-)" + std::to_string(i % 3) + "\"");
+    cache.upsert("shop/" + o.name, json);
+  }
+  const auto snapshot = cache.snapshot();
+  REQUIRE(snapshot.size() == 30);
+  int changes = 0;
+  for (std::size_t i = 1; i < snapshot.size(); ++i)
+    if (snapshot[i]->owner.uid != snapshot[i - 1]->owner.uid) ++changes;
+  CHECK(changes == 2);
+  CHECK(snapshot.front()->owner.name == "api-5c4b3a2918");
+}
