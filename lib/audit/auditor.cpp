@@ -437,8 +437,4 @@ const PodCache& Auditor::pods() const { return impl_->cache; }
 bool Auditor::synced() const { return impl_->reflector && impl_->reflector->synced(); }
 bool Auditor::is_leader() const { return impl_->leader; }
 
-std::string Auditor::readiness() const {
-  return synced() ? std::string() : std::string("the audit's Pod cache has not synced yet");
-}
-
 }  // namespace podgate::audit

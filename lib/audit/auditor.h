@@ -53,10 +53,10 @@ class Auditor {
   void rules_changed();
 
   const PodCache& pods() const;
-  bool synced() const;     // the Pod cache's first list is in
+  // The Pod cache's first list is in. Not part of /readyz: admission does not need the audit, and
+  // a replica that cannot list Pods must still judge reviews.
+  bool synced() const;
   bool is_leader() const;
-  // "" when ready, else why not (for /readyz: the Pod cache has not synced yet).
-  std::string readiness() const;
 
  private:
   struct Impl;
