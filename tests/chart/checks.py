@@ -1353,6 +1353,8 @@ def scanner_checks(r):
 
     def refused():
         r.render_fails("scanner.enabled needs the scan API", sets=["scanner.enabled=true"])
+        r.render_fails("scanner.enabled needs config.audit.enabled",
+                       sets=token + ["scanner.enabled=true", "config.audit.enabled=false"])
         r.render_fails("scanner.image needs a tag or a digest", sets=token + ["scanner.enabled=true", "scanner.image.tag="])
         docs = r.render(sets=["scanner.enabled=true", "scanImport.existingSecret=mine"])
         token_vol = next(v for v in scanner_pod(docs)["volumes"] if v["name"] == "token")
@@ -2147,6 +2149,8 @@ def binary_checks(r):
         cfg["scans"].update({"database": database, "apiTokenFile": token_file})
         port, metrics_port = free_port(), free_port()
         cfg["server"].update({"listen": f"127.0.0.1:{port}", "metricsListen": f"127.0.0.1:{metrics_port}"})
+        # No apiserver here, and the audit (on in the chart) needs one: tests/e2e/run.sh serves it.
+        cfg.setdefault("audit", {})["enabled"] = False
         config_path = r.workdir / "podgate-scan-serve.yaml"
         config_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 

@@ -389,6 +389,9 @@ Refuse combinations that would render a broken install.
 {{- if and .Values.scanImport.token .Values.scanImport.existingSecret }}
 {{- fail "podgate: set either scanImport.token or scanImport.existingSecret, not both" }}
 {{- end }}
+{{- if and .Values.scanner.enabled (not (dig "audit" "enabled" false (.Values.config | default dict))) }}
+{{- fail "podgate: scanner.enabled needs config.audit.enabled: the wanted list it scans comes from the audit's Pod cache (GET /v1/scans/wanted answers 404 without it)" }}
+{{- end }}
 {{- if and .Values.scanner.enabled (not (include "podgate.scanImportEnabled" .)) }}
 {{- fail "podgate: scanner.enabled needs the scan API, which the scanner reads the wanted list from and posts reports to: set scanImport.token or scanImport.existingSecret" }}
 {{- end }}
