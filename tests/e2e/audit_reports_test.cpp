@@ -592,8 +592,9 @@ TEST_CASE("Auditor: a running Pod is reported, judged again on a verdict change,
   store->put({record});
   CHECK(eventually([&] { return scan_result("fail"); }, 5s));
   INFO("verdict to report: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - changed).count() << " s");
-  CHECK(metric(metrics, "podgate_audit_running_containers", {"scan=\"malicious\""}) >= 1);
-  CHECK(metric(metrics, "podgate_audit_verdict_to_report_seconds_count") >= 1);
+  // The gauges and the latency are set just after the report is written: wait for them too.
+  CHECK(eventually([&] { return metric(metrics, "podgate_audit_running_containers", {"scan=\"malicious\""}) >= 1; }, 5s));
+  CHECK(eventually([&] { return metric(metrics, "podgate_audit_verdict_to_report_seconds_count") >= 1; }, 5s));
   CHECK(eventually([&] { return !events_about(client, kNamespace, uid).empty(); }, 10s));
 
   kubectl("-n " + std::string(kNamespace) + " delete pod " + pod + " --wait=false");

@@ -801,7 +801,13 @@ items = json.load(sys.stdin)["items"]
 ok = [e for e in items if e.get("reason") == "MaliciousImageRunning" and e["regarding"]["kind"] == "Deployment"
       and e["regarding"]["name"] == "web" and e.get("reportingController") == "podgate.io/audit"]
 sys.exit(0 if ok else 1)' || { reason="no MaliciousImageRunning Event on the Deployment"; return 1; }
-  local n; n=$(replica_metric "$(audit_metrics_of "$leader")" 'podgate_audit_running_containers{scan="malicious"}')
+  # The gauges are set just after the report is written.
+  local n i
+  for i in $(seq 50); do
+    n=$(replica_metric "$(audit_metrics_of "$leader")" 'podgate_audit_running_containers{scan="malicious"}')
+    [ "$n" -ge 1 ] && break
+    sleep 0.1
+  done
   [ "$n" -ge 1 ] || { reason="podgate_audit_running_containers{scan=\"malicious\"} is $n"; return 1; }
   out="reported ${took}s after the import (leader $leader); Event MaliciousImageRunning on deployment/web; $n malicious container(s) in the metric"
 }
