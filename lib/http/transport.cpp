@@ -103,6 +103,24 @@ struct Connection {
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
 
+namespace {
+
+// OpenSSL computes a certificate's extension cache (its key identifiers, which pick the issuer
+// during verification) on first use, behind a flag its fast path reads without a lock: the first
+// two handshakes of one context, on two transport threads, race on it (ThreadSanitizer caught it
+// in CI). Computed here, before the Origin is shared, the handshakes only ever read it.
+void precompute_certificate_caches(SSL_CTX* ctx) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) X509_check_purpose(cert, -1, 0);
+  if (X509* own = SSL_CTX_get0_certificate(ctx)) X509_check_purpose(own, -1, 0);
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1)
+    for (int i = 0; i < sk_X509_num(chain); ++i) X509_check_purpose(sk_X509_value(chain, i), -1, 0);
+}
+
+}  // namespace
+
 class Origin {
  public:
   Origin(net::io_context& io, Endpoint endpoint) : io_(io), endpoint_(std::move(endpoint)), context_(ssl::context::tls_client) {
@@ -126,6 +144,7 @@ class Origin {
       context_.use_private_key(net::buffer(endpoint_.clientKeyPem), ssl::context::pem, ec);
       if (ec) throw std::runtime_error("cannot load the client key: " + ec.message());
     }
+    precompute_certificate_caches(context_.native_handle());
   }
 
   const Endpoint& endpoint() const { return endpoint_; }

@@ -245,7 +245,15 @@ for name in "${cases[@]}"; do
     [ "${PODGATE_E2E_VERBOSE:-0}" != 1 ] || sed 's/^/      /' "$out"
   else
     failed=$((failed + 1)); failures+=("$name"); echo "FAIL  $name ($((SECONDS - t0))s)"
-    tail -60 "$out" | sed 's/^/      /'
+    # A sanitizer's report: its head names the racing accesses, which a plain tail cuts off.
+    report=$(grep -n -m1 -E 'WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$out" | cut -d: -f1)
+    if [ -n "$report" ]; then
+      sed -n "${report},$((report + 40))p" "$out" | cut -c1-240 | sed 's/^/      /'
+      echo "      [...]"
+      tail -20 "$out" | cut -c1-240 | sed 's/^/      /'
+    else
+      tail -60 "$out" | sed 's/^/      /'
+    fi
   fi
 done
 
