@@ -36,6 +36,7 @@
 #include "policy/policy.h"
 #include "scan/store.h"
 #include "support/temp_dir.h"
+#include "kube_e2e.h"
 
 using namespace std::chrono_literals;
 using podgate::audit::EventRecorder;
@@ -50,15 +51,14 @@ using podgate::metrics::Metrics;
 
 namespace {
 
+using podgate::e2e::env_or_fail;
+using podgate::e2e::eventually;
+using podgate::e2e::metric;
+using podgate::e2e::test_client;
+
 constexpr const char* kNamespace = "podgate-audit";
 constexpr const char* kPolicyReports = "/apis/wgpolicyk8s.io/v1alpha2/namespaces/";
 constexpr const char* kReports = "/apis/openreports.io/v1alpha1/namespaces/";
-
-std::string env_value(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run tests/e2e/kube_client.sh");
-  return v;
-}
 
 std::string shell(const std::string& command) {
   std::string out;
@@ -73,15 +73,8 @@ std::string shell(const std::string& command) {
 }
 
 std::string kubectl(const std::string& args) {
-  return shell("'" + env_value("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" + env_value("PODGATE_E2E_ADMIN_KUBECONFIG") +
+  return shell("'" + env_or_fail("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" + env_or_fail("PODGATE_E2E_ADMIN_KUBECONFIG") +
                "' --request-timeout=60s " + args);
-}
-
-Client make_client(Metrics* metrics) {
-  podgate::kube::ClientOptions o;
-  o.qps = 0;
-  o.timeout = 30s;
-  return Client(podgate::kube::kubeconfig_config(env_value("PODGATE_E2E_KUBECONFIG")), o, metrics, nullptr);
 }
 
 // A uid of its own per call, so cases and runs never meet.
@@ -138,28 +131,6 @@ podgate::kube::Response get_report(Client& client, AuditReports group, const Wor
 
 std::string resource_version(const std::string& json) { return str(parse(json)["metadata"], "resourceVersion"); }
 
-// The sum of a metric's samples whose label set holds every `labels` item.
-double metric(const Metrics& m, const std::string& name, const std::vector<std::string>& labels = {}) {
-  std::istringstream in(m.serialize());
-  double sum = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
-    bool all = true;
-    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return check();
-}
-
 std::size_t count_lines(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (std::size_t at = 0; (at = text.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
@@ -212,17 +183,17 @@ EventRecorderOptions recorder_options() {
 
 TEST_CASE("ReportWriter: available() is false without the CRD and true once it is installed") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   CapturedLog log;
   ReportWriter writer(client, AuditReports::OpenReports, &metrics, &log.logger);
-  const std::string crd = env_value("PODGATE_E2E_FIXTURES") + "/openreports.io_reports.yaml";
+  const std::string crd = env_or_fail("PODGATE_E2E_FIXTURES") + "/openreports.io_reports.yaml";
   kubectl("delete crd reports.openreports.io --wait=true --ignore-not-found");
   // The CRD is put back whatever happens, for the cases after this one.
   struct Reinstall {
     std::string crd;
     ~Reinstall() {
-      const std::string command = "'" + env_value("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" +
-                                  env_value("PODGATE_E2E_ADMIN_KUBECONFIG") + "' apply -f '" + crd + "' >/dev/null 2>&1";
+      const std::string command = "'" + env_or_fail("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" +
+                                  env_or_fail("PODGATE_E2E_ADMIN_KUBECONFIG") + "' apply -f '" + crd + "' >/dev/null 2>&1";
       if (std::system(command.c_str()) != 0) std::fprintf(stderr, "could not re-apply %s\n", crd.c_str());
     }
   } reinstall{crd};
@@ -247,7 +218,7 @@ TEST_CASE("ReportWriter: available() is false without the CRD and true once it i
 
 TEST_CASE("ReportWriter: a PolicyReport written, not rewritten when only times change, updated on a change") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   ReportWriter writer(client, AuditReports::WgPolicy, &metrics, nullptr);
   REQUIRE(writer.available());
   const WorkloadRef w = deployment("web");
@@ -302,7 +273,7 @@ TEST_CASE("ReportWriter: a PolicyReport written, not rewritten when only times c
 
 TEST_CASE("ReportWriter: the CRD's schema is enforced; podgate's largest report passes it") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   // What the real CRD refuses: a timestamp written as RFC 3339, a severity outside its enum.
   const WorkloadRef w = deployment("schema");
   std::string body = podgate::audit::report_json(AuditReports::WgPolicy, w, {result("scan", "app", "fail", "high", 1)});
@@ -344,7 +315,7 @@ TEST_CASE("ReportWriter: the CRD's schema is enforced; podgate's largest report 
 
 TEST_CASE("ReportWriter: an OpenReports Report is written and removed") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   ReportWriter writer(client, AuditReports::OpenReports, &metrics, nullptr);
   REQUIRE(eventually([&] { return writer.available(0s); }, 15s));
   const WorkloadRef w = deployment("api");
@@ -366,7 +337,7 @@ TEST_CASE("ReportWriter: an OpenReports Report is written and removed") {
 }
 
 TEST_CASE("ReportWriter: remove() deletes a PolicyReport, and the next write creates it again") {
-  Client client = make_client(nullptr);
+  Client client = test_client(nullptr);
   ReportWriter writer(client, AuditReports::WgPolicy, nullptr, nullptr);
   const WorkloadRef w = deployment("worker");
   const std::vector<ReportResult> results = {result("images", "app", "pass", "", 1763630042)};
@@ -381,7 +352,7 @@ TEST_CASE("ReportWriter: remove() deletes a PolicyReport, and the next write cre
 
 TEST_CASE("ReportWriter: collect_garbage deletes the reports of workloads that are gone, over pages") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   ReportWriter writer(client, AuditReports::WgPolicy, &metrics, nullptr);
   const WorkloadRef live = deployment("live");
   const WorkloadRef liveDefault = deployment("live", "default");
@@ -416,7 +387,7 @@ TEST_CASE("ReportWriter: collect_garbage deletes the reports of workloads that a
 
 TEST_CASE("EventRecorder: an Event in events.k8s.io/v1 with every field") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   const WorkloadRef w = deployment("evented");
   {
     EventRecorder recorder(client, recorder_options(), &metrics, nullptr);
@@ -453,7 +424,7 @@ TEST_CASE("EventRecorder: an Event in events.k8s.io/v1 with every field") {
 
 TEST_CASE("EventRecorder: the same Event again is one Event with a series") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   const WorkloadRef w = deployment("repeated");
   EventRecorder recorder(client, recorder_options(), &metrics, nullptr);
   recorder.record(event_about(w, "privileged container app"));
@@ -482,7 +453,7 @@ TEST_CASE("EventRecorder: the same Event again is one Event with a series") {
 
 TEST_CASE("EventRecorder: 30 Events about one object: 25 written, the rest throttled") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   const WorkloadRef w = deployment("stormy");
   const WorkloadRef calm = deployment("calm");
   EventRecorder recorder(client, recorder_options(), &metrics, nullptr);
@@ -504,7 +475,7 @@ TEST_CASE("EventRecorder: 30 Events about one object: 25 written, the rest throt
 
 TEST_CASE("EventRecorder: a cluster-scoped object's Events go to default; a full queue drops") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   const WorkloadRef node{"v1", "Node", "", "node-e2e", new_uid()};
   EventRecorderOptions o = recorder_options();
   o.maxQueued = 1;
@@ -534,7 +505,7 @@ TEST_CASE("EventRecorder: a cluster-scoped object's Events go to default; a full
 TEST_CASE("Auditor: a running Pod is reported, judged again on a verdict change, and its report goes with it",
           "[auditor]") {
   Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   const podgate::test::TempDir dir("podgate-e2e-auditor");
   auto store = std::make_shared<podgate::scan::CachedStore>(podgate::scan::open_sqlite_store(dir.file("scans.db")));
   const std::string id = new_uid();

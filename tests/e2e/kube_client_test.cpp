@@ -44,6 +44,7 @@
 #include "kube/reflector.h"
 #include "metrics/metrics.h"
 #include "support/temp_dir.h"
+#include "kube_e2e.h"
 
 using namespace std::chrono_literals;
 using podgate::kube::Client;
@@ -61,6 +62,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using podgate::e2e::env_or_fail;
+using podgate::e2e::metric;
+
+// Polled every 50 ms: the cases here wait on watches and the apiserver, never on short timings.
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within) {
+  return podgate::e2e::eventually(check, within, std::chrono::milliseconds(50));
+}
+
 constexpr const char* kCollection = "/apis/test.podgate.io/v1/widgets";
 constexpr int kBulk = 1200;
 
@@ -68,12 +77,6 @@ constexpr int kBulk = 1200;
 const Clock::time_point kStart = Clock::now();
 void step(const std::string& what) {
   std::fprintf(stderr, "[%7.2fs] %s\n", std::chrono::duration<double>(Clock::now() - kStart).count(), what.c_str());
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run tests/e2e/kube_client.sh");
-  return v;
 }
 
 std::string object_path(const std::string& name) { return std::string(kCollection) + "/" + name; }
@@ -119,20 +122,7 @@ std::size_t item_count(const std::string& json) {
   return doc["items"].Size();
 }
 
-// The sum of a metric's samples whose label set holds every `labels` item (`code="429"`).
-double metric(const Metrics& m, const std::string& name, const std::vector<std::string>& labels = {}) {
-  std::istringstream in(m.serialize());
-  double sum = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
-    bool all = true;
-    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
-ClusterConfig test_user() { return podgate::kube::kubeconfig_config(env("PODGATE_E2E_KUBECONFIG")); }
+ClusterConfig test_user() { return podgate::kube::kubeconfig_config(env_or_fail("PODGATE_E2E_KUBECONFIG")); }
 
 // The test user's cluster, authenticated by a bearer token instead of the client certificate.
 ClusterConfig token_user() {
@@ -163,14 +153,14 @@ Run run(const std::string& command) {
   return r;
 }
 Run kubectl(const std::string& args) {
-  return run("'" + env("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" + env("PODGATE_E2E_ADMIN_KUBECONFIG") +
+  return run("'" + env_or_fail("PODGATE_E2E_KUBECTL") + "' --kubeconfig '" + env_or_fail("PODGATE_E2E_ADMIN_KUBECONFIG") +
              "' --request-timeout=30s " + args);
 }
 
 // POST to etcd's v3 gRPC gateway (plain HTTP on loopback).
 std::string etcd_post(const std::string& path, const std::string& body) {
   podgate::http::Url url;
-  REQUIRE(podgate::http::parse_url(env("PODGATE_E2E_ETCD") + path, url));
+  REQUIRE(podgate::http::parse_url(env_or_fail("PODGATE_E2E_ETCD") + path, url));
   podgate::http::HttpRequest req;
   req.method = "POST";
   req.target = url.target;
@@ -252,15 +242,6 @@ class TestSink final : public ReflectorSink {
   long upserts_ = 0, removes_ = 0, listBegins_ = 0, listEnds_ = 0;
 };
 
-bool wait_until(const std::function<bool()>& pred, Clock::duration timeout) {
-  const auto end = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 // The 1200 objects the list, 429 and outage cases read (label set=bulk), created once per cluster.
 void ensure_bulk(Client& client) {
   Response all = client.get("widgets", std::string(kCollection) + "?labelSelector=set%3Dbulk");
@@ -303,15 +284,15 @@ ReflectorOptions widgets(const std::string& selector) {
 // it is stopped. Returns when it answers /readyz again.
 void restart_apiserver(int seconds, const std::function<void()>& during) {
   namespace fs = std::filesystem;
-  const fs::path dir = env("PODGATE_E2E_CONTROL");
+  const fs::path dir = env_or_fail("PODGATE_E2E_CONTROL");
   fs::remove(dir / "stopped");
   fs::remove(dir / "started");
   write_file_atomically((dir / "restart").string(), std::to_string(seconds));
   step("asked for the apiserver to stop for " + std::to_string(seconds) + " s");
-  REQUIRE(wait_until([&] { return fs::exists(dir / "stopped"); }, 60s));
+  REQUIRE(eventually([&] { return fs::exists(dir / "stopped"); }, 60s));
   step("apiserver stopped");
   during();
-  REQUIRE(wait_until([&] { return fs::exists(dir / "started"); }, std::chrono::seconds(seconds + 120)));
+  REQUIRE(eventually([&] { return fs::exists(dir / "started"); }, std::chrono::seconds(seconds + 120)));
   step("apiserver ready again");
 }
 
@@ -398,7 +379,7 @@ TEST_CASE("watch events arrive within 2 s of create modify and delete") {
   r.start();
   REQUIRE(r.wait_synced(30s));
   step("reflector synced");
-  REQUIRE(wait_until([&] { return r.watching(); }, 10s));
+  REQUIRE(eventually([&] { return r.watching(); }, 10s));
 
   auto t0 = Clock::now();
   Response created = client.create("widgets", kCollection, widget("watched-1", "watch", 1));
@@ -467,7 +448,7 @@ TEST_CASE("a bookmark before the watch deadline and a rewatch without a relist")
   step("reflector synced");
   // A BOOKMARK ~2 s before each watch's deadline; the watch then ends (at 5 s) and is opened again
   // from the bookmark's resourceVersion.
-  const bool seen = wait_until([&] {
+  const bool seen = eventually([&] {
     return r.bookmarks() >= 2 && metric(m, "podgate_kube_watch_restarts_total", {"reason=\"closed\""}) >= 2;
   }, 25s);
   stop = true;
@@ -511,7 +492,7 @@ TEST_CASE("410 Gone for a compacted resourceVersion and the reflector relists") 
   restart_apiserver(0, [] {});
   step("watching from the stale version");
   WatchOutcome after;
-  REQUIRE(wait_until([&] {
+  REQUIRE(eventually([&] {
     after = watch_once(client, stale, 5s);
     return after.status != 429 && after.status != 0;  // 429: the watch cache is still initializing
   }, 60s));
@@ -542,7 +523,7 @@ TEST_CASE("410 Gone for a compacted resourceVersion and the reflector relists") 
   CHECK(sink.snapshot().size() == static_cast<std::size_t>(kBulk));
   CHECK(metric(m, "podgate_kube_relists_total", {"resource=\"widgets\""}) == 1);
   CHECK(metric(m, "podgate_kube_watch_restarts_total", {"reason=\"expired\""}) >= 1);
-  CHECK(wait_until([&] { return r.watching(); }, 10s));
+  CHECK(eventually([&] { return r.watching(); }, 10s));
 }
 
 TEST_CASE("a swapped token file is read again after a 401") {
@@ -560,7 +541,7 @@ TEST_CASE("a swapped token file is read again after a 401") {
   CHECK(metric(m, "podgate_kube_requests_total", {"code=\"200\""}) == 0);
 
   // As the kubelet does: the new content appears at the path by a rename.
-  write_file_atomically(tokenFile, podgate::test::read_file(env("PODGATE_E2E_TOKEN_FILE")));
+  write_file_atomically(tokenFile, podgate::test::read_file(env_or_fail("PODGATE_E2E_TOKEN_FILE")));
   const auto t0 = Clock::now();
   Response allowed = client.get("widgets", target);
   INFO(allowed.describe());
@@ -627,7 +608,7 @@ TEST_CASE("429 from API Priority and Fairness and Retry-After retries") {
     ensure_bulk(setup);
   }
   ClusterConfig config = token_user();
-  config.token = podgate::test::read_file(env("PODGATE_E2E_THROTTLED_TOKEN_FILE"));
+  config.token = podgate::test::read_file(env_or_fail("PODGATE_E2E_THROTTLED_TOKEN_FILE"));
   while (!config.token.empty() && (config.token.back() == '\n' || config.token.back() == ' ')) config.token.pop_back();
   Metrics m;
   const std::string full = std::string(kCollection) + "?labelSelector=set%3Dbulk";
@@ -706,7 +687,7 @@ TEST_CASE("the cache survives the apiserver stopped for 30 s", "[outage]") {
   r.start();
   REQUIRE(r.wait_synced(60s));
   step("reflector synced");
-  REQUIRE(wait_until([&] { return r.watching(); }, 10s));
+  REQUIRE(eventually([&] { return r.watching(); }, 10s));
   const auto before = sink.snapshot();
   REQUIRE(before.size() >= static_cast<std::size_t>(kBulk));
 
@@ -714,7 +695,7 @@ TEST_CASE("the cache survives the apiserver stopped for 30 s", "[outage]") {
   std::int64_t listsDuringOutage = 0;
   std::string error;
   restart_apiserver(30, [&] {
-    brokenSeen = wait_until([&] { return !r.watching() && !r.last_error().empty(); }, 20s);
+    brokenSeen = eventually([&] { return !r.watching() && !r.last_error().empty(); }, 20s);
     error = r.last_error();
     std::this_thread::sleep_for(3s);
     unchanged = sink.snapshot() == before && r.synced();
@@ -733,7 +714,7 @@ TEST_CASE("the cache survives the apiserver stopped for 30 s", "[outage]") {
   REQUIRE(created.rc == 0);
   CHECK(sink.wait([](const auto& objects) { return objects.count("after-outage-1") > 0; }, 10s));
   const auto seenAfter = Clock::now() - t0;
-  CHECK(wait_until([&] { return r.watching() && r.last_error().empty(); }, 10s));
+  CHECK(eventually([&] { return r.watching() && r.last_error().empty(); }, 10s));
   const double expired = metric(m, "podgate_kube_watch_restarts_total", {"reason=\"expired\""});
   WARN("during the outage: " << error);
   WARN("object created after the outage seen in "

@@ -17,6 +17,7 @@
 #include "kube/config.h"
 #include "metrics/metrics.h"
 #include "scan/kube_store.h"
+#include "kube_e2e.h"
 
 using namespace std::chrono_literals;
 using podgate::kube::Client;
@@ -27,18 +28,8 @@ using podgate::scan::Severity;
 
 namespace {
 
-std::string env_or_fail(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run tests/e2e/kube_client.sh");
-  return v;
-}
-
-Client make_client(podgate::metrics::Metrics* metrics = nullptr) {
-  podgate::kube::ClientOptions o;
-  o.qps = 0;
-  o.timeout = 30s;
-  return Client(podgate::kube::kubeconfig_config(env_or_fail("PODGATE_E2E_KUBECONFIG")), o, metrics, nullptr);
-}
+using podgate::e2e::eventually;
+using podgate::e2e::test_client;
 
 // A digest of its own per test run and tag, so cases never see each other's ImageScans.
 std::string digest_for(const std::string& tag) {
@@ -72,19 +63,10 @@ ScanRecord record(const std::string& digest, const std::string& scanner, std::in
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return check();
-}
-
 }  // namespace
 
 TEST_CASE("KubeStore: two scanners on one digest merge, and another replica sees both") {
-  Client client = make_client();
+  Client client = test_client();
   KubeStore a(client, {});
   KubeStore b(client, {});
   a.start();
@@ -111,7 +93,7 @@ TEST_CASE("KubeStore: two scanners on one digest merge, and another replica sees
 
 TEST_CASE("KubeStore: a digest evicted by the byte bound is read back with a GET") {
   podgate::metrics::Metrics metrics;
-  Client client = make_client(&metrics);
+  Client client = test_client(&metrics);
   KubeStoreOptions small;
   small.cacheBytes = 1;  // one entry at a time: the newest
   KubeStore store(client, small);
@@ -130,7 +112,7 @@ TEST_CASE("KubeStore: a digest evicted by the byte bound is read back with a GET
 }
 
 TEST_CASE("KubeStore: retention deletes ImageScans whose newest scan is older, and only those") {
-  Client client = make_client();
+  Client client = test_client();
   KubeStoreOptions options;
   options.retention = std::chrono::hours(1);
   options.retentionInterval = std::chrono::hours(24);  // run by hand below

@@ -34,6 +34,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "util/time.h"
+#include "kube_e2e.h"
 
 using namespace std::chrono_literals;
 using podgate::kube::Client;
@@ -43,22 +44,18 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kNamespace = "default";
+using podgate::e2e::env_or_fail;
 
-std::string env_or_fail(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run tests/e2e/kube_client.sh");
-  return v;
+// Polled every 10 ms: the cases measure how soon leadership moves.
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within) {
+  return podgate::e2e::eventually(check, within, 10ms);
 }
+
+constexpr const char* kNamespace = "default";
 
 // `server`: another URL for the apiserver (a FreezableProxy's), "" for the kubeconfig's.
 Client make_client(std::string server = "", std::chrono::milliseconds timeout = 5s) {
-  podgate::kube::ClientOptions o;
-  o.qps = 0;
-  o.timeout = timeout;
-  auto config = podgate::kube::kubeconfig_config(env_or_fail("PODGATE_E2E_KUBECONFIG"));
-  if (!server.empty()) config.server = server;
-  return Client(std::move(config), o, nullptr, nullptr);
+  return podgate::e2e::test_client(nullptr, timeout, server);
 }
 
 // A TCP relay to the apiserver (TLS passes through) that can be frozen: while frozen it moves no
@@ -198,15 +195,6 @@ Spec read_lease(Client& client, const std::string& name) {
   s.duration = num("leaseDurationSeconds");
   s.transitions = num("leaseTransitions");
   return s;
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within) {
-  const auto until = Clock::now() + within;
-  while (Clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return check();
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
