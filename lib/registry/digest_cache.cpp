@@ -1,37 +1,12 @@
 #include "registry/digest_cache.h"
 
-#include <atomic>
-#include <list>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
-
-#include "registry/timers.h"
+#include "registry/coalescing_cache.h"
 
 namespace podgate::registry {
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct Waiter {
-  DigestCache::Callback done;
-  std::atomic<bool> called{false};
-  std::shared_ptr<Timers::Handle> timer;
-
-  void deliver(DigestCache::Result result) {
-    if (called.exchange(true)) return;
-    if (timer) timer->cancel();
-    auto callback = std::move(done);
-    callback(std::move(result));
-  }
-};
-
-struct Entry {
-  std::string key;
-  DigestCache::Result result;
-  Clock::time_point expires;
-};
 
 // The key names exactly what is asked of the registry: the canonical reference (tag and digest),
 // and with which credential (its id, never the credential itself).
@@ -41,64 +16,12 @@ std::string cache_key(const image::Reference& ref, const std::optional<Credentia
 
 }  // namespace
 
-struct DigestCache::Impl : std::enable_shared_from_this<DigestCache::Impl> {
+struct DigestCache::Impl {
+  Impl(std::size_t maxEntries, CoalescingCache<Resolution>::Lifetime lifetime) : cache(maxEntries, std::move(lifetime)) {}
   Choose choose;
   CredentialFetch fetch;
-  CacheOptions options;
-  metrics::Metrics* metrics;
-
-  mutable std::mutex mutex;
-  std::list<Entry> lru;  // front: most recently used
-  std::unordered_map<std::string, std::list<Entry>::iterator> index;
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> inflight;
-
-  // Caller holds the mutex. A fresh entry moves to the front; a stale one is dropped.
-  Result lookup_locked(const std::string& key) {
-    auto it = index.find(key);
-    if (it == index.end()) return nullptr;
-    if (it->second->expires <= Clock::now()) {
-      lru.erase(it->second);
-      index.erase(it);
-      return nullptr;
-    }
-    lru.splice(lru.begin(), lru, it->second);
-    return it->second->result;
-  }
-
-  void store_locked(const std::string& key, Result result) {
-    auto life = options.ttl;
-    if (!result->ok()) {
-      life = options.errorTTL;
-      if (result->failure == Failure::RateLimited)
-        life = std::max<std::chrono::milliseconds>(life, std::chrono::duration_cast<std::chrono::milliseconds>(result->retryAfter));
-    }
-    if (auto it = index.find(key); it != index.end()) {
-      lru.erase(it->second);
-      index.erase(it);
-    }
-    lru.push_front(Entry{key, std::move(result), Clock::now() + life});
-    index[key] = lru.begin();
-    while (lru.size() > options.maxEntries) {
-      index.erase(lru.back().key);
-      lru.pop_back();
-    }
-    if (metrics) metrics->set_digest_cache_entries(static_cast<double>(lru.size()));
-  }
-
-  void complete(const std::string& key, Resolution resolution) {
-    auto result = std::make_shared<const Resolution>(std::move(resolution));
-    std::vector<std::shared_ptr<Waiter>> waiters;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      store_locked(key, result);
-      auto it = inflight.find(key);
-      if (it != inflight.end()) {
-        waiters = std::move(it->second);
-        inflight.erase(it);
-      }
-    }
-    for (auto& w : waiters) w->deliver(result);
-  }
+  metrics::Metrics* metrics = nullptr;
+  CoalescingCache<Resolution> cache;
 };
 
 DigestCache::DigestCache(Fetch fetch, CacheOptions options, metrics::Metrics* metrics)
@@ -108,11 +31,17 @@ DigestCache::DigestCache(Fetch fetch, CacheOptions options, metrics::Metrics* me
                   options, metrics) {}
 
 DigestCache::DigestCache(Choose choose, CredentialFetch fetch, CacheOptions options, metrics::Metrics* metrics)
-    : impl_(std::make_shared<Impl>()) {
+    : impl_(std::make_shared<Impl>(options.maxEntries, [options](const Resolution& r) {
+        if (r.ok()) return options.ttl;
+        // A failure lives errorTTL, so an outage is not a request storm; a 429 at least as long
+        // as the registry asked.
+        if (r.failure == Failure::RateLimited)
+          return std::max<std::chrono::milliseconds>(options.errorTTL,
+                                                     std::chrono::duration_cast<std::chrono::milliseconds>(r.retryAfter));
+        return options.errorTTL;
+      })) {
   impl_->choose = std::move(choose);
   impl_->fetch = std::move(fetch);
-  impl_->options = options;
-  if (impl_->options.maxEntries == 0) impl_->options.maxEntries = 1;
   impl_->metrics = metrics;
 }
 
@@ -125,71 +54,37 @@ void DigestCache::resolve(const image::Reference& ref, Clock::time_point deadlin
 void DigestCache::resolve(const image::Reference& ref, const Keyring* pod, Clock::time_point deadline, Callback done) {
   std::optional<Credential> credential = impl_->choose(ref, pod);
   const std::string key = cache_key(ref, credential);
-  auto waiter = std::make_shared<Waiter>();
-  waiter->done = std::move(done);
-  Result hit;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    hit = impl_->lookup_locked(key);
-  }
-  if (hit) {
-    if (impl_->metrics) impl_->metrics->count_digest_cache("hit");
-    return waiter->deliver(std::move(hit));
-  }
-
-  // The waiter's own deadline: the answer it gets if the registry is slower than the apiserver.
-  // Armed before the waiter is published, so deliver() on another thread sees the timer set. The
-  // timer holds only a weak reference; the inflight list owns the waiter until delivery.
   const std::string host = ref.registry_host();
   const auto budget_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  std::weak_ptr<Waiter> weak = waiter;
-  waiter->timer = Timers::shared().at(deadline, [weak, host, budget_ms] {
-    auto w = weak.lock();
-    if (!w) return;
+  // The answer a waiter gets if the registry is slower than the apiserver.
+  auto late = [host, budget_ms] {
     Resolution r;
     r.failure = Failure::Timeout;
     r.error = "registry " + host + " did not answer before the admission deadline (" +
               std::to_string(std::max<long long>(budget_ms, 0)) + "ms)";
-    w->deliver(std::make_shared<const Resolution>(std::move(r)));
-  });
-
-  bool first = false;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    hit = impl_->lookup_locked(key);  // filled while the timer was armed
-    if (!hit) {
-      auto& list = impl_->inflight[key];
-      first = list.empty();
-      list.push_back(waiter);
-    }
-  }
-  if (hit) {
-    if (impl_->metrics) impl_->metrics->count_digest_cache("hit");
-    return waiter->deliver(std::move(hit));
-  }
-  if (impl_->metrics) impl_->metrics->count_digest_cache(first ? "miss" : "coalesced");
-  if (first) {
-    std::weak_ptr<Impl> impl = impl_;
-    impl_->fetch(ref, credential, [impl, key](Resolution resolution) {
-      if (auto self = impl.lock()) self->complete(key, std::move(resolution));
+    return r;
+  };
+  std::weak_ptr<Impl> weak = impl_;
+  auto start = [weak, ref, credential](std::function<void(Resolution)> complete) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->fetch(ref, credential, [weak, complete = std::move(complete)](Resolution r) {
+      complete(std::move(r));
+      if (auto s = weak.lock(); s && s->metrics) s->metrics->set_digest_cache_entries(static_cast<double>(s->cache.size()));
     });
-  }
+  };
+  using Outcome = CoalescingCache<Resolution>::Outcome;
+  const Outcome outcome = impl_->cache.get(key, deadline, late, start, std::move(done));
+  if (impl_->metrics)
+    impl_->metrics->count_digest_cache(outcome == Outcome::Hit ? "hit" : outcome == Outcome::Miss ? "miss" : "coalesced");
 }
 
 DigestCache::Result DigestCache::peek(const image::Reference& ref, const Keyring* pod) const {
-  const std::string key = cache_key(ref, impl_->choose(ref, pod));
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->lookup_locked(key);
+  return impl_->cache.peek(cache_key(ref, impl_->choose(ref, pod)));
 }
 
-std::size_t DigestCache::size() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->lru.size();
-}
+std::size_t DigestCache::size() const { return impl_->cache.size(); }
 
-std::size_t DigestCache::in_flight() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->inflight.size();
-}
+std::size_t DigestCache::in_flight() const { return impl_->cache.in_flight(); }
 
 }  // namespace podgate::registry
