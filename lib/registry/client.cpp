@@ -220,6 +220,18 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   Attempt(std::shared_ptr<Client::Impl> impl, image::Reference ref, std::optional<Credential> credential,
           Client::Callback done)
       : impl_(std::move(impl)), ref_(std::move(ref)), done_(std::move(done)), credential_(std::move(credential)) {
+    init();
+  }
+  // A fetch of one object of the repository instead of a resolution.
+  Attempt(std::shared_ptr<Client::Impl> impl, image::Reference ref, FetchRequest what, std::optional<Credential> credential,
+          Client::FetchCallback done)
+      : impl_(std::move(impl)), ref_(std::move(ref)), credential_(std::move(credential)), fetch_(std::move(what)),
+        fetchDone_(std::move(done)) {
+    init();
+  }
+
+ private:
+  void init() {
     started_ = Clock::now();
     deadline_ = started_ + impl_->options.timeout;
     host_ = ref_.registry_host();
@@ -231,6 +243,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     scope_ = "repository:" + ref_.path + ":pull";
   }
 
+ public:
   void start() {
     try {
       origin_ = impl_->origin(tls_, host_, settings_);
@@ -255,9 +268,11 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       return finish(std::move(r));
     }
     auto self = shared_from_this();
-    if (known.scheme == "bearer") return authorize(known, [self] { self->request("HEAD", self->manifest_path()); });
+    const std::string method = fetch_ ? "GET" : "HEAD";
+    const std::string path = fetch_ ? "/v2/" + ref_.path + "/" + fetch_->path : manifest_path();
+    if (known.scheme == "bearer") return authorize(known, [self, method, path] { self->request(method, path); });
     if (known.scheme == "basic" && credential_) authorization_ = basic_header();
-    request("HEAD", manifest_path());
+    request(method, path);
   }
 
  private:
@@ -268,6 +283,13 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
   void finish(Resolution r) {
     if (finished_) return;
+    if (fetch_) {
+      Fetched f;
+      f.failure = r.failure;
+      f.error = std::move(r.error);
+      f.retryAfter = r.retryAfter;
+      return finish_fetch(std::move(f));
+    }
     finished_ = true;
     r.requests = requests_;
     auto* m = impl_->metrics;
@@ -284,6 +306,26 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     }
     auto done = std::move(done_);
     done(std::move(r));
+  }
+
+  void finish_fetch(Fetched f) {
+    finished_ = true;
+    f.requests = requests_;
+    if (impl_->metrics && !f.ok() && f.failure != Failure::NotFound)
+      impl_->metrics->count_registry_error(label_, to_string(f.failure));
+    auto done = std::move(fetchDone_);
+    done(std::move(f));
+  }
+
+  // A fetched object: its bytes must be those its digest names, when one is expected.
+  void on_fetched(HttpResponse response) {
+    if (!fetch_->expectDigest.empty() && sha256_digest(response.body) != fetch_->expectDigest)
+      return fail(Failure::BadResponse, "registry " + host_ + " sent bytes that do not match " + fetch_->expectDigest +
+                                            " for " + ref_.path + "/" + fetch_->path);
+    Fetched f;
+    f.mediaType = media_type(response);
+    f.body = std::move(response.body);
+    finish_fetch(std::move(f));
   }
 
   void fail(Failure failure, std::string why) {
@@ -338,7 +380,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
                int redirects = 0) {
     HttpRequest req;
     req.method = method;
-    req.headers.emplace_back("Accept", kAccept);
+    const std::string accept = fetch_ ? fetch_->accept : kAccept;
+    if (!accept.empty()) req.headers.emplace_back("Accept", accept);
     std::shared_ptr<Origin> target = origin_;
     req.target = path;
     if (!absolute_url.empty()) {
@@ -361,7 +404,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     }
     if (!authorization_.empty() && !redirectedAway_) req.headers.emplace_back("Authorization", authorization_);
     auto self = shared_from_this();
-    send(target, std::move(req), impl_->options.maxManifestBytes, "registry " + host_,
+    send(target, std::move(req), fetch_ ? fetch_->maxBytes : impl_->options.maxManifestBytes, "registry " + host_,
          [self, method, path, redirects](HttpResponse response) {
            self->on_response(method, path, std::move(response), redirects);
          });
@@ -370,6 +413,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   void on_response(const std::string& method, const std::string& path, HttpResponse response, int redirects) {
     const int status = response.status;
     if (status == 200) {
+      if (fetch_) return on_fetched(std::move(response));
       if (method == "HEAD") return on_head(response);
       return on_manifest(response);
     }
@@ -401,6 +445,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
                       (credential_ ? (fromFiles_ ? " with the configured credentials" : " with the pod's pull secret credentials")
                                    : "; no credentials are configured for it"));
     }
+    if (status == 404 && fetch_)
+      return fail(Failure::NotFound, "registry " + host_ + " has no " + ref_.path + "/" + fetch_->path + " (HTTP 404)");
     if (status == 404) {
       return fail(Failure::NotFound, "image " + ref_.canonical() + " does not exist (registry " + host_ +
                                          " answered 404 for " + std::string(ref_.manifest_reference()) + ")");
@@ -592,6 +638,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   image::Reference ref_;
   Client::Callback done_;
   std::optional<Credential> credential_;
+  std::optional<FetchRequest> fetch_;  // set: a fetch (fetchDone_), not a resolution (done_)
+  Client::FetchCallback fetchDone_;
   std::string credentialId_;  // credential_id(credential_): what keys this credential's bearer tokens
   bool fromFiles_ = false;    // credential_ is the configured files' (for messages only)
   Clock::time_point started_, deadline_;
@@ -645,6 +693,12 @@ void Client::resolve(const image::Reference& ref, Callback done) {
 
 void Client::resolve(const image::Reference& ref, std::optional<Credential> credential, Callback done) {
   auto attempt = std::make_shared<Attempt>(impl_, ref, std::move(credential), std::move(done));
+  attempt->start();
+}
+
+void Client::fetch(const image::Reference& repository, FetchRequest what, std::optional<Credential> credential,
+                   FetchCallback done) {
+  auto attempt = std::make_shared<Attempt>(impl_, repository, std::move(what), std::move(credential), std::move(done));
   attempt->start();
 }
 

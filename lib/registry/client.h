@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,25 @@ struct ClientOptions {
 // resolves as admission does.
 ClientOptions client_options(const config::ResolveSettings& settings);
 
+// One object of a repository to GET (a signature manifest, a referrers index, a blob), with the
+// same auth, redirect and rate-limit handling as a resolution.
+struct FetchRequest {
+  std::string path;            // below /v2/<repository>/: "manifests/sha256-<hex>.sig", "referrers/sha256:...", "blobs/sha256:..."
+  std::string accept;          // the Accept header ("" for none: blobs)
+  std::size_t maxBytes = 1024 * 1024;
+  std::string expectDigest;    // "sha256:..." the bytes must hash to ("" when the path names no digest)
+};
+
+struct Fetched {
+  Failure failure = Failure::None;  // NotFound: the registry answered 404 (an answer, not an outage)
+  std::string error;                // one sentence for people, with the registry's host
+  std::string body;
+  std::string mediaType;            // Content-Type without parameters
+  std::chrono::seconds retryAfter{0};
+  int requests = 0;
+  bool ok() const { return failure == Failure::None; }
+};
+
 class Client {
  public:
   // Reads every registries[].credentialsFile now; throws std::runtime_error naming the file when
@@ -55,6 +75,13 @@ class Client {
   // configured files. The credential is used only at the registry the image names and its token
   // service; never after a redirect to another host.
   void resolve(const image::Reference& ref, std::optional<Credential> credential, Callback done);
+
+  using FetchCallback = std::function<void(Fetched)>;
+  // GETs `what` from `repository`'s registry (its domain and path; tag and digest ignored), sending
+  // `credential` as resolve() does. `done` is called exactly once, on a client thread. A body over
+  // what.maxBytes is TooLarge; one that does not hash to what.expectDigest is BadResponse.
+  void fetch(const image::Reference& repository, FetchRequest what, std::optional<Credential> credential,
+             FetchCallback done);
 
   // The credential a resolution of `ref` sends: the best match in `pod` (a pod's imagePullSecrets,
   // may be null) first, else the best match in the configured credential files, else none. The
