@@ -73,7 +73,7 @@ bool verify(const PublicKey& key, std::string_view message, std::string_view sig
 // key once.
 class KeySet {
  public:
-  KeySet() = default;
+  KeySet() : KeySet(std::vector<PublicKey>{}) {}
   explicit KeySet(std::vector<PublicKey> keys);
 
   const std::vector<PublicKey>& keys() const { return keys_; }
