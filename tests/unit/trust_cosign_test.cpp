@@ -211,12 +211,14 @@ TEST_CASE("A Sigstore bundle verifies over the PAE with the hinted key or any ot
     for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
     return text;
   };
-  CHECK(url_safe(base64(statement)) != base64(statement));  // the statement's base64 has '+' or '/'
-  std::string urlSafe;
-  const std::string sig = base64(signer().sign(pae));
-  urlSafe = R"({"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{}},)"
-            R"("dsseEnvelope":{"payload":")" + url_safe(base64(statement)) +
-            R"(","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":")" + url_safe(sig) + R"("}]}})";
+  // Six '?' hold an aligned "???", whose base64 is "Pz8/"; six '>' give "Pj4+".
+  const std::string odd = R"({"x":"??????>>>>>>",)" + statement.substr(1);
+  CHECK(url_safe(base64(odd)) != base64(odd));
+  const std::string sig = base64(signer().sign(dsse_pae("application/vnd.in-toto+json", odd)));
+  const std::string urlSafe =
+      R"({"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{}},)"
+      R"("dsseEnvelope":{"payload":")" + url_safe(base64(odd)) +
+      R"(","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":")" + url_safe(sig) + R"("}]}})";
   CHECK(verify_bundle(urlSafe, kDigest, keys_of({&signer()})).verified());
 }
 
