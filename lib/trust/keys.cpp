@@ -111,40 +111,37 @@ std::string hex_of(const unsigned char* bytes, std::size_t size) {
   return out;
 }
 
+// The curve of an EC key, when it is one cosign signs with.
+std::optional<KeyAlgorithm> classify_ec(EVP_PKEY* key, std::string* why) {
+  char group[64] = {};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) group[0] = '\0';
+  const std::string_view name(group);
+  if (name == "prime256v1" || name == "P-256") return KeyAlgorithm::EcdsaP256;
+  if (name == "secp384r1" || name == "P-384") return KeyAlgorithm::EcdsaP384;
+  if (name == "secp521r1" || name == "P-521") return KeyAlgorithm::EcdsaP521;
+  if (why)
+    *why = "an EC key on curve " + std::string(name.empty() ? "(explicit parameters)" : name) +
+           ": only P-256, P-384 and P-521 are supported";
+  return std::nullopt;
+}
+
 // The algorithm of a parsed key, or an error for a kind podgate does not accept.
 std::optional<KeyAlgorithm> classify(EVP_PKEY* key, int bits, std::string* why) {
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_ED25519:
-      return KeyAlgorithm::Ed25519;
-    case EVP_PKEY_RSA:
-      if (bits < kMinRsaBits || bits > kMaxRsaBits) {
-        if (why)
-          *why = "an RSA key of " + std::to_string(bits) + " bits: RSA keys must have " + std::to_string(kMinRsaBits) +
-                 " to " + std::to_string(kMaxRsaBits) + " bits";
-        return std::nullopt;
-      }
-      return KeyAlgorithm::Rsa;
-    case EVP_PKEY_EC: {
-      char group[64] = {};
-      std::size_t length = 0;
-      if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) group[0] = '\0';
-      const std::string_view name(group);
-      if (name == "prime256v1" || name == "P-256") return KeyAlgorithm::EcdsaP256;
-      if (name == "secp384r1" || name == "P-384") return KeyAlgorithm::EcdsaP384;
-      if (name == "secp521r1" || name == "P-521") return KeyAlgorithm::EcdsaP521;
-      if (why)
-        *why = "an EC key on curve " + std::string(name.empty() ? "(explicit parameters)" : name) +
-               ": only P-256, P-384 and P-521 are supported";
-      return std::nullopt;
-    }
-    default: {
-      const char* type = EVP_PKEY_get0_type_name(key);
-      if (why)
-        *why = std::string("a ") + (type ? type : "unknown") +
-               " key: only ECDSA (P-256, P-384, P-521), Ed25519 and RSA keys are supported";
-      return std::nullopt;
-    }
+  const int type = EVP_PKEY_get_base_id(key);
+  if (type == EVP_PKEY_ED25519) return KeyAlgorithm::Ed25519;
+  if (type == EVP_PKEY_EC) return classify_ec(key, why);
+  if (type == EVP_PKEY_RSA && bits >= kMinRsaBits && bits <= kMaxRsaBits) return KeyAlgorithm::Rsa;
+  if (!why) return std::nullopt;
+  if (type == EVP_PKEY_RSA) {
+    *why = "an RSA key of " + std::to_string(bits) + " bits: RSA keys must have " + std::to_string(kMinRsaBits) +
+           " to " + std::to_string(kMaxRsaBits) + " bits";
+  } else {
+    const char* name = EVP_PKEY_get0_type_name(key);
+    *why = std::string("a ") + (name ? name : "unknown") +
+           " key: only ECDSA (P-256, P-384, P-521), Ed25519 and RSA keys are supported";
   }
+  return std::nullopt;
 }
 
 bool verify_with(EVP_PKEY* key, const char* digest, bool rsa, std::string_view message, std::string_view signature) {
