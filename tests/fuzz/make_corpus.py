@@ -198,3 +198,66 @@ write_dict('host_path', ['/','//','/.','/..','/var','/run','/var/run','docker.so
 write_dict('http_request', ['POST','GET','HEAD','PUT','HTTP/1.1','HTTP/1.0','\r\n','Content-Length: ','Transfer-Encoding: chunked',
   'Connection: close','Connection: keep-alive','Expect: 100-continue','Authorization: Bearer fuzz-token','/validate','/audit',
   '/healthz','/readyz','/v1/scans','/v1/scans/sha256:','?timeout=','ms','s','m','h'], [])
+
+# 10. cosign_signature and sigstore_bundle: cosign's formats, signed with the fuzz targets' fixed
+# Ed25519 key (seed 00..1f, tests/fuzz/trust_fixed_key.h) so the seeds reach the verified path.
+import base64, json
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+fuzz_key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+fuzz_der = fuzz_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+fuzz_hint = base64.b64encode(hashlib.sha256(fuzz_der).digest()).decode()
+fd = 'sha256:' + 'a'*64
+def simple_payload(digest, key='docker-manifest-digest'):
+    return ('{"critical":{"identity":{"docker-reference":"127.0.0.1:5000/test/img"},"image":{"%s":"%s"},'
+            '"type":"cosign container image signature"},"optional":null}' % (key, digest))
+put('cosign_signature', simple_payload(fd), 'payload')
+put('cosign_signature', simple_payload(fd, 'Docker-manifest-digest'), 'payload-capital')
+put('cosign_signature', simple_payload('sha256:'+'b'*64), 'payload-other-digest')
+put('cosign_signature', '{"critical":{"type":"atomic container signature"},"optional":{"a":"b"}}', 'payload-not-cosign')
+p = simple_payload(fd).encode()
+sig_manifest = {'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+    'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'size': 2, 'digest': 'sha256:'+hashlib.sha256(b'{}').hexdigest()},
+    'layers': [{'mediaType': 'application/vnd.dev.cosign.simplesigning.v1+json', 'size': len(p),
+                'digest': 'sha256:'+hashlib.sha256(p).hexdigest(),
+                'annotations': {'dev.cosignproject.cosign/signature': base64.b64encode(fuzz_key.sign(p)).decode()}},
+               {'mediaType': 'application/vnd.oci.image.layer.v1.tar', 'size': 1, 'digest': fd}]}
+put('cosign_signature', json.dumps(sig_manifest, separators=(',', ':')), 'sig-manifest')
+
+def statement(hexd, predicate='https://sigstore.dev/cosign/sign/v1', t='https://in-toto.io/Statement/v1'):
+    return json.dumps({'_type': t, 'subject': [{'name': '127.0.0.1:5000/test/img', 'digest': {'sha256': hexd}}],
+                       'predicateType': predicate, 'predicate': {}}, separators=(',', ':')).encode()
+def pae(t, body): return b'DSSEv1 %d %s %d %s' % (len(t), t.encode(), len(body), body)
+def bundle(stmt, material=None):
+    sig = fuzz_key.sign(pae('application/vnd.in-toto+json', stmt))
+    return json.dumps({'mediaType': 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        'verificationMaterial': material or {'publicKey': {'hint': fuzz_hint}, 'tlogEntries': []},
+        'dsseEnvelope': {'payload': base64.b64encode(stmt).decode(), 'payloadType': 'application/vnd.in-toto+json',
+                         'signatures': [{'sig': base64.b64encode(sig).decode(), 'keyid': ''}]}}, separators=(',', ':'))
+put('sigstore_bundle', bundle(statement('a'*64)), 'bundle')
+put('sigstore_bundle', bundle(statement('a'*64, t='https://in-toto.io/Statement/v0.1')), 'bundle-statement-v01')
+put('sigstore_bundle', bundle(statement('b'*64)), 'bundle-other-subject')
+put('sigstore_bundle', bundle(statement('a'*64, predicate='https://slsa.dev/provenance/v1')), 'bundle-attestation')
+put('sigstore_bundle', bundle(statement('a'*64), {'certificate': {'rawBytes': 'MIIB'}, 'tlogEntries': []}), 'bundle-keyless')
+put('sigstore_bundle', '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},'
+    '"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"AA=="},"signature":"AA=="}}', 'bundle-message-signature')
+put('sigstore_bundle', json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json', 'manifests': [
+    {'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'artifactType': 'application/vnd.dev.sigstore.bundle.v0.3+json',
+     'digest': 'sha256:'+'c'*64, 'size': 1000, 'annotations': {'dev.sigstore.bundle.content': 'dsse-envelope',
+     'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1'}}]}, separators=(',', ':')), 'referrers-index')
+put('sigstore_bundle', json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+    'artifactType': 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    'config': {'mediaType': 'application/vnd.oci.empty.v1+json', 'digest': 'sha256:'+hashlib.sha256(b'{}').hexdigest(), 'size': 2},
+    'layers': [{'mediaType': 'application/vnd.dev.sigstore.bundle.v0.3+json', 'digest': 'sha256:'+'d'*64, 'size': 3000}],
+    'subject': {'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': fd, 'size': 500},
+    'annotations': {'dev.sigstore.bundle.content': 'dsse-envelope',
+                    'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1'}}, separators=(',', ':')), 'referrer-manifest')
+trust_tokens = lits('/lib/trust/cosign.cpp') | {fd, 'a'*64, 'sha256:', 'critical', 'image', 'type', 'docker-manifest-digest',
+    'Docker-manifest-digest', 'cosign container image signature', 'application/vnd.dev.cosign.simplesigning.v1+json',
+    'dev.cosignproject.cosign/signature', 'application/vnd.dev.sigstore.bundle.v0.3+json', 'dev.sigstore.bundle.predicateType',
+    'https://sigstore.dev/cosign/sign/v1', 'layers', 'manifests', 'subject', 'annotations', 'mediaType', 'artifactType',
+    'digest', 'size', 'optional', 'identity', 'docker-reference'}
+write_dict('cosign_signature', trust_tokens, json_tokens)
+write_dict('sigstore_bundle', trust_tokens | {'dsseEnvelope', 'payload', 'payloadType', 'signatures', 'sig', 'keyid',
+    'verificationMaterial', 'publicKey', 'hint', fuzz_hint, 'certificate', 'x509CertificateChain', 'messageSignature',
+    'application/vnd.in-toto+json', '_type', 'predicateType', 'https://in-toto.io/Statement/v1', 'sha256'}, json_tokens)
