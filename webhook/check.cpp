@@ -53,7 +53,8 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
     if (request.target == admission::Target::None) continue;
     ++judged;
     const auto verdict = policy::judge_blocking(evaluator, sources->images.get(), sources->scans.get(), request,
-                                                policy::Route::Validate, std::chrono::steady_clock::now() + timeout);
+                                                policy::Route::Validate, std::chrono::steady_clock::now() + timeout,
+                                                sources->signatures.get());
     for (const auto& v : verdict.violations) {
       ++violations;
       std::cout << doc.source << ": " << (v.action == config::Action::Deny ? "deny" : "warn") << " [" << v.rule

@@ -10,6 +10,7 @@
 #include "kube/client.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
+#include "trust/verifier.h"
 
 namespace podgate::cli {
 
@@ -35,6 +36,7 @@ std::optional<config::Config> load_config_or_report(const char* command, const s
 struct ImageSources {
   std::shared_ptr<kube::Client> cluster;  // when the config needs it (policy::needs_cluster); outlives scans
   std::shared_ptr<registry::DigestCache> images;
+  std::shared_ptr<trust::SignatureVerifier> signatures;  // null without rules.images.signatures
   std::shared_ptr<scan::Store> scans;
 };
 // Opens them for `podgate <command>`, without metrics or logs. Unusable registry credentials or

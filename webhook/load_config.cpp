@@ -21,6 +21,12 @@ const std::string& kubeconfig_flag() { return kubeconfig_flag_storage(); }
 config::Config load_config(const std::string& path) {
   config::Config cfg = path.empty() ? config::Config{} : config::load_file(path);
   if (!kubeconfig_flag().empty()) cfg.kubernetes.kubeconfig = kubeconfig_flag();
+  // The signature keys are read now, so a bad one stops every command with the config's own error.
+  try {
+    policy::check_signature_keys(cfg.rules.images);
+  } catch (const std::runtime_error& e) {
+    throw config::ConfigError((path.empty() ? std::string("embedded defaults") : path) + ": " + e.what());
+  }
   return cfg;
 }
 
@@ -40,6 +46,7 @@ std::optional<ImageSources> open_image_sources_or_report(const char* command, co
     if (scan_rule && (cfg.scans.store == config::ScanStore::Kubernetes || cfg.scans.trivyOperator))
       sources.cluster = policy::make_kube_client(cfg, "", nullptr, nullptr);
     sources.images = policy::make_image_resolver(cfg, nullptr, nullptr);
+    sources.signatures = policy::make_signature_verifier(cfg, nullptr, nullptr);
     sources.scans = policy::open_scan_cache(cfg, sources.cluster.get());
     return sources;
   } catch (const std::exception& e) {

@@ -52,6 +52,7 @@ int review(const std::string& config_path, const std::string& input, bool audit_
   if (!sources) return 2;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), nullptr, nullptr,
                             std::move(sources->images), std::move(sources->scans));
+  reviewer.set_signature_verifier(std::move(sources->signatures));
   auto outcome = reviewer.review(std::move(body), audit_route ? policy::Route::Audit : policy::Route::Validate, deadline);
   if (outcome.httpStatus != 200) {
     // The body is already one line naming the problem.

@@ -310,8 +310,10 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   const std::string mode = config::to_string(cfg.mode);
   const char* images_action = config::to_string(cfg.rules.images.action);
   std::shared_ptr<registry::DigestCache> images;
+  std::shared_ptr<trust::SignatureVerifier> signatures;
   try {
     images = policy::make_image_resolver(cfg, &metrics, &logger);
+    signatures = policy::make_signature_verifier(cfg, &metrics, &logger);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
     return 1;
@@ -332,6 +334,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   const config::Config start_cfg = cfg;
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans.store, pull_secrets);
+  reviewer.set_signature_verifier(std::move(signatures));
   Audit audit;
   try {
     audit = open_audit(start_cfg, reviewer, scans, metrics, logger);

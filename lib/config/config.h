@@ -93,6 +93,21 @@ struct ScanRule {
   bool operator==(const ScanRule&) const = default;
 };
 
+// rules.images.signatures[]: images that must carry a cosign signature by one of `keys` over the
+// digest podgate judged.
+struct SignatureRule {
+  // Repository globs, matched against the normalised repository ("docker.io/library/nginx",
+  // "ghcr.io/acme/api"): '*' within a path segment, '**' across. Stored normalised (a pattern
+  // without a registry gets docker.io's rules, as a reference does).
+  std::vector<std::string> images;
+  // Public keys (PEM "PUBLIC KEY": ECDSA, Ed25519 or RSA): each entry a path to a PEM file or
+  // the PEM text itself. Read and checked when the rules are built.
+  std::vector<std::string> keys;
+  Action action = Action::Deny;  // deny | warn
+
+  bool operator==(const SignatureRule&) const = default;
+};
+
 struct ImagesRule {
   // Off by default: resolving needs registry egress and, for private registries, credentials;
   // turning it on without them would deny every pod. The chart and docs show how to enable it.
@@ -107,6 +122,9 @@ struct ImagesRule {
   std::vector<std::string> blocked;
   bool requireDigest = false;  // refuse references that carry no @sha256 digest
   ScanRule scan;
+  // Needs rules.images.action on (it verifies resolved digests). The first entry whose images
+  // match an image applies to it.
+  std::vector<SignatureRule> signatures;
 
   bool operator==(const ImagesRule&) const = default;
 };

@@ -28,5 +28,6 @@ std::string fold_docker_hub(std::string domain);
 // says what is wrong with one that has none (schema.cpp).
 std::string normalize_trusted_entry(const std::string& entry);
 std::string normalize_blocked_entry(const std::string& entry);
+std::string normalize_repository_pattern(const std::string& entry);
 
 }  // namespace podgate::config::detail

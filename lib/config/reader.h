@@ -76,6 +76,7 @@ class Reader {
   void images(const YAML::Node& node, const std::string& path, ImagesRule& out);
   void resolve(const YAML::Node& node, const std::string& path, ResolveSettings& out);
   void scan_rule(const YAML::Node& node, const std::string& path, ScanRule& out);
+  std::vector<SignatureRule> signature_rules(const YAML::Node& node, const std::string& path);
   std::vector<IgnoredFinding> ignored_findings(const YAML::Node& node, const std::string& path);
   void registries(const YAML::Node& node, const std::string& path, std::vector<RegistryConfig>& out);
   void kubernetes(const YAML::Node& node, const std::string& path, KubernetesConfig& out);

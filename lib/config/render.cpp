@@ -266,6 +266,11 @@ void write_images_rule(Writer& w, const ImagesRule& images) {
   w.list("blocked", yaml_spelling(images.blocked, normalize_blocked_entry));
   w.boolean("requireDigest", images.requireDigest);
   write_scan_rule(w, images.scan);
+  w.mappings("signatures", images.signatures, [&](const SignatureRule& rule) {
+    w.list("images", rule.images);
+    w.list("keys", rule.keys);
+    w.string("action", to_string(rule.action));
+  });
   w.end();
 }
 

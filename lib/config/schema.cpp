@@ -156,6 +156,31 @@ std::string normalize_trusted_entry(const std::string& entry) {
   return util::ascii_lowercase(parsed.reference->domain) + "/" + path.substr(0, path.size() - std::string_view("probe").size());
 }
 
+// signatures[].images pattern -> a glob over normalised repositories: lower case, and docker.io's
+// rules for a pattern that names no registry ("nginx" -> "docker.io/library/nginx", "acme/*" ->
+// "docker.io/acme/*"), as `docker pull` reads a reference. A first segment of "*" or "**" stays:
+// any registry.
+std::string normalize_repository_pattern(const std::string& entry) {
+  if (entry.empty() || has_whitespace_or_control(entry))
+    throw std::invalid_argument("must be a non-empty repository pattern without whitespace, got " + quoted(entry));
+  std::string text = util::ascii_lowercase(entry);
+  const auto last_slash = text.rfind('/');
+  if (text.find('@') != std::string::npos ||
+      text.find(':', last_slash == std::string::npos ? 0 : last_slash) != std::string::npos)
+    throw std::invalid_argument("a pattern names repositories, without a tag or digest (\"ghcr.io/acme/*\"), got " +
+                                quoted(entry));
+  if (text.front() == '/' || text.back() == '/' || text.find("//") != std::string::npos)
+    throw std::invalid_argument("expected a repository pattern such as \"ghcr.io/acme/*\", got " + quoted(entry));
+  const auto slash = text.find('/');
+  const std::string first = text.substr(0, slash);
+  const bool domain = slash != std::string::npos &&
+                      (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+                       first == "localhost" || first == "*" || first == "**");
+  if (domain) return fold_docker_hub(first) + text.substr(slash);
+  if (slash == std::string::npos && text != "**") return "docker.io/library/" + text;
+  return "docker.io/" + text;
+}
+
 // blocked entry -> "sha256:...", "domain/path", "domain/path:tag" or "domain/path@sha256:...".
 std::string normalize_blocked_entry(const std::string& entry) {
   if (image::is_valid_digest(entry)) return entry;
@@ -323,7 +348,43 @@ void Reader::images(const YAML::Node& node, const std::string& path, ImagesRule&
                }},
               {"requireDigest", [&](const YAML::Node& n, const std::string& p) { out.requireDigest = boolean(n, p); }},
               {"scan", [&](const YAML::Node& n, const std::string& p) { scan_rule(n, p, out.scan); }},
+              {"signatures",
+               [&](const YAML::Node& n, const std::string& p) { out.signatures = signature_rules(n, p); }},
           });
+}
+
+// signatures: a list of {images: [globs], keys: [PEM file paths or PEM text], action: deny|warn}.
+std::vector<SignatureRule> Reader::signature_rules(const YAML::Node& node, const std::string& path) {
+  std::vector<SignatureRule> out;
+  if (node.IsNull()) return out;
+  if (!node.IsSequence()) fail(path, "expected a list, got " + describe(node));
+  std::size_t index = 0;
+  for (const auto& item : node) {
+    const std::string item_path = path + "[" + std::to_string(index++) + "]";
+    SignatureRule rule;
+    mapping(item, item_path,
+            {
+                {"images",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   rule.images = normalized_list(n, p, normalize_repository_pattern);
+                 }},
+                {"keys",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   rule.keys = string_list(n, p, [](const std::string& v) -> std::optional<std::string> {
+                     if (v.find("-----BEGIN ") != std::string::npos || (!v.empty() && v.front() == '/')) return std::nullopt;
+                     return "must be an absolute path to a PEM public key file or the PEM text itself, got " + quoted(v);
+                   });
+                 }},
+                {"action",
+                 [&](const YAML::Node& n, const std::string& p) {
+                   rule.action = choice<Action>(n, p, {{"deny", Action::Deny}, {"warn", Action::Warn}});
+                 }},
+            });
+    if (rule.images.empty()) fail(item_path + ".images", "needs at least one image pattern");
+    if (rule.keys.empty()) fail(item_path + ".keys", "needs at least one public key");
+    out.push_back(std::move(rule));
+  }
+  return out;
 }
 
 void Reader::scan_rule(const YAML::Node& node, const std::string& path, ScanRule& out) {

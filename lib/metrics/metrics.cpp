@@ -195,6 +195,17 @@ struct Metrics::Impl {
           .Name("podgate_image_digest_cache_entries")
           .Help("Entries in the tag-to-digest cache.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& signatureCache =
+      prometheus::BuildCounter()
+          .Name("podgate_image_signature_cache_lookups_total")
+          .Help("Signature cache lookups, by result (hit, miss, coalesced).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& signatureChecks =
+      prometheus::BuildCounter()
+          .Name("podgate_image_signature_checks_total")
+          .Help("Signature checks of judged images, by result (verified, unsigned, invalid, error_denied, "
+                "error_allowed: fail-open).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& resolveFailures =
       prometheus::BuildCounter()
           .Name("podgate_image_resolve_failures_total")
@@ -380,6 +391,8 @@ struct Metrics::Impl {
   LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
   LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
   LabelledCache<prometheus::Counter> digestCacheCache{digestCache};
+  LabelledCache<prometheus::Counter> signatureCacheCache{signatureCache};
+  LabelledCache<prometheus::Counter> signatureChecksCache{signatureChecks};
   LabelledCache<prometheus::Counter> resolveFailuresCache{resolveFailures};
   prometheus::Gauge& digestCacheEntriesGauge = digestCacheEntries.Add({});
   std::mutex registryLabelsMutex;
@@ -442,6 +455,9 @@ struct Metrics::Impl {
     invalidCache.get({{"reason", "invalid_review"}});
     for (auto phase : {"handshake", "read", "idle", "write"}) timeoutsCache.get({{"phase", phase}});
     for (auto result : {"hit", "miss", "coalesced"}) digestCacheCache.get({{"result", result}});
+    for (auto result : {"hit", "miss", "coalesced"}) signatureCacheCache.get({{"result", result}});
+    for (auto result : {"verified", "unsigned", "invalid", "error_denied", "error_allowed"})
+      signatureChecksCache.get({{"result", result}});
     for (auto outcome : {"denied", "allowed"}) resolveFailuresCache.get({{"outcome", outcome}});
     for (auto verdict : {"clean", "vulnerable", "malicious", "unscanned", "stale"})
       scanLookupsCache.get({{"verdict", verdict}});
@@ -514,6 +530,14 @@ void Metrics::count_digest_cache(std::string_view result) {
 }
 
 void Metrics::set_digest_cache_entries(double entries) { impl_->digestCacheEntriesGauge.Set(entries); }
+
+void Metrics::count_signature_cache(std::string_view result) {
+  impl_->signatureCacheCache.get({{"result", result}}).Increment();
+}
+
+void Metrics::count_signature_check(std::string_view result) {
+  impl_->signatureChecksCache.get({{"result", result}}).Increment();
+}
 
 void Metrics::count_resolve_failure(std::string_view outcome) {
   impl_->resolveFailuresCache.get({{"outcome", outcome}}).Increment();

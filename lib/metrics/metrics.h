@@ -76,6 +76,12 @@ class Metrics {
   void count_digest_cache(std::string_view result);
   // podgate_image_digest_cache_entries
   void set_digest_cache_entries(double entries);
+  // podgate_image_signature_cache_lookups_total{result}: hit, miss (a signature lookup starts),
+  // coalesced (waited for a lookup already in flight)
+  void count_signature_cache(std::string_view result);
+  // podgate_image_signature_checks_total{result}: per judged image under rules.images.signatures:
+  // verified, unsigned, invalid, error_denied, error_allowed ("error_allowed" is the fail-open path)
+  void count_signature_check(std::string_view result);
   // podgate_image_resolve_failures_total{outcome}: resolutions that failed while judging a pod, by
   // what onResolveError made of them (denied, allowed); "allowed" is the fail-open path
   void count_resolve_failure(std::string_view outcome);

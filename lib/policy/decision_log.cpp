@@ -88,8 +88,10 @@ void count_decision(metrics::Metrics& metrics, const admission::Request& request
   metrics.observe_review_duration(route_label(route), seconds);
   for (const auto& v : verdict.violations) metrics.count_violation(v.rule, config::to_string(v.action));
   for (const auto& e : verdict.exemptions) metrics.count_exemption(e.kind);
-  for (const auto& j : verdict.images)
+  for (const auto& j : verdict.images) {
     if (!j.scan.empty()) metrics.count_scan_verdict(j.scan);
+    if (!j.signature.empty()) metrics.count_signature_check(j.signature == "error" ? "error_denied" : j.signature);
+  }
   for (int i = 0; i < verdict.resolveFailuresDenied; ++i) metrics.count_resolve_failure("denied");
   for (int i = 0; i < verdict.resolveFailuresAllowed; ++i) metrics.count_resolve_failure("allowed");
   // Requests allowed without a pod spec to judge are fail-open paths: count each one.

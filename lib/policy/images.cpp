@@ -25,8 +25,14 @@ std::string repository_of(const image::Reference& ref) { return util::ascii_lowe
 // registry answered with a failure, or not at all.
 std::vector<std::string> image_digests(const PlannedImage& image) {
   const image::Reference& ref = *image.parsed.reference;
-  if (!ref.digest.empty()) return {ref.digest};
   const auto& r = image.resolution;
+  if (!ref.digest.empty()) {
+    // A pinned index fetched for its children: the digest it names, then each platform's.
+    std::vector<std::string> digests{ref.digest};
+    if (r && r->ok() && r->digest == ref.digest)
+      for (const auto& child : r->children) digests.push_back(child.digest);
+    return digests;
+  }
   if (!r || !r->ok()) return {};
   std::vector<std::string> digests{r->digest};
   for (const auto& child : r->children) digests.push_back(child.digest);
@@ -189,7 +195,9 @@ Finding unresolved_finding(const PodSpecInput& in, const config::ImagesRule& rul
   }
   const std::string why = r ? r->error : std::string("podgate has no registry access here");
   const bool deny = rule.onResolveError == config::OnResolveError::Deny;
-  f.summary = "podgate could not resolve image " + quote(image.image) + " of " + image.subject + " to a digest" +
+  const bool pinned = !image.parsed.reference->digest.empty();
+  f.summary = std::string(pinned ? "podgate could not fetch the manifest of image " : "podgate could not resolve image ") +
+              quote(image.image) + " of " + image.subject + (pinned ? " (for an index's platforms)" : " to a digest") +
               (deny ? "" : " (allowed by rules.images.onResolveError: allow)") + ": " + why;
   if (deny) {
     f.detail = f.summary + "; rules.images.onResolveError is deny, so it is refused until the registry answers. "
@@ -210,18 +218,24 @@ void judge_image(const PodSpecInput& in, const PlannedImage& image, std::vector<
   const std::vector<std::string> digests = image_digests(image);
   if (digests.empty()) {
     findings.push_back(unresolved_finding(in, rule, image));
-    record(in, JudgedImage{image.subject, image.image, "", "", ""});
+    record(in, JudgedImage{image.subject, image.image, "", "", "", "", "", ""});
     return;
   }
+  // A pinned image fetched for its children that the registry did not give: judged by its own
+  // digest, and the failure said (onResolveError decides, as for a tag). Without a resolver at
+  // all (no answer), a pinned image is judged by its digest alone, as before fetching existed.
+  if (image.fetchPinned && !image.parsed.reference->digest.empty() && image.resolution && !image.resolution->ok())
+    findings.push_back(unresolved_finding(in, rule, image));
   const std::string& digest = digests.front();
-  JudgedImage judged{image.subject, image.image, digest, "", ""};
+  JudgedImage judged{image.subject, image.image, digest, "", "", "", "", ""};
   if (const std::string* blocked = blocked_digest(rule, repository_of(*image.parsed.reference), digests)) {
     Finding f = image_finding(rule, image);
     f.summary = image.subject + " uses image " + quote(image.image) + " (" + digest + "), which is blocked (" + *blocked + ")";
     f.detail = f.summary + "; it is on the list of known-bad images (rules.images.blocked). Use another image.";
     findings.push_back(std::move(f));
-  } else if (rule.scan.action != Action::Off) {
-    check_scan(in.rules, image, digests, judged, findings);
+  } else {
+    if (rule.scan.action != Action::Off) check_scan(in.rules, image, digests, judged, findings);
+    check_signature(in, image, digest, judged, findings);
   }
   record(in, std::move(judged));
 }
@@ -239,8 +253,12 @@ void plan_spec_images(const RuleSet& rules, const Scope& scope, const admission:
     if (const auto by = site_exemption(rules, scope, site)) {
       image.exemption = Exemption{std::string(by->kind), std::string(by->value)};
     } else {
+      const auto& rule = rules.config.rules.images;
       image.parsed = image::parse(site.image);
-      image.refused = static_image_check(rules.config.rules.images, site, image.parsed);
+      image.refused = static_image_check(rule, site, image.parsed);
+      image.fetchPinned = rule.scan.action != Action::Off ||
+                          std::any_of(rule.blocked.begin(), rule.blocked.end(),
+                                      [](const std::string& e) { return e.find("sha256:") != std::string::npos; });
     }
     plan.images.push_back(std::move(image));
   }
@@ -258,7 +276,7 @@ void check_images(const PodSpecInput& in, std::vector<Finding>& findings) {
     }
     if (image.refused) {
       // Recorded too (with the digest it was written with, if any): with action warn it is admitted.
-      record(in, JudgedImage{image.subject, image.image, image.parsed ? image.parsed.reference->digest : "", "", ""});
+      record(in, JudgedImage{image.subject, image.image, image.parsed ? image.parsed.reference->digest : "", "", "", "", "", ""});
       Finding f = image_finding(rule, image);
       f.summary = image.refused->summary;
       f.detail = image.refused->detail;

@@ -159,6 +159,7 @@ Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
   for (const auto& p : rule.paths) add(socketPaths_, p);
   for (const auto& p : rule.extraPaths) add(socketPaths_, p);
   for (const auto& p : rule.allowedHostPaths) add(allowedPaths_, p);
+  signatureKeys_ = detail::load_signature_keys(config_.rules.images);
 }
 
 Verdict Evaluator::evaluate(const Request& request, Route route, const ImageResolutions* resolutions) const {
@@ -198,16 +199,19 @@ ImagePlan Evaluator::plan_images(const Request& request) const {
   const auto& exemptions = config_.exemptions;
   if (strong_exemption(exemptions, request)) return plan;
   plan.rule = &rule;
+  plan.signatureKeys = &signatureKeys_;
   const RuleSet rules{config_, socketPaths_, allowedPaths_};
   const PodSpec& spec = *request.object.podSpec;
   const Scope scope = scope_for(exemptions, request, spec);
   plan_spec_images(rules, scope, spec, false, plan);
+  detail::assign_signature_rules(rule, plan);
   // A new object wholly under its service account's exemption has nothing to judge, so its
   // oldObject is never compared with it (see ImagePlan::images).
   if (scope.serviceAccount && !scope.ephemeralUnexempt) return plan;
   if (request.operation == admission::Operation::Update && request.oldObject.podSpec) {
     const PodSpec& old = *request.oldObject.podSpec;
     plan_spec_images(rules, scope_for(exemptions, request, old), old, true, plan);
+    detail::assign_signature_rules(rule, plan);
   }
   return plan;
 }

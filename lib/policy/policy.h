@@ -21,6 +21,8 @@
 #include "image/reference.h"
 #include "registry/resolution.h"
 #include "scan/scan.h"
+#include "trust/keys.h"
+#include "trust/verifier.h"
 
 namespace podgate::policy {
 
@@ -83,8 +85,15 @@ struct PlannedImage {
   image::ParseResult parsed;           // empty when exempt (an exempt image is not even parsed)
   std::optional<ImageRefusal> refused; // what the checks that need no registry found
   std::shared_ptr<const registry::Resolution> resolution;  // set by resolve(); null: no answer (a failure)
-  // Judged at all and pinned by nobody: what the registry is asked for.
-  bool needs_registry() const { return !exemption && !refused && parsed.reference->digest.empty(); }
+  // The rules.images.signatures entry that applies (the first whose images match), -1 for none;
+  // and, once looked up (put_signatures), what the registry holds for the judged digest.
+  int signatureRule = -1;
+  std::shared_ptr<const trust::SignatureCheck> signature;
+  // A pinned reference is fetched too when the rules need an index's children (the scan step, or
+  // block-list digests): what a pinned index runs is one of them.
+  bool fetchPinned = false;
+  // Judged at all, and pinned by nobody or fetched for its children: what the registry is asked for.
+  bool needs_registry() const { return !exemption && !refused && (parsed.reference->digest.empty() || fetchPinned); }
 };
 
 // The images of one request, parsed, exempted and checked once (Evaluator::plan_images). The
@@ -111,6 +120,24 @@ struct ImagePlan {
   // pinned or resolved digest, and an index's children; none for images refused or blocked first.
   // Empty when the scan rule is off.
   std::vector<std::string> digests_to_scan() const;
+
+  // The signature lookups the signature rule needs, after resolve(): one per distinct image
+  // digest under a rules.images.signatures entry (the index digest for an index, as cosign
+  // signs it). `key` names the lookup in put_signatures.
+  struct SignatureLookup {
+    image::Reference image;
+    std::string digest;
+    std::shared_ptr<const trust::KeySet> keys;
+    std::string key;
+  };
+  std::vector<SignatureLookup> signatures_to_verify() const;
+  // Puts in the lookups' answers (by SignatureLookup::key) and marks the plan as checked: from
+  // then on an image without an answer counts as a failed lookup. A plan never checked (the
+  // audit, a caller without a verifier) leaves the signature rule silent.
+  void put_signatures(const std::unordered_map<std::string, std::shared_ptr<const trust::SignatureCheck>>& answers);
+  bool signaturesChecked = false;
+  // The Evaluator's key sets, by rules.images.signatures index (null when the rule is off).
+  const std::vector<std::shared_ptr<const trust::KeySet>>* signatureKeys = nullptr;
 };
 
 // The image a container (or image volume) was judged as: what the apiserver audit log records.
@@ -120,6 +147,11 @@ struct JudgedImage {
   std::string digest;   // "sha256:..."; empty when it could not be resolved
   std::string scan;     // the scan verdict: clean, vulnerable, malicious, unscanned, stale ("" when not judged)
   std::string scanBasis;  // which scans it rested on: "trivy 0.50.1 2026-11-28T10:00:00Z sha256:..., ..."
+  // The signature check: "verified" (with signatureKey, the key's short id, and signatureFormat),
+  // unsigned, invalid, error ("" when no signature rule applied).
+  std::string signature;
+  std::string signatureKey;
+  std::string signatureFormat;
 };
 
 struct Verdict {
@@ -153,7 +185,9 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 class Evaluator {
  public:
-  explicit Evaluator(config::Config config);  // normalises the configured paths once
+  // Normalises the configured paths and reads the signature rules' keys once; throws
+  // std::runtime_error naming the config key when a key is unusable.
+  explicit Evaluator(config::Config config);
   // `resolutions` answers the image rules' digest questions (see images_to_resolve); an image
   // missing from it counts as a failed resolution. Null is fine when the image rules are off.
   Verdict evaluate(const admission::Request& request, Route route, const ImageResolutions* resolutions = nullptr) const;
@@ -169,9 +203,15 @@ class Evaluator {
 
  private:
   config::Config config_;
+  // rules.images.signatures[i]'s keys, read once (a key that cannot be read stops construction).
+  std::vector<std::shared_ptr<const trust::KeySet>> signatureKeys_;
   std::vector<std::string> socketPaths_;   // normalised paths + extraPaths
   std::vector<std::string> allowedPaths_;  // normalised allowedHostPaths
 };
+
+// Reads every rules.images.signatures key as the Evaluator will; throws std::runtime_error naming
+// the entry ("rules.images.signatures[0].keys[1]: ...") when one is unusable. For config loading.
+void check_signature_keys(const config::ImagesRule& rule);
 
 // Builds the AdmissionReview response for a verdict: allowed/status/warnings/auditAnnotations.
 admission::Response to_response(std::string_view uid, const Verdict& verdict);

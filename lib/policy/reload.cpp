@@ -39,7 +39,18 @@ ReloadResult Reviewer::reload(config::Config config) {
       (old.rules.images.action == config::Action::Off && config.rules.images.action != config::Action::Off))
     images = make_image_resolver(config, metrics_, logger_);
   result.newResolver = images != nullptr;
-  replace(std::make_shared<const Evaluator>(std::move(config)), std::move(images));
+  // The signature verifier likewise (its answers are keyed by the keys, so new keys need none).
+  std::shared_ptr<trust::SignatureVerifier> verifier;
+  bool haveVerifier = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    haveVerifier = signatures_ != nullptr;
+  }
+  if (!config.rules.images.signatures.empty() && (images || !haveVerifier))
+    verifier = make_signature_verifier(config, metrics_, logger_);
+  auto evaluator = std::make_shared<const Evaluator>(std::move(config));  // throws on an unusable key: nothing changes
+  if (verifier) set_signature_verifier(std::move(verifier));
+  replace(std::move(evaluator), std::move(images));
   return result;
 }
 

@@ -55,6 +55,11 @@ std::shared_ptr<const Evaluator> Reviewer::evaluator() const {
   return evaluator_;
 }
 
+void Reviewer::set_signature_verifier(std::shared_ptr<trust::SignatureVerifier> verifier) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  signatures_ = std::move(verifier);
+}
+
 std::shared_ptr<registry::DigestCache> Reviewer::image_resolver() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return images_;
@@ -66,6 +71,9 @@ std::shared_ptr<registry::DigestCache> Reviewer::image_resolver() const {
 struct Reviewer::Pending {
   std::shared_ptr<const Evaluator> evaluator;
   std::shared_ptr<scan::Store> scans;
+  std::shared_ptr<trust::SignatureVerifier> signatures;
+  std::shared_ptr<const registry::Keyring> keyring;  // the pod's pull secrets, when read
+  std::chrono::steady_clock::time_point deadline;
   admission::DecodeResult decoded;
   Route route = Route::Validate;
   std::chrono::steady_clock::time_point started;
@@ -73,6 +81,7 @@ struct Reviewer::Pending {
   ImagePlan plan;    // the request's images, read once
   std::mutex mutex;  // guards resolutions and remaining
   ImageResolutions resolutions;
+  std::unordered_map<std::string, std::shared_ptr<const trust::SignatureCheck>> signatureAnswers;
   std::size_t remaining = 0;
   // The scan records of plan.digests_to_scan(), by digest; `unread` are those not in memory yet.
   ScanRecordMap scanRecords;
@@ -90,6 +99,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
                             Completion done) const {
   auto pending = std::make_shared<Pending>();
   pending->started = std::chrono::steady_clock::now();
+  pending->deadline = deadline;
   pending->route = route;
   pending->done = std::move(done);
   std::shared_ptr<registry::DigestCache> images;
@@ -98,6 +108,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     std::lock_guard<std::mutex> lock(mutex_);
     pending->evaluator = evaluator_;
     pending->scans = scans_;
+    pending->signatures = signatures_;
     images = images_;
     pullSecrets = pullSecrets_;
   }
@@ -131,7 +142,10 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
         known = std::shared_ptr<const registry::Keyring>();  // resolve with the configured files alone
         if (logger_) logger_->line(log::Level::Error, "pull secret lookup failed").str("error", e.what());
       }
-      if (known) return start_resolutions(pending, images, refs, known->get(), deadline);
+      if (known) {
+        pending->keyring = *known;
+        return start_resolutions(pending, images, refs, known->get(), deadline);
+      }
       begin_wait();
       boost::asio::post(*secretReads_, [this, pending, images, refs = std::move(refs), pullSecrets,
                                         wanted = std::move(wanted), deadline] {
@@ -141,6 +155,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
         } catch (const std::exception& e) {  // not expected (reads report their failures); never fatal here
           if (logger_) logger_->line(log::Level::Error, "pull secret read failed").str("error", e.what());
         }
+        pending->keyring = keyring;
         start_resolutions(pending, images, refs, keyring.get(), deadline);
         end_wait();
       });
@@ -173,12 +188,48 @@ void Reviewer::start_resolutions(const std::shared_ptr<Pending>& pending,
   }
 }
 
-// The resolutions are in: the scan records the scan step will read come from memory where the
-// cache has them; the rest are read from the database on scanReads_, never on the caller's thread
-// (a server I/O thread, or a registry thread that other reviews' answers wait on).
+// The resolutions are in: the signatures rules.images.signatures asks for are looked up (cached
+// and coalesced by the verifier), then the scan records are read. Records not in memory are read
+// from the database on scanReads_, never on the caller's thread (a server I/O thread, or a
+// registry thread that other reviews' answers wait on).
 void Reviewer::resolved(const std::shared_ptr<Pending>& pending) const {
+  std::vector<ImagePlan::SignatureLookup> lookups;
   try {
     pending->plan.resolve(pending->resolutions);
+    lookups = pending->plan.signatures_to_verify();
+  } catch (const std::exception& e) {  // this may run on a registry thread: see finish()
+    return pending->done(internal_error(e));
+  }
+  if (lookups.empty() || !pending->signatures) {
+    if (!lookups.empty()) pending->plan.put_signatures({});  // no verifier: each counts as a failed lookup
+    return read_scans(pending);
+  }
+  // The lookups run in parallel; the last answer goes on to the scan step.
+  pending->remaining = lookups.size();
+  begin_wait();
+  auto* verifier = pending->signatures.get();
+  for (auto& lookup : lookups) {
+    auto credential = verifier->credential_for(lookup.image, pending->keyring.get());
+    verifier->verify(lookup.image, lookup.digest, lookup.keys, credential, pending->deadline,
+                     [this, pending, key = lookup.key](trust::SignatureVerifier::Result result) {
+                       bool last = false;
+                       {
+                         std::lock_guard<std::mutex> lock(pending->mutex);
+                         pending->signatureAnswers[key] = std::move(result);
+                         last = --pending->remaining == 0;
+                       }
+                       if (!last) return;
+                       pending->plan.put_signatures(pending->signatureAnswers);
+                       read_scans(pending);
+                       end_wait();
+                     });
+  }
+}
+
+// The scan records the scan step will read come from memory where the cache has them; the rest
+// are read on scanReads_.
+void Reviewer::read_scans(const std::shared_ptr<Pending>& pending) const {
+  try {
     if (pending->scans) {
       for (std::string& digest : pending->plan.digests_to_scan()) {
         if (auto records = pending->scans->lookup_cached(digest)) pending->scanRecords.emplace(std::move(digest), std::move(records));

@@ -93,6 +93,10 @@ class Reviewer {
   // Remembers what each allowed request was judged as (the audit compares running digests with
   // it, and /v1/scans/wanted offers its digests). Set once, before serving.
   void set_admission_ledger(std::shared_ptr<AdmissionLedger> ledger) { ledger_ = std::move(ledger); }
+  // Looks up the signatures rules.images.signatures asks for, between resolution and judgement
+  // (make_signature_verifier). Null: every such image counts as a failed lookup. Set before
+  // serving, and again on a reload that needs a new one.
+  void set_signature_verifier(std::shared_ptr<trust::SignatureVerifier> verifier);
   // The images and digest cache in use, for the audit (which judges through the same cache).
   std::shared_ptr<registry::DigestCache> image_resolver() const;
   std::shared_ptr<scan::Store> scan_store() const { return scans_; }
@@ -103,6 +107,7 @@ class Reviewer {
                          const std::vector<image::Reference>& refs, const registry::Keyring* pod,
                          std::chrono::steady_clock::time_point deadline) const;
   void resolved(const std::shared_ptr<Pending>& pending) const;
+  void read_scans(const std::shared_ptr<Pending>& pending) const;
   void finish(const std::shared_ptr<Pending>& pending, bool readScans = false) const;
   ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
   ReviewOutcome internal_error(const std::exception& e) const;
@@ -115,6 +120,7 @@ class Reviewer {
   mutable std::mutex mutex_;  // guards evaluator_ and images_ (held only to copy the pointers)
   std::shared_ptr<const Evaluator> evaluator_;
   std::shared_ptr<registry::DigestCache> images_;
+  std::shared_ptr<trust::SignatureVerifier> signatures_;  // guarded by mutex_ too
   std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
   std::shared_ptr<PullSecretCache> pullSecrets_;  // null: pods' imagePullSecrets are not read
   std::shared_ptr<AdmissionLedger> ledger_;       // null: nothing is remembered

@@ -100,6 +100,14 @@ void plan_spec_images(const RuleSet& rules, const Scope& scope, const admission:
 void check_scan(const RuleSet& rules, const PlannedImage& image, const std::vector<std::string>& digests,
                 JudgedImage& judged, std::vector<Finding>& findings);
 
+// The signature step (signatures.cpp): each rules.images.signatures entry's keys, read once (throws
+// std::runtime_error naming the entry); which entry applies to each planned image; and the check
+// of an image's signature answer, recorded in `judged`.
+std::vector<std::shared_ptr<const trust::KeySet>> load_signature_keys(const config::ImagesRule& rule);
+void assign_signature_rules(const config::ImagesRule& rule, ImagePlan& plan);
+void check_signature(const PodSpecInput& in, const PlannedImage& image, const std::string& digest, JudgedImage& judged,
+                     std::vector<Finding>& findings);
+
 // Completes the verdict from the findings (verdict.cpp): the decision and its message, kubectl
 // warnings (with `notes`, what weak exemptions let through), each violation with its message,
 // and the audit annotations.

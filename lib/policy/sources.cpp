@@ -28,6 +28,19 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
       cache, metrics);
 }
 
+std::shared_ptr<trust::SignatureVerifier> make_signature_verifier(const config::Config& config, metrics::Metrics* metrics,
+                                                                  log::Logger* logger) {
+  const auto& images = config.rules.images;
+  if (images.action == config::Action::Off || images.signatures.empty()) return nullptr;
+  auto client =
+      std::make_shared<registry::Client>(config.registries, registry::client_options(images.resolve), metrics, logger);
+  trust::VerifierOptions options;
+  options.ttl = images.resolve.cacheTTL;
+  options.errorTTL = images.resolve.errorTTL;
+  options.maxEntries = images.resolve.maxEntries;
+  return std::make_shared<trust::SignatureVerifier>(std::move(client), options, metrics);
+}
+
 std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& config, kube::Client* client,
                                                         metrics::Metrics* metrics, log::Logger* logger) {
   const auto& images = config.rules.images;
@@ -129,10 +142,29 @@ ScanLookup lookup_in(const ScanRecordMap& records) {
   };
 }
 
+// The signature lookups of a resolved plan, in parallel, waited for (at most until `deadline`).
+void verify_signatures(trust::SignatureVerifier* verifier, ImagePlan& plan, std::chrono::steady_clock::time_point deadline) {
+  const auto lookups = plan.signatures_to_verify();
+  std::unordered_map<std::string, std::shared_ptr<const trust::SignatureCheck>> answers;
+  if (verifier && !lookups.empty()) {
+    std::vector<std::future<trust::SignatureVerifier::Result>> waiting;
+    for (const auto& lookup : lookups) {
+      auto promise = std::make_shared<std::promise<trust::SignatureVerifier::Result>>();
+      waiting.push_back(promise->get_future());
+      verifier->verify(lookup.image, lookup.digest, lookup.keys, deadline,
+                       [promise](trust::SignatureVerifier::Result r) { promise->set_value(std::move(r)); });
+    }
+    for (std::size_t i = 0; i < lookups.size(); ++i) answers[lookups[i].key] = waiting[i].get();
+  }
+  if (!lookups.empty()) plan.put_signatures(answers);
+}
+
 Verdict judge_blocking(const Evaluator& evaluator, registry::DigestCache* images, scan::Store* scans,
-                       const admission::Request& request, Route route, std::chrono::steady_clock::time_point deadline) {
+                       const admission::Request& request, Route route, std::chrono::steady_clock::time_point deadline,
+                       trust::SignatureVerifier* signatures) {
   ImagePlan plan = evaluator.plan_images(request);
   plan.resolve(resolve_images(images, plan.refs_to_resolve(), deadline));
+  verify_signatures(signatures, plan, deadline);
   ScanRecordMap records;
   Facts facts;
   if (scans) {

@@ -20,6 +20,7 @@
 #include "policy/pull_secrets.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
+#include "trust/verifier.h"
 
 namespace podgate::policy {
 
@@ -27,6 +28,12 @@ namespace podgate::policy {
 // a config's registries and rules.images.resolve. Null when the image rules are off.
 std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
                                                            log::Logger* logger);
+
+// The signature verifier for rules.images.signatures (its own registry client, the same
+// registries and resolve settings; answers live resolve.cacheTTL, failures errorTTL). Null when
+// the image rules are off or no signature entry is configured.
+std::shared_ptr<trust::SignatureVerifier> make_signature_verifier(const config::Config& config, metrics::Metrics* metrics,
+                                                                  log::Logger* logger);
 
 // The cache of pods' pull secrets for the Reviewer, reading through `client` (client->get):
 // null when rules.images.resolve.pullSecrets is off, the image rules are off, or there is no
@@ -76,9 +83,15 @@ ScanLookup lookup_in(const ScanRecordMap& records);
 
 // Judges one decoded request as the server would, waiting for the answers (the CLI's way:
 // `podgate check`): the images planned once, resolved through `images` (null: none resolves), the
-// scan records of their digests read from `scans` (null: none), then evaluated. The server's
-// Reviewer takes the same steps without blocking its threads.
+// scan records of their digests read from `scans` (null: none), the signatures rules.images.signatures
+// asks for looked up through `signatures` (null: each counts as a failed lookup), then evaluated.
+// The server's Reviewer takes the same steps without blocking its threads.
 Verdict judge_blocking(const Evaluator& evaluator, registry::DigestCache* images, scan::Store* scans,
-                       const admission::Request& request, Route route, std::chrono::steady_clock::time_point deadline);
+                       const admission::Request& request, Route route, std::chrono::steady_clock::time_point deadline,
+                       trust::SignatureVerifier* signatures = nullptr);
+
+// The signature lookups of a resolved plan through `verifier`, waited for (at most until
+// `deadline`) and put into the plan.
+void verify_signatures(trust::SignatureVerifier* verifier, ImagePlan& plan, std::chrono::steady_clock::time_point deadline);
 
 }  // namespace podgate::policy

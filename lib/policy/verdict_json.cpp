@@ -49,6 +49,9 @@ void write_judged_image(JsonWriter& w, const JudgedImage& image, const Violation
   write_members(w, {{"subject", text.request, image.subject}, {"image", text.request, image.image},
                     {"digest", text.other, image.digest}});
   if (!image.scan.empty()) write_members(w, {{"scan", text.other, image.scan}, {"scans", text.other, image.scanBasis}});
+  if (!image.signature.empty()) write_members(w, {{"signature", text.other, image.signature}});
+  if (!image.signatureKey.empty())
+    write_members(w, {{"signedBy", text.other, image.signatureKey}, {"signatureFormat", text.other, image.signatureFormat}});
   w.EndObject();
 }
 

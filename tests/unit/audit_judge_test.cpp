@@ -111,7 +111,7 @@ TEST_CASE("a running digest other than the admitted one is drift", "[audit]") {
   auto decoded = podgate::admission::decode(podgate::audit::to_admission_review(pod()));
   REQUIRE(decoded);
   podgate::policy::Verdict admitted;
-  admitted.images.push_back({"container \"app\"", "registry.example/shop/web:1", kAdmitted, "clean", ""});
+  admitted.images.push_back({"container \"app\"", "registry.example/shop/web:1", kAdmitted, "clean", "", "", "", ""});
   ledger.record(decoded.review->request(), admitted, 900);
   JudgeInputs in;
   in.evaluator = &evaluator;
@@ -135,7 +135,7 @@ TEST_CASE("the admission ledger keeps allowed Pods and digests, bounded", "[audi
   auto decoded = podgate::admission::decode(podgate::audit::to_admission_review(pod()));
   REQUIRE(decoded);
   podgate::policy::Verdict v;
-  v.images.push_back({"container \"app\"", "registry.example/shop/web:1", kAdmitted, "clean", ""});
+  v.images.push_back({"container \"app\"", "registry.example/shop/web:1", kAdmitted, "clean", "", "", "", ""});
   podgate::policy::AdmissionLedger ledger(4096);
   ledger.record(decoded.review->request(), v, 900);
   REQUIRE(ledger.pod("uid-web-1"));
@@ -156,7 +156,7 @@ TEST_CASE("the admission ledger keeps allowed Pods and digests, bounded", "[audi
     podgate::policy::Verdict each;
     char hex[65];
     std::snprintf(hex, sizeof hex, "%064x", i);
-    each.images.push_back({"container \"app\"", "registry.example/shop/web:1", std::string("sha256:") + hex, "", ""});
+    each.images.push_back({"container \"app\"", "registry.example/shop/web:1", std::string("sha256:") + hex, "", "", "", "", ""});
     ledger.record(decoded.review->request(), each, 1000 + i);
   }
   CHECK(ledger.bytes() <= 4096);
