@@ -52,6 +52,8 @@ class PublicKey {
   static std::optional<PublicKey> from_block(const std::string& label, std::string_view body, std::string* why);
 
  private:
+  PublicKey() = default;  // only from_pem and from_block make keys
+
   std::shared_ptr<EVP_PKEY> key_;
   KeyAlgorithm algorithm_ = KeyAlgorithm::EcdsaP256;
   int bits_ = 0;

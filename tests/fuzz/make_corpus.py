@@ -261,3 +261,8 @@ write_dict('cosign_signature', trust_tokens, json_tokens)
 write_dict('sigstore_bundle', trust_tokens | {'dsseEnvelope', 'payload', 'payloadType', 'signatures', 'sig', 'keyid',
     'verificationMaterial', 'publicKey', 'hint', fuzz_hint, 'certificate', 'x509CertificateChain', 'messageSignature',
     'application/vnd.in-toto+json', '_type', 'predicateType', 'https://in-toto.io/Statement/v1', 'sha256'}, json_tokens)
+# ... and what the real cosign wrote (tests/fixtures/cosign/).
+for name in ('legacy-sig-manifest', 'legacy-payload'):
+    put('cosign_signature', open(f'{R}/tests/fixtures/cosign/{name}.json', 'rb').read(), 'cosign-' + name)
+for name in ('bundle', 'bundle-referrers-index', 'bundle-referrer-manifest'):
+    put('sigstore_bundle', open(f'{R}/tests/fixtures/cosign/{name}.json', 'rb').read(), 'cosign-' + name)
