@@ -106,6 +106,9 @@ struct ImagesRule {
   // "repository@sha256:...". Stored normalised.
   std::vector<std::string> blocked;
   bool requireDigest = false;  // refuse references that carry no @sha256 digest
+  // POST /mutate appends the resolved digest to tag-only references ("nginx:1.27@sha256:..."), so
+  // what runs is what was judged. Off: /mutate answers allowed with no patch.
+  bool pinDigests = false;
   ScanRule scan;
 
   bool operator==(const ImagesRule&) const = default;

@@ -6,11 +6,14 @@
 #include <future>
 
 #include "policy/decision_log.h"
+#include "policy/pin.h"
 
 namespace podgate::policy {
 
 using detail::count_decision;
+using detail::count_mutation;
 using detail::log_decision;
+using detail::log_mutation;
 using detail::route_label;
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
@@ -116,6 +119,8 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
   }
 
   pending->plan = pending->evaluator->plan_images(pending->decoded.review->request());
+  // /mutate asks the registry only to pin: with pinDigests off it answers at once, unchanged.
+  if (route == Route::Mutate && !pending->evaluator->config().rules.images.pinDigests) pending->plan = ImagePlan{};
   std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
   if (refs.empty() || !images) return resolved(pending);
 
@@ -179,7 +184,7 @@ void Reviewer::start_resolutions(const std::shared_ptr<Pending>& pending,
 void Reviewer::resolved(const std::shared_ptr<Pending>& pending) const {
   try {
     pending->plan.resolve(pending->resolutions);
-    if (pending->scans) {
+    if (pending->scans && pending->route != Route::Mutate) {  // pinning reads no scans
       for (std::string& digest : pending->plan.digests_to_scan()) {
         if (auto records = pending->scans->lookup_cached(digest)) pending->scanRecords.emplace(std::move(digest), std::move(records));
         else pending->unread.push_back(std::move(digest));
@@ -220,6 +225,7 @@ ReviewOutcome Reviewer::internal_error(const std::exception& e) const {
 }
 
 ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
+  if (pending->route == Route::Mutate) return mutate(pending);
   const auto& evaluator = pending->evaluator;
   const auto route = pending->route;
   const auto started = pending->started;
@@ -238,6 +244,24 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (metrics_) count_decision(*metrics_, request, verdict, route, seconds);
   if (logger_) log_decision(*logger_, request, verdict, route, seconds, evaluator->config().logging.logAllowed);
+  return outcome;
+}
+
+// /mutate: the digests the plan resolved go into a JSON Patch; the answer always allows (the
+// validating webhook judges the object it produces). Nothing is recorded in the admission ledger:
+// the validating review of the same object does that.
+ReviewOutcome Reviewer::mutate(const std::shared_ptr<Pending>& pending) const {
+  const admission::Request& request = pending->decoded.review->request();
+  const PinPlan pins = plan_pins(request, pending->plan);
+  admission::Response response;
+  response.uid = std::string(request.uid);
+  response.allowed = true;
+  response.jsonPatch = json_patch(pins.pins);
+  ReviewOutcome outcome;
+  outcome.body = admission::encode(response);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->started).count();
+  if (metrics_) count_mutation(*metrics_, pins, seconds);
+  if (logger_) log_mutation(*logger_, request, pins, seconds, pending->evaluator->config().logging.logAllowed);
   return outcome;
 }
 

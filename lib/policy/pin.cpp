@@ -1,0 +1,89 @@
+// Digest pinning: see pin.h. Only images whose resolution succeeded are pinned; the rest are left
+// as written for the validating webhook to judge (a failed resolution, a refused image).
+
+#include "policy/pin.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "util/json.h"
+
+namespace podgate::policy {
+
+namespace {
+
+// The image of a plan entry worth pinning, or why not.
+bool pinnable(const PlannedImage& image) {
+  return !image.old && !image.exemption && !image.refused && image.parsed && image.parsed.reference->digest.empty();
+}
+
+bool ephemeral_field(std::string_view field) { return field.find(".ephemeralContainers[") != std::string_view::npos; }
+
+}  // namespace
+
+std::string pinned_image(std::string_view image, std::string_view digest) {
+  std::string out(image);
+  out += '@';
+  out += digest;
+  return out;
+}
+
+std::string json_pointer(std::string_view field) {
+  std::string out;
+  out.reserve(field.size() + 4);
+  out += '/';
+  for (const char c : field) {
+    switch (c) {
+      case '.':
+      case '[': out += '/'; break;
+      case ']': break;
+      case '~': out += "~0"; break;
+      case '/': out += "~1"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+PinPlan plan_pins(const admission::Request& request, const ImagePlan& plan) {
+  PinPlan out;
+  if (!plan.rule || !plan.rule->pinDigests) return out;
+  const bool update = request.operation == admission::Operation::Update;
+  const bool ephemeralOnly = request.subResource == "ephemeralcontainers";
+  std::unordered_map<std::string_view, std::string_view> before;  // oldObject's image by field
+  if (update)
+    for (const PlannedImage& image : plan.images)
+      if (image.old) before.emplace(image.field, image.image);
+  for (const PlannedImage& image : plan.images) {
+    if (!pinnable(image)) continue;
+    if (ephemeralOnly && !ephemeral_field(image.field)) continue;
+    if (update) {
+      const auto it = before.find(image.field);
+      if (it != before.end() && it->second == image.image) continue;  // unchanged: never rewritten
+    }
+    const auto& r = image.resolution;
+    if (!r || !r->ok() || r->digest.empty()) {
+      ++out.unresolved;
+      continue;
+    }
+    out.pins.push_back(DigestPin{image.subject, image.field, json_pointer(image.field), image.image,
+                                 pinned_image(image.image, r->digest)});
+  }
+  return out;
+}
+
+std::string json_patch(const std::vector<DigestPin>& pins) {
+  if (pins.empty()) return {};
+  rapidjson::StringBuffer buffer;
+  util::JsonWriter w(buffer);
+  w.StartArray();
+  for (const DigestPin& pin : pins) {
+    w.StartObject();
+    util::write_members(w, {{"op", "replace"}, {"path", pin.pointer}, {"value", pin.pinned}});
+    w.EndObject();
+  }
+  w.EndArray();
+  return util::to_string(buffer);
+}
+
+}  // namespace podgate::policy
