@@ -148,12 +148,12 @@ void count_mutation(metrics::Metrics& metrics, const PinPlan& pins, double secon
   metrics.observe_review_duration(route_label(Route::Mutate), seconds);
   metrics.count_mutation(!pins.pins.empty());
   if (!pins.pins.empty()) metrics.count_digest_pins("pinned", static_cast<double>(pins.pins.size()));
-  if (pins.unresolved) metrics.count_digest_pins("unresolved", static_cast<double>(pins.unresolved));
+  if (!pins.unresolved.empty()) metrics.count_digest_pins("unresolved", static_cast<double>(pins.unresolved.size()));
 }
 
 void log_mutation(log::Logger& logger, const admission::Request& request, const PinPlan& pins, double seconds,
                   bool logAllowed) {
-  if (pins.pins.empty() && pins.unresolved == 0 && !logAllowed) return;
+  if (pins.pins.empty() && pins.unresolved.empty() && !logAllowed) return;
   auto line = logger.line(log::Level::Info, pins.pins.empty() ? "admission not mutated" : "admission mutated");
   const std::size_t n = kMaxLoggedString;
   line.str("uid", request.uid, n)
@@ -179,7 +179,19 @@ void log_mutation(log::Logger& logger, const admission::Request& request, const 
       jw.EndObject();
     });
   });
-  line.integer("unresolved", static_cast<long long>(pins.unresolved));
+  if (!pins.unresolved.empty())
+    add_list(line, "unresolved", [&](JsonWriter& w, const rapidjson::StringBuffer& out) {
+      return write_bounded_array(w, out, pins.unresolved, kListBounds, [](JsonWriter& jw, const UnresolvedImage& u) {
+        jw.StartObject();
+        jw.Key("field");
+        write_bounded(jw, u.field);
+        jw.Key("image");
+        write_bounded(jw, u.image);
+        jw.Key("error");
+        write_bounded(jw, u.why);
+        jw.EndObject();
+      });
+    });
   line.num("latencyMs", seconds * 1000.0);
 }
 

@@ -63,7 +63,8 @@ PinPlan plan_pins(const admission::Request& request, const ImagePlan& plan) {
     }
     const auto& r = image.resolution;
     if (!r || !r->ok() || r->digest.empty()) {
-      ++out.unresolved;
+      out.unresolved.push_back(UnresolvedImage{image.subject, image.field, image.image,
+                                               r && !r->error.empty() ? r->error : std::string("no answer from the registry")});
       continue;
     }
     out.pins.push_back(DigestPin{image.subject, image.field, json_pointer(image.field), image.image,

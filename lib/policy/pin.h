@@ -23,9 +23,17 @@ struct DigestPin {
   std::string pinned;   // image + "@" + digest
 };
 
+// An image that would be pinned but the registry did not resolve: left as written.
+struct UnresolvedImage {
+  std::string subject;
+  std::string field;
+  std::string image;
+  std::string why;  // the registry's error, or "no answer"
+};
+
 struct PinPlan {
-  std::vector<DigestPin> pins;  // in spec order
-  std::size_t unresolved = 0;   // images that would be pinned but the registry did not resolve (left as written)
+  std::vector<DigestPin> pins;              // in spec order
+  std::vector<UnresolvedImage> unresolved;  // in spec order
 };
 
 // The images of `request`'s object to pin, from `plan` with its resolutions in (ImagePlan::resolve):

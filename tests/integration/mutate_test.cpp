@@ -186,3 +186,119 @@ TEST_CASE("mutate: kubectl debug pins only the new ephemeral container", "[mutat
   CHECK(a.allowed);
   CHECK(a.patch == "[" + replace("/spec/ephemeralContainers/0/image", h + "/team/debug:1@" + debug) + "]");
 }
+
+// ---------------------------------------------------------------------------------------------
+// `podgate resolve --pin -f FILE`: the same pins written into manifests, the text kept.
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string gitops_manifest(const std::string& h, const std::string& pinned) {
+  return "# GitOps repository: the web app\n"
+         "apiVersion: apps/v1\n"
+         "kind: Deployment\n"
+         "metadata:\n"
+         "  name: web   # the front end\n"
+         "spec:\n"
+         "  template:\n"
+         "    spec:\n"
+         "      initContainers:\n"
+         "        - name: setup\n"
+         "          image: \"" + h + "/team/tool:2\"   # quoted\n"
+         "      containers:\n"
+         "        - name: app\n"
+         "          image: " + h + "/team/app:1.0\n"
+         "          args: [\"--port\", \"8080\"]\n"
+         "        - {name: side, image: '" + h + "/team/tool:2'}\n"
+         "        - name: pinned\n"
+         "          image: " + h + "/team/app@" + pinned + "\n"
+         "---\n"
+         "apiVersion: v1\n"
+         "kind: Service   # untouched\n"
+         "metadata: {name: web}\n"
+         "spec:\n"
+         "  ports: [{port: 80}]\n"
+         "---\n"
+         "apiVersion: batch/v1\n"
+         "kind: CronJob\n"
+         "metadata:\n"
+         "  name: nightly\n"
+         "spec:\n"
+         "  schedule: \"0 3 * * *\"\n"
+         "  jobTemplate:\n"
+         "    spec:\n"
+         "      template:\n"
+         "        spec:\n"
+         "          containers:\n"
+         "          - name: job\n"
+         "            image: " + h + "/team/app:1.0\n"
+         "---\n"
+         "apiVersion: v1\n"
+         "kind: List\n"
+         "items:\n"
+         "- apiVersion: v1\n"
+         "  kind: Pod\n"
+         "  metadata: {name: p}\n"
+         "  spec:\n"
+         "    containers: [{name: c, image: " + h + "/team/tool:2}]\n";
+}
+
+}  // namespace
+
+TEST_CASE("resolve --pin: every pod-bearing object's images are pinned, the rest of the text kept", "[mutate][binary][cli]") {
+  pt::TestRegistry reg;
+  const std::string app = reg.push_image("team/app", "1.0");
+  const std::string tool = reg.push_image("team/tool", "2");
+  const std::string pinned = reg.push_image("team/app", "0.9");
+  const std::string h = reg.host();
+  pt::TempDir dir("podgate-pin");
+  // The cluster's config may have the image rules off or pinDigests off: --pin pins all the same.
+  pt::write_file(dir.file("podgate.yaml"), "registries:\n  - host: \"" + h + "\"\n    caFile: \"" + reg.ca_file() + "\"\n");
+  const std::string input = gitops_manifest(h, pinned);
+  pt::write_file(dir.file("app.yaml"), input);
+
+  pt::Process pin({PODGATE_BINARY, "resolve", "--pin", "--config", dir.file("podgate.yaml"), "-f", dir.file("app.yaml")});
+  REQUIRE(pin.wait_for(30s) == 0);
+  INFO(pin.stderr_text());
+  const std::string expected =
+      replace_all(replace_all(input, "/team/app:1.0", "/team/app:1.0@" + app), "/team/tool:2", "/team/tool:2@" + tool);
+  CHECK(pin.stdout_text() == expected);
+  CHECK(pt::contains(pin.stderr_text(), "pinned 5 image(s)"));
+
+  // Pinning the output again changes nothing: the images have digests.
+  pt::write_file(dir.file("pinned.yaml"), expected);
+  pt::Process again({PODGATE_BINARY, "resolve", "--pin", "--config", dir.file("podgate.yaml"), "-f", dir.file("pinned.yaml")});
+  REQUIRE(again.wait_for(30s) == 0);
+  CHECK(again.stdout_text() == expected);
+}
+
+TEST_CASE("resolve --pin: an image left unpinned is named and exits 1, the manifest still printed", "[mutate][binary][cli]") {
+  pt::TestRegistry reg;
+  const std::string app = reg.push_image("team/app", "1.0");
+  const std::string h = reg.host();
+  pt::TempDir dir("podgate-pin");
+  pt::write_file(dir.file("podgate.yaml"), "registries:\n  - host: \"" + h + "\"\n    caFile: \"" + reg.ca_file() + "\"\n");
+  const std::string input = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                            "  - name: missing\n    image: " + h + "/team/app:nope\n"
+                            "  - name: folded\n    image: >-\n      " + h + "/team/app:1.0\n"
+                            "  - name: app\n    image: " + h + "/team/app:1.0\n";
+  pt::write_file(dir.file("pod.yaml"), input);
+  pt::Process pin({PODGATE_BINARY, "resolve", "--pin", "--config", dir.file("podgate.yaml"), "-f", dir.file("pod.yaml")});
+  REQUIRE(pin.wait_for(30s) == 1);
+  const std::string err = pin.stderr_text();
+  INFO(err);
+  CHECK(pt::contains(err, "spec.containers[0].image: " + h + "/team/app:nope: not pinned"));
+  CHECK(pt::contains(err, "spec.containers[1].image: not written on one line"));
+  CHECK(pt::contains(err, "2 left as written"));
+  // The image that could be pinned is; the other two are as written.
+  CHECK(pin.stdout_text() == replace_all(input, "image: " + h + "/team/app:1.0\n", "image: " + h + "/team/app:1.0@" + app + "\n"));
+
+  pt::Process usage({PODGATE_BINARY, "resolve", "--pin"});
+  CHECK(usage.wait_for(30s) == 2);
+  CHECK(pt::contains(usage.stderr_text(), "--pin takes -f FILE"));
+}

@@ -78,7 +78,7 @@ TEST_CASE("every container list of every pod-bearing kind is pinned at its exact
     CHECK(pointers(p) == std::vector<std::string>{at + "/initContainers/0/image = busybox@" + sha('b'),
                                                   at + "/containers/0/image = nginx:1.27@" + sha('a'),
                                                   at + "/containers/1/image = debian:12@" + sha('c')});
-    CHECK(p.unresolved == 0);
+    CHECK(p.unresolved.empty());
   }
 }
 
@@ -106,7 +106,11 @@ TEST_CASE("pinned, exempt, refused and unresolved images are left as written", "
                                                          container("web", "nginx:1.27")})});
   const policy::PinPlan p = pins_for(create_review(pod_kind(), spec), answers, cfg);
   CHECK(pointers(p) == std::vector<std::string>{"/spec/containers/5/image = nginx:1.27@" + sha('a')});
-  CHECK(p.unresolved == 2);
+  REQUIRE(p.unresolved.size() == 2);
+  CHECK(p.unresolved[0].field == "spec.containers[3].image");
+  CHECK(p.unresolved[0].why == "manifest unknown");
+  CHECK(p.unresolved[1].image == "flaky:1");
+  CHECK(p.unresolved[1].why == "timed out");
 }
 
 TEST_CASE("nothing is pinned with pinDigests off, the image rules off, or a namespace or user exemption", "[pin]") {
