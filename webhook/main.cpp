@@ -52,7 +52,7 @@ void add_config(CLI::App* sub, Flags& f) {
 }
 
 Command add_serve(CLI::App& app, Flags& f) {
-  auto* serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS /validate, /audit, /healthz, /readyz, the scan API\n"
+  auto* serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS /validate, /audit, /mutate, /healthz, /readyz, the scan API\n"
                                             "/v1/scans; plain-HTTP /metrics), and with audit.enabled the continuous audit of\n"
                                             "what runs. SIGTERM drains and exits 0; SIGHUP reloads the rules.");
   add_config(serve, f);
