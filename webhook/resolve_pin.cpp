@@ -53,19 +53,65 @@ struct PlannedObject {
   policy::ImagePlan plan;
 };
 
+// The config as --pin uses it: pinning as /mutate would, whatever the cluster's rule actions
+// (planning needs the image rules on; the scan rule has no part in pinning).
+config::Config pin_config(config::Config cfg) {
+  if (cfg.rules.images.action == config::Action::Off) cfg.rules.images.action = config::Action::Warn;
+  cfg.rules.images.pinDigests = true;
+  cfg.rules.images.scan.action = config::Action::Off;
+  return cfg;
+}
+
+// The pod-bearing objects of `docs`, planned as CREATEs; nullopt (reported) when one cannot be read.
+std::optional<std::vector<PlannedObject>> plan_objects(const policy::Evaluator& evaluator,
+                                                       const std::vector<manifest::Document>& docs,
+                                                       const std::string& default_namespace) {
+  std::vector<PlannedObject> objects;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const auto resource = admission::resource_for_kind(docs[i].kind);
+    if (resource.resource.empty()) continue;  // not a kind podgate judges
+    PlannedObject o{i, &docs[i],
+                    admission::decode(manifest::to_admission_review(docs[i], default_namespace, resource.group, resource.resource)),
+                    {}};
+    if (!o.decoded) {
+      std::cerr << "podgate resolve: " << docs[i].source << ": "
+                << (o.decoded.error ? o.decoded.error->message : "unusable object") << "\n";
+      return std::nullopt;
+    }
+    if (o.decoded.review->request().target != admission::Target::PodSpec) continue;
+    o.plan = evaluator.plan_images(o.decoded.review->request());
+    objects.push_back(std::move(o));
+  }
+  return objects;
+}
+
+// Resolves every object's images at once and returns the edits that pin them; each image left
+// unresolved is named on stderr and counted in `unpinned`.
+std::vector<manifest::ScalarAppend> pin_edits(std::vector<PlannedObject>& objects, registry::DigestCache* images,
+                                              std::chrono::steady_clock::time_point deadline, std::size_t& unpinned) {
+  std::vector<image::Reference> refs;
+  for (const PlannedObject& o : objects)
+    for (auto& ref : o.plan.refs_to_resolve()) refs.push_back(std::move(ref));
+  const policy::ImageResolutions resolutions = policy::resolve_images(images, refs, deadline);
+  std::vector<manifest::ScalarAppend> edits;
+  for (PlannedObject& o : objects) {
+    o.plan.resolve(resolutions);
+    const policy::PinPlan pins = policy::plan_pins(o.decoded.review->request(), o.plan);
+    for (const auto& pin : pins.pins) edits.push_back({o.index, pin.field, pin.image, pin.pinned.substr(pin.image.size())});
+    for (const auto& u : pins.unresolved) {
+      ++unpinned;
+      std::cerr << o.doc->source << ": " << u.field << ": " << u.image << ": not pinned: " << u.why << "\n";
+    }
+  }
+  return edits;
+}
+
 }  // namespace
 
 int resolve_pin(const std::string& config_path, const std::string& path, const std::string& default_namespace) {
   auto loaded = load_config_or_report("resolve", config_path);
   if (!loaded) return 2;
-  config::Config cfg = std::move(*loaded);
-  // Pin as /mutate would, whatever the cluster's rule actions: planning needs the image rules on,
-  // and the scan rule has no part in pinning.
-  if (cfg.rules.images.action == config::Action::Off) cfg.rules.images.action = config::Action::Warn;
-  cfg.rules.images.pinDigests = true;
-  cfg.rules.images.scan.action = config::Action::Off;
-  const auto timeout = cfg.server.defaultReviewTimeout;
-
+  const config::Config cfg = pin_config(std::move(*loaded));
   const auto text = read_input(path);
   if (!text) return 2;
   const std::string source = path == "-" ? "<stdin>" : path;
@@ -78,41 +124,13 @@ int resolve_pin(const std::string& config_path, const std::string& path, const s
     std::cerr << "podgate resolve: " << e.what() << "\n";
     return 2;
   }
-  const policy::Evaluator evaluator(std::move(cfg));
+  const auto deadline = std::chrono::steady_clock::now() + cfg.server.defaultReviewTimeout;
+  const policy::Evaluator evaluator(cfg);
+  auto objects = plan_objects(evaluator, docs, default_namespace);
+  if (!objects) return 2;
 
-  // Every object's images first, so all of them resolve at once.
-  std::vector<PlannedObject> objects;
-  std::vector<image::Reference> refs;
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    const auto resource = admission::resource_for_kind(docs[i].kind);
-    if (resource.resource.empty()) continue;  // not a kind podgate judges
-    PlannedObject o{i, &docs[i],
-                    admission::decode(manifest::to_admission_review(docs[i], default_namespace, resource.group, resource.resource)),
-                    {}};
-    if (!o.decoded) {
-      std::cerr << "podgate resolve: " << docs[i].source << ": " << (o.decoded.error ? o.decoded.error->message : "unusable object") << "\n";
-      return 2;
-    }
-    if (o.decoded.review->request().target != admission::Target::PodSpec) continue;
-    o.plan = evaluator.plan_images(o.decoded.review->request());
-    for (auto& ref : o.plan.refs_to_resolve()) refs.push_back(std::move(ref));
-    objects.push_back(std::move(o));
-  }
-  const policy::ImageResolutions resolutions =
-      policy::resolve_images(images.get(), refs, std::chrono::steady_clock::now() + timeout);
-
-  std::vector<manifest::ScalarAppend> edits;
   std::size_t unpinned = 0;
-  for (PlannedObject& o : objects) {
-    o.plan.resolve(resolutions);
-    const policy::PinPlan pins = policy::plan_pins(o.decoded.review->request(), o.plan);
-    for (const auto& pin : pins.pins)
-      edits.push_back({o.index, pin.field, pin.image, pin.pinned.substr(pin.image.size())});
-    for (const auto& u : pins.unresolved) {
-      ++unpinned;
-      std::cerr << o.doc->source << ": " << u.field << ": " << u.image << ": not pinned: " << u.why << "\n";
-    }
-  }
+  const std::vector<manifest::ScalarAppend> edits = pin_edits(*objects, images.get(), deadline, unpinned);
   std::vector<manifest::ScalarAppendFailure> failures;
   std::string out;
   try {

@@ -72,15 +72,13 @@ std::optional<std::size_t> insertion_point(const std::string& text, std::size_t 
     if (end < text.size() && text.compare(pos + 1, value.size(), value) == 0 && text[end] == first) return end;
     return std::nullopt;
   }
-  if (first == '|' || first == '>' || first == '&' || first == '!' || first == '*') return std::nullopt;
+  // Block scalars, anchors, tags and aliases: not a plain scalar's text.
+  if (std::string_view("|>&!*").find(first) != std::string_view::npos) return std::nullopt;
   const std::size_t end = pos + value.size();
   if (end > text.size() || text.compare(pos, value.size(), value) != 0) return std::nullopt;
   // The plain scalar must end there (not continue onto a folded next line or past a character
   // yaml-cpp did not count).
-  if (end == text.size()) return end;
-  const char next = text[end];
-  if (next == '\n' || next == '\r' || next == ' ' || next == '\t' || next == ',' || next == ']' || next == '}')
-    return end;
+  if (end == text.size() || std::string_view("\n\r \t,]}").find(text[end]) != std::string_view::npos) return end;
   return std::nullopt;
 }
 

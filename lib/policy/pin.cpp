@@ -19,6 +19,26 @@ bool pinnable(const PlannedImage& image) {
 
 bool ephemeral_field(std::string_view field) { return field.find(".ephemeralContainers[") != std::string_view::npos; }
 
+// oldObject's images by field, on UPDATE (empty otherwise).
+std::unordered_map<std::string_view, std::string_view> images_before(const admission::Request& request,
+                                                                     const ImagePlan& plan) {
+  std::unordered_map<std::string_view, std::string_view> before;
+  if (request.operation != admission::Operation::Update) return before;
+  for (const PlannedImage& image : plan.images)
+    if (image.old) before.emplace(image.field, image.image);
+  return before;
+}
+
+// Whether this request may rewrite `image` (see plan_pins): on UPDATE only a new or changed image,
+// on the ephemeralcontainers subresource only an ephemeral container's.
+bool rewritable(const admission::Request& request, const PlannedImage& image,
+                const std::unordered_map<std::string_view, std::string_view>& before) {
+  if (!pinnable(image)) return false;
+  if (request.subResource == "ephemeralcontainers" && !ephemeral_field(image.field)) return false;
+  const auto it = before.find(image.field);
+  return it == before.end() || it->second != image.image;
+}
+
 }  // namespace
 
 std::string pinned_image(std::string_view image, std::string_view digest) {
@@ -48,19 +68,9 @@ std::string json_pointer(std::string_view field) {
 PinPlan plan_pins(const admission::Request& request, const ImagePlan& plan) {
   PinPlan out;
   if (!plan.rule || !plan.rule->pinDigests) return out;
-  const bool update = request.operation == admission::Operation::Update;
-  const bool ephemeralOnly = request.subResource == "ephemeralcontainers";
-  std::unordered_map<std::string_view, std::string_view> before;  // oldObject's image by field
-  if (update)
-    for (const PlannedImage& image : plan.images)
-      if (image.old) before.emplace(image.field, image.image);
+  const auto before = images_before(request, plan);
   for (const PlannedImage& image : plan.images) {
-    if (!pinnable(image)) continue;
-    if (ephemeralOnly && !ephemeral_field(image.field)) continue;
-    if (update) {
-      const auto it = before.find(image.field);
-      if (it != before.end() && it->second == image.image) continue;  // unchanged: never rewritten
-    }
+    if (!rewritable(request, image, before)) continue;
     const auto& r = image.resolution;
     if (!r || !r->ok() || r->digest.empty()) {
       out.unresolved.push_back(UnresolvedImage{image.subject, image.field, image.image,

@@ -16,6 +16,17 @@ using detail::log_decision;
 using detail::log_mutation;
 using detail::route_label;
 
+namespace {
+
+// The images a route asks the registry about: /mutate only to pin, so with pinDigests off it
+// answers at once, unchanged.
+ImagePlan plan_for(const Evaluator& evaluator, const admission::Request& request, Route route) {
+  if (route == Route::Mutate && !evaluator.config().rules.images.pinDigests) return {};
+  return evaluator.plan_images(request);
+}
+
+}  // namespace
+
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans,
                    std::shared_ptr<PullSecretCache> pullSecrets)
@@ -118,9 +129,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     return pending->done(std::move(outcome));
   }
 
-  pending->plan = pending->evaluator->plan_images(pending->decoded.review->request());
-  // /mutate asks the registry only to pin: with pinDigests off it answers at once, unchanged.
-  if (route == Route::Mutate && !pending->evaluator->config().rules.images.pinDigests) pending->plan = ImagePlan{};
+  pending->plan = plan_for(*pending->evaluator, pending->decoded.review->request(), route);
   std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
   if (refs.empty() || !images) return resolved(pending);
 
