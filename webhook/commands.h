@@ -53,6 +53,9 @@ int scans_list(const std::string& config_path, std::size_t limit);
 // rules.images.scan.maxScanAge, oldest first; `output` "text" or "json" (audit::wanted_json).
 int scans_wanted(const std::string& config_path, const std::string& output, std::size_t limit);
 int resolve(const std::string& config_path, const std::vector<std::string>& images);
+// `podgate resolve --pin -f FILE`: FILE ("-": stdin) printed with its pod-bearing objects' images
+// pinned to their digests; exit 1 when an image was left unpinned, 2 on bad input.
+int resolve_pin(const std::string& config_path, const std::string& path, const std::string& default_namespace);
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
 // `namespace_` "" = every namespace; `output` "text" or "json".
 int audit(const std::string& config_path, const std::string& namespace_, const std::string& output);

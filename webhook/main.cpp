@@ -21,6 +21,9 @@ struct Flags {
   std::vector<std::string> checkPaths;
   std::string checkNamespace = "default";
   std::vector<std::string> resolveImages;
+  bool resolvePin = false;
+  std::string resolveFile;
+  std::string resolveNamespace = "default";
   std::vector<std::string> scanReports;
   std::string scanDigest;
   std::size_t scanLimit = 50;
@@ -49,7 +52,7 @@ void add_config(CLI::App* sub, Flags& f) {
 }
 
 Command add_serve(CLI::App& app, Flags& f) {
-  auto* serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS /validate, /audit, /healthz, /readyz, the scan API\n"
+  auto* serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS /validate, /audit, /mutate, /healthz, /readyz, the scan API\n"
                                             "/v1/scans; plain-HTTP /metrics), and with audit.enabled the continuous audit of\n"
                                             "what runs. SIGTERM drains and exits 0; SIGHUP reloads the rules.");
   add_config(serve, f);
@@ -92,10 +95,34 @@ Command add_resolve(CLI::App& app, Flags& f) {
       "Resolve image references to digests at their registries, as the image rules do (in the style of\n"
       "`crane digest`), using the config's registries (CA files, plainHTTP, credentials) and\n"
       "rules.images.resolve.timeout. Prints \"IMAGE DIGEST\", then \"  PLATFORM DIGEST\" for each child of an\n"
-      "index. Exit 1 if any image could not be resolved, 2 on bad input.");
+      "index. Exit 1 if any image could not be resolved, 2 on bad input.\n"
+      "With --pin -f FILE: print FILE's manifests with each tag-only image of every pod-bearing object\n"
+      "pinned to its digest (nginx:1.27 -> nginx:1.27@sha256:...), as rules.images.pinDigests does at\n"
+      "admission (exemptions and trustedRegistries apply), changing nothing else in the text. Images\n"
+      "that cannot be resolved or edited are left as written and named on stderr; the manifests are\n"
+      "printed all the same, and the exit status is 1.");
   add_config(resolve, f);
-  resolve->add_option("images", f.resolveImages, "Image references (nginx, ghcr.io/org/app:1.2, ...)")->required();
-  return {resolve, [&f] { return cli::resolve(f.config, f.resolveImages); }};
+  resolve->add_option("images", f.resolveImages, "Image references (nginx, ghcr.io/org/app:1.2, ...)");
+  auto* pin = resolve->add_flag("--pin", f.resolvePin, "Pin the images of the manifests in -f FILE (for GitOps repositories)");
+  resolve->add_option("-f,--filename", f.resolveFile, "With --pin: the manifest file (YAML or JSON), or - for stdin")
+      ->needs(pin);
+  resolve->add_option("--namespace,-n", f.resolveNamespace,
+                      "With --pin: namespace for objects that do not set one, for namespace exemptions (default \"default\")")
+      ->needs(pin);
+  return {resolve, [&f] {
+            if (f.resolvePin) {
+              if (f.resolveFile.empty() || !f.resolveImages.empty()) {
+                std::cerr << "podgate resolve: --pin takes -f FILE and no image arguments\n";
+                return 2;
+              }
+              return cli::resolve_pin(f.config, f.resolveFile, f.resolveNamespace);
+            }
+            if (f.resolveImages.empty()) {
+              std::cerr << "podgate resolve: give image references, or --pin -f FILE\n";
+              return 2;
+            }
+            return cli::resolve(f.config, f.resolveImages);
+          }};
 }
 
 Command add_scans_wanted(CLI::App* scans, Flags& f) {

@@ -163,6 +163,10 @@ struct Response {
   std::string message;
   std::vector<std::string> warnings;
   std::vector<std::pair<std::string, std::string>> auditAnnotations;
+  // A mutating webhook's RFC 6902 JSON Patch, as the JSON array text ("[{...}]"); empty: none. Sent
+  // as response.patch (base64 of it) with patchType "JSONPatch". Only a MutatingWebhookConfiguration
+  // may send one: a validating webhook's answer with a patch is a call error at the apiserver.
+  std::string jsonPatch;
 };
 
 // Encodes {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{...}}.

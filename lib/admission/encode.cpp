@@ -24,9 +24,31 @@ void put_string(JsonWriter& w, std::string_view s) {
 
 void put_key(JsonWriter& w, std::string_view s) { w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
+// Standard base64 with padding (RFC 4648 §4): what Go's encoding/json expects of a []byte field.
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16 | static_cast<unsigned char>(bytes[i + 1]) << 8 |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(v >> shift) & 63]);
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (rest == 2) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
 std::size_t estimate_size(const Response& r) {
   // Fixed text plus every string, with headroom for escapes.
-  std::size_t n = 160 + r.uid.size() + r.reason.size() + r.message.size();
+  std::size_t n = 160 + r.uid.size() + r.reason.size() + r.message.size() + r.jsonPatch.size() * 4 / 3;
   for (const auto& w : r.warnings) n += w.size() + 4;
   for (const auto& [k, v] : r.auditAnnotations) n += k.size() + v.size() + 6;
   return n + n / 8;
@@ -51,7 +73,8 @@ std::string encode(const Response& response) {
   put_string(w, response.uid);
   put_key(w, "allowed");
   w.Bool(response.allowed);
-  // The apiserver reads status only on a denial; a validating webhook never sends patch/patchType.
+  // The apiserver reads status only on a denial; a validating webhook never sends patch/patchType
+  // (the caller leaves jsonPatch empty for it).
   if (!response.allowed) {
     put_key(w, "status");
     w.StartObject();
@@ -81,6 +104,12 @@ std::string encode(const Response& response) {
       put_string(w, value);
     }
     w.EndObject();
+  }
+  if (!response.jsonPatch.empty()) {
+    put_key(w, "patchType");
+    put_string(w, "JSONPatch");
+    put_key(w, "patch");
+    put_string(w, base64(response.jsonPatch));
   }
   w.EndObject();
   w.EndObject();

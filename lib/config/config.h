@@ -121,6 +121,9 @@ struct ImagesRule {
   // "repository@sha256:...". Stored normalised.
   std::vector<std::string> blocked;
   bool requireDigest = false;  // refuse references that carry no @sha256 digest
+  // POST /mutate appends the resolved digest to tag-only references ("nginx:1.27@sha256:..."), so
+  // what runs is what was judged. Off: /mutate answers allowed with no patch.
+  bool pinDigests = false;
   ScanRule scan;
   // Needs rules.images.action on (it verifies resolved digests). The first entry whose images
   // match an image applies to it.

@@ -354,6 +354,10 @@ Config parse(const std::string& yaml_text, const std::string& source) {
     throw ConfigError(source + ": rules.images.scan.action: the scan rule judges the digests the image rules resolve, "
                                "so it needs rules.images.action deny or warn (it is off)");
   }
+  if (config.rules.images.pinDigests && config.rules.images.action == Action::Off) {
+    throw ConfigError(source + ": rules.images.pinDigests: pinning appends the digest the image rules resolve, "
+                               "so it needs rules.images.action deny or warn (it is off)");
+  }
   return config;
 }
 

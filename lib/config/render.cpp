@@ -265,6 +265,7 @@ void write_images_rule(Writer& w, const ImagesRule& images) {
   w.list("trustedRegistries", yaml_spelling(images.trustedRegistries, normalize_trusted_entry));
   w.list("blocked", yaml_spelling(images.blocked, normalize_blocked_entry));
   w.boolean("requireDigest", images.requireDigest);
+  w.boolean("pinDigests", images.pinDigests);
   write_scan_rule(w, images.scan);
   w.mappings("signatures", images.signatures, [&](const SignatureRule& rule) {
     w.list("images", rule.images);

@@ -347,6 +347,7 @@ void Reader::images(const YAML::Node& node, const std::string& path, ImagesRule&
                  out.blocked = normalized_list(n, p, normalize_blocked_entry);
                }},
               {"requireDigest", [&](const YAML::Node& n, const std::string& p) { out.requireDigest = boolean(n, p); }},
+              {"pinDigests", [&](const YAML::Node& n, const std::string& p) { out.pinDigests = boolean(n, p); }},
               {"scan", [&](const YAML::Node& n, const std::string& p) { scan_rule(n, p, out.scan); }},
               {"signatures",
                [&](const YAML::Node& n, const std::string& p) { out.signatures = signature_rules(n, p); }},

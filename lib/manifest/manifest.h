@@ -51,4 +51,26 @@ std::vector<Document> parse(const std::string& text, const std::string& source);
 std::string to_admission_review(const Document& doc, const std::string& default_namespace = "default",
                                 std::string_view resource_group = {}, std::string_view resource = {});
 
+// Text appended to one scalar of a manifest, in place: the rest of the text (comments, order,
+// quoting, indentation) stays byte for byte as it was (`podgate resolve --pin`).
+struct ScalarAppend {
+  std::size_t object = 0;  // the object's index in parse()'s order (lists flattened)
+  std::string field;       // its path in the object: "spec.template.spec.containers[0].image"
+  std::string expected;    // the scalar's value now; the edit is refused when it differs
+  std::string suffix;      // appended to it: "@sha256:..."
+};
+
+struct ScalarAppendFailure {
+  std::size_t edit = 0;  // index into the edits given
+  std::string message;   // "deploy.yaml:12: spec.containers[0].image: written as a block scalar; ..."
+};
+
+// Applies `edits` to `text` (the text parse() read as `source`) and returns the new text. An edit
+// that cannot be made safely is left out and reported in `failures`: the field not found (it comes
+// from a YAML merge key), a scalar that is not written on one line as plain, single- or
+// double-quoted text equal to its value (escapes, block scalars), or a value that is not
+// `expected`. Two edits of one scalar (an alias) are made once. Throws ManifestError as parse() does.
+std::string append_to_scalars(const std::string& text, const std::string& source, const std::vector<ScalarAppend>& edits,
+                              std::vector<ScalarAppendFailure>& failures);
+
 }  // namespace podgate::manifest

@@ -212,6 +212,17 @@ struct Metrics::Impl {
           .Help("Image resolutions that failed while judging a pod, by outcome (denied, allowed: fail-open).")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& digestPins =
+      prometheus::BuildCounter()
+          .Name("podgate_image_digest_pins_total")
+          .Help("Images /mutate pinned to their digest (pinned) or left as written, not resolved (unresolved).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& mutations =
+      prometheus::BuildCounter()
+          .Name("podgate_admission_mutations_total")
+          .Help("/mutate answers, by result (patched: with a JSON Patch, unchanged: without).")
+          .Register(*registry);
+
   prometheus::Family<prometheus::Counter>& scanLookups =
       prometheus::BuildCounter()
           .Name("podgate_scan_lookups_total")
@@ -394,6 +405,8 @@ struct Metrics::Impl {
   LabelledCache<prometheus::Counter> signatureCacheCache{signatureCache};
   LabelledCache<prometheus::Counter> signatureChecksCache{signatureChecks};
   LabelledCache<prometheus::Counter> resolveFailuresCache{resolveFailures};
+  LabelledCache<prometheus::Counter> digestPinsCache{digestPins};
+  LabelledCache<prometheus::Counter> mutationsCache{mutations};
   prometheus::Gauge& digestCacheEntriesGauge = digestCacheEntries.Add({});
   std::mutex registryLabelsMutex;
   std::vector<std::string> registryLabels;
@@ -439,7 +452,7 @@ struct Metrics::Impl {
   // guessed; podgate_admission_requests_total gets its decision x mode series under the commonest
   // kind and operation (Pod, CREATE), which the dashboard sums away.
   void create_known_series() {
-    static constexpr std::string_view kRouteLabels[] = {"validate", "audit"};
+    static constexpr std::string_view kRouteLabels[] = {"validate", "audit", "mutate"};
     const std::pair<std::string_view, std::string_view> decisions[] = {
         {"allowed", "enforce"}, {"denied", "enforce"}, {"allowed", "audit"}, {"would_deny", "audit"}, {"denied", "audit"}};
     for (const auto& [decision, mode] : decisions)
@@ -459,6 +472,8 @@ struct Metrics::Impl {
     for (auto result : {"verified", "unsigned", "invalid", "error_denied", "error_allowed"})
       signatureChecksCache.get({{"result", result}});
     for (auto outcome : {"denied", "allowed"}) resolveFailuresCache.get({{"outcome", outcome}});
+    for (auto result : {"pinned", "unresolved"}) digestPinsCache.get({{"result", result}});
+    for (auto result : {"patched", "unchanged"}) mutationsCache.get({{"result", result}});
     for (auto verdict : {"clean", "vulnerable", "malicious", "unscanned", "stale"})
       scanLookupsCache.get({{"verdict", verdict}});
     for (auto result : {"found", "not_found", "forbidden", "wrong_type", "error"})
@@ -541,6 +556,14 @@ void Metrics::count_signature_check(std::string_view result) {
 
 void Metrics::count_resolve_failure(std::string_view outcome) {
   impl_->resolveFailuresCache.get({{"outcome", outcome}}).Increment();
+}
+
+void Metrics::count_digest_pins(std::string_view result, double images) {
+  impl_->digestPinsCache.get({{"result", result}}).Increment(images);
+}
+
+void Metrics::count_mutation(bool patched) {
+  impl_->mutationsCache.get({{"result", patched ? "patched" : "unchanged"}}).Increment();
 }
 
 void Metrics::count_scan_verdict(std::string_view verdict) {

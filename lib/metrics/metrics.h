@@ -85,6 +85,12 @@ class Metrics {
   // podgate_image_resolve_failures_total{outcome}: resolutions that failed while judging a pod, by
   // what onResolveError made of them (denied, allowed); "allowed" is the fail-open path
   void count_resolve_failure(std::string_view outcome);
+  // Digest pinning (POST /mutate). podgate_image_digest_pins_total{result}: images rewritten to
+  // their digest (pinned), or left as written because the registry did not resolve them
+  // (unresolved); podgate_admission_mutations_total{result}: /mutate answers with a patch
+  // (patched) or without one (unchanged)
+  void count_digest_pins(std::string_view result, double images);
+  void count_mutation(bool patched);
   // The scan cache.
   // podgate_scan_lookups_total{verdict}: per judged image: clean, vulnerable, malicious, unscanned, stale
   void count_scan_verdict(std::string_view verdict);

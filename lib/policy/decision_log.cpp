@@ -77,7 +77,14 @@ void add_list(log::Line& line, const char* key, Write write) {
 
 }  // namespace
 
-const char* route_label(Route route) { return route == Route::Audit ? "audit" : "validate"; }
+const char* route_label(Route route) {
+  switch (route) {
+    case Route::Audit: return "audit";
+    case Route::Mutate: return "mutate";
+    case Route::Validate: break;
+  }
+  return "validate";
+}
 
 void count_decision(metrics::Metrics& metrics, const admission::Request& request, const Verdict& verdict, Route route,
                     double seconds) {
@@ -135,6 +142,57 @@ void log_decision(log::Logger& logger, const admission::Request& request, const 
   if (!verdict.images.empty())
     add_list(line, "images", [&](JsonWriter& w, const rapidjson::StringBuffer& out) {
       return write_bounded_array(w, out, verdict.images, kListBounds, write_image);
+    });
+  line.num("latencyMs", seconds * 1000.0);
+}
+
+void count_mutation(metrics::Metrics& metrics, const PinPlan& pins, double seconds) {
+  metrics.observe_review_duration(route_label(Route::Mutate), seconds);
+  metrics.count_mutation(!pins.pins.empty());
+  if (!pins.pins.empty()) metrics.count_digest_pins("pinned", static_cast<double>(pins.pins.size()));
+  if (!pins.unresolved.empty()) metrics.count_digest_pins("unresolved", static_cast<double>(pins.unresolved.size()));
+}
+
+void log_mutation(log::Logger& logger, const admission::Request& request, const PinPlan& pins, double seconds,
+                  bool logAllowed) {
+  if (pins.pins.empty() && pins.unresolved.empty() && !logAllowed) return;
+  auto line = logger.line(log::Level::Info, pins.pins.empty() ? "admission not mutated" : "admission mutated");
+  const std::size_t n = kMaxLoggedString;
+  line.str("uid", request.uid, n)
+      .str("route", route_label(Route::Mutate))
+      .str("kind", request.kind.kind, n)
+      .str("namespace", request.namespace_, n)
+      .str("name", request.name.empty() ? request.object.name : request.name, n)
+      .str("operation", request.operationText, n)
+      .str("subResource", request.subResource, n)
+      .boolean("dryRun", request.dryRun)
+      .str("user", request.userInfo.username, n);
+  add_list(line, "pins", [&](JsonWriter& w, const rapidjson::StringBuffer& out) {
+    return write_bounded_array(w, out, pins.pins, kListBounds, [](JsonWriter& jw, const DigestPin& pin) {
+      jw.StartObject();
+      jw.Key("subject");
+      write_bounded(jw, pin.subject);
+      jw.Key("field");
+      write_bounded(jw, pin.field);
+      jw.Key("image");
+      write_bounded(jw, pin.image);
+      jw.Key("pinned");
+      write_bounded(jw, pin.pinned);
+      jw.EndObject();
+    });
+  });
+  if (!pins.unresolved.empty())
+    add_list(line, "unresolved", [&](JsonWriter& w, const rapidjson::StringBuffer& out) {
+      return write_bounded_array(w, out, pins.unresolved, kListBounds, [](JsonWriter& jw, const UnresolvedImage& u) {
+        jw.StartObject();
+        jw.Key("field");
+        write_bounded(jw, u.field);
+        jw.Key("image");
+        write_bounded(jw, u.image);
+        jw.Key("error");
+        write_bounded(jw, u.why);
+        jw.EndObject();
+      });
     });
   line.num("latencyMs", seconds * 1000.0);
 }

@@ -5,11 +5,12 @@
 #include "admission/admission.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "policy/pin.h"
 #include "policy/policy.h"
 
 namespace podgate::policy::detail {
 
-// The route as metrics and logs name it: "validate" | "audit".
+// The route as metrics and logs name it: "validate" | "audit" | "mutate".
 const char* route_label(Route route);
 
 // Counts one judged request: the request and its decision, denials by namespace, the review's
@@ -23,5 +24,15 @@ void count_decision(metrics::Metrics& metrics, const admission::Request& request
 // kMaxDecisionLineBytes (review.h) whatever the request holds.
 void log_decision(log::Logger& logger, const admission::Request& request, const Verdict& verdict, Route route,
                   double seconds, bool logAllowed);
+
+// Counts one /mutate answer: the review's duration, the answer (patched or not) and its images
+// pinned and left unresolved.
+void count_mutation(metrics::Metrics& metrics, const PinPlan& pins, double seconds);
+
+// Writes the log line of one /mutate answer when it pinned something or left an image unresolved,
+// or `logAllowed`: who asked, and each pin (field, image as written, the pinned value). Bounded as
+// the decision line is.
+void log_mutation(log::Logger& logger, const admission::Request& request, const PinPlan& pins, double seconds,
+                  bool logAllowed);
 
 }  // namespace podgate::policy::detail

@@ -27,7 +27,8 @@
 namespace podgate::policy {
 
 // How a route applies the verdict. /validate follows the configured mode; /audit never denies.
-enum class Route { Validate, Audit };
+// /mutate judges nothing: it pins digests (pin.h) and always allows (the Reviewer's answer).
+enum class Route { Validate, Audit, Mutate };
 
 enum class Decision { Allowed, Denied, WouldDeny };
 const char* to_string(Decision d);  // "allowed", "denied", "would_deny"

@@ -6,12 +6,26 @@
 #include <future>
 
 #include "policy/decision_log.h"
+#include "policy/pin.h"
 
 namespace podgate::policy {
 
 using detail::count_decision;
+using detail::count_mutation;
 using detail::log_decision;
+using detail::log_mutation;
 using detail::route_label;
+
+namespace {
+
+// The images a route asks the registry about: /mutate only to pin, so with pinDigests off it
+// answers at once, unchanged.
+ImagePlan plan_for(const Evaluator& evaluator, const admission::Request& request, Route route) {
+  if (route == Route::Mutate && !evaluator.config().rules.images.pinDigests) return {};
+  return evaluator.plan_images(request);
+}
+
+}  // namespace
 
 Reviewer::Reviewer(std::shared_ptr<const Evaluator> evaluator, metrics::Metrics* metrics, log::Logger* logger,
                    std::shared_ptr<registry::DigestCache> images, std::shared_ptr<scan::Store> scans,
@@ -126,7 +140,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     return pending->done(std::move(outcome));
   }
 
-  pending->plan = pending->evaluator->plan_images(pending->decoded.review->request());
+  pending->plan = plan_for(*pending->evaluator, pending->decoded.review->request(), route);
   std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
   if (refs.empty() || !images) return resolved(pending);
 
@@ -196,7 +210,7 @@ void Reviewer::resolved(const std::shared_ptr<Pending>& pending) const {
   std::vector<ImagePlan::SignatureLookup> lookups;
   try {
     pending->plan.resolve(pending->resolutions);
-    lookups = pending->plan.signatures_to_verify();
+    if (pending->route != Route::Mutate) lookups = pending->plan.signatures_to_verify();  // pinning checks no signatures
   } catch (const std::exception& e) {  // this may run on a registry thread: see finish()
     return pending->done(internal_error(e));
   }
@@ -230,7 +244,7 @@ void Reviewer::resolved(const std::shared_ptr<Pending>& pending) const {
 // are read on scanReads_.
 void Reviewer::read_scans(const std::shared_ptr<Pending>& pending) const {
   try {
-    if (pending->scans) {
+    if (pending->scans && pending->route != Route::Mutate) {  // pinning reads no scans
       for (std::string& digest : pending->plan.digests_to_scan()) {
         if (auto records = pending->scans->lookup_cached(digest)) pending->scanRecords.emplace(std::move(digest), std::move(records));
         else pending->unread.push_back(std::move(digest));
@@ -271,6 +285,7 @@ ReviewOutcome Reviewer::internal_error(const std::exception& e) const {
 }
 
 ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
+  if (pending->route == Route::Mutate) return mutate(pending);
   const auto& evaluator = pending->evaluator;
   const auto route = pending->route;
   const auto started = pending->started;
@@ -289,6 +304,24 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (metrics_) count_decision(*metrics_, request, verdict, route, seconds);
   if (logger_) log_decision(*logger_, request, verdict, route, seconds, evaluator->config().logging.logAllowed);
+  return outcome;
+}
+
+// /mutate: the digests the plan resolved go into a JSON Patch; the answer always allows (the
+// validating webhook judges the object it produces). Nothing is recorded in the admission ledger:
+// the validating review of the same object does that.
+ReviewOutcome Reviewer::mutate(const std::shared_ptr<Pending>& pending) const {
+  const admission::Request& request = pending->decoded.review->request();
+  const PinPlan pins = plan_pins(request, pending->plan);
+  admission::Response response;
+  response.uid = std::string(request.uid);
+  response.allowed = true;
+  response.jsonPatch = json_patch(pins.pins);
+  ReviewOutcome outcome;
+  outcome.body = admission::encode(response);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->started).count();
+  if (metrics_) count_mutation(*metrics_, pins, seconds);
+  if (logger_) log_mutation(*logger_, request, pins, seconds, pending->evaluator->config().logging.logAllowed);
   return outcome;
 }
 

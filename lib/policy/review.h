@@ -110,6 +110,7 @@ class Reviewer {
   void read_scans(const std::shared_ptr<Pending>& pending) const;
   void finish(const std::shared_ptr<Pending>& pending, bool readScans = false) const;
   ReviewOutcome judge(const std::shared_ptr<Pending>& pending) const;
+  ReviewOutcome mutate(const std::shared_ptr<Pending>& pending) const;
   ReviewOutcome internal_error(const std::exception& e) const;
   void begin_wait() const;
   void end_wait() const;

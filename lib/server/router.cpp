@@ -44,6 +44,7 @@ std::string_view route_label(std::string_view target) {
   auto path = path_of(target);
   if (path == "/validate") return "validate";
   if (path == "/audit") return "audit";
+  if (path == "/mutate") return "mutate";
   if (path == "/healthz") return "healthz";
   if (path == "/readyz") return "readyz";
   if (path == "/v1/scans" || path.starts_with("/v1/scans/")) return "scans";
@@ -126,13 +127,15 @@ void Router::handle_async(HttpRequest request, Completion done) const {
   HttpResponse response;
   try {
     const bool get = request.method == "GET" || request.method == "HEAD";
-    if (label == "validate" || label == "audit") {
+    if (label == "validate" || label == "audit" || label == "mutate") {
       if (request.method != "POST") {
         response = method_not_allowed("POST");
       } else {
         auto timeout = parse_timeout_query(request.target, defaultReviewTimeout_);
         auto deadline = review_deadline(std::chrono::steady_clock::now(), timeout);
-        auto route = label == "validate" ? policy::Route::Validate : policy::Route::Audit;
+        auto route = label == "validate" ? policy::Route::Validate
+                     : label == "audit"  ? policy::Route::Audit
+                                         : policy::Route::Mutate;
         reviewer_.review_async(std::move(request.body), route, deadline, [answer](policy::ReviewOutcome outcome) {
           HttpResponse r;
           r.status = outcome.httpStatus;

@@ -37,7 +37,8 @@ struct HttpResponse {
 class ScanApi;
 
 // Routes (on the path only; the query is read for ?timeout= alone):
-//   POST /validate, POST /audit -> the Reviewer (200 AdmissionReview, or 400 for an unusable body)
+//   POST /validate, POST /audit, POST /mutate -> the Reviewer (200 AdmissionReview, or 400 for an
+//                                   unusable body); /mutate answers with a digest-pinning patch
 //   GET|HEAD /healthz            -> 200 "ok"
 //   GET|HEAD /readyz             -> 200 "ok", or 503 "draining" once the server is draining, or 503
 //                                   "not ready: <why>" while the readiness check says why (the
@@ -47,7 +48,7 @@ class ScanApi;
 //   a known path, other method   -> 405 with Allow; anything else -> 404
 // Content-Type is not checked: the apiserver always sends JSON, and the body decoder gives a clear
 // 400 for anything that is not an AdmissionReview. Never throws: an unexpected error is a 500.
-// Counts podgate_http_requests_total{route,code} with route in validate|audit|healthz|readyz|scans|other.
+// Counts podgate_http_requests_total{route,code} with route in validate|audit|mutate|healthz|readyz|scans|other.
 class Router {
  public:
   Router(const policy::Reviewer& reviewer, metrics::Metrics* metrics, const std::atomic<bool>& draining,
@@ -87,7 +88,7 @@ std::chrono::milliseconds parse_timeout_query(std::string_view target, std::chro
 std::chrono::steady_clock::time_point review_deadline(std::chrono::steady_clock::time_point now,
                                                       std::chrono::milliseconds timeout);
 
-// The metric label of a request target: validate|audit|healthz|readyz|scans|other.
+// The metric label of a request target: validate|audit|mutate|healthz|readyz|scans|other.
 std::string_view route_label(std::string_view target);
 
 class Server {

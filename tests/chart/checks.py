@@ -71,6 +71,8 @@ PODGATE_METRICS = {
     "podgate_image_digest_cache_lookups_total",
     "podgate_image_digest_cache_entries",
     "podgate_image_resolve_failures_total",
+    "podgate_image_digest_pins_total",
+    "podgate_admission_mutations_total",
     "podgate_pull_secret_reads_total",
     "podgate_scan_lookups_total",
     "podgate_scan_imports_total",
@@ -145,7 +147,7 @@ EXPECTED_ALERTS = {
 }
 # The alerts only an enabled audit renders.
 AUDIT_ALERTS = {"PodgateMaliciousImageRunning", "PodgateAuditNoLeader", "PodgateRunningPodsViolate"}
-CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+CLUSTER_SCOPED = {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding",
                   "CustomResourceDefinition"}
 IMAGESCAN_RULE = {"apiGroups": ["podgate.io"], "resources": ["imagescans"],
@@ -2036,6 +2038,71 @@ def crd_checks(r):
         r.check(name, fn)
 
 
+def pin_checks(r):
+    """Digest pinning: the MutatingWebhookConfiguration that config.rules.images.pinDigests adds."""
+    pinned = lambda *sets, files=("images-values.yaml",): r.render(files=list(files), sets=list(sets))  # noqa: E731
+
+    def mwc(docs):
+        m = one(docs, "MutatingWebhookConfiguration")
+        eq(len(m["webhooks"]), 1, "mutating webhooks")
+        return m, m["webhooks"][0]
+
+    def absent_by_default():
+        for docs in (r.render(), r.render(files=["full-values.yaml"]), pinned("config.rules.images.pinDigests=false")):
+            assert not find(docs, "MutatingWebhookConfiguration"), "a MutatingWebhookConfiguration without pinDigests"
+    r.check("pin: no MutatingWebhookConfiguration unless config.rules.images.pinDigests is true", absent_by_default)
+
+    def shape():
+        docs = pinned()
+        m, w = mwc(docs)
+        enforce = webhooks(docs)["enforce.podgate.io"]
+        eq(m["metadata"]["name"], fullname(docs), "name")
+        eq(w["name"], "pin.podgate.io", "webhook name")
+        eq(w["clientConfig"]["service"], {**enforce["clientConfig"]["service"], "path": "/mutate"}, "service")
+        eq(w["clientConfig"]["caBundle"], one(docs, "Secret")["data"]["ca.crt"], "caBundle")
+        eq(w["clientConfig"]["caBundle"], enforce["clientConfig"]["caBundle"], "caBundle vs the enforce webhook")
+        eq(w["namespaceSelector"], enforce["namespaceSelector"], "namespaceSelector (audit and off namespaces unchanged)")
+        eq(w["rules"], EXPECTED_RULES, "rules (pod-bearing kinds, ephemeralcontainers; no PersistentVolumes)")
+        eq(w["reinvocationPolicy"], "IfNeeded", "reinvocationPolicy")
+        eq(w["sideEffects"], "None", "sideEffects")
+        eq(w["matchPolicy"], "Equivalent", "matchPolicy")
+        eq(w["failurePolicy"], enforce["failurePolicy"], "failurePolicy follows the enforce webhook")
+        eq(w["timeoutSeconds"], 5, "timeoutSeconds")
+        eq(w["admissionReviewVersions"], ["v1"], "admissionReviewVersions")
+        assert "objectSelector" not in w, "objectSelector rendered although none is set"
+        cfg, _ = podgate_config(docs)
+        eq(cfg["rules"]["images"]["pinDigests"], True, "podgate.yaml rules.images.pinDigests")
+    r.check("pin: pinDigests renders pin.podgate.io -> /mutate with the enforce webhook's service, caBundle, "
+            "namespaces, rules and failurePolicy, reinvocationPolicy IfNeeded, sideEffects None", shape)
+
+    def settings():
+        _, w = mwc(pinned("webhook.mutate.failurePolicy=Ignore", "webhook.mutate.timeoutSeconds=3",
+                          "webhook.objectSelector.matchLabels.team=a"))
+        eq(w["failurePolicy"], "Ignore", "failurePolicy")
+        eq(w["timeoutSeconds"], 3, "timeoutSeconds")
+        eq(w["objectSelector"], {"matchLabels": {"team": "a"}}, "objectSelector")
+        eq(mwc(pinned("auditOnly=true"))[1]["failurePolicy"], "Ignore", "auditOnly: the enforce webhook's Ignore")
+        excluded = mwc(r.render(files=["images-values.yaml"], release="gate", namespace="security"))[1]
+        eq(excluded["namespaceSelector"]["matchExpressions"][0]["values"], ["kube-system", "security"], "excluded")
+    r.check("pin: webhook.mutate.failurePolicy/timeoutSeconds, the shared objectSelector, auditOnly and the "
+            "excluded namespaces apply", settings)
+
+    def cert_manager():
+        docs = pinned(files=("images-values.yaml", "cert-manager-values.yaml"))
+        m, w = mwc(docs)
+        eq(m["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+           one(docs, "ValidatingWebhookConfiguration")["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+           "inject-ca-from")
+        assert "caBundle" not in w["clientConfig"], "caBundle rendered although cert-manager injects it"
+    r.check("pin: with cert-manager the mutating webhook gets the same inject-ca-from and no caBundle", cert_manager)
+
+    def refused():
+        r.render_fails("pinDigests needs config.rules.images.action", sets=["config.rules.images.pinDigests=true"])
+        r.render_fails("mutate", files=["images-values.yaml"], sets=["webhook.mutate.failurePolicy=Sometimes"])
+        r.render_fails("mutate", files=["images-values.yaml"], sets=["webhook.mutate.timeoutSeconds=31"])
+    r.check("pin: refused with the image rules off, a bad failurePolicy or timeout", refused)
+
+
 def binary_checks(r):
     """If podgate is built, the rendered podgate.yaml must load in it and decide as the mode says."""
     binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
@@ -2229,7 +2296,7 @@ def main():
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
                       full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, continuous_audit_checks,
-                      schema_checks,
+                      schema_checks, pin_checks,
                       notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"

@@ -286,7 +286,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
       {"rules:\n  runtimeSockets:\n    extrapaths: []\n",
        "podgate.yaml: rules.runtimeSockets.extrapaths: unknown key (expected one of: action, paths, extraPaths, "
        "denyAllHostPaths, allowedHostPaths)"},
-      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest, scan)"},
+      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest, pinDigests, scan)"},
       {"server:\n  port: 8443\n",
        "podgate.yaml: server.port: unknown key (expected one of: listen, metricsListen, threads, shutdownGracePeriod, "
        "defaultReviewTimeout, tls, limits)"},
@@ -722,7 +722,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 88);
+    CHECK(keys.size() == 89);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -948,6 +948,12 @@ scans:
   CHECK(c.scans.cacheBytes == 256u << 20);
   CHECK(parse(podgate::config::to_yaml(c)) == c);
 
+  CHECK(parse("rules:\n  images:\n    action: warn\n    pinDigests: true\n").rules.images.pinDigests);
+  CHECK(error_of("rules:\n  images:\n    pinDigests: true\n").find(
+            "rules.images.pinDigests: pinning appends the digest the image rules resolve, so it needs "
+            "rules.images.action deny or warn") != std::string::npos);
+  CHECK(error_of("rules:\n  images:\n    action: deny\n    pinDigests: yes please\n").find("rules.images.pinDigests") !=
+        std::string::npos);
   CHECK(error_of("rules:\n  images:\n    scan: {action: deny}\n").find(
             "rules.images.scan.action: the scan rule judges the digests the image rules resolve") != std::string::npos);
   CHECK(error_of("rules:\n  images:\n    action: deny\n    scan: {severityThreshold: severe}\n").find(

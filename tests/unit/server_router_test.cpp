@@ -57,6 +57,17 @@ TEST_CASE("router: /validate enforces, /audit never denies", "[server][router]")
   CHECK(contains(audited.body, "\"allowed\":true"));
 }
 
+TEST_CASE("router: /mutate never denies and, with pinDigests off, sends no patch", "[server][router]") {
+  Fixture f;
+  auto mutated = f.call("POST", "/mutate?timeout=5s", podgate::test::pod_review("uid-priv-mutate", true));
+  REQUIRE(mutated.status == 200);
+  CHECK(contains(mutated.body, "\"uid\":\"uid-priv-mutate\""));
+  CHECK(contains(mutated.body, "\"allowed\":true"));  // a privileged Pod: /validate denies it, not /mutate
+  CHECK_FALSE(contains(mutated.body, "patch"));
+  CHECK(f.call("GET", "/mutate").status == 405);
+  CHECK(f.call("POST", "/mutate", "{").status == 400);
+}
+
 TEST_CASE("router: an unusable body is a 400 with a message, not a crash", "[server][router]") {
   Fixture f;
   for (const char* body : {"", "{", "null", "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}", "\x01\x02\xff"}) {
@@ -129,6 +140,7 @@ TEST_CASE("route_label maps paths to a fixed set", "[server][router]") {
   using podgate::server::route_label;
   CHECK(route_label("/validate?timeout=10s") == "validate");
   CHECK(route_label("/audit") == "audit");
+  CHECK(route_label("/mutate?timeout=5s") == "mutate");
   CHECK(route_label("/healthz") == "healthz");
   CHECK(route_label("/readyz") == "readyz");
   CHECK(route_label("/x") == "other");

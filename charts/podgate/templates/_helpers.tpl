@@ -406,6 +406,9 @@ Refuse combinations that would render a broken install.
 {{- if and $tokenFile (ne $tokenFile (include "podgate.scanTokenFile" .)) }}
 {{- fail (printf "podgate: config.scans.apiTokenFile is set by the chart (%s); set scanImport.token or scanImport.existingSecret instead of %s" (include "podgate.scanTokenFile" . | default "\"\": the API off") $tokenFile) }}
 {{- end }}
+{{- if and (include "podgate.pinDigests" .) (eq (dig "rules" "images" "action" "off" $config | toString) "off") }}
+{{- fail "podgate: config.rules.images.pinDigests needs config.rules.images.action deny or warn: it pins the digest the image rules resolve" }}
+{{- end }}
 {{- $resolve := dig "rules" "images" "resolve" dict $config }}
 {{- if and (hasKey $resolve "pullSecrets") (ne (toString $resolve.pullSecrets) (toString .Values.rbac.pullSecrets)) }}
 {{- if .Values.rbac.pullSecrets }}
@@ -460,6 +463,30 @@ Refuse combinations that would render a broken install.
 The enforce webhook's failurePolicy: an audit-only install must not block the cluster when podgate
 is down.
 */}}
+{{- /* The pod-bearing resources both the validating and the mutating webhook receive. */ -}}
+{{- define "podgate.podSpecRules" -}}
+- apiGroups: [""]
+  apiVersions: ["*"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates"]
+  scope: Namespaced
+- apiGroups: ["apps"]
+  apiVersions: ["*"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["deployments", "replicasets", "statefulsets", "daemonsets"]
+  scope: Namespaced
+- apiGroups: ["batch"]
+  apiVersions: ["*"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["jobs", "cronjobs"]
+  scope: Namespaced
+{{- end }}
+
+{{- /* "true" when config.rules.images.pinDigests is on: the MutatingWebhookConfiguration is rendered. */ -}}
+{{- define "podgate.pinDigests" -}}
+{{- if dig "rules" "images" "pinDigests" false (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
 {{- define "podgate.enforceFailurePolicy" -}}
 {{- if .Values.auditOnly }}Ignore{{ else }}{{ .Values.webhook.enforce.failurePolicy }}{{ end }}
 {{- end }}
