@@ -5,6 +5,7 @@
 // Skipped, with a loud WARN, when PODGATE_COSIGN_BIN is unset (scripts/test.sh sets it).
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -40,6 +41,20 @@ std::string pae(const std::string& type, const std::string& body) {
 }
 
 std::string hex_of(const std::string& digest) { return digest.substr(std::string("sha256:").size()); }
+
+std::string sha256_digest(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  REQUIRE(EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) == 1);
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    out += "0123456789abcdef"[md[i] >> 4];
+    out += "0123456789abcdef"[md[i] & 15];
+  }
+  return out;
+}
+
+std::string fixture(const std::string& name) { return pt::read_file(std::string(PODGATE_FIXTURES_DIR) + "/cosign/" + name); }
 
 }  // namespace
 
@@ -148,19 +163,32 @@ TEST_CASE("cosign tampering helpers: every forged signature is refused by cosign
     CHECK(read.bundle == bundle.bundle);
     CHECK_FALSE(cs::verify(reg, "team/app@" + otherDigest, key).ok());
   }
-  SECTION("the signed image's bundle with a changed statement, and its legacy payload changed") {
+  SECTION("the signed image's bundle with a changed statement: refused, the valid .sig beside it does not help") {
     cs::Dsse dsse = cs::bundle_dsse(bundle.bundle);
     dsse.payload.insert(dsse.payload.find("\"predicateType\""), " ");  // same meaning, other bytes
     cs::BundleSignature forged = bundle;
     forged.bundle = cs::with_dsse(bundle.bundle, dsse);
     cs::write_bundle(ep, "team/app", signedDigest, forged);
-    cs::LegacySignature forgedLegacy = legacy;
-    forgedLegacy.payload.insert(forgedLegacy.payload.find("\"optional\""), " ");
-    cs::write_legacy(ep, "team/app", signedDigest, forgedLegacy);
     CHECK(cs::read_bundle(ep, "team/app", signedDigest).bundle == forged.bundle);
-    CHECK(cs::read_legacy(ep, "team/app", signedDigest).payload == forgedLegacy.payload);
-    const cs::Result r = cs::verify(reg, "team/app@" + signedDigest, key);
-    CHECK_FALSE(r.ok());
+    CHECK(cs::read_legacy(ep, "team/app", signedDigest).payload == legacy.payload);
+    CHECK_FALSE(cs::verify(reg, "team/app@" + signedDigest, key).ok());
+  }
+  SECTION("a legacy-only image: its payload changed, or another image's signature in its annotation") {
+    const std::string legacyOnly = reg.push_image("team/app", "legacy-only");
+    cs::sign(reg, "team/app@" + legacyOnly, key, cs::Format::Legacy);
+    REQUIRE(cs::verify(reg, "team/app@" + legacyOnly, key).ok());
+    const cs::LegacySignature original = cs::read_legacy(ep, "team/app", legacyOnly);
+    cs::LegacySignature forged = original;
+    forged.payload.insert(forged.payload.find("\"optional\""), " ");
+    cs::write_legacy(ep, "team/app", legacyOnly, forged);
+    CHECK(cs::read_legacy(ep, "team/app", legacyOnly).payload == forged.payload);
+    CHECK_FALSE(cs::verify(reg, "team/app@" + legacyOnly, key).ok());
+    forged = original;
+    forged.signatureBase64 = legacy.signatureBase64;
+    cs::write_legacy(ep, "team/app", legacyOnly, forged);
+    CHECK_FALSE(cs::verify(reg, "team/app@" + legacyOnly, key).ok());
+    cs::write_legacy(ep, "team/app", legacyOnly, original);  // and back: valid again
+    CHECK(cs::verify(reg, "team/app@" + legacyOnly, key).ok());
   }
   SECTION("unchanged objects written back still verify (the helpers themselves change nothing else)") {
     cs::write_bundle(ep, "team/app", signedDigest, bundle);
@@ -201,4 +229,86 @@ TEST_CASE("cosign bundle format on a registry with the OCI referrers API: no tag
   cs::write_bundle(ep, "team/app", otherDigest, sig);
   CHECK(cs::read_bundle(ep, "team/app", otherDigest).bundle == sig.bundle);
   CHECK_FALSE(cs::verify(ep, "team/app@" + otherDigest, key).ok());
+}
+
+// Needs no cosign: the saved objects hang together as cosign.h describes, checked with OpenSSL,
+// so unit tests can rely on them.
+TEST_CASE("cosign fixtures are one consistent signing of one image", "[cosign]") {
+  const std::string digest = fixture("image-digest.txt").substr(0, 71);
+  const std::string pub = fixture("cosign.pub");
+  CHECK(sha256_digest(fixture("image-manifest.json")) == digest);
+
+  const std::string sigManifest = fixture("legacy/sig-manifest.json");
+  const std::string payload = fixture("legacy/payload.json");
+  CHECK(contains(sigManifest, "\"digest\":\"" + sha256_digest(payload) + "\""));
+  CHECK(contains(sigManifest, "\"digest\":\"" + sha256_digest(fixture("legacy/sig-config.json")) + "\""));
+  CHECK(contains(payload, "\"docker-manifest-digest\":\"" + digest + "\""));
+  const std::string annotation = "\"dev.cosignproject.cosign/signature\":\"";
+  const size_t at = sigManifest.find(annotation) + annotation.size();
+  const std::string signature = cs::base64_decode(sigManifest.substr(at, sigManifest.find('"', at) - at));
+  CHECK(openssl_verifies(pub, payload, signature));
+  CHECK_FALSE(openssl_verifies(fixture("other.pub"), payload, signature));
+
+  const std::string referrer = fixture("bundle/referrer-manifest.json");
+  const std::string bundle = fixture("bundle/bundle.json");
+  CHECK(contains(fixture("bundle/referrers-index.json"), "\"digest\":\"" + sha256_digest(referrer) + "\""));
+  CHECK(contains(referrer, "\"digest\":\"" + sha256_digest(bundle) + "\""));
+  CHECK(contains(referrer, "\"subject\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":" +
+                               std::to_string(fixture("image-manifest.json").size()) + ",\"digest\":\"" + digest + "\"}"));
+  const cs::Dsse dsse = cs::bundle_dsse(bundle);
+  CHECK(dsse.payload == fixture("bundle/statement.json"));
+  CHECK(contains(dsse.payload, "{\"sha256\":\"" + hex_of(digest) + "\"}"));
+  CHECK(openssl_verifies(pub, pae(dsse.payloadType, dsse.payload), dsse.signature));
+  CHECK_FALSE(openssl_verifies(fixture("other.pub"), pae(dsse.payloadType, dsse.payload), dsse.signature));
+}
+
+// Not run by default (hidden tag): rewrites tests/fixtures/cosign/ from a fresh signing, for unit
+// tests that read cosign's objects without cosign. See that directory's README.md.
+//   PODGATE_COSIGN_FIXTURES_OUT=tests/fixtures/cosign build/tests/podgate_integration_cosign_tooling "[.regenerate-fixtures]"
+TEST_CASE("cosign fixtures: regenerate tests/fixtures/cosign", "[.regenerate-fixtures]") {
+  const char* out = std::getenv("PODGATE_COSIGN_FIXTURES_OUT");
+  if (!cs::available() || !out) return;
+  const std::string dir = out;
+  std::filesystem::create_directories(dir + "/legacy");
+  std::filesystem::create_directories(dir + "/bundle");
+  pt::TestRegistry reg;
+  pt::TempDir keys("podgate-cosign-keys");
+  const cs::Key key = cs::generate_key(keys.path());
+  const cs::Key other = cs::generate_key(keys.path(), "other");
+  const cs::Endpoint ep = cs::endpoint(reg);
+  const std::string digest = reg.push_image("team/app", "1.0");
+  // What cosign asks the registry in each step (its own requests only, in order).
+  std::string requests;
+  size_t seen = reg.access_log().size();
+  const auto log_step = [&](const std::string& step) {
+    requests += "# " + step + "\n";
+    const auto log = reg.access_log();
+    for (size_t i = seen; i < log.size(); ++i) {
+      if (!log[i].byFixture) requests += log[i].method + " " + log[i].path + " " + std::to_string(log[i].status) + "\n";
+    }
+    seen = log.size();
+  };
+  cs::sign(reg, "team/app@" + digest, key, cs::Format::Legacy);
+  log_step("cosign sign --new-bundle-format=false (legacy)");
+  cs::sign(reg, "team/app@" + digest, key, cs::Format::Bundle);
+  log_step("cosign sign (bundle)");
+  REQUIRE(cs::verify(reg, "team/app@" + digest, key).ok());
+  log_step("cosign verify (both formats present)");
+
+  const cs::LegacySignature legacy = cs::read_legacy(ep, "team/app", digest);
+  const cs::BundleSignature bundle = cs::read_bundle(ep, "team/app", digest);
+  pt::write_file(dir + "/cosign.pub", key.publicKeyPem);
+  pt::write_file(dir + "/other.pub", other.publicKeyPem);
+  pt::write_file(dir + "/image-digest.txt", digest + "\n");
+  pt::write_file(dir + "/image-manifest.json", cs::get_manifest(ep, "team/app", digest).body);
+  pt::write_file(dir + "/legacy/sig-manifest.json", legacy.manifest);
+  pt::write_file(dir + "/legacy/payload.json", legacy.payload);
+  pt::write_file(dir + "/legacy/sig-config.json",
+                 cs::get_blob(ep, "team/app", legacy.manifest.substr(legacy.manifest.find("sha256:"), 71)).body);
+  pt::write_file(dir + "/cosign-requests.txt", requests);
+  pt::write_file(dir + "/bundle/referrers-index.json", bundle.index);
+  pt::write_file(dir + "/bundle/referrer-manifest.json", bundle.manifest);
+  pt::write_file(dir + "/bundle/bundle.json", bundle.bundle);
+  const cs::Dsse dsse = cs::bundle_dsse(bundle.bundle);
+  pt::write_file(dir + "/bundle/statement.json", dsse.payload);
 }

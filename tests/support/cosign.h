@@ -10,35 +10,43 @@
 // developer without Go can still run every other test; CI always sets them).
 //
 // What cosign v3.1.3 writes, observed against TestRegistry (tests/fixtures/cosign/ holds one
-// example of each object, README.md there says how they were made). For an image repo@sha256:<hex>:
+// example of each object and cosign's requests; its README.md says how they were made). For an
+// image repo@sha256:<hex> (an OCI image manifest):
 //
 // Format::Legacy (`--new-bundle-format=false`):
 //   tag `sha256-<hex>.sig` -> OCI image manifest (application/vnd.oci.image.manifest.v1+json):
-//     config: application/vnd.oci.image.config.v1+json, a small image config whose
+//     config: application/vnd.oci.image.config.v1+json, an empty-ish image config whose
 //             rootfs.diff_ids is [the payload's digest];
 //     layers[0]: mediaType application/vnd.dev.cosign.simplesigning.v1+json, the payload blob,
-//             annotation dev.cosignproject.cosign/signature = base64(ECDSA P-256 SHA-256 DER
-//             signature over the exact payload bytes). No certificate, no Rekor bundle annotation.
+//             one annotation dev.cosignproject.cosign/signature = base64(ECDSA P-256 SHA-256, DER,
+//             over the exact payload bytes). No certificate, chain or Rekor bundle annotation.
 //   payload: {"critical":{"identity":{"docker-reference":"<host>/<repo>"},"image":{"docker-manifest-digest":
 //             "sha256:<hex>"},"type":"cosign container image signature"},"optional":null}
-//   Signing again with another key appends a layer to the same manifest (same tag, new digest).
+//   Signing again (another key) appends a layer to the same manifest (same tag, new digest).
 //
 // Format::Bundle (the v3 default):
-//   GET /v2/<repo>/referrers/sha256:<hex> answers 404 on docker-registry 2.8, so cosign uses the
-//   referrers-tag fallback: tag `sha256-<hex>` (no `.sig`) -> OCI image index listing the referrer
-//   manifest (descriptor with artifactType application/vnd.dev.sigstore.bundle.v0.3+json and the
-//   manifest's annotations). On ReferrersRegistry the API answers and no tag is written.
-//   referrer manifest: OCI image manifest, artifactType application/vnd.dev.sigstore.bundle.v0.3+json,
-//     config = the empty descriptor (application/vnd.oci.empty.v1+json, `{}`, 2 bytes),
-//     layers[0] = the bundle JSON (media type application/vnd.dev.sigstore.bundle.v0.3+json),
-//     subject = the image's descriptor, annotations dev.sigstore.bundle.content=dsse-envelope,
-//     dev.sigstore.bundle.predicateType=https://sigstore.dev/cosign/sign/v1 (and
-//     org.opencontainers.image.created).
-//   bundle: {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":
-//     {"publicKey":{"hint":base64(sha256(DER SPKI))},"tlogEntries":[]...},"dsseEnvelope":{"payload":
-//     base64(in-toto Statement, subject [{"digest":{"sha256":"<hex>"}}], predicateType
-//     https://sigstore.dev/cosign/sign/v1),"payloadType":"application/vnd.in-toto+json",
-//     "signatures":[{"sig":base64(ECDSA over PAE(payloadType, payload))}]}}
+//   cosign asks GET /v2/<repo>/referrers/sha256:<hex>; docker-registry 2.8 answers 404, so it
+//   uses the referrers-tag fallback: tag `sha256-<hex>` (no `.sig`) -> OCI image index whose
+//   manifests[] entry is {mediaType (OCI manifest), size, digest, artifactType
+//   application/vnd.dev.sigstore.bundle.v0.3+json} (no annotations in the entry). On
+//   ReferrersRegistry the API answers 200 and no tag is written.
+//   referrer manifest (pushed by digest): OCI image manifest with top-level artifactType
+//     application/vnd.dev.sigstore.bundle.v0.3+json; config = the empty descriptor
+//     (application/vnd.oci.empty.v1+json, `{}`, 2 bytes; the descriptor also carries that
+//     artifactType); layers[0] = the bundle JSON, same media type; subject = the image's
+//     descriptor {mediaType, size, digest}; annotations dev.sigstore.bundle.content=dsse-envelope,
+//     dev.sigstore.bundle.predicateType=https://sigstore.dev/cosign/sign/v1,
+//     org.opencontainers.image.created.
+//   bundle (protojson: whitespace varies, never compare it textually):
+//     {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
+//      "verificationMaterial":{"publicKey":{"hint":base64(sha256(DER SPKI))}}   <- no tlogEntries
+//      "dsseEnvelope":{"payload":base64(statement),"payloadType":"application/vnd.in-toto+json",
+//                      "signatures":[{"sig":base64(DER ECDSA over PAE(payloadType, statement))}]}}
+//     (no keyid). statement: {"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":
+//     {"sha256":"<hex>"},"annotations":{}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}
+//   `cosign verify` with both formats present reads only the bundle (referrers, then the tag,
+//   then the referrer manifest and the bundle blob); it reads the .sig tag only when it finds no
+//   bundle. A legacy signature left beside a bad bundle does not rescue it.
 //
 // Every function throws std::runtime_error (a Catch2 test then fails with the message) when a tool
 // or the registry fails; sign() puts cosign's stderr in the message.
