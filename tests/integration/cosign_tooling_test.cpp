@@ -231,6 +231,33 @@ TEST_CASE("cosign bundle format on a registry with the OCI referrers API: no tag
   CHECK_FALSE(cs::verify(ep, "team/app@" + otherDigest, key).ok());
 }
 
+TEST_CASE("cosign with registry auth: Basic works, TestRegistry's token realm is refused by cosign", "[cosign]") {
+  if (!cs::available()) return;
+  pt::TempDir keys("podgate-cosign-keys");
+  const cs::Key key = cs::generate_key(keys.path());
+  pt::RegistryOptions options;
+  options.basicAuth = true;
+  pt::TestRegistry basic(options);
+  const std::string ref = "team/app@" + basic.push_image("team/app", "1.0");
+  cs::sign(basic, ref, key, cs::Format::Bundle);
+  const cs::Result r = cs::verify(basic, ref, key);
+  INFO(r.err);
+  CHECK(r.ok());
+  cs::Endpoint anonymous = cs::endpoint(basic);  // without the credentials cosign cannot read the image
+  anonymous.user.clear();
+  anonymous.password.clear();
+  CHECK_FALSE(cs::verify(anonymous, ref, key).ok());
+
+  // go-containerregistry >= v0.21 (cosign's) refuses a bearer realm on a loopback or private IP
+  // literal unless it is the registry's own host:port; TestRegistry's issuer is 127.0.0.1:<other port>.
+  options.basicAuth = false;
+  options.tokenAuth = true;
+  pt::TestRegistry token(options);
+  const std::string tokenRef = "team/app@" + token.push_image("team/app", "1.0");
+  CHECK_THROWS_WITH(cs::sign(token, tokenRef, key, cs::Format::Bundle),
+                    Catch::Contains("realm host \"127.0.0.1\" is a private or link-local address"));
+}
+
 // Needs no cosign: the saved objects hang together as cosign.h describes, checked with OpenSSL,
 // so unit tests can rely on them.
 TEST_CASE("cosign fixtures are one consistent signing of one image", "[cosign]") {

@@ -63,8 +63,7 @@ std::string require_cosign() {
   return bin;
 }
 
-Result run_process(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
-  const std::string what = argv.size() > 1 ? argv[1] : argv[0];
+Result run_process(const std::string& what, std::vector<std::string> argv, std::chrono::milliseconds timeout) {
   Process child(std::move(argv));
   const auto code = child.wait_for(timeout);
   if (!code) throw std::runtime_error("cosign support: " + what + " did not finish in time: " + child.stderr_text());
@@ -125,7 +124,7 @@ Result run_cosign(const Endpoint& registry, const std::vector<std::string>& args
   if (!registry.caFile.empty()) argv.push_back("SSL_CERT_FILE=" + registry.caFile);
   argv.push_back(require_cosign());
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(std::move(argv), 120s);
+  return run_process("cosign " + (args.empty() ? std::string() : args[0]), std::move(argv), 120s);
 }
 
 Key generate_key(const std::string& dir, const std::string& name) {
@@ -138,7 +137,7 @@ Key generate_key(const std::string& dir, const std::string& name) {
 
 Key import_openssl_key(const std::string& dir, const std::string& name) {
   const std::string ecKey = dir + "/" + name + "-openssl.pem";
-  Result gen = run_process({"/usr/bin/openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", ecKey}, 30s);
+  Result gen = run_process("openssl ecparam", {"/usr/bin/openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", ecKey}, 30s);
   if (!gen.ok()) throw std::runtime_error("openssl ecparam failed: " + gen.err);
   const std::string password = random_password();
   Result r = run_cosign(Endpoint{}, {"import-key-pair", "--key", ecKey, "--output-key-prefix", dir + "/" + name, "-y"},

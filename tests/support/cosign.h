@@ -87,7 +87,11 @@ struct Endpoint {
   std::string caFile;    // TLS, verified against this CA; "" with plainHttp
   bool plainHttp = false;
   std::string user, password;  // Basic credentials (a basicAuth or tokenAuth TestRegistry), "" none
-  bool tokenAuth = false;      // the registry wants bearer tokens: cosign only, not the raw helpers
+  // The registry wants bearer tokens: not for the raw helpers below, and cosign refuses
+  // TestRegistry's realm (go-containerregistry >= v0.21 rejects a realm on a loopback or private IP
+  // literal other than the registry's own host:port; the issuer is 127.0.0.1:<another port>). Sign
+  // on a basicAuth or open TestRegistry.
+  bool tokenAuth = false;
 };
 Endpoint endpoint(const TestRegistry& registry);
 
@@ -219,7 +223,7 @@ BundleSignature read_bundle(const Endpoint& registry, const std::string& repo, c
 // Uploads `signature.bundle` as a new referrer manifest (its manifest as the template) whose
 // subject is `subjectDigest`'s descriptor, and makes it the only cosign bundle referring to it:
 // on a registry without the referrers API the tag referrers_tag(subjectDigest) is rewritten to an
-// index listing just it; with the API, a previous bundle referrer of the subject is deleted.
+// index listing just it; with the API, every other referrer of the subject is deleted.
 // A tampered bundle when subjectDigest is the signed image; a bundle moved to another image (the
 // statement inside still names the original) when not. Returns the new referrer manifest's digest.
 std::string write_bundle(const Endpoint& registry, const std::string& repo, const std::string& subjectDigest,

@@ -73,7 +73,11 @@ HttpResult http(const Endpoint& registry, const std::string& method, const std::
     throw std::runtime_error("cosign support: curl " + method + " " + target + " failed: " + curl.stderr_text());
   }
   HttpResult r;
-  r.status = std::stoi(curl.stdout_text());
+  try {
+    r.status = std::stoi(curl.stdout_text());
+  } catch (const std::exception&) {
+    throw std::runtime_error("cosign support: curl " + method + " " + target + " printed no status: " + curl.stdout_text());
+  }
   r.body = read_file(dir.file("body"));
   r.headers = read_file(dir.file("headers"));
   return r;
