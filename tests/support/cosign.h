@@ -147,7 +147,11 @@ struct Result {
 std::string qualified(const Endpoint& registry, const std::string& repoRef);
 
 // `cosign sign` offline (--tlog-upload=false --use-signing-config=false -y; Legacy adds
-// --new-bundle-format=false) of `repoRef` ("repo@sha256:..."), trusting the registry's CA.
+// --new-bundle-format=false; a plainHttp registry --allow-http-registry) of `repoRef`
+// ("repo@sha256:..."). The registry's CA is trusted through SSL_CERT_FILE, which Go reads instead
+// of the system roots, so nothing public (Rekor, Fulcio, TUF) is reachable by accident either
+// (cosign's --registry-cacert would cover the registry alone). cosign prints a deprecation
+// warning for --tlog-upload on stderr; it still works in v3.1.3.
 // `extraArgs` are appended (e.g. {"-a", "team=x"}). Throws with cosign's stderr on failure.
 void sign(const Endpoint& registry, const std::string& repoRef, const Key& key, Format format,
           const std::vector<std::string>& extraArgs = {});
