@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The README's "test" command: installs dependencies, builds, and runs every test:
 #   1. the normal build, then the Release build (-O3, -Werror) of podgate and the unit tests, built
-#      not run (-O3 finds warnings the other types do not); all unit and integration tests (ctest)
+#      not run (-O3 finds warnings the other types do not); the image-trust test tools (cosign,
+#      crane, a referrers-API registry: tests/e2e/build-cosign.sh, built once per machine from the Go
+#      module proxy into .cache/cosign/, exported as PODGATE_COSIGN_BIN etc. for every later step);
+#      all unit and integration tests (ctest)
 #      of the normal build, then the Helm chart checks, then a
 #      real Prometheus scraping podgate under load (every dashboard query must return data), then
 #      the end-to-end suite against a real kube-apiserver (tests/e2e/run.sh; its tools are built
@@ -28,6 +31,12 @@ bash scripts/build.sh default
 # (the integration tests and benchmarks compile the same library code): see README's CI time.
 section "build (Release, -Werror: podgate and the unit tests)"
 bash scripts/build.sh release podgate podgate_unit_tests
+# The cosign integration tests skip (with a WARN) only when these are unset, as for a developer
+# without Go running ctest alone; here they are always set, and a failed build stops the run.
+section "image-trust test tools (cosign, crane)"
+cosign_dir=$(bash tests/e2e/build-cosign.sh | tail -1)
+export PODGATE_COSIGN_BIN="$cosign_dir/cosign" PODGATE_CRANE_BIN="$cosign_dir/crane" \
+  PODGATE_REFERRERS_REGISTRY_BIN="$cosign_dir/referrers-registry"
 section "tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300 | tee "$logs/ctest.log"
 section "Helm chart checks"
