@@ -295,7 +295,11 @@ std::optional<std::vector<Descriptor>> parse_referrers(std::string_view indexJso
   for (const Value& entry : manifests->GetArray()) {
     if (out.size() == kMaxReferrers) break;
     auto d = descriptor_of(entry);
-    if (!d || d->artifactType != kBundleMediaType) continue;
+    // Some registries (go-containerregistry's) list a referrer's artifactType as its config's
+    // media type, the empty descriptor: such entries are candidates too, and the referrer
+    // manifest then says whether it holds a bundle.
+    if (!d || (d->artifactType != kBundleMediaType && d->artifactType != kEmptyMediaType && !d->artifactType.empty()))
+      continue;
     if (!d->predicateType.empty() && d->predicateType != kCosignSignPredicate) continue;  // an attestation
     out.push_back(std::move(*d));
   }

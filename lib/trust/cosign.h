@@ -32,6 +32,7 @@ inline constexpr unsigned kMaxJsonDepth = 32;
 inline constexpr std::string_view kSimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json";
 inline constexpr std::string_view kSignatureAnnotation = "dev.cosignproject.cosign/signature";
 inline constexpr std::string_view kBundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json";
+inline constexpr std::string_view kEmptyMediaType = "application/vnd.oci.empty.v1+json";
 inline constexpr std::string_view kPredicateTypeAnnotation = "dev.sigstore.bundle.predicateType";
 inline constexpr std::string_view kCosignSignPredicate = "https://sigstore.dev/cosign/sign/v1";
 
@@ -89,7 +90,9 @@ Verification verify_signature_layer(const SignatureLayer& layer, std::string_vie
                                     const KeySet& keys);
 
 // The Sigstore bundle referrers listed in an OCI referrers answer (an image index, from the
-// referrers API or the `sha256-<hex>` fallback tag): entries with artifactType kBundleMediaType,
+// referrers API or the `sha256-<hex>` fallback tag): entries with artifactType kBundleMediaType
+// (or the empty config type, or none: registries that derive it from the config; the referrer
+// manifest then tells),
 // at most kMaxReferrers, skipping those whose predicateType annotation names something other
 // than a cosign signature. nullopt with `why` when the text is not an index.
 std::optional<std::vector<Descriptor>> parse_referrers(std::string_view indexJson, std::string* why = nullptr);

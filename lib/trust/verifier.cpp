@@ -105,8 +105,10 @@ class Lookup : public std::enable_shared_from_this<Lookup> {
     });
   }
 
+  // A candidate the index did not call a bundle (kEmptyMediaType, none) that is not one is
+  // another artifact: skipped without a word.
   void skip_bundle(std::size_t i, std::string reason) {
-    reasons_.push_back(std::move(reason));
+    if (bundles_[i].artifactType == kBundleMediaType) reasons_.push_back(std::move(reason));
     next_bundle(i + 1);
   }
 

@@ -301,6 +301,12 @@ TEST_CASE("A referrers index yields the cosign signature bundles only", "[trust]
   CHECK(found->at(0).predicateType == kCosignSignPredicate);
   CHECK(found->at(1).size == 77);
   CHECK(parse_referrers(R"({"manifests":[]})")->empty());
+  // go-containerregistry's referrers API names a referrer's artifactType after its config (the
+  // empty descriptor): a candidate, whose manifest then tells whether it holds a bundle.
+  const auto derived = parse_referrers(R"({"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",
+      "artifactType":"application/vnd.oci.empty.v1+json","digest":")" + kDigest + R"(","size":9}]})");
+  REQUIRE(derived);
+  CHECK(derived->size() == 1);
   CHECK_FALSE(parse_referrers(R"({"layers":[]})", &why));
   CHECK_THAT(why, Catch::Contains("not an image index"));
 
