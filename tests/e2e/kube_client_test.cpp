@@ -22,6 +22,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -639,7 +640,11 @@ TEST_CASE("429 from API Priority and Fairness and Retry-After retries") {
   CHECK(statuses[429] > 0);
   CHECK(statuses[200] > 0);
   for (auto [s, n] : statuses) CHECK((s == 200 || s == 429 || n == 0));
-  for (const auto& v : retryAfter) CHECK(v == "1");
+  // APF answers whole seconds; 1 normally, more when its queues are longer (it was 2 under ASan).
+  for (const auto& v : retryAfter) {
+    INFO("Retry-After: " << v);
+    CHECK((!v.empty() && v.size() <= 2 && std::all_of(v.begin(), v.end(), ::isdigit) && std::stoi(v) >= 1));
+  }
 
   // With client-go's 10 retries on Retry-After, every request gets through.
   ClientOptions patient = unlimited();
