@@ -192,8 +192,9 @@ Command add_version(CLI::App& app) {
 int main(int argc, char** argv) {
   CLI::App app{
       "podgate: a Kubernetes validating admission webhook that refuses privileged containers,\n"
-      "container-runtime socket mounts, and untrusted, blocked, missing, unscanned, vulnerable or\n"
-      "malicious images (resolved to digests, judged by the scan cache).\n"
+      "container-runtime socket mounts, and untrusted, blocked, missing, unsigned, unscanned,\n"
+      "vulnerable or malicious images (resolved to digests, judged by the scan cache and cosign\n"
+      "signatures; optionally pinned to those digests by /mutate).\n"
       "Docs: docs/configuration.md, docs/operations.md"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("podgate ") + podgate::kVersion);

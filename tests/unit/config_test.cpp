@@ -286,7 +286,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
       {"rules:\n  runtimeSockets:\n    extrapaths: []\n",
        "podgate.yaml: rules.runtimeSockets.extrapaths: unknown key (expected one of: action, paths, extraPaths, "
        "denyAllHostPaths, allowedHostPaths)"},
-      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest, pinDigests, scan)"},
+      {"rules:\n  images:\n    registries: []\n", "podgate.yaml: rules.images.registries: unknown key (expected one of: action, resolve, onResolveError, trustedRegistries, blocked, requireDigest, pinDigests, scan, signatures)"},
       {"server:\n  port: 8443\n",
        "podgate.yaml: server.port: unknown key (expected one of: listen, metricsListen, threads, shutdownGracePeriod, "
        "defaultReviewTimeout, tls, limits)"},
@@ -722,7 +722,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 89);
+    CHECK(keys.size() == 90);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -1091,4 +1091,39 @@ TEST_CASE("rules.images.resolve: pull secrets read from the cluster", "[config]"
         prefix + "pullSecretTTL: expected a duration such as \"10s\", \"500ms\" or \"1m30s\", got \"60\"");
   CHECK(error_of("rules: {images: {resolve: {pullSecretTTL: 1500us}}}") ==
         prefix + "pullSecretTTL: must be a whole number of milliseconds, got \"1500us\"");
+}
+
+TEST_CASE("image rules: signature entries are normalised like references, and incomplete ones refused", "[config]") {
+  const Config c = parse(R"(
+rules:
+  images:
+    action: deny
+    signatures:
+      - images: ["nginx", "acme/*", "GHCR.io/Acme/**", "index.docker.io/team/app", "**/base"]
+        keys: ["/etc/podgate/cosign.pub", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"]
+      - images: ["*/x/*"]
+        keys: ["/k.pub"]
+        action: warn
+)");
+  const auto& s = c.rules.images.signatures;
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].images == std::vector<std::string>{"docker.io/library/nginx", "docker.io/acme/*", "ghcr.io/acme/**",
+                                                "docker.io/team/app", "**/base"});
+  CHECK(s[0].action == podgate::config::Action::Deny);
+  CHECK(s[0].keys.size() == 2);
+  CHECK(s[1].images == std::vector<std::string>{"*/x/*"});
+  CHECK(s[1].action == podgate::config::Action::Warn);
+  // Rendered and read back unchanged.
+  CHECK(parse(podgate::config::to_yaml(c)) == c);
+
+  CHECK_THAT(error_of("rules: {images: {signatures: [{images: [\"a/b:1.0\"], keys: [\"/k\"]}]}}"),
+             Catch::Matchers::Contains("without a tag or digest"));
+  CHECK_THAT(error_of("rules: {images: {signatures: [{images: [\"a/b\"], keys: [\"k.pub\"]}]}}"),
+             Catch::Matchers::Contains("absolute path to a PEM public key file or the PEM text"));
+  CHECK_THAT(error_of("rules: {images: {signatures: [{images: [\"a/b\"]}]}}"),
+             Catch::Matchers::Contains("rules.images.signatures[0].keys: needs at least one public key"));
+  CHECK_THAT(error_of("rules: {images: {signatures: [{keys: [\"/k\"]}]}}"),
+             Catch::Matchers::Contains("needs at least one image pattern"));
+  CHECK_THAT(error_of("rules: {images: {signatures: [{images: [\"a\"], keys: [\"/k\"], action: off}]}}"),
+             Catch::Matchers::Contains("deny"));
 }
