@@ -435,3 +435,26 @@ TEST_CASE("bench: cold and warm resolution, and 8 uncached images against 1", "[
   std::printf("%s", report.c_str());
   CHECK(c8.p50 > 0);
 }
+
+TEST_CASE("serve: an image pinned to an index digest is fetched, and a blocked platform of it is denied", "[images][binary]") {
+  pt::TestRegistry reg;
+  const auto index = reg.push_index("team/multi", "2");
+  const std::string arm = index.children.at(1).second;
+  const std::string pinned = reg.host() + "/team/multi@" + index.digest;
+  // The block list names one platform's digest: only the index's children reveal it.
+  Served served(images_config(reg, "    blocked: [\"" + arm + "\"]\n"));
+  auto r = served.validate(pt::pod_review_with_images("pinned-index", {pinned}));
+  REQUIRE(r.status == 200);
+  INFO(r.body);
+  CHECK(pt::contains(r.body, "\"allowed\":false"));
+  CHECK(pt::contains(r.body, "which is blocked (" + arm + ")"));
+  CHECK(reg.manifest_requests("team/multi", index.digest) >= 1);
+
+  // Without digest entries in the block list (and the scan rule off), a pinned image is judged by
+  // its digest alone: the registry is not asked.
+  Served plain(images_config(reg));
+  const std::string solo = reg.push_image("team/solo", "1");
+  auto ok = plain.validate(pt::pod_review_with_images("pinned-solo", {reg.host() + "/team/solo@" + solo}));
+  CHECK(pt::contains(ok.body, "\"allowed\":true"));
+  CHECK(reg.manifest_requests("team/solo", solo) == 0);
+}
