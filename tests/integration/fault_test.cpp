@@ -573,8 +573,12 @@ TEST_CASE("fault: a full disk fails scan imports with a clear error, and admissi
   }
   const std::string token = "fault-t0ken-0123456789abcdef0123456789";
   pt::write_file(dir.file("token"), token);
-  const std::string config = "rules:\n  images:\n    action: deny\n"
+  // The images are pinned at a registry that does not exist: with the scan rule on podgate asks it
+  // for an index's platforms, and onResolveError allow judges each by its own digest (this case is
+  // about the disk, not the registry).
+  const std::string config = "rules:\n  images:\n    action: deny\n    onResolveError: allow\n"
                              "    scan: {action: deny, severityThreshold: CRITICAL, onUnscanned: deny}\n"
+                             "registries:\n  - {host: \"registry.example.com\", plainHTTP: true}\n"
                              "scans:\n  database: \"" + disk.path + "/scans.db\"\n  apiTokenFile: \"" +
                              dir.file("token") + "\"\n";
   pt::write_file(dir.file("podgate.yaml"), config);
