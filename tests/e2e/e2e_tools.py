@@ -2,8 +2,10 @@
 """Small helpers for tests/e2e/run.sh, where bash alone would be fragile.
 
   free-ports N                      print N free loopback TCP ports, one per line
-  webhook-config RENDERED URL CA    from `helm template` output, print the chart's
-                                    ValidatingWebhookConfiguration with each webhook's
+  webhook-config RENDERED URL CA [KIND]
+                                    from `helm template` output, print the chart's
+                                    ValidatingWebhookConfiguration (or KIND, e.g.
+                                    MutatingWebhookConfiguration) with each webhook's
                                     clientConfig.service replaced by url URL/<path> and caBundle CA
                                     (base64 of a PEM file); the rest is exactly what the chart renders
   push-image REGISTRY REPO TAG SEED push a tiny, unique OCI image (one gzip layer) to a real registry
@@ -27,6 +29,10 @@
   policy-report FILE RULE RESULT    exit 0 when the PolicyReport in FILE has a RULE result RESULT
                                     (RESULT "none": no fail or warn of RULE); print the summary
   ready-state URL CA                print "<HTTP status> <body>" of URL (/readyz), or "error <why>"
+  audit-annotations LOG RESOURCE NAMESPACE NAME
+                                    print, as JSON, the podgate annotations (keys with "podgate.io/")
+                                    of the apiserver's ResponseComplete audit event for the create of
+                                    RESOURCE NAMESPACE/NAME in the audit LOG; exit 1 if none yet
   vulnerability-report NAMESPACE NAME REGISTRY REPOSITORY TAG DIGEST [CVE SEVERITY PKG FIXED]...
                                     print a Trivy Operator VulnerabilityReport (aquasecurity.github.io/
                                     v1alpha1) as the operator writes it (trivy-operator.md)
@@ -61,12 +67,12 @@ def free_ports(n):
         s.close()
 
 
-def webhook_config(rendered_path, base_url, ca_path):
+def webhook_config(rendered_path, base_url, ca_path, kind="ValidatingWebhookConfiguration"):
     with open(rendered_path) as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
-    configs = [d for d in docs if d.get("kind") == "ValidatingWebhookConfiguration"]
+    configs = [d for d in docs if d.get("kind") == kind]
     if len(configs) != 1:
-        sys.exit(f"webhook-config: expected one ValidatingWebhookConfiguration, found {len(configs)}")
+        sys.exit(f"webhook-config: expected one {kind}, found {len(configs)}")
     config = configs[0]
     with open(ca_path, "rb") as f:
         ca_bundle = base64.b64encode(f.read()).decode()
@@ -262,6 +268,21 @@ def vulnerability_report(namespace, name, registry, repository, tag, digest, fin
     }))
 
 
+def audit_annotations(log_path, resource, namespace, name):
+    with open(log_path) as f:
+        for line in f:
+            event = json.loads(line)
+            ref = event.get("objectRef", {})
+            if (event.get("stage") == "ResponseComplete" and event.get("verb") == "create"
+                    and ref.get("resource") == resource and not ref.get("subresource")
+                    and ref.get("namespace") == namespace and ref.get("name") == name):
+                found = {k: v for k, v in event.get("annotations", {}).items() if "podgate.io/" in k}
+                if found:
+                    print(json.dumps(found))
+                    return
+    sys.exit(1)
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -288,6 +309,8 @@ def main(argv):
         until_review(*args)
     elif cmd == "ready-state":
         ready_state(*args)
+    elif cmd == "audit-annotations":
+        audit_annotations(*args)
     elif cmd == "vulnerability-report":
         vulnerability_report(*args[:6], args[6:])
     else:

@@ -8,6 +8,7 @@
 #   3. starts etcd, kube-apiserver (with an audit log), a docker-registry and podgate
 #   4. registers the ValidatingWebhookConfiguration rendered from the Helm chart, with clientConfig
 #      switched to https://127.0.0.1:<port>/... and the test CA as caBundle
+#      (and, for the digest-pinning cases in pin_cases.sh, the chart's MutatingWebhookConfiguration)
 #   5. waits until the webhook answers, runs the cases, and prints "N passed, N failed"
 #
 # Usage: tests/e2e/run.sh            (exit 0 only if every case passed)
@@ -121,8 +122,9 @@ mode: enforce
 rules:
   images:
     action: deny
-    resolve: {timeout: 3s}
+    resolve: {timeout: 3s, cacheTTL: 2s}  # short: the pin cases re-push a tag (pin_cases.sh)
     scan: {action: deny, severityThreshold: HIGH, onUnscanned: deny}
+    pinDigests: true  # /mutate; its webhook is registered for the namespace e2e-pin only
 registries:
   - {host: "$registry", plainHTTP: true}
 scans: {database: "$work/scans.db"}
@@ -151,6 +153,11 @@ start_podgate
   --set labelGuard.enabled=true > "$work/chart.yaml" || die "helm template failed"
 python3 "$here/e2e_tools.py" webhook-config "$work/chart.yaml" "https://127.0.0.1:$podgate_port" \
   "$pki/webhook-ca.crt" > "$work/webhook.yaml" || die "could not extract the webhook configuration"
+# With digest pinning on, the chart adds its MutatingWebhookConfiguration (pin_cases.sh registers it).
+"$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+  --set tls.existingSecret=podgate-tls --set-string tls.caBundle="$(base64 -w0 "$pki/webhook-ca.crt")" \
+  --set config.rules.images.action=deny --set config.rules.images.pinDigests=true > "$work/chart-pin.yaml" ||
+  die "helm template with pinDigests failed"
 
 k create namespace podgate >/dev/null
 k create namespace e2e-enforce >/dev/null
@@ -456,6 +463,9 @@ run_case "image that does not exist is refused as not found" case_image_missing
 run_case "whole chart passes a server-side dry run" case_chart_accepted
 run_case "serving certificate rotates with no failed call" case_certificate_rotation
 run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case_failure_policy
+
+# ---- digest pinning: the chart's MutatingWebhookConfiguration calls podgate's /mutate --------------
+. "$here/pin_cases.sh"
 
 # ---- the shared scan state: two podgate replicas on ImageScans (scans.store: kubernetes) ----------
 # Replicas A and B are not the apiserver's webhook: the cases post reviews to each directly, so they
