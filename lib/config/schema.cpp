@@ -156,6 +156,15 @@ std::string normalize_trusted_entry(const std::string& entry) {
   return util::ascii_lowercase(parsed.reference->domain) + "/" + path.substr(0, path.size() - std::string_view("probe").size());
 }
 
+namespace {
+// A pattern's first segment names a registry as `docker pull` reads one (a '.', a ':' or
+// "localhost"), or any registry ("*", "**").
+bool names_registry(const std::string& first) {
+  return first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost" ||
+         first == "*" || first == "**";
+}
+}  // namespace
+
 // signatures[].images pattern -> a glob over normalised repositories: lower case, and docker.io's
 // rules for a pattern that names no registry ("nginx" -> "docker.io/library/nginx", "acme/*" ->
 // "docker.io/acme/*"), as `docker pull` reads a reference. A first segment of "*" or "**" stays:
@@ -173,10 +182,7 @@ std::string normalize_repository_pattern(const std::string& entry) {
     throw std::invalid_argument("expected a repository pattern such as \"ghcr.io/acme/*\", got " + quoted(entry));
   const auto slash = text.find('/');
   const std::string first = text.substr(0, slash);
-  const bool domain = slash != std::string::npos &&
-                      (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
-                       first == "localhost" || first == "*" || first == "**");
-  if (domain) return fold_docker_hub(first) + text.substr(slash);
+  if (slash != std::string::npos && names_registry(first)) return fold_docker_hub(first) + text.substr(slash);
   if (slash == std::string::npos && text != "**") return "docker.io/library/" + text;
   return "docker.io/" + text;
 }
