@@ -71,6 +71,8 @@ PODGATE_METRICS = {
     "podgate_image_digest_cache_lookups_total",
     "podgate_image_digest_cache_entries",
     "podgate_image_resolve_failures_total",
+    "podgate_image_signature_checks_total",
+    "podgate_image_signature_cache_lookups_total",
     "podgate_image_digest_pins_total",
     "podgate_admission_mutations_total",
     "podgate_pull_secret_reads_total",
