@@ -4,8 +4,8 @@
 #
 #   1. warm: wrk on POST /validate of a Pod whose one image (pinned by digest) is signed, so its
 #      signature verdict is cached after the first review: `podgate serve` with a signatures rule
-#      covering it ("on"), then the same config without `signatures` ("off"), then "on" again (so
-#      drift shows). The images are pinned by digest, so with "off" podgate asks the registry
+#      covering it ("on"), then the same config without `signatures` ("off"), alternated
+#      WARM_ROUNDS times (so drift shows); req/s, latency and podgate's CPU per review. The images are pinned by digest, so with "off" podgate asks the registry
 #      nothing: the difference is the signature check and its cache hit alone.
 #   2. cold: one review of a Pod with 8 distinct signed images against one of a Pod with 1, each
 #      image never seen before (every review names fresh images: each is a signature-cache miss,
@@ -23,13 +23,15 @@
 # (the `.sig` tag).
 #
 # Usage: bench/signatures.sh [WRK_SECONDS] [CONNECTIONS] [REPS] [DELAY_MS]    (defaults 10 32 11 50)
-# Env:   BUILD_DIR (default build; built with scripts/build.sh if missing), FORMAT (default bundle)
+# Env:   BUILD_DIR (default build; built with scripts/build.sh if missing), FORMAT (default bundle),
+#        WARM_ROUNDS (default 3: on, off, on, off, on, off; podgate restarted for each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-10}
 conns=${2:-32}
 reps=${3:-11}
+warm_rounds=${WARM_ROUNDS:-3}
 delay=${4:-50}
 format=${FORMAT:-bundle}
 build_dir=${BUILD_DIR:-build}
@@ -151,10 +153,14 @@ expect() {  # want image...
 metric() {  # name{labels}: its value from /metrics, 0 when absent
   curl -s "http://127.0.0.1:$serve_metrics/metrics" | awk -v m="$1" '$1 == m {v = $2} END {print v + 0}'
 }
-measure() {  # label: wrk against the running podgate (after one review and 2 s of warm-up)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+measure() {  # label: wrk against the running podgate (after 2 s of warm-up); RESULT line + cpu_us
   BODY_FILE="$work/warm.json" wrk -t2 -c"$conns" -d2s -s bench/wrk/post.lua "https://127.0.0.1:$serve_port/validate" >/dev/null
-  BODY_FILE="$work/warm.json" wrk -t2 -c"$conns" -d"${seconds}s" -s bench/wrk/post.lua \
-    "https://127.0.0.1:$serve_port/validate" | grep '^RESULT' | sed "s/^RESULT/$1/"
+  local before line
+  before=$(cpu_ticks "${pids[podgate]}")
+  line=$(BODY_FILE="$work/warm.json" wrk -t2 -c"$conns" -d"${seconds}s" -s bench/wrk/post.lua \
+    "https://127.0.0.1:$serve_port/validate" | grep '^RESULT' | sed "s/^RESULT/$1/")
+  echo "$line cpu_us=$(( ($(cpu_ticks "${pids[podgate]}") - before) * 1000000 / $(getconf CLK_TCK) ))"
 }
 
 echo "# bench/signatures.sh $seconds $conns $reps   FORMAT=$format   $(date -u '+%Y-%m-%d %H:%M UTC')  commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -164,35 +170,42 @@ printf '# cosign signed %d images in %.1f s (one invocation, %s format)\n' "$sig
 
 # ---- 1. warm ----
 lines=()
-for config in on off on; do
-  serve "$work/$config.yaml"
-  expect allowed "$warm_image"
-  if [ "$config" = on ]; then
-    expect denied "$unsigned_image"   # the rule is really applied
-    misses=$(metric 'podgate_image_signature_cache_lookups_total{result="miss"}')
-  else
-    expect allowed "$unsigned_image"
-  fi
-  lines+=("$(measure "$config")")
-  if [ "$config" = on ]; then
-    after=$(metric 'podgate_image_signature_cache_lookups_total{result="miss"}')
-    hits=$(metric 'podgate_image_signature_cache_lookups_total{result="hit"}')
-    echo "# signatures on: cache misses before wrk $misses, after $after; hits $hits"
-  fi
-  stop_process podgate
+for round in $(seq "$warm_rounds"); do
+  for config in on off; do
+    serve "$work/$config.yaml"
+    expect allowed "$warm_image"
+    if [ "$config" = on ]; then
+      expect denied "$unsigned_image"   # the rule is really applied
+      misses=$(metric 'podgate_image_signature_cache_lookups_total{result="miss"}')
+    else
+      expect allowed "$unsigned_image"
+    fi
+    lines+=("$(measure "$config")")
+    if [ "$config" = on ]; then
+      echo "# round $round, signatures on: signature-cache misses before wrk $misses, after" \
+        "$(metric 'podgate_image_signature_cache_lookups_total{result="miss"}'); hits" \
+        "$(metric 'podgate_image_signature_cache_lookups_total{result="hit"}')"
+    fi
+    stop_process podgate
+  done
 done
 echo
-echo "## 1. warm: wrk -t2 -c$conns -d${seconds}s, one signed image pinned by digest, TLS keep-alive"
+echo "## 1. warm: wrk -t2 -c$conns -d${seconds}s, one signed image pinned by digest, TLS keep-alive, on/off alternated $warm_rounds times"
+echo "(cpu_us/review: podgate's user+system CPU during the wrk run / requests; unlike req/s, other load on the machine barely moves it)"
 printf '%s\n' "${lines[@]}" | awk '
   { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } name[NR] = $1 }
   END {
-    printf "%-14s %10s %9s %9s %9s %7s\n", "signatures", "req/s", "p50_ms", "p99_ms", "p99.9_ms", "errors"
+    printf "%-12s %10s %9s %9s %9s %7s %15s\n", "signatures", "req/s", "p50_ms", "p99_ms", "p99.9_ms", "errors", "cpu_us/review"
     for (n = 1; n <= NR; n++) {
-      rps[n] = v[n, "requests"] / (v[n, "duration_us"] / 1e6)
-      printf "%-14s %10.0f %9.3f %9.3f %9.3f %7d\n", name[n] (n == 3 ? " (again)" : ""), rps[n],
-             v[n, "p50_us"] / 1000, v[n, "p99_us"] / 1000, v[n, "p999_us"] / 1000, v[n, "errors"]
+      rps = v[n, "requests"] / (v[n, "duration_us"] / 1e6); cpu = v[n, "cpu_us"] / v[n, "requests"]
+      printf "%-12s %10.0f %9.3f %9.3f %9.3f %7d %15.1f\n", name[n], rps, v[n, "p50_us"] / 1000, v[n, "p99_us"] / 1000,
+             v[n, "p999_us"] / 1000, v[n, "errors"], cpu
+      sum_rps[name[n]] += rps; sum_cpu[name[n]] += cpu; sum_p50[name[n]] += v[n, "p50_us"]; k[name[n]]++
     }
-    printf "ratio on/off req/s: %.2f (first on), %.2f (second on)\n", rps[1] / rps[2], rps[3] / rps[2]
+    for (s in k) { m_rps[s] = sum_rps[s] / k[s]; m_cpu[s] = sum_cpu[s] / k[s]; m_p50[s] = sum_p50[s] / k[s] / 1000 }
+    printf "mean on:  %.0f req/s, p50 %.3f ms, %.1f cpu_us/review\n", m_rps["on"], m_p50["on"], m_cpu["on"]
+    printf "mean off: %.0f req/s, p50 %.3f ms, %.1f cpu_us/review\n", m_rps["off"], m_p50["off"], m_cpu["off"]
+    printf "ratio on/off: req/s %.2f, cpu per review %.2f\n", m_rps["on"] / m_rps["off"], m_cpu["on"] / m_cpu["off"]
   }'
 
 # ---- 2. cold ----
