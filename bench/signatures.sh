@@ -263,7 +263,7 @@ proxy="127.0.0.1:$(free_port)"
 start proxy "$work/proxy.log" python3 bench/delay_proxy.py "${proxy#*:}" 127.0.0.1 "${registry#*:}" "$delay"
 python3 tests/e2e/e2e_tools.py wait-http "http://$proxy/v2/" 30
 sed -e "s#\"$registry/#\"$proxy/#" -e "s#host: \"$registry\"#host: \"$proxy\"#" "$work/on.yaml" > "$work/delayed.yaml"
-grep -qE "$registry[/\"]" "$work/delayed.yaml" && { echo "delayed.yaml still names $registry" >&2; exit 1; }
+grep -qE "${registry}[/\"]" "$work/delayed.yaml" && { echo "delayed.yaml still names $registry" >&2; exit 1; }
 delayed_openers=("${delayed_opener_images[@]/#$registry/$proxy}")
 delayed_cold=("${delayed_cold_images[@]/#$registry/$proxy}")
 cold "registry behind delay_proxy.py, +$delay ms per response chunk" "$work/delayed.yaml" delayed_openers delayed_cold
