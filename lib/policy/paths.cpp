@@ -90,6 +90,11 @@ bool inside_pattern(std::string_view path, std::string_view pattern) {
 // Simulates the pattern as an NFA over token positions: O(len(pattern) * len(text)) in every case,
 // so patterns such as "*a*a*a*a*b" cannot make matching exponential.
 bool glob_match(std::string_view pattern, std::string_view text) {
+  // Most calls are settled by the literal text before the first wildcard, without building the
+  // automaton (it allocates, and runs for every image of every review).
+  const std::size_t wild = pattern.find_first_of("*?");
+  if (wild == std::string_view::npos) return pattern == text;
+  if (text.substr(0, wild) != pattern.substr(0, wild)) return false;
   enum class Token : unsigned char { Literal, AnyOne, Star, DoubleStar };
   struct Step {
     Token token;
