@@ -1,6 +1,8 @@
 // Host path normalisation, component-wise containment and the image glob. Pure string functions.
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <vector>
 
 #include "policy/policy.h"
@@ -87,43 +89,24 @@ bool inside_pattern(std::string_view path, std::string_view pattern) {
   return p == Prefix::PatternFirst || p == Prefix::Both;
 }
 
-// Simulates the pattern as an NFA over token positions: O(len(pattern) * len(text)) in every case,
-// so patterns such as "*a*a*a*a*b" cannot make matching exponential.
-bool glob_match(std::string_view pattern, std::string_view text) {
-  // Most calls are settled by the literal text before the first wildcard, without building the
-  // automaton (it allocates, and runs for every image of every review).
-  const std::size_t wild = pattern.find_first_of("*?");
-  if (wild == std::string_view::npos) return pattern == text;
-  if (text.substr(0, wild) != pattern.substr(0, wild)) return false;
-  enum class Token : unsigned char { Literal, AnyOne, Star, DoubleStar };
-  struct Step {
-    Token token;
-    char literal;
-  };
-  std::vector<Step> steps;
-  steps.reserve(pattern.size());
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '*') {
-      if (i + 1 < pattern.size() && pattern[i + 1] == '*') {
-        steps.push_back({Token::DoubleStar, 0});
-        while (i + 1 < pattern.size() && pattern[i + 1] == '*') ++i;  // "***" is "**"
-      } else {
-        steps.push_back({Token::Star, 0});
-      }
-    } else if (pattern[i] == '?') {
-      steps.push_back({Token::AnyOne, 0});
-    } else {
-      steps.push_back({Token::Literal, pattern[i]});
-    }
-  }
+namespace {
 
+enum class GlobToken : unsigned char { Literal, AnyOne, Star, DoubleStar };
+struct GlobStep {
+  GlobToken token;
+  char literal;
+};
+
+// The automaton over `steps` (from glob_match), with state buffers of steps.size() + 1 bytes
+// each. Stars may match nothing: a live state on a star also makes the state after it live.
+bool run_glob(std::span<const GlobStep> steps, std::string_view text, std::span<unsigned char> current,
+              std::span<unsigned char> next) {
   const std::size_t n = steps.size();
-  std::vector<unsigned char> current(n + 1, 0), next(n + 1, 0);
-  // Stars may match nothing: a live state on a star also makes the state after it live.
-  auto close = [&](std::vector<unsigned char>& states) {
+  auto close = [&](std::span<unsigned char> states) {
     for (std::size_t i = 0; i < n; ++i)
-      if (states[i] && (steps[i].token == Token::Star || steps[i].token == Token::DoubleStar)) states[i + 1] = 1;
+      if (states[i] && (steps[i].token == GlobToken::Star || steps[i].token == GlobToken::DoubleStar)) states[i + 1] = 1;
   };
+  std::fill(current.begin(), current.end(), 0);
   current[0] = 1;
   close(current);
   for (const char c : text) {
@@ -132,25 +115,64 @@ bool glob_match(std::string_view pattern, std::string_view text) {
     for (std::size_t i = 0; i < n; ++i) {
       if (!current[i]) continue;
       switch (steps[i].token) {
-        case Token::Literal:
+        case GlobToken::Literal:
           if (steps[i].literal == c) next[i + 1] = alive = true;
           break;
-        case Token::AnyOne:
+        case GlobToken::AnyOne:
           if (c != '/') next[i + 1] = alive = true;
           break;
-        case Token::Star:
+        case GlobToken::Star:
           if (c != '/') next[i] = alive = true;
           break;
-        case Token::DoubleStar:
+        case GlobToken::DoubleStar:
           next[i] = alive = true;
           break;
       }
     }
     if (!alive) return false;
     close(next);
-    current.swap(next);
+    std::swap(current, next);
   }
   return current[n] != 0;
+}
+
+}  // namespace
+
+// Simulates the pattern as an NFA over token positions: O(len(pattern) * len(text)) in every case,
+// so patterns such as "*a*a*a*a*b" cannot make matching exponential.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // Most calls are settled by the literal text before the first wildcard, without the automaton.
+  const std::size_t wild = pattern.find_first_of("*?");
+  if (wild == std::string_view::npos) return pattern == text;
+  if (text.substr(0, wild) != pattern.substr(0, wild)) return false;
+  // Patterns of a usual size run on the stack: this runs for every image of every review.
+  constexpr std::size_t kStack = 128;
+  std::array<GlobStep, kStack> stackSteps;
+  std::vector<GlobStep> heapSteps;
+  if (pattern.size() > kStack) heapSteps.resize(pattern.size());
+  const std::span<GlobStep> slots = pattern.size() > kStack ? std::span<GlobStep>(heapSteps) : std::span<GlobStep>(stackSteps);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '*') {
+      if (i + 1 < pattern.size() && pattern[i + 1] == '*') {
+        slots[n++] = {GlobToken::DoubleStar, 0};
+        while (i + 1 < pattern.size() && pattern[i + 1] == '*') ++i;  // "***" is "**"
+      } else {
+        slots[n++] = {GlobToken::Star, 0};
+      }
+    } else if (pattern[i] == '?') {
+      slots[n++] = {GlobToken::AnyOne, 0};
+    } else {
+      slots[n++] = {GlobToken::Literal, pattern[i]};
+    }
+  }
+  const std::span<const GlobStep> steps = slots.first(n);
+  if (n < kStack) {
+    std::array<unsigned char, kStack> current, next;
+    return run_glob(steps, text, std::span(current).first(n + 1), std::span(next).first(n + 1));
+  }
+  std::vector<unsigned char> current(n + 1), next(n + 1);
+  return run_glob(steps, text, current, next);
 }
 
 }  // namespace podgate::policy

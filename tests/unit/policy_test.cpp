@@ -141,6 +141,21 @@ TEST_CASE("glob_match stays fast on adversarial patterns", "[policy][glob]") {
   CHECK(elapsed < std::chrono::seconds(1));
 }
 
+TEST_CASE("glob_match: patterns longer than its stack buffer match as short ones do", "[policy][glob]") {
+  // 128 steps fit the stack; these take the heap path, with and without a wildcard in front.
+  const std::string segment(150, 'x');
+  const std::string text = "registry.example/" + segment + "/app";
+  CHECK(glob_match("registry.example/" + segment + "/*", text));
+  CHECK(glob_match("*/" + segment + "/app", text));
+  CHECK(glob_match("**" + segment + "**", text));
+  CHECK_FALSE(glob_match("*/" + segment + "y/app", text));
+  CHECK_FALSE(glob_match("registry.example/" + segment + "/*/x", text));
+  // Exactly at the boundary: a 127-character literal prefix and one star.
+  const std::string prefix(127, 'p');
+  CHECK(glob_match(prefix + "*", prefix + "tail"));
+  CHECK_FALSE(glob_match(prefix + "*", prefix + "ta/il"));
+}
+
 TEST_CASE("the Evaluator normalises configured paths once", "[policy]") {
   config::Config cfg;
   cfg.rules.runtimeSockets.paths = {"/var/run/custom.sock", "/run/custom.sock", "relative.sock"};
