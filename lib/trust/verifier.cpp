@@ -49,8 +49,9 @@ class Lookup : public std::enable_shared_from_this<Lookup> {
   void start() {
     auto self = shared_from_this();
     get({"referrers/" + digest_, kIndexAccept, kMaxManifestBytes, ""}, [self](Fetched f) {
-      // A registry without the referrers API answers 404: the referrers tag stands in for it.
-      if (f.failure == Failure::NotFound) return self->referrers_tag();
+      // A registry without the referrers API answers 404 (the OCI spec), some 400 or 405 (read as
+      // BadResponse): the referrers tag stands in for it, as cosign's client falls back too.
+      if (f.failure == Failure::NotFound || f.failure == Failure::BadResponse) return self->referrers_tag();
       if (!f.ok()) return self->fail(f);
       self->bundles_from_index(f.body, "the referrers API");
     });
