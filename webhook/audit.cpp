@@ -61,6 +61,7 @@ int audit(const std::string& config_path, const std::string& namespace_, const s
   inputs.evaluator = &evaluator;
   inputs.images = sources->images.get();
   inputs.scans = sources->scans.get();
+  inputs.signatures = sources->signatures.get();
   inputs.resolveTimeout = cfg.rules.images.resolve.timeout;
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const auto findings = audit::audit_pods(*client, inputs, pods, now);

@@ -261,6 +261,7 @@ Audit open_audit(const config::Config& cfg, policy::Reviewer& reviewer, const Sc
   audit::AuditSources sources;
   sources.evaluator = [&reviewer] { return reviewer.evaluator(); };
   sources.images = [&reviewer] { return reviewer.image_resolver(); };
+  sources.signatures = [&reviewer] { return reviewer.signature_verifier(); };
   sources.scans = scans.store;
   sources.ledger = ledger;
   auto auditor = std::make_unique<audit::Auditor>(*cluster, cfg.audit, cfg.exemptions.namespaces, std::move(sources),

@@ -125,10 +125,12 @@ struct Auditor::Impl {
     wake.notify_one();
   }
 
-  JudgeInputs inputs(const policy::Evaluator& evaluator, registry::DigestCache* images) const {
+  JudgeInputs inputs(const policy::Evaluator& evaluator, registry::DigestCache* images,
+                     trust::SignatureVerifier* signatures) const {
     JudgeInputs in;
     in.evaluator = &evaluator;
     in.images = images;
+    in.signatures = signatures;
     in.scans = sources.scans.get();
     in.ledger = sources.ledger.get();
     in.resolveTimeout = evaluator.config().rules.images.resolve.timeout;
@@ -161,9 +163,10 @@ struct Auditor::Impl {
     const auto evaluator = sources.evaluator();
     if (!evaluator) return;
     const auto images = sources.images ? sources.images() : nullptr;
+    const auto signatures = sources.signatures ? sources.signatures() : nullptr;
     PodState state;
     state.workload = owners.resolve(*pod);
-    state.findings = judge_pod(inputs(*evaluator, images.get()), *pod, unix_now());
+    state.findings = judge_pod(inputs(*evaluator, images.get(), signatures.get()), *pod, unix_now());
     for (const std::string& digest : state.findings.digests) podsByDigest[digest].insert(key);
     Workload& w = workloads[state.workload.uid];
     w.ref = state.workload;

@@ -33,6 +33,7 @@ struct AuditSources {
   std::function<std::shared_ptr<registry::DigestCache>()> images;  // may return null
   std::shared_ptr<scan::Store> scans;                              // may be null (scan rule off)
   std::shared_ptr<policy::AdmissionLedger> ledger;                 // may be null
+  std::function<std::shared_ptr<trust::SignatureVerifier>()> signatures;  // may be null or return null
 };
 
 class Auditor {

@@ -78,14 +78,16 @@ ReportResult result_of(const policy::Violation& v, const policy::Verdict& verdic
   return r;
 }
 
-// The rules a config turns on, in report order.
-std::vector<std::string> rules_on(const config::Config& config) {
+// The rules a config turns on, in report order; the signature rule only when signatures are
+// looked up (`signatures`), so no pass is claimed for what was not checked.
+std::vector<std::string> rules_on(const config::Config& config, bool signatures) {
   std::vector<std::string> rules;
   if (config.rules.privileged.action != config::Action::Off) rules.emplace_back("privileged");
   if (config.rules.runtimeSockets.action != config::Action::Off) rules.emplace_back("runtimeSockets");
   if (config.rules.images.action != config::Action::Off) {
     rules.emplace_back("images");
     if (config.rules.images.scan.action != config::Action::Off) rules.emplace_back("scan");
+    if (signatures && !config.rules.images.signatures.empty()) rules.emplace_back("signatures");
   }
   return rules;
 }
@@ -137,6 +139,9 @@ policy::Verdict evaluate_running(const JudgeInputs& in, const admission::Request
   const auto deadline = std::chrono::steady_clock::now() + in.resolveTimeout;
   for (auto& [ref, resolution] : policy::resolve_images(in.images, unknown, deadline)) resolutions.emplace(ref, std::move(resolution));
   plan.resolve(resolutions);
+  // Signatures of the digests that run, when rules.images.signatures names them (cached by the
+  // verifier admission uses, so a signed image costs no lookup).
+  if (in.signatures) policy::verify_signatures(in.signatures, plan, deadline);
   policy::ScanRecordMap records;
   policy::Facts facts;
   digests = plan.digests_to_scan();
@@ -173,8 +178,8 @@ void add_drift(const JudgeInputs& in, const PodProjection& pod, std::int64_t now
   }
 }
 
-void add_passes(const config::Config& config, std::int64_t now, PodFindings& out) {
-  for (const std::string& rule : rules_on(config)) {
+void add_passes(const config::Config& config, bool signatures, std::int64_t now, PodFindings& out) {
+  for (const std::string& rule : rules_on(config, signatures)) {
     const bool violated = std::any_of(out.results.begin(), out.results.end(), [&](const ReportResult& r) { return r.rule == rule; });
     if (violated) continue;
     ReportResult r;
@@ -213,7 +218,7 @@ PodFindings judge_pod(const JudgeInputs& in, const PodProjection& pod, std::int6
   for (const policy::JudgedImage& image : verdict.images)
     if (!image.scan.empty()) out.scans.push_back(image.scan);
   add_drift(in, pod, now, out);
-  add_passes(in.evaluator->config(), now, out);
+  add_passes(in.evaluator->config(), in.signatures != nullptr, now, out);
   std::sort(out.digests.begin(), out.digests.end());
   out.digests.erase(std::unique(out.digests.begin(), out.digests.end()), out.digests.end());
   out.verdict = verdict_of(out.results);

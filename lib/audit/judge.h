@@ -43,6 +43,7 @@ struct JudgeInputs {
   registry::DigestCache* images = nullptr;        // null: images without a running digest fail to resolve
   scan::Store* scans = nullptr;                   // null: no scan records
   const policy::AdmissionLedger* ledger = nullptr;  // null: no drift check
+  trust::SignatureVerifier* signatures = nullptr;   // null: the signature rule stays silent
   std::chrono::milliseconds resolveTimeout{10000};
 };
 

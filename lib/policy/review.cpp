@@ -74,6 +74,11 @@ void Reviewer::set_signature_verifier(std::shared_ptr<trust::SignatureVerifier> 
   signatures_ = std::move(verifier);
 }
 
+std::shared_ptr<trust::SignatureVerifier> Reviewer::signature_verifier() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return signatures_;
+}
+
 std::shared_ptr<registry::DigestCache> Reviewer::image_resolver() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return images_;

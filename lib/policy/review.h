@@ -97,6 +97,8 @@ class Reviewer {
   // (make_signature_verifier). Null: every such image counts as a failed lookup. Set before
   // serving, and again on a reload that needs a new one.
   void set_signature_verifier(std::shared_ptr<trust::SignatureVerifier> verifier);
+  // The signature verifier in use (null without one), for the audit.
+  std::shared_ptr<trust::SignatureVerifier> signature_verifier() const;
   // The images and digest cache in use, for the audit (which judges through the same cache).
   std::shared_ptr<registry::DigestCache> image_resolver() const;
   std::shared_ptr<scan::Store> scan_store() const { return scans_; }

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "audit/judge.h"
+#include "config/config.h"
+#include "policy/sources.h"
 #include "support/cosign.h"
 #include "support/helpers.h"
 #include "support/https_client.h"
@@ -258,4 +261,49 @@ TEST_CASE("signatures: a key that is not a public key stops podgate at start wit
   INFO(check.stderr_text());
   CHECK(pt::contains(check.stderr_text(), "rules.images.signatures[0].keys[0]"));
   CHECK(pt::contains(check.stderr_text(), "certificate"));
+}
+
+// The continuous audit judges what runs with the same verifier: the kubelet's digest of a signed
+// image passes the signature rule, an unsigned one fails it, and without a verifier the rule is
+// neither passed nor failed.
+TEST_CASE("signatures: the audit checks the signatures of the digests that run", "[signatures]") {
+  if (!cs::available()) return;
+  pt::TestRegistry reg;
+  pt::TempDir keys("podgate-signature-keys");
+  const cs::Key key = cs::generate_key(keys.path());
+  const std::string signedDigest = signed_image(reg, "team/run", "signed", key, cs::Format::Bundle);
+  const std::string unsignedDigest = reg.push_image("team/run", "unsigned");
+  const std::string yaml = signatures_config(cs::endpoint(reg), key.publicKeyFile);
+  const podgate::config::Config cfg = podgate::config::parse(yaml, "podgate.yaml");
+  const podgate::policy::Evaluator evaluator(cfg);
+  auto verifier = podgate::policy::make_signature_verifier(cfg, nullptr, nullptr);
+  REQUIRE(verifier);
+
+  auto running = [&](const std::string& tag, const std::string& digest) {
+    podgate::audit::PodProjection p;
+    p.namespace_ = "shop";
+    p.name = "run-" + tag;
+    p.uid = "uid-" + tag;
+    p.phase = "Running";
+    const std::string image = reg.host() + "/team/run:" + tag;
+    p.object = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"run-)" + tag + R"(","namespace":"shop","uid":"uid-)" +
+               tag + R"("},"spec":{"containers":[{"name":"app","image":")" + image + R"("}]}})";
+    p.statuses.push_back(podgate::audit::ContainerStatus{"containers", "app", image, digest});
+    return p;
+  };
+  auto rule_result = [](const podgate::audit::PodFindings& f) {
+    for (const auto& r : f.results)
+      if (r.rule == "signatures") return r.result;
+    return std::string();
+  };
+  podgate::audit::JudgeInputs in;
+  in.evaluator = &evaluator;
+  in.signatures = verifier.get();
+  const auto good = podgate::audit::judge_pod(in, running("signed", signedDigest), 0);
+  CHECK(rule_result(good) == "pass");
+  const auto bad = podgate::audit::judge_pod(in, running("unsigned", unsignedDigest), 0);
+  CHECK(rule_result(bad) == "fail");
+  CHECK(bad.verdict == "fail");
+  in.signatures = nullptr;
+  CHECK(rule_result(podgate::audit::judge_pod(in, running("unsigned", unsignedDigest), 0)).empty());
 }
