@@ -30,7 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto referrers = parse_referrers(input, &why)) {
     FUZZ_CHECK(referrers->size() <= kMaxReferrers);
     for (const Descriptor& d : *referrers)
-      FUZZ_CHECK(d.artifactType == kBundleMediaType && is_sha256_digest(d.digest));
+      // A bundle, or a candidate whose registry named its artifactType after the config (the
+      // empty type) or not at all: its referrer manifest decides.
+      FUZZ_CHECK((d.artifactType == kBundleMediaType || d.artifactType == kEmptyMediaType || d.artifactType.empty()) &&
+                 is_sha256_digest(d.digest));
   } else {
     FUZZ_CHECK(!why.empty());
   }
