@@ -295,6 +295,21 @@ void stop_cluster_work(Scans& scans, audit::Auditor* auditor, std::atomic<audit:
   if (sync_watch.joinable()) sync_watch.join();
 }
 
+// The image resolver and the signature verifier (each null when its rule is off); false, logged,
+// when the registry settings are unusable.
+bool open_image_services(const config::Config& cfg, metrics::Metrics& metrics, log::Logger& logger,
+                         std::shared_ptr<registry::DigestCache>& images,
+                         std::shared_ptr<trust::SignatureVerifier>& signatures) {
+  try {
+    images = policy::make_image_resolver(cfg, &metrics, &logger);
+    signatures = policy::make_signature_verifier(cfg, &metrics, &logger);
+    return true;
+  } catch (const std::exception& e) {
+    logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
+    return false;
+  }
+}
+
 }  // namespace
 
 int serve(const std::string& config_path, const ServeOverrides& overrides) {
@@ -312,13 +327,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   const char* images_action = config::to_string(cfg.rules.images.action);
   std::shared_ptr<registry::DigestCache> images;
   std::shared_ptr<trust::SignatureVerifier> signatures;
-  try {
-    images = policy::make_image_resolver(cfg, &metrics, &logger);
-    signatures = policy::make_signature_verifier(cfg, &metrics, &logger);
-  } catch (const std::exception& e) {
-    logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());
-    return 1;
-  }
+  if (!open_image_services(cfg, metrics, logger, images, signatures)) return 1;
   std::unique_ptr<kube::Client> cluster;
   if (!open_cluster(cfg, metrics, logger, cluster)) return 1;
   std::atomic<audit::Auditor*> audit_target{nullptr};
