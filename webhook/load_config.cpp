@@ -45,8 +45,9 @@ std::optional<ImageSources> open_image_sources_or_report(const char* command, co
     const bool scan_rule = cfg.rules.images.scan.action != config::Action::Off;
     if (scan_rule && (cfg.scans.store == config::ScanStore::Kubernetes || cfg.scans.trivyOperator))
       sources.cluster = policy::make_kube_client(cfg, "", nullptr, nullptr);
-    sources.images = policy::make_image_resolver(cfg, nullptr, nullptr);
-    sources.signatures = policy::make_signature_verifier(cfg, nullptr, nullptr);
+    auto services = policy::make_image_services(cfg, nullptr, nullptr);
+    sources.images = std::move(services.digests);
+    sources.signatures = std::move(services.signatures);
     sources.scans = policy::open_scan_cache(cfg, sources.cluster.get());
     return sources;
   } catch (const std::exception& e) {

@@ -301,8 +301,9 @@ bool open_image_services(const config::Config& cfg, metrics::Metrics& metrics, l
                          std::shared_ptr<registry::DigestCache>& images,
                          std::shared_ptr<trust::SignatureVerifier>& signatures) {
   try {
-    images = policy::make_image_resolver(cfg, &metrics, &logger);
-    signatures = policy::make_signature_verifier(cfg, &metrics, &logger);
+    auto services = policy::make_image_services(cfg, &metrics, &logger);
+    images = std::move(services.digests);
+    signatures = std::move(services.signatures);
     return true;
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: registry settings").str("error", e.what());

@@ -34,19 +34,23 @@ ReloadResult Reviewer::reload(config::Config config) {
   ReloadResult result;
   result.mode = config.mode;
   // A new resolver (and an empty digest cache) only when how registries are reached changed.
+  // The signature verifier likewise, over the same client (its answers are keyed by the keys, so
+  // new keys need none).
   std::shared_ptr<registry::DigestCache> images;
-  if (config.registries != old.registries || config.rules.images.resolve != old.rules.images.resolve ||
-      (old.rules.images.action == config::Action::Off && config.rules.images.action != config::Action::Off))
-    images = make_image_resolver(config, metrics_, logger_);
-  result.newResolver = images != nullptr;
-  // The signature verifier likewise (its answers are keyed by the keys, so new keys need none).
   std::shared_ptr<trust::SignatureVerifier> verifier;
+  if (config.registries != old.registries || config.rules.images.resolve != old.rules.images.resolve ||
+      (old.rules.images.action == config::Action::Off && config.rules.images.action != config::Action::Off)) {
+    auto services = make_image_services(config, metrics_, logger_);
+    images = std::move(services.digests);
+    verifier = std::move(services.signatures);
+  }
+  result.newResolver = images != nullptr;
   bool haveVerifier = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     haveVerifier = signatures_ != nullptr;
   }
-  if (!config.rules.images.signatures.empty() && (images || !haveVerifier))
+  if (!verifier && !config.rules.images.signatures.empty() && !haveVerifier)
     verifier = make_signature_verifier(config, metrics_, logger_);
   auto evaluator = std::make_shared<const Evaluator>(std::move(config));  // throws on an unusable key: nothing changes
   if (verifier) set_signature_verifier(std::move(verifier));

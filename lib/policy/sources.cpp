@@ -9,12 +9,16 @@
 
 namespace podgate::policy {
 
-std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
-                                                           log::Logger* logger) {
-  if (config.rules.images.action == config::Action::Off) return nullptr;
-  const auto& settings = config.rules.images.resolve;
-  auto client =
-      std::make_shared<registry::Client>(config.registries, registry::client_options(settings), metrics, logger);
+namespace {
+
+std::shared_ptr<registry::Client> registry_client(const config::Config& config, metrics::Metrics* metrics,
+                                                  log::Logger* logger) {
+  return std::make_shared<registry::Client>(config.registries, registry::client_options(config.rules.images.resolve),
+                                            metrics, logger);
+}
+
+std::shared_ptr<registry::DigestCache> digest_cache_over(std::shared_ptr<registry::Client> client,
+                                                         const config::ResolveSettings& settings, metrics::Metrics* metrics) {
   registry::CacheOptions cache;
   cache.ttl = settings.cacheTTL;
   cache.errorTTL = settings.errorTTL;
@@ -28,17 +32,39 @@ std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config&
       cache, metrics);
 }
 
+std::shared_ptr<trust::SignatureVerifier> verifier_over(std::shared_ptr<registry::Client> client,
+                                                        const config::ResolveSettings& settings, metrics::Metrics* metrics) {
+  trust::VerifierOptions options;
+  options.ttl = settings.cacheTTL;
+  options.errorTTL = settings.errorTTL;
+  options.maxEntries = settings.maxEntries;
+  return std::make_shared<trust::SignatureVerifier>(std::move(client), options, metrics);
+}
+
+}  // namespace
+
+std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
+                                                           log::Logger* logger) {
+  if (config.rules.images.action == config::Action::Off) return nullptr;
+  return digest_cache_over(registry_client(config, metrics, logger), config.rules.images.resolve, metrics);
+}
+
 std::shared_ptr<trust::SignatureVerifier> make_signature_verifier(const config::Config& config, metrics::Metrics* metrics,
                                                                   log::Logger* logger) {
   const auto& images = config.rules.images;
   if (images.action == config::Action::Off || images.signatures.empty()) return nullptr;
-  auto client =
-      std::make_shared<registry::Client>(config.registries, registry::client_options(images.resolve), metrics, logger);
-  trust::VerifierOptions options;
-  options.ttl = images.resolve.cacheTTL;
-  options.errorTTL = images.resolve.errorTTL;
-  options.maxEntries = images.resolve.maxEntries;
-  return std::make_shared<trust::SignatureVerifier>(std::move(client), options, metrics);
+  return verifier_over(registry_client(config, metrics, logger), images.resolve, metrics);
+}
+
+ImageServices make_image_services(const config::Config& config, metrics::Metrics* metrics, log::Logger* logger) {
+  const auto& images = config.rules.images;
+  if (images.action == config::Action::Off) return {};
+  // One client for both: one connection pool and one bearer-token cache per registry.
+  auto client = registry_client(config, metrics, logger);
+  ImageServices out;
+  out.digests = digest_cache_over(client, images.resolve, metrics);
+  if (!images.signatures.empty()) out.signatures = verifier_over(std::move(client), images.resolve, metrics);
+  return out;
 }
 
 std::shared_ptr<PullSecretCache> make_pull_secret_cache(const config::Config& config, kube::Client* client,

@@ -29,11 +29,19 @@ namespace podgate::policy {
 std::shared_ptr<registry::DigestCache> make_image_resolver(const config::Config& config, metrics::Metrics* metrics,
                                                            log::Logger* logger);
 
-// The signature verifier for rules.images.signatures (its own registry client, the same
+// The signature verifier for rules.images.signatures (a registry client of its own, the same
 // registries and resolve settings; answers live resolve.cacheTTL, failures errorTTL). Null when
 // the image rules are off or no signature entry is configured.
 std::shared_ptr<trust::SignatureVerifier> make_signature_verifier(const config::Config& config, metrics::Metrics* metrics,
                                                                   log::Logger* logger);
+
+// Both of the above over one registry client (one connection pool and bearer-token cache per
+// registry): what the server and the CLI use. Each member null as its function would return.
+struct ImageServices {
+  std::shared_ptr<registry::DigestCache> digests;
+  std::shared_ptr<trust::SignatureVerifier> signatures;
+};
+ImageServices make_image_services(const config::Config& config, metrics::Metrics* metrics, log::Logger* logger);
 
 // The cache of pods' pull secrets for the Reviewer, reading through `client` (client->get):
 // null when rules.images.resolve.pullSecrets is off, the image rules are off, or there is no
