@@ -161,6 +161,8 @@ Session::~Session() {
   server_.session_closed();
 }
 
+net::io_context::executor_type Session::executor() const { return worker_.ioc.get_executor(); }
+
 void Session::set_phase(Phase phase, std::chrono::milliseconds timeout) {
   phase_ = phase;
   deadline_ = Clock::now() + timeout;
@@ -339,6 +341,32 @@ void Session::on_read_error(const error_code& ec) {
   close();  // TLS or socket failure: nobody to answer
 }
 
+namespace {
+
+// A Session reference that, if dropped unused on another thread (a callback destroyed without
+// being called), hands the Session back to its worker to be released there.
+class WorkerBoundRef {
+ public:
+  explicit WorkerBoundRef(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  // Copyable, as std::function needs; every copy releases its share on the worker.
+  WorkerBoundRef(const WorkerBoundRef&) = default;
+  WorkerBoundRef(WorkerBoundRef&&) noexcept = default;
+  WorkerBoundRef& operator=(const WorkerBoundRef&) = delete;
+  WorkerBoundRef& operator=(WorkerBoundRef&&) = delete;
+  ~WorkerBoundRef() {
+    if (!session_) return;
+    auto executor = session_->executor();
+    if (executor.running_in_this_thread()) return;
+    net::post(executor, [session = std::move(session_)] {});
+  }
+  std::shared_ptr<Session> take() { return std::move(session_); }
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+}  // namespace
+
 void Session::handle_request() {
   // A review answers by its own deadline (at most the apiserver's 30 s); this bound only catches
   // a bug that would otherwise hold the connection forever.
@@ -347,13 +375,16 @@ void Session::handle_request() {
   const bool head = request_.method == "HEAD";
   // The body's budget share goes with the body, and comes back when the Router is done with both.
   auto held = std::make_shared<BodyReservation>(std::move(request_.reservation));
+  // The answer may arrive on a registry, scan-read or scan API thread. The Session must be served,
+  // and destroyed, on its own worker (its destructor unlinks it from the worker's lists), so the
+  // reference the callback holds travels back with the answer and is never dropped where it arrived.
   server_.router.handle_async(
       HttpRequest{request_.method, request_.target, std::move(request_.body), request_.authorization},
-      [self = shared_from_this(), head, held](HttpResponse response) {
-        // Inline on this worker for answers that need nothing slow; otherwise this arrives on a
-        // registry, scan-read or scan API thread and is handed back, because a connection is
-        // served by one thread only.
-        net::dispatch(self->stream_.get_executor(), [self, head, response = std::move(response)]() {
+      [ref = WorkerBoundRef(shared_from_this()), head, held](HttpResponse response) mutable {
+        std::shared_ptr<Session> self = ref.take();
+        auto executor = self->executor();
+        // Inline on this worker for answers that need nothing slow; otherwise handed back.
+        net::dispatch(executor, [self = std::move(self), head, response = std::move(response)]() {
           if (self->closed_) return;
           self->write_response(response, head);
         });

@@ -83,6 +83,8 @@ class Session : public std::enable_shared_from_this<Session>,
   Session& operator=(const Session&) = delete;
 
   void start();  // on the worker's thread
+  // The worker's executor: where this session is served and must be destroyed.
+  net::io_context::executor_type executor() const;
 
   // Worker-thread only: the sweeper and the drain.
   Phase phase() const { return phase_; }

@@ -31,8 +31,19 @@ ClientOptions ServedPodgate::client() const {
 }
 
 Response ServedPodgate::validate(const std::string& body, const std::string& query) const {
-  HttpsClient c(client());
-  return c.request("POST", "/validate" + query, body);
+  try {
+    HttpsClient c(client());
+    return c.request("POST", "/validate" + query, body);
+  } catch (const std::exception& e) {
+    // A dropped connection is often podgate stopping (a sanitizer report halts it): say what it
+    // logged, from the report's start when there is one, or the failure names only the symptom.
+    const std::string log = process->stderr_text();
+    constexpr std::size_t kShown = 12000;
+    std::size_t from = log.find("==================\nWARNING: ThreadSanitizer");
+    if (from == std::string::npos) from = log.find("ERROR: AddressSanitizer");
+    if (from == std::string::npos) from = log.size() > kShown ? log.size() - kShown : 0;
+    throw std::runtime_error(std::string(e.what()) + "\n--- podgate stderr ---\n" + log.substr(from, kShown));
+  }
 }
 
 }  // namespace podgate::test
