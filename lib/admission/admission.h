@@ -6,6 +6,7 @@
 // own buffer and stay valid for as long as the Review lives.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,42 @@ const char* to_string(Operation op);  // "CREATE", ... "UNKNOWN"
 enum class ContainerList { Init, Regular, Ephemeral };
 const char* field_name(ContainerList list);  // "initContainers", "containers", "ephemeralContainers"
 
+// The part of a securityContext (pod or container level) the Pod Security Standards read
+// (policy/pod_security). Every field as written; absent = nullopt.
+struct SELinuxOptions {
+  std::string_view type, user, role;
+};
+struct SecurityFields {
+  std::optional<std::string_view> seccompProfileType;   // seccompProfile.type ("" when seccompProfile has no type)
+  std::optional<std::string_view> appArmorProfileType;  // appArmorProfile.type (the same)
+  std::optional<SELinuxOptions> seLinuxOptions;
+  std::optional<bool> runAsNonRoot;
+  std::optional<std::int64_t> runAsUser;
+};
+
+// A container's fields the Pod Security Standards read, besides privileged and hostProcess.
+struct ContainerSecurity : SecurityFields {
+  std::vector<std::string_view> capabilitiesAdd;   // securityContext.capabilities.add
+  std::vector<std::string_view> capabilitiesDrop;  // securityContext.capabilities.drop
+  std::optional<bool> allowPrivilegeEscalation;
+  std::optional<std::string_view> procMount;
+  std::vector<std::int64_t> hostPorts;  // ports[].hostPort, the non-zero ones, in order
+  // The non-empty httpGet.host / tcpSocket.host of its liveness, readiness and startup probes and of
+  // lifecycle.postStart / preStop, in that order: a probe aimed at another host reaches it from the node.
+  std::vector<std::string_view> probeHosts;
+};
+
+// The pod-level fields the Pod Security Standards read.
+struct PodSecurity : SecurityFields {
+  std::optional<bool> hostNetwork, hostPID, hostIPC;
+  std::optional<bool> hostUsers;
+  std::string_view osName;                         // spec.os.name ("" when absent)
+  std::vector<std::string_view> sysctls;           // securityContext.sysctls[].name
+  // metadata.annotations of the pod (of the template, in a workload): the deprecated seccomp and
+  // AppArmor annotations are still read by the versions of the standards that read them.
+  std::vector<std::pair<std::string_view, std::string_view>> annotations;
+};
+
 struct Container {
   ContainerList list = ContainerList::Regular;
   std::size_t index = 0;                 // position within its list
@@ -30,6 +67,7 @@ struct Container {
   std::optional<bool> hostProcess;       // securityContext.windowsOptions.hostProcess, if present
   std::vector<std::string_view> volumeMounts;  // names of the volumes it mounts
   std::string_view targetContainerName;  // an ephemeral container's target: it shares its processes
+  ContainerSecurity security;            // what the Pod Security Standards read
 };
 
 struct HostPathVolume {
@@ -42,6 +80,9 @@ struct Volume {
   std::string_view name;
   std::optional<HostPathVolume> hostPath;
   std::optional<std::string_view> imageReference;  // volumes[].image.reference (Kubernetes 1.31+)
+  // Every member of the volume but "name", in order: its source ("hostPath", "configMap", ...).
+  // The API allows exactly one; restrictedVolumes judges what is written.
+  std::vector<std::string_view> sources;
 };
 
 // One pod spec found inside an object, with where it was found.
@@ -56,6 +97,7 @@ struct PodSpec {
   // namespace the kubelet pulls with. On Pod CREATE the ServiceAccount plugin has already copied
   // the service account's list in when this was empty; a template's list is as written.
   std::vector<std::string_view> imagePullSecrets;
+  PodSecurity security;                  // what the Pod Security Standards read
 };
 
 struct GroupVersionKind {

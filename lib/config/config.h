@@ -142,10 +142,35 @@ struct RegistryConfig {
   bool operator==(const RegistryConfig&) const = default;
 };
 
+// The Pod Security Standards' levels: Privileged checks nothing ("off" in podgate's config).
+enum class PodSecurityLevel { Privileged, Baseline, Restricted };
+const char* to_string(PodSecurityLevel level);  // "privileged", "baseline", "restricted"
+
+// A version of the standards, as PSA names them: "v1.N", or latest (the newest podgate knows).
+struct PodSecurityVersion {
+  static constexpr int kLatest = -1;
+  int minor = kLatest;  // v1.<minor>; kLatest for "latest"
+  bool operator==(const PodSecurityVersion&) const = default;
+};
+
+// rules.podSecurity: the Pod Security Standards, with PSA's check names and version semantics.
+struct PodSecurityRule {
+  PodSecurityLevel level = PodSecurityLevel::Privileged;  // "off" (privileged), baseline, restricted
+  PodSecurityVersion version;                             // "latest" or "v1.N"
+  Action action = Action::Deny;                           // deny | warn
+  // With the cluster client on: a namespace's pod-security.kubernetes.io/enforce (and -version)
+  // labels raise the level for that namespace (never lower it below `level`), and its warn and
+  // audit labels add warnings, as PSA would.
+  bool namespaceLabels = false;
+
+  bool operator==(const PodSecurityRule&) const = default;
+};
+
 struct Rules {
   PrivilegedRule privileged;
   RuntimeSocketsRule runtimeSockets;
   ImagesRule images;
+  PodSecurityRule podSecurity;
 
   bool operator==(const Rules&) const = default;
 };

@@ -28,6 +28,15 @@ const char* to_string(Action action) {
   return "deny";
 }
 
+const char* to_string(PodSecurityLevel level) {
+  switch (level) {
+    case PodSecurityLevel::Privileged: return "privileged";
+    case PodSecurityLevel::Baseline: return "baseline";
+    case PodSecurityLevel::Restricted: return "restricted";
+  }
+  return "privileged";
+}
+
 const char* to_string(OnUnscanned value) {
   switch (value) {
     case OnUnscanned::Deny: return "deny";

@@ -61,12 +61,28 @@ using ImageResolutions = std::unordered_map<std::string, std::shared_ptr<const r
 // ImagePlan::digests_to_scan() (so judging never touches the database); tests pass a map.
 using ScanLookup = std::function<std::shared_ptr<const std::vector<scan::ScanRecord>>(std::string_view digest)>;
 
+// A namespace's pod-security.kubernetes.io labels (rules.podSecurity.namespaceLabels): what PSA
+// would enforce, warn about and audit there. A mode whose label is absent is unset.
+struct NamespaceStandards {
+  struct Mode {
+    bool set = false;
+    config::PodSecurityLevel level = config::PodSecurityLevel::Privileged;
+    config::PodSecurityVersion version;  // the <mode>-version label; latest when absent
+    bool operator==(const Mode&) const = default;
+  };
+  Mode enforce, warn, audit;
+  bool operator==(const NamespaceStandards&) const = default;
+};
+
 // Everything evaluate() takes from outside the request. All optional: a rule whose input is
 // missing treats it as unknown (a failed resolution, an unscanned image).
 struct Facts {
   const ImageResolutions* resolutions = nullptr;  // unused by the overload given an ImagePlan: it has them
   ScanLookup scans;
   std::int64_t now = 0;  // unix seconds, for scan ages and ignore expiry; 0 = the clock now
+  // The request namespace's labels, when rules.podSecurity.namespaceLabels is on and they are
+  // known; null: the configured level alone applies.
+  const NamespaceStandards* namespaceStandards = nullptr;
 };
 
 // An image-rule refusal that needs no registry: not a valid reference, an untrusted registry,
