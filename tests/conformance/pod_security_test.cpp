@@ -329,7 +329,8 @@ TEST_CASE("rules.podSecurity agrees with PSA on every fixture, for the Pod and i
 
   std::cout << "pod security conformance: " << fixtures.size() << " fixtures, " << pod_cases << " Pod cases, "
             << deployment_cases << " Deployment cases, " << agreements << " of " << pod_cases + deployment_cases
-            << " agree with PSA; " << named << " of " << fail_cases << " denials name the fixture's check\n";
+            << " agree with PSA; " << named << " of " << fail_cases
+            << " fail cases denied with a violation naming the fixture's check\n";
   if (!mismatches.empty()) {
     std::cout << "\n" << mismatches.size() << " disagreements with PSA:\n";
     for (const std::string& m : mismatches) std::cout << "  " << m << "\n";
@@ -341,14 +342,15 @@ TEST_CASE("rules.podSecurity agrees with PSA on every fixture, for the Pod and i
   CHECK(mismatches.size() == 0);
 }
 
-// podgate's own rules stay on by default (issue 17) and are stricter than baseline on purpose: a
-// runtime socket mounted from the node is a hostPath, which baseline already forbids, and the
+// podgate's own rules stay on by default (issue 17), independent of the standards. Where they are
+// stricter than PSA is on sockets: runtimeSockets with denyAllHostPaths off judges only hostPath
+// volumes, which baseline forbids anyway, so at baseline and restricted it adds no denial; the
 // privileged rule's two findings (privileged: true, a Windows HostProcess container) are baseline
-// checks too. PSA's pass fixtures never set any of them (they are the minimal valid pod with one
-// allowed value changed), so with the defaults on podgate denies none of them: measured with
-// v0.34.2's 3,016 pass cases (1,508 fixtures, Pod and Deployment), the expected set is empty.
-// If a future fixture or rule changes that, this lists it; the disagreement is then by design only
-// if the violation is podgate's own rule's (privileged, runtimeSockets), which is said here.
+// checks too. PSA's pass fixtures are the level's minimal valid pod with one allowed value changed
+// and never set any of them, so the expected set is EMPTY: measured with v0.34.2's 937 pass
+// fixtures (1,874 Pod and Deployment cases), podgate's default rules deny none. A denial counts
+// here only when a violation is podgate's own rule's (privileged, runtimeSockets); a denial by
+// rules.podSecurity alone is a disagreement the first test case reports.
 TEST_CASE("podgate's default rules on top of rules.podSecurity: what PSA's pass fixtures podgate denies", "[conformance][podSecurity]") {
   const std::optional<fs::path> testdata = testdata_dir();
   if (!testdata) return;
@@ -366,6 +368,10 @@ TEST_CASE("podgate's default rules on top of rules.podSecurity: what PSA's pass 
       ++cases;
       const Judged j = judge(evaluator, *review);
       if (!j.decoded || j.verdict.decision != policy::Decision::Denied) continue;
+      const bool own_rule = std::any_of(j.verdict.violations.begin(), j.verdict.violations.end(), [](const policy::Violation& v) {
+        return v.rule == "privileged" || v.rule == "runtimeSockets";
+      });
+      if (!own_rule) continue;
       const std::string key = fx.name() + " " + kind;
       std::cout << "  stricter than PSA: " << key << " (" << describe(j.verdict) << ")\n";
       stricter.insert(key);
