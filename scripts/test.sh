@@ -4,7 +4,9 @@
 #      not run (-O3 finds warnings the other types do not); the image-trust test tools (cosign,
 #      crane, a referrers-API registry: tests/e2e/build-cosign.sh, built once per machine from the Go
 #      module proxy into .cache/cosign/, exported as PODGATE_COSIGN_BIN etc. for every later step);
-#      all unit and integration tests (ctest)
+#      PSA's test fixtures (tests/conformance/psa-fixtures.sh: k8s.io/pod-security-admission from the
+#      Go module proxy into Go's module cache, once per machine, exported as PODGATE_PSA_FIXTURES);
+#      all unit, integration and conformance tests (ctest)
 #      of the normal build, then the Helm chart checks, then a
 #      real Prometheus scraping podgate under load (every dashboard query must return data), then
 #      the end-to-end suite against a real kube-apiserver (tests/e2e/run.sh; its tools are built
@@ -37,6 +39,11 @@ section "image-trust test tools (cosign, crane)"
 cosign_dir=$(bash tests/e2e/build-cosign.sh | tail -1)
 export PODGATE_COSIGN_BIN="$cosign_dir/cosign" PODGATE_CRANE_BIN="$cosign_dir/crane" \
   PODGATE_REFERRERS_REGISTRY_BIN="$cosign_dir/referrers-registry"
+# The Pod Security conformance suite (tests/conformance/) skips only when this is unset; here it
+# is always set (every ctest pass below runs it), and a failed download stops the run.
+section "Pod Security Admission fixtures (the conformance suite's specification)"
+psa_dir=$(bash tests/conformance/psa-fixtures.sh | tail -1)
+export PODGATE_PSA_FIXTURES="$psa_dir"
 section "tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j 2 --timeout 300 | tee "$logs/ctest.log"
 section "Helm chart checks"

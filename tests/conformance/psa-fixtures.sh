@@ -7,8 +7,9 @@
 # database), into Go's module cache ($GOMODCACHE, default ~/go/pkg/mod): once per machine, shared by
 # every checkout, read-only. Nothing is built and nothing goes into the repository.
 #
-# Measured on the 2-core machine (2026-12-07, other builds running): cold, an empty
-# GOMODCACHE=/tmp/x, COLD_TIME_PLACEHOLDER; warm (module present, no network) WARM_TIME_PLACEHOLDER.
+# Measured on the 2-core machine (2026-12-07, other builds running): cold, with an empty
+# GOMODCACHE=/tmp/x, 1.0 s (0.98 s wall: one 2.2 MB zip from the proxy, 21 MB in the cache once
+# unpacked); warm 0.04 s, and it works offline (checked with GOPROXY=off).
 #
 # Usage: tests/conformance/psa-fixtures.sh    prints the module directory on its last line
 #        (scripts/test.sh exports it as PODGATE_PSA_FIXTURES for ctest)
