@@ -240,10 +240,10 @@ class Evaluators {
   std::map<std::pair<std::string, int>, std::unique_ptr<policy::Evaluator>> cache_;
 };
 
-// The PSA check id a violation names.
-// TODO(issue 17, controls): once policy::Violation carries the check id (the controls helper's
-// field, expected to be `control`), the first branch is taken by itself; then delete the fallback
-// to `rule` (one line) so a violation without a check id cannot pass by its rule's name.
+// The PSA check id a violation names ("" for podgate's own rules).
+// TODO(issue 17, controls): policy::Violation gets the check id as `control` (the controls
+// helper's branch); with it merged the first branch is taken by itself. Then replace this template
+// with `return v.control;` so a violation without a check id cannot pass by its rule's name.
 template <typename V>
 std::string check_id(const V& v) {
   if constexpr (requires { v.control; }) {
@@ -258,8 +258,8 @@ std::string describe(const policy::Verdict& verdict) {
   std::string out;
   for (const policy::Violation& v : verdict.violations) {
     if (!out.empty()) out += "; ";
-    out += "[" + v.rule + (check_id(v) != v.rule ? "/" + check_id(v) : std::string()) + "] " + v.fieldPath + "=" +
-           v.value;
+    const std::string id = check_id(v);
+    out += "[" + v.rule + (id.empty() || id == v.rule ? std::string() : "/" + id) + "] " + v.fieldPath + "=" + v.value;
   }
   return out;
 }
