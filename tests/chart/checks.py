@@ -1966,6 +1966,17 @@ def notes_checks(r):
         assert "onResolveError=allow" in text, text
     r.check("NOTES: image rules on -> says they need registry egress, DNS and credentials (nothing when off)", images)
 
+    def pod_security():
+        assert "POD SECURITY STANDARDS" not in notes(), "pod-security note while the standards are off"
+        text = notes(sets=["config.rules.podSecurity.level=baseline"])
+        assert "POD SECURITY STANDARDS: level=baseline, version=latest, action=deny" in text, text
+        assert "refused at kubectl apply" in text and "list-watches Namespaces" not in text, text
+        text = notes(sets=["config.rules.podSecurity.namespaceLabels=true"])
+        assert "POD SECURITY STANDARDS: level=off" in text and "never lower it" in text, text
+        assert "refused at kubectl apply" not in text, "deny advice with only the labels, which may raise nothing"
+    r.check("NOTES: the Pod Security Standards' level, version and action when on or with namespace labels (nothing "
+            "when off)", pod_security)
+
     scan_on = ["config.rules.images.action=deny", "config.rules.images.scan.action=deny"]
 
     def scan_import():
