@@ -157,6 +157,8 @@ IMAGESCAN_RULE = {"apiGroups": ["podgate.io"], "resources": ["imagescans"],
 TRIVY_RULE = {"apiGroups": ["aquasecurity.github.io"],
               "resources": ["vulnerabilityreports", "clustervulnerabilityreports"], "verbs": ["get", "list", "watch"]}
 PULL_SECRETS_RULE = {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": ["get"]}
+# rules.podSecurity.namespaceLabels: every Namespace list-watched for its PSA labels.
+NAMESPACES_RULE = {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}
 # The continuous audit's ClusterRole rules (config.audit): Pods list-watched, owners read, reports of
 # the configured group written, Events in both groups. And the Lease, in a Role of its namespace.
 AUDIT_PODS_RULES = [
@@ -1011,7 +1013,7 @@ def full_checks(r):
         eq({p["name"]: p["containerPort"] for p in c["ports"]}, {"https": 10443, "metrics": 9102}, "ports")
         assert "scan-cache" not in [v["name"] for v in ps["volumes"]], "scan-cache volume with the kubernetes store"
         eq(ps["automountServiceAccountToken"], True, "automountServiceAccountToken")
-        eq(one(d(), "ClusterRole")["rules"], [IMAGESCAN_RULE, TRIVY_RULE, PULL_SECRETS_RULE] + AUDIT_RULES,
+        eq(one(d(), "ClusterRole")["rules"], [IMAGESCAN_RULE, TRIVY_RULE, PULL_SECRETS_RULE, NAMESPACES_RULE] + AUDIT_RULES,
            "ClusterRole rules")
         eq(mount(d(), "scan-import")["mountPath"], "/etc/podgate/scan-import", "scan-import mount")
         tmpl = deployment(d())["spec"]["template"]["metadata"]
@@ -1049,6 +1051,8 @@ def full_checks(r):
         eq(cfg["scans"]["sources"], {"trivyOperator": True}, "scans.sources")
         eq(cfg["scans"]["store"], "kubernetes", "scans.store")
         eq(cfg["rules"]["images"]["resolve"]["pullSecrets"], True, "pullSecrets from rbac.pullSecrets")
+        eq(cfg["rules"]["podSecurity"], {"level": "baseline", "version": "v1.33", "action": "warn",
+                                         "namespaceLabels": True}, "rules.podSecurity")
     r.check("full values: config keys beyond the defaults pass through with their types", config_passthrough)
 
     def monitoring_options():
@@ -1698,6 +1702,79 @@ def rbac_checks(r):
             "(threshold from imageScanBytes)", alerts)
 
 
+def pod_security_checks(r):
+    """rules.podSecurity (docs/pod-security.md): off by default, as in podgate; namespaceLabels needs the API."""
+    def defaults():
+        cfg, _ = podgate_config(r.render())
+        # Read as YAML 1.1 (as PyYAML does), a bare off would be the boolean false, which podgate refuses
+        # for a level: the string here means it is quoted in podgate.yaml.
+        eq(cfg["rules"]["podSecurity"], {"level": "off", "version": "latest", "action": "deny",
+                                         "namespaceLabels": False}, "rules.podSecurity")
+        eq(podgate_defaults()["rules"].get("podSecurity"), cfg["rules"]["podSecurity"],
+           "the chart's default vs podgate's own (docs/configuration.md)")
+    r.check("podSecurity: level \"off\" (quoted), version latest, action deny, namespaceLabels false by default, "
+            "as podgate's own defaults", defaults)
+
+    def namespace_labels():
+        base = ["replicaCount=1", AUDIT_OFF]
+        docs = r.render(sets=base + ["config.rules.podSecurity.namespaceLabels=true"])
+        roles = find(docs, "ClusterRole")
+        assert roles, "no ClusterRole with namespaceLabels on"
+        eq(roles[0]["rules"], [NAMESPACES_RULE], "ClusterRole rules")
+        assert find(docs, "ClusterRoleBinding"), "no ClusterRoleBinding"
+        assert not find(docs, "Role"), "a Role without the audit's Lease"
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(podgate_config(docs)[0]["rules"]["podSecurity"]["namespaceLabels"], True, "namespaceLabels")
+        # A level alone reads no namespaces: no grant, no token.
+        docs = r.render(sets=base + ["config.rules.podSecurity.level=restricted"])
+        assert not find(docs, "ClusterRole"), "a ClusterRole for the level alone"
+        eq(pod_spec(docs)["automountServiceAccountToken"], False, "automountServiceAccountToken without labels")
+        # With the audit on (the default) the grant joins the audit's, once.
+        rules = one(r.render(sets=["config.rules.podSecurity.namespaceLabels=true"]), "ClusterRole")["rules"]
+        eq(rules, [IMAGESCAN_RULE, NAMESPACES_RULE] + AUDIT_RULES, "ClusterRole rules with the audit")
+    r.check("podSecurity: namespaceLabels -> get, list, watch on namespaces and the token mounted; a level alone "
+            "grants nothing", namespace_labels)
+
+    def own_rbac():
+        docs = r.render(sets=["replicaCount=1", AUDIT_OFF, "rbac.create=false",
+                              "config.rules.podSecurity.namespaceLabels=true"])
+        assert not find(docs, "ClusterRole"), "ClusterRole with rbac.create=false"
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "token still mounted for the Namespace watch")
+    r.check("podSecurity: namespaceLabels with rbac.create=false mounts the token and renders no RBAC", own_rbac)
+
+    def watch_alert():
+        pr = one(r.render(sets=["replicaCount=1", AUDIT_OFF, "metrics.prometheusRule.enabled=true",
+                                "config.rules.podSecurity.namespaceLabels=true"]), "PrometheusRule")
+        alerts = {a["alert"] for g in pr["spec"]["groups"] for a in g["rules"]}
+        assert "PodgateScanStateUnsynced" in alerts, f"no watch alert with the Namespace watch: {sorted(alerts)}"
+    r.check("podSecurity: namespaceLabels alone renders the lost-watch alert", watch_alert)
+
+    def accepted():
+        for sets in (["config.rules.podSecurity.level=baseline", "config.rules.podSecurity.version=v1.0"],
+                     ["config.rules.podSecurity.level=restricted", "config.rules.podSecurity.version=v1.34",
+                      "config.rules.podSecurity.action=warn"],
+                     ["config.rules.podSecurity.level=privileged", "config.rules.podSecurity.version=v1.40"]):
+            cfg, _ = podgate_config(r.render(sets=sets))
+            for s_ in sets:
+                key, value = s_.rsplit("=", 1)
+                eq(str(cfg["rules"]["podSecurity"][key.rsplit(".", 1)[1]]), value, key)
+    r.check("podSecurity: every level, v1.0 to a version newer than podgate knows, and warn are accepted", accepted)
+
+    def refused():
+        for sets, set_strings, where in (
+                (["config.rules.podSecurity.level=strict"], [], "/config/rules/podSecurity/level"),
+                (["config.rules.podSecurity.level=false"], [], "/config/rules/podSecurity/level"),
+                ([], ["config.rules.podSecurity.version=1.34"], "/config/rules/podSecurity/version"),
+                ([], ["config.rules.podSecurity.version=v1.034"], "/config/rules/podSecurity/version"),
+                ([], ["config.rules.podSecurity.version=v2.0"], "/config/rules/podSecurity/version"),
+                (["config.rules.podSecurity.action=off"], [], "/config/rules/podSecurity/action"),
+                ([], ["config.rules.podSecurity.namespaceLabels=yes"], "/config/rules/podSecurity/namespaceLabels"),
+                (["config.rules.podSecurity.exemptions=x"], [], "exemptions")):
+            r.render_fails(where, sets=sets, set_strings=set_strings)
+    r.check("podSecurity: schema refuses an unknown level, a bare off, versions PSA refuses, action off, a string "
+            "namespaceLabels and unknown keys", refused)
+
+
 def continuous_audit_checks(r):
     """config.audit: the chart turns it on, fills in the Lease, grants what it uses and names the Pod."""
     def rules_of(docs):
@@ -1888,6 +1965,17 @@ def notes_checks(r):
         assert "IMAGE RULES: warn" in text and "egress" in text and "registryCredentials" in text, text
         assert "onResolveError=allow" in text, text
     r.check("NOTES: image rules on -> says they need registry egress, DNS and credentials (nothing when off)", images)
+
+    def pod_security():
+        assert "POD SECURITY STANDARDS" not in notes(), "pod-security note while the standards are off"
+        text = notes(sets=["config.rules.podSecurity.level=baseline"])
+        assert "POD SECURITY STANDARDS: level=baseline, version=latest, action=deny" in text, text
+        assert "refused at kubectl apply" in text and "list-watches Namespaces" not in text, text
+        text = notes(sets=["config.rules.podSecurity.namespaceLabels=true"])
+        assert "POD SECURITY STANDARDS: level=off" in text and "never lower it" in text, text
+        assert "refused at kubectl apply" not in text, "deny advice with only the labels, which may raise nothing"
+    r.check("NOTES: the Pod Security Standards' level, version and action when on or with namespace labels (nothing "
+            "when off)", pod_security)
 
     scan_on = ["config.rules.images.action=deny", "config.rules.images.scan.action=deny"]
 
@@ -2297,7 +2385,8 @@ def main():
                            "HELM_DATA_HOME": f"{workdir}/helm-data", "KUBECONFIG": f"{workdir}/no-kubeconfig"})
         r = Runner(args.helm, workdir)
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
-                      full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, continuous_audit_checks,
+                      full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, pod_security_checks,
+                      continuous_audit_checks,
                       schema_checks, pin_checks,
                       notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
