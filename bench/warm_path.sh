@@ -178,14 +178,14 @@ rss_all() {  # "podgate VmRSS ..; pg-baseline ..; ..." for every server but ngin
 # no warning), and each webhook must deny the privileged Pod, before anything is measured.
 expect() {  # label url body_file want: true (allowed, no warnings) | false (denied, 403) | warn:TEXT
             # (allowed, a warning containing TEXT)
-  local resp
-  if ! resp=$(curl -sS --fail --cacert "$work/tls/ca.crt" -H 'Content-Type: application/json' \
-                   --data-binary @"$3" "$2"); then
+  # The answer goes through a file: PSA echoes the whole request back, more than one argument holds.
+  if ! curl -sS --fail --cacert "$work/tls/ca.crt" -H 'Content-Type: application/json' \
+            --data-binary @"$3" -o "$work/answer.json" "$2"; then
     echo "sanity: $1: POST $3 failed" >&2; exit 1
   fi
-  python3 - "$1" "$3" "$4" "$resp" <<'PY' || exit 1
+  python3 - "$1" "$3" "$4" "$work/answer.json" <<'PY' || exit 1
 import json, sys
-label, path, want, raw = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+label, path, want, raw = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read()
 uid = json.load(open(path))["request"]["uid"]
 doc = json.loads(raw)
 resp = doc.get("response") or {}
