@@ -251,7 +251,7 @@ tls_line="# TLS: nginx $(tls_of "$nginx_port")"
 for s in "${servers[@]:1}"; do tls_line+=", $s $(tls_of "$(sed 's|.*:\([0-9]*\)/.*|\1|' <<< "${url[$s]}")")"; done
 echo "$tls_line"
 echo "# sanity: ${servers[*]} answer every body allowed with its uid and no warning; ${servers[*]:1} deny $privileged"
-echo "# sanity, hostPID:true versions of${hostpid_checks}: podgate allows them$([ "$pss_on" = 1 ] && echo ', pg-baseline denies both')$([ "$with_psa" = 1 ] && echo ', psa denies the Pod and warns on the Deployment')"
+echo "# sanity, hostPID:true versions of${hostpid_checks}: podgate allows them$([ "$pss_on" = 1 ] && echo ', pg-baseline denies them')$([ "$with_psa" = 1 ] && echo ', psa denies the Pod and warns on the Deployment')"
 idle_line="# idle RSS: podgate $idle_pg; pg-baseline $idle_pss; go-peer $idle_go"
 [ "$with_psa" = 1 ] && idle_line+="; psa $idle_psa (informer synced)"
 echo "$idle_line"
