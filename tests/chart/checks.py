@@ -157,6 +157,7 @@ IMAGESCAN_RULE = {"apiGroups": ["podgate.io"], "resources": ["imagescans"],
 TRIVY_RULE = {"apiGroups": ["aquasecurity.github.io"],
               "resources": ["vulnerabilityreports", "clustervulnerabilityreports"], "verbs": ["get", "list", "watch"]}
 PULL_SECRETS_RULE = {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": ["get"]}
+NAMESPACES_RULE = {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}
 # The continuous audit's ClusterRole rules (config.audit): Pods list-watched, owners read, reports of
 # the configured group written, Events in both groups. And the Lease, in a Role of its namespace.
 AUDIT_PODS_RULES = [
@@ -1669,6 +1670,21 @@ def rbac_checks(r):
                        sets=["rbac.pullSecrets=true", "config.rules.images.resolve.pullSecrets=false"])
     r.check("rbac: rbac.pullSecrets -> get on secrets and serviceaccounts and resolve.pullSecrets true; the config "
             "key alone fails the render", pull_secrets)
+
+    def namespace_labels():
+        on = "config.rules.podSecurity.namespaceLabels=true"
+        docs = r.render(sets=["replicaCount=1", on, AUDIT_OFF])
+        eq(rules_of(docs), [NAMESPACES_RULE], "ClusterRole rules (namespaceLabels alone)")
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(podgate_config(docs)[0]["rules"]["podSecurity"]["namespaceLabels"], True, "podSecurity.namespaceLabels")
+        eq(rules_of(r.render(sets=["replicaCount=1", on])), [NAMESPACES_RULE] + AUDIT_RULES,
+           "ClusterRole rules (namespaceLabels and the audit)")
+        for sets in (["replicaCount=1", AUDIT_OFF], ["replicaCount=1", AUDIT_OFF,
+                                                     "config.rules.podSecurity.namespaceLabels=false"]):
+            assert not find(r.render(sets=sets), "ClusterRole"), f"a ClusterRole with {sets}"
+        r.render_fails("namespaceLabels", sets=["config.rules.podSecurity.namespaceLabels=yes"])
+    r.check("rbac: config.rules.podSecurity.namespaceLabels -> get, list, watch on namespaces and the token "
+            "mounted; off -> nothing", namespace_labels)
 
     def own_rbac():
         docs = r.render(sets=["rbac.create=false", "config.scans.sources.trivyOperator=true",

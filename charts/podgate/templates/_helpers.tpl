@@ -191,10 +191,18 @@ The audit Lease's name: config.audit.lease.name, or <fullname>-audit (a DNS labe
 {{- end }}
 
 {{/*
+"true" when podgate honours the namespaces' pod-security.kubernetes.io labels
+(config.rules.podSecurity.namespaceLabels: it list-watches Namespaces); empty otherwise.
+*/}}
+{{- define "podgate.namespaceLabels" -}}
+{{- if dig "rules" "podSecurity" "namespaceLabels" false (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
+{{/*
 "true" when podgate calls the Kubernetes API (so it needs its ServiceAccount token); empty otherwise.
 */}}
 {{- define "podgate.usesKubernetesAPI" -}}
-{{- if or (eq (include "podgate.scanStore" .) "kubernetes") (include "podgate.trivyOperator" .) (eq (include "podgate.pullSecrets" .) "true") (include "podgate.auditEnabled" .) }}true{{ end }}
+{{- if or (eq (include "podgate.scanStore" .) "kubernetes") (include "podgate.trivyOperator" .) (eq (include "podgate.pullSecrets" .) "true") (include "podgate.auditEnabled" .) (include "podgate.namespaceLabels" .) }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -210,6 +218,10 @@ The ClusterRole's rules: only what the configuration uses, as a JSON list (empty
 {{- end }}
 {{- if .Values.rbac.pullSecrets }}
 {{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list "secrets" "serviceaccounts") "verbs" (list "get")) }}
+{{- end }}
+{{- if include "podgate.namespaceLabels" . }}
+{{- /* rules.podSecurity.namespaceLabels: every Namespace list-watched for its PSA labels. */}}
+{{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list "namespaces") "verbs" (list "get" "list" "watch")) }}
 {{- end }}
 {{- if include "podgate.auditEnabled" . }}
 {{- /* The audit: every Pod list-watched; ReplicaSets and Jobs read to name the owning Deployment or CronJob. */}}
