@@ -104,6 +104,9 @@ PODGATE_METRICS = {
     "podgate_audit_reports_total",
     "podgate_audit_events_total",
     "podgate_audit_pods_dropped_total",
+    # rules.podSecurity.namespaceLabels (lib/policy/namespace_standards.*).
+    "podgate_pod_security_namespace_lookups_total",
+    "podgate_pod_security_namespace_label_errors_total",
 }
 AUDIT_METRICS = {m for m in PODGATE_METRICS if m.startswith("podgate_audit_")}
 HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds",
