@@ -133,7 +133,7 @@ std::size_t NamespaceStandardsCache::entry_bytes(std::string_view name, bool lab
   return kNode + kBucket + heapName + (labelled ? kStandards : 0);
 }
 
-NamespaceLookup NamespaceStandardsCache::lookup(std::string_view ns) const {
+NamespaceLookup NamespaceStandardsCache::lookup(std::string_view ns, bool count) const {
   NamespaceLookup out;
   if (!synced()) {
     out.result = NamespaceLookupResult::Unsynced;
@@ -149,7 +149,7 @@ NamespaceLookup NamespaceStandardsCache::lookup(std::string_view ns) const {
       out.standards = it->second.standards;
     }
   }
-  if (metrics_) metrics_->count_pod_security_namespace_lookup(to_string(out.result));
+  if (metrics_ && count) metrics_->count_pod_security_namespace_lookup(to_string(out.result));
   return out;
 }
 

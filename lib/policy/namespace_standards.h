@@ -90,9 +90,9 @@ class NamespaceStandardsCache final : public kube::ReflectorSink {
   // counters) and logger may be null.
   NamespaceStandardsCache(NamespaceStandardsOptions options, metrics::Metrics* metrics, log::Logger* logger);
 
-  // The namespace's standards, counted by result. "" (a cluster-scoped request) is a hit without
-  // standards.
-  NamespaceLookup lookup(std::string_view ns) const;
+  // The namespace's standards, counted by result (`count`: false for the audit, whose judgements
+  // are not admission requests). "" (a cluster-scoped request) is a hit without standards.
+  NamespaceLookup lookup(std::string_view ns, bool count = true) const;
   bool synced() const { return synced_.load(std::memory_order_acquire); }
   std::size_t size() const;
   std::size_t bytes() const;
