@@ -74,8 +74,8 @@ struct NamespaceLookup {
   std::shared_ptr<const NamespaceStandards> standards;
 };
 
-// The largest cache by default: 10,000 namespaces take about 1.5 MiB (bench/RESULTS.md), so this
-// holds about 100,000; a namespace past it is not kept and its reviews are counted as misses.
+// The cache's bound: 10,000 namespaces take 1.7 MB by its estimate (bench/RESULTS.md), so this
+// holds about 95,000; a namespace past it is not kept and its reviews are counted as misses.
 inline constexpr std::size_t kNamespaceStandardsMaxBytes = 16u << 20;
 
 struct NamespaceStandardsOptions {
