@@ -9,8 +9,10 @@
 #include <catch2/catch.hpp>
 #include <malloc.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -317,6 +319,39 @@ TEST_CASE("an unreadable Namespace is kept without labels, never throws", "[name
   cache.list_end();
   CHECK(cache.lookup("odd").result == NamespaceLookupResult::Hit);
   CHECK_FALSE(cache.lookup("odd").standards);
+}
+
+TEST_CASE("lookups run concurrently with the watch's relabels; a held snapshot never changes",
+          "[namespace-standards]") {
+  NamespaceStandardsCache cache({}, nullptr, nullptr);
+  cache.list_begin();
+  cache.upsert("a", namespace_json("a", {{kEnforce, "baseline"}}));
+  cache.list_end();
+  std::atomic<bool> stop{false};
+  std::atomic<long> lookups{0}, torn{0}, missing{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t)
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto l = cache.lookup("a");
+        if (!l.standards) {
+          ++missing;
+          continue;
+        }
+        const NamespaceStandards copy = *l.standards;
+        // Each snapshot is one of the two written below, whole: enforce and warn move together.
+        if (!(copy.enforce.level == copy.warn.level)) ++torn;
+        if (!(*l.standards == copy)) ++torn;
+        ++lookups;
+      }
+    });
+  for (int i = 0; i < 2000; ++i)
+    cache.upsert("a", namespace_json("a", {{kEnforce, i % 2 ? "restricted" : "baseline"}}));
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(lookups.load() > 0);
+  CHECK(torn.load() == 0);
+  CHECK(missing.load() == 0);
 }
 
 // ---- the Reviewer --------------------------------------------------------------------------------
