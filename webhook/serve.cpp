@@ -17,9 +17,9 @@
 #include "audit/auditor.h"
 #include "audit/wanted.h"
 #include "commands.h"
+#include "kube/reflector.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
-#include "kube/reflector.h"
 #include "policy/namespace_standards.h"
 #include "policy/policy.h"
 #include "policy/review.h"
@@ -212,7 +212,8 @@ bool open_namespace_labels(const config::Config& cfg, kube::Client* cluster, met
   options.path = "/api/v1/namespaces";
   out.reflector = std::make_unique<kube::Reflector>(*cluster, std::move(options), *out.cache);
   out.reflector->start();
-  logger.line(log::Level::Info, "pod security: reading namespaces' pod-security.kubernetes.io labels; not ready until the first sync")
+  logger.line(log::Level::Info,
+              "pod security: reading namespaces' pod-security.kubernetes.io labels; not ready until the first sync")
       .str("cluster", cluster->config().source)
       .integer("maxBytes", static_cast<long long>(policy::kNamespaceStandardsMaxBytes));
   return true;
@@ -277,7 +278,8 @@ scan::Store::ChangeListener verdict_listener(const config::Config& cfg, std::ato
 
 // The plain-HTTP metrics listener and the HTTPS server; false after logging why they cannot start.
 bool open_servers(const config::ServerConfig& server_cfg, policy::Reviewer& reviewer, const Scans& scans,
-                  std::shared_ptr<const policy::NamespaceStandardsCache> namespaces, metrics::Metrics& metrics, log::Logger& logger, std::unique_ptr<server::MetricsListener>& metrics_server,
+                  std::shared_ptr<const policy::NamespaceStandardsCache> namespaces, metrics::Metrics& metrics,
+                  log::Logger& logger, std::unique_ptr<server::MetricsListener>& metrics_server,
                   std::unique_ptr<server::Server>& https) {
   try {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
