@@ -17,8 +17,10 @@
 #include "audit/auditor.h"
 #include "audit/wanted.h"
 #include "commands.h"
+#include "kube/reflector.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "policy/namespace_standards.h"
 #include "policy/policy.h"
 #include "policy/review.h"
 #include "policy/sources.h"
@@ -171,9 +173,60 @@ bool open_cluster(const config::Config& cfg, metrics::Metrics& metrics, log::Log
     cluster = policy::make_kube_client(cfg, "", &metrics, &logger);
     return true;
   } catch (const std::exception& e) {
-    logger.line(log::Level::Error, "cannot start: Kubernetes API client").str("error", e.what());
+    // Say which settings asked for it, so the fix (a kubeconfig, or the setting off) is plain.
+    std::string needs;
+    const auto need = [&](bool on, const char* what) {
+      if (on) needs += (needs.empty() ? "" : ", ") + std::string(what);
+    };
+    need(cfg.scans.store == config::ScanStore::Kubernetes, "scans.store: kubernetes");
+    need(cfg.scans.trivyOperator, "scans.sources.trivyOperator");
+    need(cfg.rules.images.resolve.pullSecrets, "rules.images.resolve.pullSecrets");
+    need(cfg.audit.enabled, "audit.enabled");
+    need(cfg.rules.podSecurity.namespaceLabels, "rules.podSecurity.namespaceLabels");
+    logger.line(log::Level::Error, "cannot start: Kubernetes API client").str("error", e.what()).str("neededBy", needs);
     return false;
   }
+}
+
+// rules.podSecurity.namespaceLabels: every namespace's PSA labels, list-watched through the
+// cluster client into the bounded cache the Reviewer reads. The reflector, declared last, stops
+// first.
+struct NamespaceLabels {
+  std::shared_ptr<policy::NamespaceStandardsCache> cache;
+  std::unique_ptr<kube::Reflector> reflector;
+};
+
+// Null members when the key is off. `cluster` is there whenever it is on (needs_cluster); false,
+// logged, if not.
+bool open_namespace_labels(const config::Config& cfg, kube::Client* cluster, metrics::Metrics& metrics,
+                           log::Logger& logger, NamespaceLabels& out) {
+  if (!cfg.rules.podSecurity.namespaceLabels) return true;
+  if (!cluster) {
+    logger.line(log::Level::Error, "cannot start: rules.podSecurity.namespaceLabels needs the Kubernetes API client")
+        .str("fix", "run in a cluster, or set kubernetes.kubeconfig (or --kubeconfig)");
+    return false;
+  }
+  out.cache = std::make_shared<policy::NamespaceStandardsCache>(policy::NamespaceStandardsOptions{}, &metrics, &logger);
+  kube::ReflectorOptions options;
+  options.resource = "namespaces";
+  options.path = "/api/v1/namespaces";
+  out.reflector = std::make_unique<kube::Reflector>(*cluster, std::move(options), *out.cache);
+  out.reflector->start();
+  logger.line(log::Level::Info,
+              "pod security: reading namespaces' pod-security.kubernetes.io labels; not ready until the first sync")
+      .str("cluster", cluster->config().source)
+      .integer("maxBytes", static_cast<long long>(policy::kNamespaceStandardsMaxBytes));
+  return true;
+}
+
+// /readyz: the scan cache's check and the namespace labels' first sync, either may be absent.
+server::Router::ReadinessCheck readiness(std::function<std::string()> scans,
+                                         std::shared_ptr<const policy::NamespaceStandardsCache> namespaces) {
+  if (!namespaces) return scans;
+  return [scans = std::move(scans), namespaces = std::move(namespaces)]() -> std::string {
+    if (!namespaces->synced()) return "the namespaces' pod-security labels are not synced yet";
+    return scans ? scans() : std::string();
+  };
 }
 
 // SIGHUP: policy::Reviewer::reload decides what a running server can take. A bad file keeps the
@@ -225,13 +278,14 @@ scan::Store::ChangeListener verdict_listener(const config::Config& cfg, std::ato
 
 // The plain-HTTP metrics listener and the HTTPS server; false after logging why they cannot start.
 bool open_servers(const config::ServerConfig& server_cfg, policy::Reviewer& reviewer, const Scans& scans,
-                  metrics::Metrics& metrics, log::Logger& logger, std::unique_ptr<server::MetricsListener>& metrics_server,
+                  std::shared_ptr<const policy::NamespaceStandardsCache> namespaces, metrics::Metrics& metrics,
+                  log::Logger& logger, std::unique_ptr<server::MetricsListener>& metrics_server,
                   std::unique_ptr<server::Server>& https) {
   try {
     auto mhp = config::parse_host_port(server_cfg.metricsListen, "server.metricsListen");
     metrics_server = std::make_unique<server::MetricsListener>(mhp.host, mhp.port, metrics, logger);
     https = std::make_unique<server::Server>(server_cfg, reviewer, metrics, logger, scans.api.get());
-    if (scans.readiness) https->set_readiness(scans.readiness);
+    if (auto ready = readiness(scans.readiness, namespaces)) https->set_readiness(std::move(ready));
     return true;
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start").str("error", e.what());
@@ -250,7 +304,8 @@ struct Audit {
 // The Reviewer then remembers what it admitted, for the drift check and /v1/scans/wanted.
 // With the scan API on, it also serves GET /v1/scans/wanted from the Pod cache and the ledger.
 // Throws kube::ConfigError when the client cannot be made.
-Audit open_audit(const config::Config& cfg, policy::Reviewer& reviewer, const Scans& scans, metrics::Metrics& metrics,
+Audit open_audit(const config::Config& cfg, policy::Reviewer& reviewer, const Scans& scans,
+                 std::shared_ptr<const policy::NamespaceStandardsCache> namespaces, metrics::Metrics& metrics,
                  log::Logger& logger) {
   if (!cfg.audit.enabled) return {};
   Audit audit;
@@ -264,6 +319,7 @@ Audit open_audit(const config::Config& cfg, policy::Reviewer& reviewer, const Sc
   sources.signatures = [&reviewer] { return reviewer.signature_verifier(); };
   sources.scans = scans.store;
   sources.ledger = ledger;
+  sources.namespaces = std::move(namespaces);  // the audit judges with the namespaces' PSA labels too
   auto auditor = std::make_unique<audit::Auditor>(*cluster, cfg.audit, cfg.exemptions.namespaces, std::move(sources),
                                                   &metrics, &logger);
   if (scans.api && scans.store) {
@@ -346,9 +402,12 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(std::move(cfg)), &metrics, &logger, images,
                             scans.store, pull_secrets);
   reviewer.set_signature_verifier(std::move(signatures));
+  NamespaceLabels namespace_labels;
+  if (!open_namespace_labels(start_cfg, cluster.get(), metrics, logger, namespace_labels)) return 1;
+  reviewer.set_namespace_standards(namespace_labels.cache);
   Audit audit;
   try {
-    audit = open_audit(start_cfg, reviewer, scans, metrics, logger);
+    audit = open_audit(start_cfg, reviewer, scans, namespace_labels.cache, metrics, logger);
   } catch (const std::exception& e) {
     logger.line(log::Level::Error, "cannot start: the audit's Kubernetes API client").str("error", e.what());
     return 1;
@@ -358,7 +417,8 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
 
   std::unique_ptr<server::MetricsListener> metrics_server;
   std::unique_ptr<server::Server> https;
-  if (!open_servers(server_cfg, reviewer, scans, metrics, logger, metrics_server, https)) return 1;
+  if (!open_servers(server_cfg, reviewer, scans, namespace_labels.cache, metrics, logger, metrics_server, https))
+    return 1;
 
   logger.line(log::Level::Info, "podgate started")
       .str("version", kVersion)
@@ -385,6 +445,7 @@ int serve(const std::string& config_path, const ServeOverrides& overrides) {
   // connection of the server, so let it finish (by its deadline) before the server is destroyed.
   reviewer.wait_idle();
   stop_cluster_work(scans, auditor.get(), audit_target, sync_watch);
+  if (namespace_labels.reflector) namespace_labels.reflector->stop();
   logger.line(log::Level::Info, "podgate stopped");
   return 0;
 }

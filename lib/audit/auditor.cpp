@@ -133,6 +133,7 @@ struct Auditor::Impl {
     in.signatures = signatures;
     in.scans = sources.scans.get();
     in.ledger = sources.ledger.get();
+    in.namespaces = sources.namespaces.get();
     in.resolveTimeout = evaluator.config().rules.images.resolve.timeout;
     return in;
   }

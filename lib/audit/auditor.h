@@ -20,6 +20,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/admitted.h"
+#include "policy/namespace_standards.h"
 #include "policy/policy.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
@@ -34,6 +35,7 @@ struct AuditSources {
   std::shared_ptr<scan::Store> scans;                              // may be null (scan rule off)
   std::shared_ptr<policy::AdmissionLedger> ledger;                 // may be null
   std::function<std::shared_ptr<trust::SignatureVerifier>()> signatures;  // may be null or return null
+  std::shared_ptr<const policy::NamespaceStandardsCache> namespaces;      // may be null (namespaceLabels off)
 };
 
 class Auditor {

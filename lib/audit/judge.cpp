@@ -149,6 +149,11 @@ policy::Verdict evaluate_running(const JudgeInputs& in, const admission::Request
     for (const std::string& digest : digests) records.emplace(digest, in.scans->lookup(digest));
     facts.scans = policy::lookup_in(records);
   }
+  policy::NamespaceLookup labels;  // not counted: the lookup counter is admission's
+  if (in.namespaces && in.evaluator->config().rules.podSecurity.namespaceLabels) {
+    labels = in.namespaces->lookup(request.namespace_, false);
+    facts.namespaceStandards = labels.standards.get();
+  }
   return in.evaluator->evaluate(request, policy::Route::Validate, plan, facts);
 }
 

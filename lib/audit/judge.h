@@ -19,6 +19,7 @@
 #include "audit/reports.h"
 #include "kube/client.h"
 #include "policy/admitted.h"
+#include "policy/namespace_standards.h"
 #include "policy/policy.h"
 #include "registry/digest_cache.h"
 #include "scan/store.h"
@@ -44,6 +45,9 @@ struct JudgeInputs {
   scan::Store* scans = nullptr;                   // null: no scan records
   const policy::AdmissionLedger* ledger = nullptr;  // null: no drift check
   trust::SignatureVerifier* signatures = nullptr;   // null: the signature rule stays silent
+  // The namespaces' PSA labels (rules.podSecurity.namespaceLabels), as admission reads them; null:
+  // the configured level alone.
+  const policy::NamespaceStandardsCache* namespaces = nullptr;
   std::chrono::milliseconds resolveTimeout{10000};
 };
 

@@ -405,6 +405,25 @@ struct Metrics::Impl {
   prometheus::Gauge& imageScanBytesGauge = imageScanBytes.Add({});
   LabelledCache<prometheus::Counter> trivyOperatorReportsCache{trivyOperatorReports};
 
+  // rules.podSecurity.namespaceLabels (lib/policy/namespace_standards.*). The lookup counters are
+  // resolved once: the review path increments one without building a label key.
+  prometheus::Family<prometheus::Counter>& podSecurityNamespaceLookups =
+      prometheus::BuildCounter()
+          .Name("podgate_pod_security_namespace_lookups_total")
+          .Help("Reviews' lookups of their namespace's PSA labels, by result (hit; miss and unsynced: judged at the "
+                "configured level).")
+          .Register(*registry);
+  prometheus::Counter& podSecurityNamespaceHit = podSecurityNamespaceLookups.Add({{"result", "hit"}});
+  prometheus::Counter& podSecurityNamespaceMiss = podSecurityNamespaceLookups.Add({{"result", "miss"}});
+  prometheus::Counter& podSecurityNamespaceUnsynced = podSecurityNamespaceLookups.Add({{"result", "unsynced"}});
+  prometheus::Family<prometheus::Counter>& podSecurityLabelErrors =
+      prometheus::BuildCounter()
+          .Name("podgate_pod_security_namespace_label_errors_total")
+          .Help("Invalid pod-security.kubernetes.io namespace label values read, by label (enforce, enforce-version, "
+                "warn, warn-version, audit, audit-version).")
+          .Register(*registry);
+  LabelledCache<prometheus::Counter> podSecurityLabelErrorsCache{podSecurityLabelErrors};
+
   LabelledCache<prometheus::Counter> registryRequestsCache{registryRequests};
   LabelledCache<prometheus::Counter> registryErrorsCache{registryErrors};
   LabelledCache<prometheus::Histogram> resolveDurationsCache{resolveDurations};
@@ -498,6 +517,8 @@ struct Metrics::Impl {
       for (auto result : {"ok", "error"}) auditReportsCache.get({{"operation", operation}, {"result", result}});
     for (auto result : {"created", "series", "throttled", "dropped", "error"}) auditEventsCache.get({{"result", result}});
     for (auto reason : {"bytes", "too_large", "malformed"}) auditPodsDroppedCache.get({{"reason", reason}});
+    for (auto label : {"enforce", "enforce-version", "warn", "warn-version", "audit", "audit-version"})
+      podSecurityLabelErrorsCache.get({{"label", label}});
   }
 };
 

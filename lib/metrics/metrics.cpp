@@ -93,6 +93,14 @@ void Metrics::set_scan_store(double records, double oldest_unix, double newest_u
 void Metrics::count_pull_secret_read(std::string_view result) {
   impl_->pullSecretReadsCache.get({{"result", result}}).Increment();
 }
+void Metrics::count_pod_security_namespace_lookup(std::string_view result) {
+  if (result == "hit") impl_->podSecurityNamespaceHit.Increment();
+  else if (result == "miss") impl_->podSecurityNamespaceMiss.Increment();
+  else impl_->podSecurityNamespaceUnsynced.Increment();
+}
+void Metrics::count_pod_security_label_error(std::string_view label) {
+  impl_->podSecurityLabelErrorsCache.get({{"label", label}}).Increment();
+}
 
 void Metrics::count_kube_request(std::string_view verb, std::string_view resource, std::string_view code) {
   impl_->kubeRequestsCache.get({{"verb", verb}, {"resource", resource}, {"code", code}}).Increment();

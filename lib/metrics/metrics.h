@@ -128,6 +128,14 @@ class Metrics {
   // (cache misses only): found, not_found, forbidden (RBAC), wrong_type (not a docker config
   // Secret, or its key missing), error (anything else: no answer, a bad body, too large)
   void count_pull_secret_read(std::string_view result);
+  // rules.podSecurity.namespaceLabels. podgate_pod_security_namespace_lookups_total{result}: a
+  // review's lookup of its namespace's PSA labels: hit (known; with or without labels), miss (the
+  // cache is synced and does not hold it) or unsynced (the first list is not in yet); a miss and an
+  // unsynced lookup are judged at the configured level alone. No allocation: on the review path.
+  void count_pod_security_namespace_lookup(std::string_view result);
+  // podgate_pod_security_namespace_label_errors_total{label}: invalid label values read (label:
+  // enforce, enforce-version, warn, warn-version, audit, audit-version)
+  void count_pod_security_label_error(std::string_view label);
 
   // The continuous audit (lib/audit). No Pod, image or namespace labels: cardinality is fixed.
   // podgate_audit_leader: 1 while this replica holds the audit Lease (it writes reports and Events);

@@ -30,6 +30,10 @@ ReloadResult Reviewer::reload(config::Config config) {
   // applies at once, turning it on or changing pullSecretTTL needs a restart.
   if (config.rules.images.resolve.pullSecrets && !pullSecretsReadable)
     throw std::runtime_error("rules.images.resolve.pullSecrets turned on; restart podgate so it reads pull secrets from the cluster");
+  // The namespace watch is started at start only; turning the key off applies at once.
+  if (config.rules.podSecurity.namespaceLabels && !namespaceStandards_)
+    throw std::runtime_error(
+        "rules.podSecurity.namespaceLabels turned on; restart podgate so it watches the cluster's namespaces");
 
   ReloadResult result;
   result.mode = config.mode;

@@ -298,6 +298,13 @@ ReviewOutcome Reviewer::judge(const std::shared_ptr<Pending>& pending) const {
   const admission::Request& request = pending->decoded.review->request();
   Facts facts;  // the plan has the resolutions; the scan records were read beforehand (resolved())
   if (pending->scans) facts.scans = lookup_in(pending->scanRecords);
+  // The namespace's PSA labels: held by `labels` while the Evaluator reads them. A namespace not
+  // known yet (a miss, or before the first list) is judged at the configured level, counted.
+  NamespaceLookup labels;
+  if (namespaceStandards_ && evaluator->config().rules.podSecurity.namespaceLabels) {
+    labels = namespaceStandards_->lookup(request.namespace_);
+    facts.namespaceStandards = labels.standards.get();
+  }
   const Verdict verdict = evaluator->evaluate(request, route, pending->plan, facts);
   outcome.body = admission::encode(to_response(request.uid, verdict));
   outcome.decision = verdict.decision;

@@ -23,6 +23,7 @@ class thread_pool;
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "policy/admitted.h"
+#include "policy/namespace_standards.h"
 #include "policy/policy.h"
 #include "policy/pull_secrets.h"
 #include "policy/sources.h"
@@ -97,6 +98,12 @@ class Reviewer {
   // (make_signature_verifier). Null: every such image counts as a failed lookup. Set before
   // serving, and again on a reload that needs a new one.
   void set_signature_verifier(std::shared_ptr<trust::SignatureVerifier> verifier);
+  // Each namespace's PSA labels (rules.podSecurity.namespaceLabels): while that is on, every
+  // judged request looks its namespace up here and hands the standards to the Evaluator
+  // (Facts::namespaceStandards). Null: the configured level alone. Set once, before serving.
+  void set_namespace_standards(std::shared_ptr<const NamespaceStandardsCache> cache) {
+    namespaceStandards_ = std::move(cache);
+  }
   // The signature verifier in use (null without one), for the audit.
   std::shared_ptr<trust::SignatureVerifier> signature_verifier() const;
   // The images and digest cache in use, for the audit (which judges through the same cache).
@@ -127,6 +134,7 @@ class Reviewer {
   std::shared_ptr<scan::Store> scans_;  // the scan cache (a CachedStore); null when the scan rule is off
   std::shared_ptr<PullSecretCache> pullSecrets_;  // null: pods' imagePullSecrets are not read
   std::shared_ptr<AdmissionLedger> ledger_;       // null: nothing is remembered
+  std::shared_ptr<const NamespaceStandardsCache> namespaceStandards_;  // null: namespaces' labels are not read
   metrics::Metrics* metrics_;
   log::Logger* logger_;
   // Reads the scan records not in memory, so no server I/O thread waits on the database. Last:

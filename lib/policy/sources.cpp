@@ -105,7 +105,7 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
 
 bool needs_cluster(const config::Config& config) {
   return config.scans.store == config::ScanStore::Kubernetes || config.scans.trivyOperator ||
-         config.rules.images.resolve.pullSecrets || config.audit.enabled;
+         config.rules.images.resolve.pullSecrets || config.audit.enabled || config.rules.podSecurity.namespaceLabels;
 }
 
 std::unique_ptr<kube::Client> make_kube_client(const config::Config& config, const std::string& kubeconfig,

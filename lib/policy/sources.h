@@ -56,7 +56,7 @@ ImageResolutions resolve_images(registry::DigestCache* images, const std::vector
                                 std::chrono::steady_clock::time_point deadline);
 
 // Whether a config needs the Kubernetes API: scans.store kubernetes, scans.sources.trivyOperator,
-// rules.images.resolve.pullSecrets or audit.enabled.
+// rules.images.resolve.pullSecrets, audit.enabled or rules.podSecurity.namespaceLabels.
 bool needs_cluster(const config::Config& config);
 
 // The Kubernetes client for a config (kubernetes.*; `kubeconfig`, the --kubeconfig flag, wins

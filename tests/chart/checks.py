@@ -104,6 +104,9 @@ PODGATE_METRICS = {
     "podgate_audit_reports_total",
     "podgate_audit_events_total",
     "podgate_audit_pods_dropped_total",
+    # rules.podSecurity.namespaceLabels (lib/policy/namespace_standards.*).
+    "podgate_pod_security_namespace_lookups_total",
+    "podgate_pod_security_namespace_label_errors_total",
 }
 AUDIT_METRICS = {m for m in PODGATE_METRICS if m.startswith("podgate_audit_")}
 HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds",
@@ -1673,6 +1676,21 @@ def rbac_checks(r):
                        sets=["rbac.pullSecrets=true", "config.rules.images.resolve.pullSecrets=false"])
     r.check("rbac: rbac.pullSecrets -> get on secrets and serviceaccounts and resolve.pullSecrets true; the config "
             "key alone fails the render", pull_secrets)
+
+    def namespace_labels():
+        on = "config.rules.podSecurity.namespaceLabels=true"
+        docs = r.render(sets=["replicaCount=1", on, AUDIT_OFF])
+        eq(rules_of(docs), [NAMESPACES_RULE], "ClusterRole rules (namespaceLabels alone)")
+        eq(pod_spec(docs)["automountServiceAccountToken"], True, "automountServiceAccountToken")
+        eq(podgate_config(docs)[0]["rules"]["podSecurity"]["namespaceLabels"], True, "podSecurity.namespaceLabels")
+        eq(rules_of(r.render(sets=["replicaCount=1", on])), [NAMESPACES_RULE] + AUDIT_RULES,
+           "ClusterRole rules (namespaceLabels and the audit)")
+        for sets in (["replicaCount=1", AUDIT_OFF], ["replicaCount=1", AUDIT_OFF,
+                                                     "config.rules.podSecurity.namespaceLabels=false"]):
+            assert not find(r.render(sets=sets), "ClusterRole"), f"a ClusterRole with {sets}"
+        r.render_fails("namespaceLabels", sets=["config.rules.podSecurity.namespaceLabels=yes"])
+    r.check("rbac: config.rules.podSecurity.namespaceLabels -> get, list, watch on namespaces and the token "
+            "mounted; off -> nothing", namespace_labels)
 
     def own_rbac():
         docs = r.render(sets=["rbac.create=false", "config.scans.sources.trivyOperator=true",

@@ -3,7 +3,8 @@
 # (plus a static token file, and API Priority and Fairness, on by default), applies a small test CRD
 # (widgets.test.podgate.io, cluster-scoped), the ImageScan, PolicyReport and Report CRDs, RBAC for
 # the test user and an APF priority level that rejects, then runs the test binary
-# (kube_client_test.cpp, kube_store_test.cpp, audit_reports_test.cpp) one test case at a time and prints
+# (kube_client_test.cpp, kube_store_test.cpp, audit_reports_test.cpp, lease_test.cpp,
+# namespace_standards_test.cpp) one test case at a time and prints
 # "N passed, N failed". Every process is stopped on exit, failure or interrupt.
 #
 # The test user is a client certificate CN=podgate-test, O=podgate-testers (and the same user by a
@@ -109,7 +110,7 @@ k apply -f - >/dev/null <<'EOF' || die "could not apply RBAC and the APF configu
 # The test users may do everything to widgets (the client's cases) and ImageScans (the shared scan
 # store's cases, tests/e2e/kube_store_test.cpp), write the audit's reports and Events, get, create
 # and update Leases (the leader election's cases, tests/e2e/lease_test.cpp), read Pods and the
-# owners the Auditor walks up, and nothing else.
+# owners the Auditor walks up, read Namespaces (their PSA labels), and nothing else.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: podgate-e2e-widgets}
@@ -143,6 +144,10 @@ rules:
   - apiGroups: [batch]
     resources: [jobs]
     verbs: [get]
+  # rules.podSecurity.namespaceLabels (tests/e2e/namespace_standards_test.cpp), as the chart grants.
+  - apiGroups: [""]
+    resources: [namespaces]
+    verbs: [get, list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
