@@ -28,7 +28,8 @@ std::int64_t unix_now() {
 
 // The label values the gauges are set for, so a value that drops to none is set to 0, not left stale.
 constexpr std::array<std::string_view, 3> kVerdicts{"pass", "warn", "fail"};
-constexpr std::array<std::string_view, 5> kRules{"privileged", "runtimeSockets", "images", "scan", "imageDrift"};
+constexpr std::array<std::string_view, 6> kRules{"privileged", "runtimeSockets", "images", "scan", "imageDrift",
+                                                 "podSecurity"};
 constexpr std::array<std::string_view, 2> kActions{"deny", "warn"};
 constexpr std::array<std::string_view, 5> kScans{"clean", "vulnerable", "malicious", "unscanned", "stale"};
 
