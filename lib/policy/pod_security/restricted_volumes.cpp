@@ -1,8 +1,11 @@
 // restrictedVolumes (restricted, v1.0+): every volume must be of a type that reaches nothing
 // outside the pod's own objects: configMap, csi, downwardAPI, emptyDir, ephemeral, image,
 // persistentVolumeClaim, projected or secret. PSA decodes the volume into its Go type, so a volume
-// passes when any of its members is one of these, and one with none (no source, or only unknown
-// members) is refused. Replaces hostPathVolumes at restricted.
+// passes when any of its members is one of these. A volume with no source at all is an emptyDir:
+// the apiserver defaults it so before admission (PSA's fixtures rely on it), and `podgate check`
+// sees manifests before that. A volume whose only members are unknown to PSA's types is refused
+// ("unknown"): stricter than PSA, which never sees such members (the apiserver drops them), so a
+// source newer than podgate is not let through unjudged. Replaces hostPathVolumes at restricted.
 
 #include <algorithm>
 #include <array>
@@ -33,6 +36,7 @@ void check_restricted_volumes(const Input& in, Hits& out) {
     // The decoder lists every member; a hostPath it read is a source even if `sources` is empty.
     if (std::any_of(v.sources.begin(), v.sources.end(), [](std::string_view s) { return contains(kAllowed, s); }))
       continue;
+    if (v.sources.empty() && !v.hostPath) continue;  // the implicit emptyDir
     std::string_view type = v.hostPath ? std::string_view("hostPath") : std::string_view();
     for (const auto known : kKnown)
       if (type.empty() && contains(v.sources, known)) type = known;
