@@ -163,6 +163,24 @@ TEST_CASE("reload() refuses what only a restart can change, and keeps the rules 
   CHECK(reviewer.reload(mode).mode == config::Mode::Audit);
 }
 
+TEST_CASE("reload() applies rules.podSecurity at once", "[review][podSecurity]") {
+  // pod-privileged.json has a privileged container: with the privileged rule off, only the
+  // standards can refuse it.
+  config::Config off;
+  off.rules.privileged.action = config::Action::Off;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(off), nullptr, nullptr);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Allowed);
+  config::Config baseline = off;
+  baseline.rules.podSecurity.level = config::PodSecurityLevel::Baseline;
+  reviewer.reload(baseline);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Denied);
+  reviewer.reload(off);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Allowed);
+}
+
 TEST_CASE("kind_label bounds the label values", "[review]") {
   CHECK(policy::kind_label("Deployment") == "Deployment");
   CHECK(policy::kind_label("CronJob") == "CronJob");
