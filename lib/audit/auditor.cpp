@@ -45,6 +45,7 @@ std::string event_reason(const ReportResult& r) {
   }
   if (r.rule == "privileged") return "PrivilegedContainerRunning";
   if (r.rule == "runtimeSockets") return "RuntimeSocketMounted";
+  if (r.rule == "podSecurity") return "PodSecurityViolationRunning";
   if (r.rule == "images") return "ImageNotAllowedRunning";
   if (r.rule == kRuleImageDrift) return "ImageDigestMismatch";
   return "AuditError";
