@@ -451,7 +451,7 @@ TEST_CASE("version boundaries", "[policy][podSecurity]") {
   }
 }
 
-TEST_CASE("warn allows and says why; a Deployment names the template's fields", "[policy][podSecurity]") {
+TEST_CASE("warn allows and says why, and a Deployment names the template's fields", "[policy][podSecurity]") {
   Pod pod("spec.template.spec", "Deployment");
   pod.add("app").security.capabilitiesAdd = {"SYS_ADMIN"};
   pod.spec().security.annotations = {{"container.apparmor.security.beta.kubernetes.io/app", "unconfined"}};
