@@ -56,6 +56,22 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The embedded defaults, with rules.podSecurity.level from PODGATE_BENCH_POD_SECURITY (baseline,
+// restricted) when set: the standards' cost on the same reviews.
+config::Config bench_config() {
+  config::Config c;
+  const char* level = std::getenv("PODGATE_BENCH_POD_SECURITY");
+  if (level && *level) {
+    auto parsed = config::parse_pod_security_level(level);
+    if (!parsed) {
+      std::fprintf(stderr, "PODGATE_BENCH_POD_SECURITY: privileged, baseline or restricted\n");
+      std::exit(2);
+    }
+    c.rules.podSecurity.level = *parsed;
+  }
+  return c;
+}
+
 // What `podgate serve` builds with no --config: the embedded defaults, metrics, a logger. The
 // logger writes to /dev/null so denied reviews still pay for formatting and write(2) of their
 // log line, as in the server.
@@ -63,7 +79,7 @@ struct Pipeline {
   int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   metrics::Metrics metrics;
   log::Logger logger{devnull, log::Level::Info};
-  policy::Reviewer reviewer{std::make_shared<const policy::Evaluator>(config::Config{}), &metrics, &logger};
+  policy::Reviewer reviewer{std::make_shared<const policy::Evaluator>(bench_config()), &metrics, &logger};
   std::atomic<bool> draining{false};
   server::Router router{reviewer, &metrics, draining};
   ~Pipeline() { ::close(devnull); }

@@ -18,6 +18,7 @@
 #        PODGATE_BENCH_SAMPLES   Catch2 samples per benchmark (default 100)
 #        PODGATE_BENCH_IR_BUDGET instructions to spend per fixture under callgrind (default 4e8;
 #                                N = budget / (bytes * 25), clamped to 20..2000)
+#        PODGATE_BENCH_POD_SECURITY  rules.podSecurity.level for the run (baseline, restricted; default off)
 #        OUT_DIR                 where the callgrind files stay (default a temp dir, removed)
 set -euo pipefail
 cd "$(dirname "$0")/.."

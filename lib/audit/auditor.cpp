@@ -28,7 +28,8 @@ std::int64_t unix_now() {
 
 // The label values the gauges are set for, so a value that drops to none is set to 0, not left stale.
 constexpr std::array<std::string_view, 3> kVerdicts{"pass", "warn", "fail"};
-constexpr std::array<std::string_view, 5> kRules{"privileged", "runtimeSockets", "images", "scan", "imageDrift"};
+constexpr std::array<std::string_view, 6> kRules{"privileged", "runtimeSockets", "images", "scan", "imageDrift",
+                                                 "podSecurity"};
 constexpr std::array<std::string_view, 2> kActions{"deny", "warn"};
 constexpr std::array<std::string_view, 5> kScans{"clean", "vulnerable", "malicious", "unscanned", "stale"};
 
@@ -44,6 +45,7 @@ std::string event_reason(const ReportResult& r) {
   }
   if (r.rule == "privileged") return "PrivilegedContainerRunning";
   if (r.rule == "runtimeSockets") return "RuntimeSocketMounted";
+  if (r.rule == "podSecurity") return "PodSecurityViolationRunning";
   if (r.rule == "images") return "ImageNotAllowedRunning";
   if (r.rule == kRuleImageDrift) return "ImageDigestMismatch";
   return "AuditError";

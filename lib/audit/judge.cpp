@@ -30,6 +30,7 @@ std::string container_of(const std::string& subject) {
 
 std::string severity_of(const policy::Violation& violation, const policy::JudgedImage* image) {
   if (violation.rule == "privileged" || violation.rule == "runtimeSockets") return "critical";
+  if (violation.rule == "podSecurity") return "high";  // the Pod Security Standards' ways onto the node
   if (violation.rule == "scan" && image) {
     if (image->scan == "malicious") return "critical";
     if (image->scan == "vulnerable") return "high";
@@ -38,6 +39,7 @@ std::string severity_of(const policy::Violation& violation, const policy::Judged
 }
 
 std::string category_of(std::string_view rule) {
+  if (rule == "podSecurity") return "podgate pod security";
   return rule == "privileged" || rule == "runtimeSockets" ? "podgate node access" : "podgate images";
 }
 
@@ -69,6 +71,7 @@ ReportResult result_of(const policy::Violation& v, const policy::Verdict& verdic
   r.timestamp = now;
   if (!v.fieldPath.empty()) r.properties.emplace_back("field", v.fieldPath);
   if (!v.value.empty()) r.properties.emplace_back("value", v.value);
+  if (!v.control.empty()) r.properties.emplace_back("control", v.control);
   if (v.subject.starts_with("volume ")) r.properties.emplace_back("volume", container_of(v.subject.substr(7)));
   if (image) {
     r.properties.emplace_back("image", image->image);
@@ -84,6 +87,7 @@ std::vector<std::string> rules_on(const config::Config& config, bool signatures)
   std::vector<std::string> rules;
   if (config.rules.privileged.action != config::Action::Off) rules.emplace_back("privileged");
   if (config.rules.runtimeSockets.action != config::Action::Off) rules.emplace_back("runtimeSockets");
+  if (config.rules.podSecurity.level != config::PodSecurityLevel::Privileged) rules.emplace_back("podSecurity");
   if (config.rules.images.action != config::Action::Off) {
     rules.emplace_back("images");
     if (config.rules.images.scan.action != config::Action::Off) rules.emplace_back("scan");

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -152,6 +153,15 @@ struct PodSecurityVersion {
   int minor = kLatest;  // v1.<minor>; kLatest for "latest"
   bool operator==(const PodSecurityVersion&) const = default;
 };
+// The newest version of the standards podgate knows (PSA v0.34): "latest" and any newer v1.N
+// judge as this one, as PSA does.
+constexpr int kNewestPodSecurityMinor = 34;
+// "latest" or "v1.N" (N without leading zeros), as PSA's ParseVersion; nullopt otherwise. A minor
+// too large to matter is stored as 999999999 (it judges as latest all the same).
+std::optional<PodSecurityVersion> parse_pod_security_version(std::string_view text);
+std::string to_string(PodSecurityVersion version);  // "latest", "v1.34"
+// PSA's level names, as its namespace labels spell them; nullopt otherwise.
+std::optional<PodSecurityLevel> parse_pod_security_level(std::string_view text);
 
 // rules.podSecurity: the Pod Security Standards, with PSA's check names and version semantics.
 struct PodSecurityRule {

@@ -74,6 +74,7 @@ class Reader {
   void privileged(const YAML::Node& node, const std::string& path, PrivilegedRule& out);
   void runtime_sockets(const YAML::Node& node, const std::string& path, RuntimeSocketsRule& out);
   void images(const YAML::Node& node, const std::string& path, ImagesRule& out);
+  void pod_security(const YAML::Node& node, const std::string& path, PodSecurityRule& out);
   void resolve(const YAML::Node& node, const std::string& path, ResolveSettings& out);
   void scan_rule(const YAML::Node& node, const std::string& path, ScanRule& out);
   std::vector<SignatureRule> signature_rules(const YAML::Node& node, const std::string& path);

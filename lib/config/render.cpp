@@ -282,6 +282,12 @@ void write_rules(Writer& w, const Rules& rules) {
   w.end();
   write_runtime_sockets(w, rules.runtimeSockets);
   write_images_rule(w, rules.images);
+  w.begin("podSecurity");
+  w.string("level", rules.podSecurity.level == PodSecurityLevel::Privileged ? "off" : to_string(rules.podSecurity.level));
+  w.string("version", to_string(rules.podSecurity.version));
+  w.string("action", to_string(rules.podSecurity.action));
+  w.boolean("namespaceLabels", rules.podSecurity.namespaceLabels);
+  w.end();
   w.end();
 }
 

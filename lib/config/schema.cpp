@@ -314,6 +314,39 @@ void Reader::rules(const YAML::Node& node, const std::string& path, Rules& out) 
               {"runtimeSockets",
                [&](const YAML::Node& n, const std::string& p) { runtime_sockets(n, p, out.runtimeSockets); }},
               {"images", [&](const YAML::Node& n, const std::string& p) { images(n, p, out.images); }},
+              {"podSecurity",
+               [&](const YAML::Node& n, const std::string& p) { pod_security(n, p, out.podSecurity); }},
+          });
+}
+
+// rules.podSecurity. "privileged" is PSA's name for checking nothing, accepted beside "off".
+void Reader::pod_security(const YAML::Node& node, const std::string& path, PodSecurityRule& out) {
+  mapping(node, path,
+          {
+              {"level",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.level = choice<PodSecurityLevel>(n, p,
+                                                      {{"off", PodSecurityLevel::Privileged},
+                                                       {"privileged", PodSecurityLevel::Privileged},
+                                                       {"baseline", PodSecurityLevel::Baseline},
+                                                       {"restricted", PodSecurityLevel::Restricted}});
+               }},
+              {"version",
+               [&](const YAML::Node& n, const std::string& p) {
+                 const std::string& v = scalar(n, p, "\"latest\" or \"v1.N\"");
+                 if (auto parsed = parse_pod_security_version(v)) {
+                   out.version = *parsed;
+                   return;
+                 }
+                 fail(p, "must be \"latest\" or \"v1.N\" (a Kubernetes minor version, e.g. \"v1.34\"), got " +
+                             describe(n));
+               }},
+              {"action",
+               [&](const YAML::Node& n, const std::string& p) {
+                 out.action = choice<Action>(n, p, {{"deny", Action::Deny}, {"warn", Action::Warn}});
+               }},
+              {"namespaceLabels",
+               [&](const YAML::Node& n, const std::string& p) { out.namespaceLabels = boolean(n, p); }},
           });
 }
 

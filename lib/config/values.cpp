@@ -5,6 +5,8 @@
 #include "util/text.h"
 #include "config/config_internal.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,31 @@ const char* to_string(PodSecurityLevel level) {
     case PodSecurityLevel::Restricted: return "restricted";
   }
   return "privileged";
+}
+
+std::optional<PodSecurityVersion> parse_pod_security_version(std::string_view text) {
+  if (text == "latest") return PodSecurityVersion{};
+  if (text.size() < 4 || text.substr(0, 3) != "v1.") return std::nullopt;
+  const std::string_view digits = text.substr(3);
+  if (digits.size() > 1 && digits.front() == '0') return std::nullopt;
+  long long minor = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (minor < 999999999) minor = minor * 10 + (c - '0');
+  }
+  return PodSecurityVersion{static_cast<int>(std::min<long long>(minor, 999999999))};
+}
+
+std::string to_string(PodSecurityVersion version) {
+  if (version.minor == PodSecurityVersion::kLatest) return "latest";
+  return "v1." + std::to_string(version.minor);
+}
+
+std::optional<PodSecurityLevel> parse_pod_security_level(std::string_view text) {
+  if (text == "privileged") return PodSecurityLevel::Privileged;
+  if (text == "baseline") return PodSecurityLevel::Baseline;
+  if (text == "restricted") return PodSecurityLevel::Restricted;
+  return std::nullopt;
 }
 
 const char* to_string(OnUnscanned value) {

@@ -100,6 +100,12 @@ struct Metrics::Impl {
           .Name("podgate_admission_violations_total")
           .Help("Rule violations found, by rule and the action taken (deny, warn).")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& podSecurityViolations =
+      prometheus::BuildCounter()
+          .Name("podgate_pod_security_violations_total")
+          .Help("rules.podSecurity violations found, by PSA check id (control), the level judged at (baseline, "
+                "restricted) and the action taken (deny, warn).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& exemptions =
       prometheus::BuildCounter()
           .Name("podgate_admission_exemptions_total")
@@ -443,6 +449,7 @@ struct Metrics::Impl {
   std::unordered_set<std::string> namespaceLabels;
   LabelledCache<prometheus::Histogram> durationsCache{durations};
   LabelledCache<prometheus::Counter> violationsCache{violations};
+  LabelledCache<prometheus::Counter> podSecurityViolationsCache{podSecurityViolations};
   LabelledCache<prometheus::Counter> exemptionsCache{exemptions};
   LabelledCache<prometheus::Counter> skippedCache{skipped};
   LabelledCache<prometheus::Counter> invalidCache{invalid};
@@ -487,7 +494,7 @@ struct Metrics::Impl {
       durationsCache.get({{"route", route}}, review_buckets());
       for (auto code : {"200", "400", "500"}) httpCache.get({{"route", route}, {"code", code}});
     }
-    for (auto rule : {"privileged", "runtimeSockets", "images", "scan"})
+    for (auto rule : {"privileged", "runtimeSockets", "images", "scan", "podSecurity"})
       for (auto action : {"deny", "warn"}) violationsCache.get({{"rule", rule}, {"action", action}});
     for (auto kind : {"namespace", "user", "serviceAccount", "image"}) exemptionsCache.get({{"kind", kind}});
     for (auto reason : {"unknown_kind", "no_pod_spec"}) skippedCache.get({{"reason", reason}});

@@ -27,6 +27,10 @@ void Metrics::count_violation(std::string_view rule, std::string_view action) {
   impl_->violationsCache.get({{"rule", rule}, {"action", action}}).Increment();
 }
 
+void Metrics::count_pod_security_violation(std::string_view control, std::string_view level, std::string_view action) {
+  impl_->podSecurityViolationsCache.get({{"control", control}, {"level", level}, {"action", action}}).Increment();
+}
+
 void Metrics::count_exemption(std::string_view kind) { impl_->exemptionsCache.get({{"kind", kind}}).Increment(); }
 
 void Metrics::count_skipped(std::string_view reason) { impl_->skippedCache.get({{"reason", reason}}).Increment(); }

@@ -35,6 +35,9 @@ class Metrics {
   void observe_review_duration(std::string_view route, double seconds);
   // podgate_admission_violations_total{rule,action}
   void count_violation(std::string_view rule, std::string_view action);
+  // podgate_pod_security_violations_total{control,level,action}: control is PSA's check id (a
+  // closed set of 18, so the series are bounded; they appear on first use)
+  void count_pod_security_violation(std::string_view control, std::string_view level, std::string_view action);
   // podgate_admission_exemptions_total{kind}
   void count_exemption(std::string_view kind);
   // podgate_admission_skipped_total{reason}: requests allowed without judging (fail-open paths)

@@ -93,7 +93,10 @@ void count_decision(metrics::Metrics& metrics, const admission::Request& request
   if (verdict.decision != Decision::Allowed)
     metrics.count_denial_by_namespace(metrics.namespace_label(request.namespace_), to_string(verdict.decision));
   metrics.observe_review_duration(route_label(route), seconds);
-  for (const auto& v : verdict.violations) metrics.count_violation(v.rule, config::to_string(v.action));
+  for (const auto& v : verdict.violations) {
+    metrics.count_violation(v.rule, config::to_string(v.action));
+    if (!v.control.empty()) metrics.count_pod_security_violation(v.control, v.level, config::to_string(v.action));
+  }
   for (const auto& e : verdict.exemptions) metrics.count_exemption(e.kind);
   for (const auto& j : verdict.images) {
     if (!j.scan.empty()) metrics.count_scan_verdict(j.scan);

@@ -81,7 +81,7 @@ bool preexisting(const Finding& now, const std::vector<Finding>& before) {
   return std::any_of(before.begin(), before.end(), [&](const Finding& b) {
     const Violation& x = b.violation;
     const Violation& y = now.violation;
-    if (x.rule != y.rule || x.subject != y.subject || x.value != y.value) return false;
+    if (x.rule != y.rule || x.control != y.control || x.subject != y.subject || x.value != y.value) return false;
     return std::all_of(now.holders.begin(), now.holders.end(), [&](const std::string& h) {
       return std::find(b.holders.begin(), b.holders.end(), h) != b.holders.end();
     });
@@ -185,7 +185,7 @@ Verdict Evaluator::evaluate(const Request& request, Route route, const ImagePlan
     return verdict;
   }
   const std::int64_t now = facts.now != 0 ? facts.now : unix_now();
-  const RuleSet rules{config_, socketPaths_, allowedPaths_, &images, &facts.scans, now};
+  const RuleSet rules{config_, socketPaths_, allowedPaths_, &images, &facts.scans, now, facts.namespaceStandards};
   std::vector<std::string> notes;
   std::vector<Finding> findings = judge_object(rules, request, verdict, notes);
   conclude(request, std::move(findings), notes, verdict);

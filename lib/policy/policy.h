@@ -34,7 +34,11 @@ enum class Decision { Allowed, Denied, WouldDeny };
 const char* to_string(Decision d);  // "allowed", "denied", "would_deny"
 
 struct Violation {
-  std::string rule;       // "privileged" | "runtimeSockets" | "images" | "scan"
+  std::string rule;       // "privileged" | "runtimeSockets" | "images" | "scan" | "podSecurity"
+  // rules.podSecurity only: PSA's check id ("hostNamespaces", "capabilities_restricted", ...) and
+  // the level it was judged at ("baseline" | "restricted"); empty for the other rules.
+  std::string control;
+  std::string level;
   config::Action action;  // Deny or Warn (Off rules produce no violations)
   std::string subject;    // "container \"app\"", "init container \"setup\"", "volume \"sock\""
   std::string fieldPath;  // "spec.template.spec.containers[0].securityContext.privileged"

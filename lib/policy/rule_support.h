@@ -57,6 +57,8 @@ struct RuleSet {
   const ImagePlan* images = nullptr;        // the request's images, resolved
   const ScanLookup* scans = nullptr;
   std::int64_t now = 0;
+  // The request namespace's PSA labels (Facts::namespaceStandards); null when unknown.
+  const NamespaceStandards* namespaceStandards = nullptr;
 };
 
 // One pod spec under judgement: what a pod-spec rule sees. The evaluator judges the new object,

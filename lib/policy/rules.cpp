@@ -14,14 +14,17 @@ void check_runtime_sockets(const PodSpecInput& in, std::vector<Finding>& finding
 void check_persistent_volume(const RuleSet& rules, const admission::ObjectInfo& pv,
                              std::vector<Finding>& findings);                       // runtime_sockets.cpp
 void check_images(const PodSpecInput& in, std::vector<Finding>& findings);          // images.cpp (+ scan_rule.cpp)
+void check_pod_security(const PodSpecInput& in, std::vector<Finding>& findings);    // pod_security/pod_security.cpp
 
 namespace {
 
-// In the order their findings are reported: privileged, then runtime sockets, then images.
+// In the order their findings are reported: privileged, runtime sockets, images, then the Pod
+// Security Standards.
 constexpr std::array kRules{
     Rule{"privileged", check_privileged, nullptr},
     Rule{"runtimeSockets", check_runtime_sockets, check_persistent_volume},
     Rule{"images", check_images, nullptr},
+    Rule{"podSecurity", check_pod_security, nullptr},
 };
 
 }  // namespace

@@ -31,6 +31,8 @@ void write_violation(JsonWriter& w, const Violation& violation, const ViolationT
   write_members(w, {{"rule", text.other, violation.rule}, {"action", text.other, config::to_string(violation.action)},
                     {"subject", text.request, violation.subject}, {"field", text.other, violation.fieldPath},
                     {"value", text.request, violation.value}});
+  if (!violation.control.empty())
+    write_members(w, {{"control", text.other, violation.control}, {"level", text.other, violation.level}});
   if (violation.preexisting) {
     w.Key("preexisting");
     w.Bool(true);

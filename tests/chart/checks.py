@@ -49,6 +49,7 @@ PODGATE_METRICS = {
     "podgate_admission_requests_total",
     "podgate_admission_review_duration_seconds",
     "podgate_admission_violations_total",
+    "podgate_pod_security_violations_total",
     "podgate_admission_denials_by_namespace_total",
     "podgate_admission_exemptions_total",
     "podgate_admission_skipped_total",

@@ -199,3 +199,26 @@ TEST_CASE("the same finding in two Pods of a workload is one result, its message
   CHECK(merged[0].rule == "privileged");
   CHECK(property(merged[0], "pods") == "2");
 }
+
+TEST_CASE("a running Pod is judged by the Pod Security Standards when they are on", "[audit][podSecurity]") {
+  podgate::config::Config cfg;
+  cfg.rules.privileged.action = podgate::config::Action::Off;
+  cfg.rules.podSecurity.level = podgate::config::PodSecurityLevel::Baseline;
+  const podgate::policy::Evaluator evaluator{cfg};
+  JudgeInputs in;
+  in.evaluator = &evaluator;
+  CHECK(find(podgate::audit::judge_pod(in, pod(), 1000), "podSecurity", "pass"));
+  const PodFindings f = podgate::audit::judge_pod(in, pod(true), 1000);
+  CHECK(f.verdict == "fail");
+  const ReportResult* r = find(f, "podSecurity", "fail");
+  REQUIRE(r);
+  CHECK(r->container == "app");
+  CHECK(r->severity == "high");
+  CHECK(r->category == "podgate pod security");
+  CHECK(property(*r, "control") == "privileged");
+  CHECK(property(*r, "field") == "spec.containers[0].securityContext.privileged");
+  // Off (the default): not judged, not reported.
+  const podgate::policy::Evaluator off{podgate::config::Config{}};
+  in.evaluator = &off;
+  CHECK_FALSE(find(podgate::audit::judge_pod(in, pod(), 1000), "podSecurity", "pass"));
+}

@@ -280,7 +280,9 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
       {"exemptions:\n  groups: []\n",
        "podgate.yaml: exemptions.groups: unknown key (expected one of: namespaces, serviceAccounts, images, users)"},
       {"rules:\n  hostNetwork: {action: deny}\n",
-       "podgate.yaml: rules.hostNetwork: unknown key (expected one of: privileged, runtimeSockets, images)"},
+       "podgate.yaml: rules.hostNetwork: unknown key (expected one of: privileged, runtimeSockets, images, podSecurity)"},
+      {"rules:\n  podSecurity:\n    levl: baseline\n",
+       "podgate.yaml: rules.podSecurity.levl: unknown key (expected one of: level, version, action, namespaceLabels)"},
       {"rules:\n  privileged:\n    acton: deny\n",
        "podgate.yaml: rules.privileged.acton: unknown key (expected one of: action)"},
       {"rules:\n  runtimeSockets:\n    extrapaths: []\n",
@@ -722,7 +724,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 90);
+    CHECK(keys.size() == 95);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;
@@ -736,6 +738,10 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     c.rules.runtimeSockets.extraPaths = {"/run/x.sock"};
     c.rules.runtimeSockets.denyAllHostPaths = true;
     c.rules.runtimeSockets.allowedHostPaths = {"/var/log"};
+    c.rules.podSecurity.level = podgate::config::PodSecurityLevel::Restricted;
+    c.rules.podSecurity.version.minor = 27;
+    c.rules.podSecurity.action = Action::Warn;
+    c.rules.podSecurity.namespaceLabels = true;
     c.server.listen = "[::1]:0";
     c.server.metricsListen = ":9091";
     c.server.threads = 7;
@@ -1126,4 +1132,41 @@ rules:
              Catch::Matchers::Contains("needs at least one image pattern"));
   CHECK_THAT(error_of("rules: {images: {signatures: [{images: [\"a\"], keys: [\"/k\"], action: off}]}}"),
              Catch::Matchers::Contains("deny"));
+}
+
+TEST_CASE("rules.podSecurity: level, version and action, with errors naming the key", "[config][podSecurity]") {
+  using podgate::config::PodSecurityLevel;
+  const Config d;
+  CHECK(d.rules.podSecurity.level == PodSecurityLevel::Privileged);
+  CHECK(d.rules.podSecurity.version.minor == podgate::config::PodSecurityVersion::kLatest);
+  CHECK(d.rules.podSecurity.action == Action::Deny);
+  CHECK_FALSE(d.rules.podSecurity.namespaceLabels);
+
+  const Config c = parse("rules:\n  podSecurity: {level: restricted, version: v1.25, action: warn, namespaceLabels: true}\n");
+  CHECK(c.rules.podSecurity.level == PodSecurityLevel::Restricted);
+  CHECK(c.rules.podSecurity.version.minor == 25);
+  CHECK(c.rules.podSecurity.action == Action::Warn);
+  CHECK(c.rules.podSecurity.namespaceLabels);
+
+  CHECK(parse("rules:\n  podSecurity: {level: privileged}\n").rules.podSecurity.level == PodSecurityLevel::Privileged);
+  CHECK(parse("rules:\n  podSecurity: {level: \"off\"}\n").rules.podSecurity.level == PodSecurityLevel::Privileged);
+  CHECK(parse("rules:\n  podSecurity: {level: baseline, version: latest}\n").rules.podSecurity.version.minor == -1);
+  CHECK(parse("rules:\n  podSecurity: {version: v1.0}\n").rules.podSecurity.version.minor == 0);
+  // Newer than podgate knows: kept as written (it judges as latest), and rendered back as written.
+  const Config newer = parse("rules:\n  podSecurity: {level: baseline, version: v1.40}\n");
+  CHECK(newer.rules.podSecurity.version.minor == 40);
+  CHECK_THAT(podgate::config::to_yaml(newer), Catch::Matchers::Contains("    version: v1.40\n"));
+
+  CHECK(error_of("rules:\n  podSecurity: {level: strict}\n") ==
+        "podgate.yaml: rules.podSecurity.level: must be one of off, privileged, baseline, restricted (got \"strict\")");
+  CHECK(error_of("rules:\n  podSecurity: {action: \"off\"}\n") ==
+        "podgate.yaml: rules.podSecurity.action: must be one of deny, warn (got \"off\")");
+  for (const char* bad : {"v1", "1.25", "v1.025", "v2.0", "v1.x", "Latest", "v1.", "v1.-1"}) {
+    INFO(bad);
+    CHECK(error_of(std::string("rules:\n  podSecurity: {version: \"") + bad + "\"}\n") ==
+          std::string("podgate.yaml: rules.podSecurity.version: must be \"latest\" or \"v1.N\" (a Kubernetes minor "
+                      "version, e.g. \"v1.34\"), got \"") + bad + "\"");
+  }
+  CHECK_THAT(error_of("rules:\n  podSecurity: {version: [v1.2]}\n"),
+             Catch::Matchers::StartsWith("podgate.yaml: rules.podSecurity.version: expected"));
 }

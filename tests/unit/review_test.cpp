@@ -43,6 +43,28 @@ rapidjson::Document parse(const std::string& body) {
 
 }  // namespace
 
+TEST_CASE("rules.podSecurity violations are counted per control and logged with it", "[review][podSecurity]") {
+  metrics::Metrics m;
+  test::LogCapture cap;
+  std::string logs;
+  {
+    log::Logger logger(cap.writer());
+    config::Config cfg;
+    cfg.rules.podSecurity.level = config::PodSecurityLevel::Baseline;
+    cfg.rules.podSecurity.action = config::Action::Warn;
+    policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(cfg), &m, &logger);
+    auto out = reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline());
+    REQUIRE(out.httpStatus == 200);
+    CHECK(out.decision == policy::Decision::Denied);  // by the privileged rule; podSecurity only warns
+  }
+  logs = cap.drain();
+  CHECK_THAT(logs, Contains(R"("rule":"podSecurity")"));
+  CHECK_THAT(logs, Contains(R"("control":"privileged","level":"baseline")"));
+  const auto text = m.serialize();
+  CHECK_THAT(text, Contains(R"(podgate_pod_security_violations_total{action="warn",control="privileged",level="baseline"} 1)"));
+  CHECK_THAT(text, Contains(R"(podgate_admission_violations_total{action="warn",rule="podSecurity"} 1)"));
+}
+
 TEST_CASE("a privileged Pod is denied, counted and logged with who asked", "[review]") {
   metrics::Metrics m;
   test::LogCapture cap;
@@ -139,6 +161,24 @@ TEST_CASE("reload() refuses what only a restart can change, and keeps the rules 
   config::Config mode;
   mode.mode = config::Mode::Audit;
   CHECK(reviewer.reload(mode).mode == config::Mode::Audit);
+}
+
+TEST_CASE("reload() applies rules.podSecurity at once", "[review][podSecurity]") {
+  // pod-privileged.json has a privileged container: with the privileged rule off, only the
+  // standards can refuse it.
+  config::Config off;
+  off.rules.privileged.action = config::Action::Off;
+  policy::Reviewer reviewer(std::make_shared<const policy::Evaluator>(off), nullptr, nullptr);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Allowed);
+  config::Config baseline = off;
+  baseline.rules.podSecurity.level = config::PodSecurityLevel::Baseline;
+  reviewer.reload(baseline);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Denied);
+  reviewer.reload(off);
+  CHECK(reviewer.review(fixture("pod-privileged.json"), policy::Route::Validate, far_deadline()).decision ==
+        policy::Decision::Allowed);
 }
 
 TEST_CASE("kind_label bounds the label values", "[review]") {
