@@ -44,23 +44,34 @@ struct Failure {
 // The members of an object that the decoder reads, found in one pass over it.
 template <std::size_t N>
 class Members {
+  static_assert(N > 0 && N <= 32, "one bit per key in a std::uint32_t");
+
  public:
-  explicit Members(const std::array<std::string_view, N>& keys) : keys_(keys) {}
+  explicit Members(const std::array<std::string_view, N>& keys) : keys_(keys) {
+    if constexpr (kIndexed)
+      for (std::size_t i = 0; i < N; ++i) candidates(keys[i].size()) |= std::uint32_t{1} << i;
+  }
 
   // False (with `failure` set) for a duplicate key.
   bool scan(const Value& object, const Path& path, Failure& failure) {
     for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
       const std::string_view name = view(it->name);
-      for (std::size_t i = 0; i < N; ++i) {
-        if (name != keys_[i]) continue;
-        if (seen_[i]) {
-          failure.message = path.member(name).render() + ": duplicate key";
-          return false;
+      if constexpr (kIndexed) {
+        // Only the keys of the name's length are compared: a container or a pod spec has a dozen
+        // members and as many keys, and most members (env, resources, ...) match none.
+        for (std::uint32_t c = candidates(name.size()); c != 0; c &= c - 1) {
+          const auto i = static_cast<std::size_t>(__builtin_ctz(c));
+          if (name == keys_[i]) {
+            if (!take(i, it->value, name, path, failure)) return false;
+            break;
+          }
         }
-        seen_[i] = true;
-        // JSON null means "unset" to Kubernetes; treat it exactly like an absent key.
-        values_[i] = it->value.IsNull() ? nullptr : &it->value;
-        break;
+      } else {
+        for (std::size_t i = 0; i < N; ++i) {
+          if (name != keys_[i]) continue;
+          if (!take(i, it->value, name, path, failure)) return false;
+          break;
+        }
       }
     }
     return true;
@@ -69,9 +80,27 @@ class Members {
   const Value* operator[](std::size_t i) const { return values_[i]; }
 
  private:
+  // A handful of keys are compared directly; more are indexed by length (bit i: keys_[i]).
+  static constexpr bool kIndexed = N > 4;
+  static constexpr std::size_t kLengths = 32;  // lengths 0..30 each, and 31 for every longer one
+
+  std::uint32_t& candidates(std::size_t length) { return byLength_[length < kLengths ? length : kLengths - 1]; }
+
+  bool take(std::size_t i, const Value& value, std::string_view name, const Path& path, Failure& failure) {
+    if (seen_[i]) {
+      failure.message = path.member(name).render() + ": duplicate key";
+      return false;
+    }
+    seen_[i] = true;
+    // JSON null means "unset" to Kubernetes; treat it exactly like an absent key.
+    values_[i] = value.IsNull() ? nullptr : &value;
+    return true;
+  }
+
   const std::array<std::string_view, N>& keys_;
   std::array<const Value*, N> values_{};
   std::array<bool, N> seen_{};
+  std::array<std::uint32_t, kIndexed ? kLengths : 1> byLength_{};
 };
 
 inline bool wrong_type(const Path& path, const char* expected, const Value& got, Failure& failure) {
