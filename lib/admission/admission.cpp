@@ -13,7 +13,9 @@
 
 #include "admission/admission.h"
 #include "util/json.h"
+#include "admission/decode_util.h"
 #include "admission/insitu_parse.h"
+#include "admission/pod_security_fields.h"
 #include "admission/resources.h"
 
 #include <rapidjson/document.h>
@@ -47,17 +49,23 @@ const char* field_name(ContainerList list) {
 
 namespace {
 
-using Value = rapidjson::Value;
+using detail::check_array;
+using detail::check_object;
 using detail::classify;
+using detail::Failure;
+using detail::Members;
+using detail::Path;
+using detail::read_bool;
+using detail::read_string;
+using detail::Value;
+using detail::view;
+using detail::wrong_type;
+using util::json_type_name;
 using detail::spec_location;
 using detail::SpecLocation;
 
 constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
 constexpr std::string_view kReviewKind = "AdmissionReview";
-
-std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-using util::json_type_name;
 
 // A value from the request, quoted for an error message: bounded and on one line.
 std::string quoted(std::string_view s) {
@@ -79,104 +87,10 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-// A field path, built on the stack as the decoder descends and rendered only for an error, so
-// the happy path allocates nothing for it.
-struct Path {
-  const Path* parent = nullptr;
-  std::string_view key;  // member name, or "" for an array element
-  std::size_t index = 0;
-
-  Path member(std::string_view k) const { return Path{this, k, 0}; }
-  Path element(std::size_t i) const { return Path{this, {}, i}; }
-
-  std::string render() const {
-    std::string parentText = parent ? parent->render() : std::string();
-    if (key.empty() && parent) return parentText + "[" + std::to_string(index) + "]";
-    if (parentText.empty()) return std::string(key);
-    return parentText + "." + std::string(key);
-  }
-};
-
-struct Failure {
-  std::string message;
-};
-
-// The members of an object that the decoder reads, found in one pass over it.
-template <std::size_t N>
-class Members {
- public:
-  explicit Members(const std::array<std::string_view, N>& keys) : keys_(keys) {}
-
-  // False (with `failure` set) for a duplicate key.
-  bool scan(const Value& object, const Path& path, Failure& failure) {
-    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
-      const std::string_view name = view(it->name);
-      for (std::size_t i = 0; i < N; ++i) {
-        if (name != keys_[i]) continue;
-        if (seen_[i]) {
-          failure.message = path.member(name).render() + ": duplicate key";
-          return false;
-        }
-        seen_[i] = true;
-        // JSON null means "unset" to Kubernetes; treat it exactly like an absent key.
-        values_[i] = it->value.IsNull() ? nullptr : &it->value;
-        break;
-      }
-    }
-    return true;
-  }
-
-  const Value* operator[](std::size_t i) const { return values_[i]; }
-
- private:
-  const std::array<std::string_view, N>& keys_;
-  std::array<const Value*, N> values_{};
-  std::array<bool, N> seen_{};
-};
-
-bool wrong_type(const Path& path, const char* expected, const Value& got, Failure& failure) {
-  failure.message = path.render() + ": expected " + expected + ", got " + json_type_name(got);
-  return false;
-}
-
-bool read_string(const Value* v, const Path& path, std::string_view& out, Failure& failure) {
-  if (!v) return true;
-  if (!v->IsString()) return wrong_type(path, "a string", *v, failure);
-  out = view(*v);
-  return true;
-}
-
-bool read_bool(const Value* v, const Path& path, std::optional<bool>& out, Failure& failure) {
-  if (!v) return true;
-  if (!v->IsBool()) return wrong_type(path, "a boolean", *v, failure);
-  out = v->GetBool();
-  return true;
-}
-
-bool check_object(const Value* v, const Path& path, Failure& failure) {
-  if (!v || v->IsObject()) return true;
-  return wrong_type(path, "an object", *v, failure);
-}
-
-bool check_array(const Value* v, const Path& path, Failure& failure) {
-  if (!v || v->IsArray()) return true;
-  return wrong_type(path, "an array", *v, failure);
-}
-
-constexpr std::array<std::string_view, 5> kContainerKeys{"name", "image", "securityContext", "volumeMounts",
-                                                          "targetContainerName"};
-constexpr std::array<std::string_view, 2> kSecurityContextKeys{"privileged", "windowsOptions"};
-constexpr std::array<std::string_view, 1> kWindowsOptionsKeys{"hostProcess"};
+constexpr std::array<std::string_view, 10> kContainerKeys{
+    "name",  "image",         "securityContext", "volumeMounts",   "targetContainerName",
+    "ports", "livenessProbe", "readinessProbe",  "startupProbe",   "lifecycle"};
 constexpr std::array<std::string_view, 1> kNameKeys{"name"};
-
-// securityContext.windowsOptions.hostProcess (container or pod level): Windows' privileged.
-bool read_host_process(const Value* windowsOptions, const Path& path, std::optional<bool>& out, Failure& failure) {
-  if (!check_object(windowsOptions, path, failure)) return false;
-  if (!windowsOptions) return true;
-  Members<1> wo(kWindowsOptionsKeys);
-  if (!wo.scan(*windowsOptions, path, failure)) return false;
-  return read_bool(wo[0], path.member("hostProcess"), out, failure);
-}
 
 bool read_containers(const Value* list, ContainerList kind, const Path& path, PodSpec& spec, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
@@ -186,7 +100,7 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     const Value& item = items[i];
     const Path itemPath = path.element(i);
     if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
-    Members<5> m(kContainerKeys);
+    Members<10> m(kContainerKeys);
     if (!m.scan(item, itemPath, failure)) return false;
 
     Container c;
@@ -196,14 +110,9 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     if (!read_string(m[1], itemPath.member("image"), c.image, failure)) return false;
     if (!read_string(m[4], itemPath.member("targetContainerName"), c.targetContainerName, failure)) return false;
 
-    const Path scPath = itemPath.member("securityContext");
-    if (!check_object(m[2], scPath, failure)) return false;
-    if (m[2]) {
-      Members<2> sc(kSecurityContextKeys);
-      if (!sc.scan(*m[2], scPath, failure)) return false;
-      if (!read_bool(sc[0], scPath.member("privileged"), c.privileged, failure)) return false;
-      if (!read_host_process(sc[1], scPath.member("windowsOptions"), c.hostProcess, failure)) return false;
-    }
+    if (!detail::read_container_security_context(m[2], itemPath.member("securityContext"), c, failure)) return false;
+    if (!detail::read_host_ports(m[5], itemPath.member("ports"), c.security, failure)) return false;
+    if (!detail::read_probe_hosts({m[6], m[7], m[8], m[9]}, itemPath, c.security, failure)) return false;
 
     const Path mountsPath = itemPath.member("volumeMounts");
     if (!check_array(m[3], mountsPath, failure)) return false;
@@ -244,6 +153,7 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
     Volume vol;
     vol.index = i;
     if (!read_string(m[0], itemPath.member("name"), vol.name, failure)) return false;
+    if (!detail::read_volume_sources(item, itemPath, vol, failure)) return false;
 
     const Path hpPath = itemPath.member("hostPath");
     if (!check_object(m[1], hpPath, failure)) return false;
@@ -266,14 +176,15 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
       if (!read_string(img[0], imgPath.member("reference"), reference, failure)) return false;
       vol.imageReference = reference;
     }
-    spec.volumes.push_back(vol);
+    spec.volumes.push_back(std::move(vol));
   }
   return true;
 }
 
-constexpr std::array<std::string_view, 9> kPodSpecKeys{
+constexpr std::array<std::string_view, 14> kPodSpecKeys{
     "initContainers", "containers", "ephemeralContainers", "volumes", "serviceAccountName", "serviceAccount",
-    "securityContext", "shareProcessNamespace", "imagePullSecrets"};
+    "securityContext", "shareProcessNamespace", "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC",
+    "hostUsers", "os"};
 
 // imagePullSecrets: [{"name": "..."}]; the names only (what the image rules resolve with).
 bool read_pull_secrets(const Value* list, const Path& path, PodSpec& spec, Failure& failure) {
@@ -292,10 +203,12 @@ bool read_pull_secrets(const Value* list, const Path& path, PodSpec& spec, Failu
   }
   return true;
 }
-constexpr std::array<std::string_view, 1> kPodSecurityContextKeys{"windowsOptions"};
 
-bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure& failure) {
-  Members<9> m(kPodSpecKeys);
+// `object` holds the pod spec; `metadata` (null: none) is the pod's, whose annotations the
+// standards read: the Pod's own, or its template's in a workload.
+bool read_pod_spec(const Value& object, const Path& path, const Value* metadata, const Path& metaPath, PodSpec& spec,
+                   Failure& failure) {
+  Members<14> m(kPodSpecKeys);
   if (!m.scan(object, path, failure)) return false;
 
   std::size_t total = 0;
@@ -313,18 +226,18 @@ bool read_pod_spec(const Value& object, const Path& path, PodSpec& spec, Failure
   std::string_view deprecatedServiceAccount;
   if (!read_string(m[5], path.member(kPodSpecKeys[5]), deprecatedServiceAccount, failure)) return false;
   if (spec.serviceAccountName.empty()) spec.serviceAccountName = deprecatedServiceAccount;
-  const Path scPath = path.member(kPodSpecKeys[6]);
-  if (!check_object(m[6], scPath, failure)) return false;
-  if (m[6]) {
-    Members<1> sc(kPodSecurityContextKeys);
-    if (!sc.scan(*m[6], scPath, failure)) return false;
-    if (!read_host_process(sc[0], scPath.member("windowsOptions"), spec.hostProcess, failure)) return false;
-  }
+  if (!detail::read_pod_security_context(m[6], path.member(kPodSpecKeys[6]), spec, failure)) return false;
   std::optional<bool> shared;
   if (!read_bool(m[7], path.member(kPodSpecKeys[7]), shared, failure)) return false;
   spec.shareProcessNamespace = shared.value_or(false);
   if (!read_pull_secrets(m[8], path.member(kPodSpecKeys[8]), spec, failure)) return false;
-  return true;
+  PodSecurity& security = spec.security;
+  if (!read_bool(m[9], path.member(kPodSpecKeys[9]), security.hostNetwork, failure)) return false;
+  if (!read_bool(m[10], path.member(kPodSpecKeys[10]), security.hostPID, failure)) return false;
+  if (!read_bool(m[11], path.member(kPodSpecKeys[11]), security.hostIPC, failure)) return false;
+  if (!read_bool(m[12], path.member(kPodSpecKeys[12]), security.hostUsers, failure)) return false;
+  if (!detail::read_os(m[13], path.member(kPodSpecKeys[13]), security, failure)) return false;
+  return detail::read_pod_annotations(metadata, metaPath, security, failure);
 }
 
 constexpr std::array<std::string_view, 3> kObjectNameKeys{"name", "generateName", "uid"};
@@ -390,7 +303,7 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
       return false;
     }
     PodSpec spec;
-    if (!read_pod_spec(*value, path, spec, failure)) return false;
+    if (!read_pod_spec(*value, path, top[0], metaPath, spec, failure)) return false;
     info.podSpec = std::move(spec);
     return true;
   }
@@ -398,20 +311,35 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
   const Value* cur = value;
   Path steps[5];
   const Path* parent = &path;
+  // The pod's metadata is the sibling of its spec: the object's own for a Pod, the template's
+  // (spec.template.metadata, ...) in a workload.
+  const Value* podMeta = nullptr;
+  Path podMetaPath;
   for (std::size_t i = 0; i < loc->depth; ++i) {
     steps[i] = parent->member(loc->steps[i]);
-    const std::array<std::string_view, 1> key{loc->steps[i]};
-    Members<1> m(key);
-    if (!m.scan(*cur, *parent, failure)) return false;
+    const Value* next = nullptr;
+    if (i + 1 < loc->depth) {
+      const std::array<std::string_view, 1> key{loc->steps[i]};
+      Members<1> m(key);
+      if (!m.scan(*cur, *parent, failure)) return false;
+      next = m[0];
+    } else {
+      const std::array<std::string_view, 2> keys{loc->steps[i], "metadata"};
+      Members<2> m(keys);
+      if (!m.scan(*cur, *parent, failure)) return false;
+      next = m[0];
+      podMeta = m[1];
+      podMetaPath = parent->member("metadata");
+    }
     // An absent step means the object carries no containers at all: nothing to judge.
-    if (!m[0]) return true;
-    if (!m[0]->IsObject()) return wrong_type(steps[i], "an object", *m[0], failure);
-    cur = m[0];
+    if (!next) return true;
+    if (!next->IsObject()) return wrong_type(steps[i], "an object", *next, failure);
+    cur = next;
     parent = &steps[i];
   }
   PodSpec spec;
   spec.fieldPath = loc->fieldPath;
-  if (!read_pod_spec(*cur, *parent, spec, failure)) return false;
+  if (!read_pod_spec(*cur, *parent, podMeta, podMetaPath, spec, failure)) return false;
   info.podSpec = std::move(spec);
   return true;
 }

@@ -51,8 +51,9 @@ struct PodProjection {
   // rules read (serviceAccountName, shareProcessNamespace, securityContext, host namespaces,
   // hostUsers, os, imagePullSecrets, volumes (name, hostPath, image; other sources as their key
   // only), and per container name, image, targetContainerName, securityContext, volumeMounts (name,
-  // mountPath), ports with a hostPort). Everything else (env, args, probes, resources,
-  // managedFields, status) is dropped. "spec" is always there, if empty.
+  // mountPath), ports with a hostPort, the probes' and lifecycle handlers' non-empty hosts).
+  // Everything else (env, args, the rest of the probes, resources, managedFields, status) is
+  // dropped. "spec" is always there, if empty.
   std::string object;
   std::vector<ContainerStatus> statuses;  // init, regular, ephemeral statuses, in that order
   std::size_t bytes = 0;  // what this entry costs the cache (estimated)

@@ -29,9 +29,11 @@ using util::JsonWriter;
 // A Pod nests about 10 levels (a container's securityContext.seLinuxOptions, a volume's projected
 // sources); 100 leaves room for anything valid and bounds what a hostile object can make us walk.
 constexpr unsigned kMaxDepth = 100;
-// The only annotations rules read: the legacy AppArmor and seccomp forms Pod Security checks.
-constexpr std::array<std::string_view, 2> kAnnotationPrefixes{"container.apparmor.security.beta.kubernetes.io/",
-                                                              "seccomp.security.alpha.kubernetes.io/"};
+// The only annotations rules read: the legacy AppArmor and seccomp forms Pod Security checks
+// (seccomp.security.alpha.kubernetes.io/pod and container.seccomp.security.alpha.kubernetes.io/<name>).
+constexpr std::array<std::string_view, 3> kAnnotationPrefixes{"container.apparmor.security.beta.kubernetes.io/",
+                                                              "seccomp.security.alpha.kubernetes.io/",
+                                                              "container.seccomp.security.alpha.kubernetes.io/"};
 
 // Thrown while projecting, caught in project_pod: the whole Pod is refused with this message.
 struct Refusal {
@@ -168,14 +170,56 @@ void copy_value(JsonWriter& w, const Value& v, const Path& at) {
   }
 }
 
-// A securityContext, kept whole; the fields the admission decoder reads must have their types.
+// A list of strings (capabilities.add / drop): the decoder refuses anything else, null included.
+void check_strings(const Value& object, std::string_view name, const Path& at) {
+  const Value* items = array_member(object, name, at);
+  if (!items) return;
+  const Path listAt = at / name;
+  const Path itemAt = listAt / "[]";
+  for (const Value& item : items->GetArray())
+    if (!item.IsString()) wrong_type(itemAt, "a string", item);
+}
+
+// The fields of a securityContext the admission decoder reads (privileged, hostProcess and the
+// Pod Security Standards' fields) must have their types: the context is kept whole, and a kept Pod
+// must make a review the decoder accepts.
+void check_security_context(const Value& sc, const Path& scAt, bool container) {
+  if (container) {
+    bool_member(sc, "privileged", scAt);
+    bool_member(sc, "allowPrivilegeEscalation", scAt);
+    string_member(sc, "procMount", scAt);
+    if (const Value* caps = object_member(sc, "capabilities", scAt)) {
+      const Path capsAt = scAt / "capabilities";
+      check_strings(*caps, "add", capsAt);
+      check_strings(*caps, "drop", capsAt);
+    }
+  } else if (const Value* sysctls = array_member(sc, "sysctls", scAt)) {
+    const Path listAt = scAt / "sysctls";
+    const Path itemAt = listAt / "[]";
+    for (const Value& item : sysctls->GetArray()) {
+      if (item.IsNull()) continue;  // as the decoder does: an entry that sets nothing
+      if (!item.IsObject()) wrong_type(itemAt, "an object", item);
+      string_member(item, "name", itemAt);
+    }
+  }
+  if (const Value* wo = object_member(sc, "windowsOptions", scAt))
+    bool_member(*wo, "hostProcess", scAt / "windowsOptions");
+  for (std::string_view profile : {"seccompProfile", "appArmorProfile"})
+    if (const Value* p = object_member(sc, profile, scAt)) string_member(*p, "type", scAt / profile);
+  if (const Value* se = object_member(sc, "seLinuxOptions", scAt)) {
+    const Path seAt = scAt / "seLinuxOptions";
+    for (std::string_view field : {"type", "user", "role"}) string_member(*se, field, seAt);
+  }
+  bool_member(sc, "runAsNonRoot", scAt);
+  int_member(sc, "runAsUser", scAt);
+}
+
+// A securityContext, kept whole (its fields the decoder reads checked first).
 void write_security_context(JsonWriter& w, const Value& object, const Path& at, bool container) {
   const Value* sc = object_member(object, "securityContext", at);
   if (!sc) return;
   const Path scAt = at / "securityContext";
-  if (container) bool_member(*sc, "privileged", scAt);
-  if (const Value* wo = object_member(*sc, "windowsOptions", scAt))
-    bool_member(*wo, "hostProcess", scAt / "windowsOptions");
+  check_security_context(*sc, scAt, container);
   util::write_key(w, "securityContext");
   copy_value(w, *sc, scAt);
 }
@@ -279,6 +323,53 @@ void write_host_ports(JsonWriter& w, const Value& container, const Path& at) {
   if (open) w.EndArray();
 }
 
+constexpr std::array<std::string_view, 2> kHandlerActions{"httpGet", "tcpSocket"};
+
+// The non-empty hosts of a probe's or lifecycle handler's httpGet and tcpSocket ("": none).
+std::array<std::string_view, 2> handler_hosts(const Value& handler, const Path& at) {
+  std::array<std::string_view, 2> hosts{};
+  for (std::size_t i = 0; i < kHandlerActions.size(); ++i)
+    if (const Value* action = object_member(handler, kHandlerActions[i], at))
+      hosts[i] = string_member(*action, "host", at / kHandlerActions[i]).value_or("");
+  return hosts;
+}
+
+// {"httpGet":{"host":...},"tcpSocket":{"host":...}} under `key`, only when a host is set.
+void write_handler_hosts(JsonWriter& w, std::string_view key, const std::array<std::string_view, 2>& hosts) {
+  if (hosts[0].empty() && hosts[1].empty()) return;
+  util::write_key(w, key);
+  w.StartObject();
+  for (std::size_t i = 0; i < kHandlerActions.size(); ++i) {
+    if (hosts[i].empty()) continue;
+    util::write_key(w, kHandlerActions[i]);
+    w.StartObject();
+    put(w, "host", hosts[i]);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+// The probes and lifecycle handlers, as their hosts alone: what the probe-host check reads (a
+// probe aimed at another host reaches it from the node). The rest (paths, ports, commands) is dropped.
+void write_probe_hosts(JsonWriter& w, const Value& container, const Path& at) {
+  for (std::string_view probe : {"livenessProbe", "readinessProbe", "startupProbe"})
+    if (const Value* p = object_member(container, probe, at)) write_handler_hosts(w, probe, handler_hosts(*p, at / probe));
+  const Value* lifecycle = object_member(container, "lifecycle", at);
+  if (!lifecycle) return;
+  const Path lifecycleAt = at / "lifecycle";
+  std::array<std::array<std::string_view, 2>, 2> hosts{};
+  static constexpr std::array<std::string_view, 2> kHandlers{"postStart", "preStop"};
+  for (std::size_t i = 0; i < kHandlers.size(); ++i)
+    if (const Value* h = object_member(*lifecycle, kHandlers[i], lifecycleAt))
+      hosts[i] = handler_hosts(*h, lifecycleAt / kHandlers[i]);
+  const auto any = [](const std::array<std::string_view, 2>& h) { return !h[0].empty() || !h[1].empty(); };
+  if (!any(hosts[0]) && !any(hosts[1])) return;
+  util::write_key(w, "lifecycle");
+  w.StartObject();
+  for (std::size_t i = 0; i < kHandlers.size(); ++i) write_handler_hosts(w, kHandlers[i], hosts[i]);
+  w.EndObject();
+}
+
 void write_containers(JsonWriter& w, const Value& spec, std::string_view list, const Path& at) {
   const Value* items = array_member(spec, list, at);
   if (!items || items->Empty()) return;
@@ -292,6 +383,7 @@ void write_containers(JsonWriter& w, const Value& spec, std::string_view list, c
     write_security_context(w, c, cAt, true);
     write_mounts(w, c, cAt);
     write_host_ports(w, c, cAt);
+    write_probe_hosts(w, c, cAt);
     w.EndObject();
   });
   w.EndArray();
@@ -318,7 +410,9 @@ void write_volume(JsonWriter& w, const Value& volume, const Path& at) {
                                                       : std::array<std::string_view, 2>{"reference", "pullPolicy"})
         copy_string(w, v, field, sourceAt);
       w.EndObject();
-    } else if (v.IsObject()) {  // every volume source is an object; anything else is not one
+    } else {
+      // Every volume source is an object; the decoder refuses anything else (it lists every key).
+      if (!v.IsObject()) wrong_type(at / key, "an object", v);
       util::write_key(w, key);
       w.StartObject();
       w.EndObject();

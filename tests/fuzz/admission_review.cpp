@@ -2,10 +2,13 @@
 // default config on both routes (policy::Evaluator::evaluate), and admission::encode the answer.
 // Invariants: decode gives a review or an error, never both or neither; /audit never denies
 // (default config: no image rules, so nothing is known-malicious); the encoded answer is JSON that
-// carries the request's uid back unchanged and agrees with the verdict.
+// carries the request's uid back unchanged and agrees with the verdict; the Pod Security fields are
+// as documented (non-zero host ports, non-empty probe hosts, no "name" among a volume's sources)
+// and every view of them points into the review's buffer.
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,6 +40,44 @@ void check_answer(const std::string& body, std::string_view uid, const podgate::
   FUZZ_CHECK(response["allowed"].GetBool() == (verdict.decision != Decision::Denied));
 }
 
+// The Pod Security fields as admission.h documents them, and their views in the review's buffer.
+// The buffer is private, but request.uid is a view into it and the buffer is the body plus 3
+// bytes, so every view into it lies within body.size() + 3 bytes either side of the uid: a view
+// into the parser's stack or a temporary would not.
+void check_security_fields(const podgate::admission::Request& request, std::size_t bodySize) {
+  using namespace podgate::admission;
+  if (!request.object.podSpec) return;
+  const PodSpec& spec = *request.object.podSpec;
+  const auto address = [](std::string_view v) { return reinterpret_cast<std::uintptr_t>(v.data()); };
+  const std::uintptr_t uid = address(request.uid);
+  const std::uintptr_t lo = uid - std::min<std::uintptr_t>(uid, bodySize), hi = uid + bodySize + 3;
+  const auto in_buffer = [&](std::string_view v) {
+    FUZZ_CHECK(v.empty() || (address(v) >= lo && address(v) + v.size() <= hi));
+  };
+  for (const auto& [key, value] : spec.security.annotations) {
+    in_buffer(key);
+    in_buffer(value);
+  }
+  for (std::string_view s : spec.security.sysctls) in_buffer(s);
+  in_buffer(spec.security.osName);
+  for (const Container& c : spec.containers) {
+    for (std::int64_t port : c.security.hostPorts) FUZZ_CHECK(port != 0);
+    for (std::string_view host : c.security.probeHosts) {
+      FUZZ_CHECK(!host.empty());
+      in_buffer(host);
+    }
+    for (std::string_view s : c.security.capabilitiesAdd) in_buffer(s);
+    for (std::string_view s : c.security.capabilitiesDrop) in_buffer(s);
+    if (c.security.procMount) in_buffer(*c.security.procMount);
+    if (c.security.seccompProfileType) in_buffer(*c.security.seccompProfileType);
+  }
+  for (const Volume& v : spec.volumes)
+    for (std::string_view source : v.sources) {
+      FUZZ_CHECK(source != "name");
+      in_buffer(source);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -47,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const auto& request = decoded.review->request();
+  check_security_fields(request, size);
   // Default config: the image rules are off, so there is nothing to resolve.
   FUZZ_CHECK(evaluator().images_to_resolve(request).empty());
   for (Route route : {Route::Validate, Route::Audit}) {

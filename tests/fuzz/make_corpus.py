@@ -150,6 +150,16 @@ put('pod_projection', '{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a
 put('pod_projection', '{"metadata":{"name":"p","ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":"j","uid":"1","controller":true}]},'
     '"spec":{"serviceAccount":"legacy","imagePullSecrets":[null,{"name":"a"}],"initContainers":[{"name":"i"}]},'
     '"status":{"phase":"Running","initContainerStatuses":[{"name":"i","image":"x","imageID":"x@'+digest(4)+'@'+digest(5)+'"}]}}', 'owner-legacy-account')
+# The Pod Security fields: the audit unit test's Pod that sets every one (pod_projection), and the
+# same spec as a CREATE of a Deployment, whose template's metadata holds the annotations (admission_review).
+sec=re.search(r'const std::string kSecurityPod = R"\((.*?)\)";', src, re.S).group(1)
+put('pod_projection', sec, 'pod-security-fields')
+secSpec=re.search(r'"spec":(\{"hostNetwork".*\}),\s*"status"', sec, re.S).group(1)
+secMeta=re.search(r'"annotations":(\{.*?\})\}', sec, re.S).group(1)
+put('admission_review', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",'
+    '"kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},'
+    '"operation":"CREATE","object":{"metadata":{"name":"d"},"spec":{"template":{"metadata":{"annotations":'+secMeta+'},"spec":'+secSpec+'}}}}}',
+    'deployment-pod-security-fields')
 
 # Inputs that once failed (see the unit tests named after them), kept as regression seeds.
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
@@ -187,7 +197,10 @@ write_dict('pod_projection', {'apiVersion','kind','Pod','metadata','name','names
   'protocol','volumes','hostPath','path','type','reference','configMap','emptyDir','serviceAccountName','serviceAccount',
   'shareProcessNamespace','hostNetwork','hostPID','hostIPC','hostUsers','os','imagePullSecrets','status','phase','Running',
   'Succeeded','Failed','Pending','containerStatuses','initContainerStatuses','ephemeralContainerStatuses','imageID','@',
-  'docker-pullable://', digest(1), digest(1)[7:]}, json_tokens)
+  'docker-pullable://', digest(1), digest(1)[7:], 'container.seccomp.security.alpha.kubernetes.io/','capabilities','add','drop',
+  'allowPrivilegeEscalation','procMount','seccompProfile','appArmorProfile','seLinuxOptions','user','role','runAsNonRoot',
+  'runAsUser','sysctls','livenessProbe','readinessProbe','startupProbe','lifecycle','postStart','preStop','httpGet',
+  'tcpSocket','host','nfs'}, json_tokens)
 yaml_tokens=[': ','- ','---','...','{','}','[',']','#','&a','*a','!!str','|','>','~','null','true','false','"','\'','0x10','1e3','10s','500ms','1Mi','64KiB']
 write_dict('config', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/config/*.cpp')) + [R+'/lib/util/duration.cpp'])), yaml_tokens)
 write_dict('manifest', {'apiVersion','kind','metadata','name','generateName','namespace','items','List','PodList',

@@ -1,7 +1,8 @@
 // audit::project_pod, the reader of every Pod the continuous audit list-watches, and the
 // AdmissionReview it makes of one (to_admission_review) through admission::decode and the
 // Evaluator. Invariants: a refusal says why; a kept Pod's review always decodes, as the Pod's
-// CREATE, with its pod spec; the projection reads back as itself; its digests are well formed and
+// CREATE, with its pod spec, and (when the Pod itself decodes as a review) with the same Pod
+// Security fields as the Pod; the projection reads back as itself; its digests are well formed and
 // listed once; the cache keeps exactly what fits its bound.
 
 #include <rapidjson/document.h>
@@ -15,6 +16,7 @@
 
 #include "admission/admission.h"
 #include "audit/pod_cache.h"
+#include "../support/security_fields.h"
 #include "fuzz_check.h"
 #include "policy/policy.h"
 #include "util/json_depth.h"
@@ -29,6 +31,23 @@ const podgate::policy::Evaluator& evaluator() {
 bool valid_digest(std::string_view d) {
   if (d.size() != 71 || !d.starts_with("sha256:")) return false;
   return std::all_of(d.begin() + 7, d.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The projection keeps every field the Pod Security Standards read: when the Pod itself, as a
+// CREATE review, decodes with a pod spec, the projection's review decodes with the same fields.
+void check_security_fields(std::string_view json, const podgate::audit::PodProjection& pod) {
+  using namespace podgate::admission;
+  const std::string original =
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},)"
+      R"("resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","object":)" + std::string(json) + "}}";
+  auto a = decode(original);
+  if (!a || !a.review->request().object.podSpec) return;
+  auto b = decode(podgate::audit::to_admission_review(pod));
+  FUZZ_CHECK(b.review.has_value() && b.review->request().object.podSpec.has_value());
+  const std::string difference =
+      podgate::testing::security_difference(*a.review->request().object.podSpec, *b.review->request().object.podSpec);
+  if (!difference.empty()) std::fprintf(stderr, "differs: %s\n", difference.c_str());
+  FUZZ_CHECK(difference.empty());
 }
 
 void check_review(const podgate::audit::PodProjection& pod) {
@@ -76,6 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(std::none_of(digests.begin(), digests.end(), [](const std::string& d) { return d.empty(); }));
 
   check_review(*pod);
+  check_security_fields(json, *pod);
 
   // Read back, a projection is itself: nothing in it is reshaped, so nothing is judged twice differently.
   std::string again;

@@ -24,6 +24,7 @@
 #include "policy/policy.h"
 #include "support/digests.h"
 #include "support/log_capture.h"
+#include "support/security_fields.h"
 
 using namespace podgate;
 using audit::PodCache;
@@ -481,6 +482,119 @@ TEST_CASE("a projection's AdmissionReview decodes as the Pod's CREATE and is jud
   auto fourth = admission::decode(audit::to_admission_review(bare));
   REQUIRE(fourth.review.has_value());
   CHECK(fourth.review->request().object.podSpec.has_value());
+}
+
+// A Pod that sets every field the Pod Security Standards read, among fields they do not.
+const std::string kSecurityPod = R"({"apiVersion":"v1","kind":"Pod",
+  "metadata":{"name":"p","namespace":"ns","uid":"u-1","labels":{"a":"b"},"annotations":{
+    "seccomp.security.alpha.kubernetes.io/pod":"unconfined",
+    "container.seccomp.security.alpha.kubernetes.io/app":"localhost/x",
+    "container.apparmor.security.beta.kubernetes.io/app":"unconfined",
+    "kubectl.kubernetes.io/last-applied-configuration":"{}"}},
+  "spec":{"hostNetwork":true,"hostPID":false,"hostIPC":true,"hostUsers":false,"os":{"name":"linux"},
+    "securityContext":{"runAsNonRoot":false,"runAsUser":0,"fsGroup":1,"seccompProfile":{"type":"Localhost","localhostProfile":"p.json"},
+      "appArmorProfile":{"type":"Unconfined"},"seLinuxOptions":{"type":"spc_t","user":"u","role":"r","level":"s0"},
+      "sysctls":[{"name":"kernel.msgmax","value":"1"},null,{"name":"net.ipv4.ping_group_range","value":"0 1"}],
+      "windowsOptions":{"hostProcess":false}},
+    "initContainers":[{"name":"init","image":"busybox","securityContext":{"capabilities":{"add":["SYS_ADMIN"]},"procMount":"Unmasked"},
+      "startupProbe":{"tcpSocket":{"host":"10.0.0.1","port":22}}}],
+    "containers":[{"name":"app","image":"nginx","env":[{"name":"A","value":"b"}],
+      "securityContext":{"privileged":false,"allowPrivilegeEscalation":true,"capabilities":{"add":["NET_RAW","ALL"],"drop":["ALL"]},
+        "seccompProfile":{},"appArmorProfile":{"type":"Localhost","localhostProfile":"x"},"seLinuxOptions":{"role":"sysadm_r"},
+        "runAsNonRoot":true,"runAsUser":1000,"readOnlyRootFilesystem":true},
+      "ports":[{"containerPort":80},{"containerPort":53,"hostPort":53,"protocol":"UDP"},{"containerPort":1,"hostPort":0}],
+      "livenessProbe":{"httpGet":{"host":"169.254.169.254","path":"/latest/meta-data","port":80},"periodSeconds":3},
+      "readinessProbe":{"httpGet":{"path":"/ready","port":8080}},
+      "lifecycle":{"postStart":{"exec":{"command":["x"]}},"preStop":{"httpGet":{"host":"kubelet","port":10250},"tcpSocket":{"host":"","port":1}}}}],
+    "ephemeralContainers":[{"name":"debug","image":"busybox","targetContainerName":"app",
+      "securityContext":{"capabilities":{"add":["SYS_PTRACE"]},"windowsOptions":{"hostProcess":true}}}],
+    "volumes":[{"name":"h","hostPath":{"path":"/"}},{"name":"c","configMap":{"name":"x","items":[{"key":"a","path":"b"}]}},
+      {"name":"t","projected":{"sources":[{"serviceAccountToken":{"path":"token"}}]}},{"name":"n","nfs":null,"emptyDir":{}},
+      {"ephemeral":{"volumeClaimTemplate":{"spec":{}}},"name":"e"}]},
+  "status":{"phase":"Running"}})";
+
+// The Pod itself as a CREATE review, as admission saw it.
+std::string review_of(const std::string& pod) {
+  return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},)"
+         R"("resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","object":)" + pod + "}}";
+}
+
+TEST_CASE("a projection decodes with the Pod Security fields of the Pod itself", "[audit][podsecurity]") {
+  for (const std::string& json : {kSecurityPod, pod_json()}) {
+    auto original = admission::decode(review_of(json));
+    INFO((original.error ? original.error->message : std::string()));
+    REQUIRE(original.review.has_value());
+    const PodProjection pod = must_project(json);
+    auto projected = admission::decode(audit::to_admission_review(pod));
+    INFO(pod.object);
+    REQUIRE(projected.review.has_value());
+    const admission::PodSpec& a = *original.review->request().object.podSpec;
+    const admission::PodSpec& b = *projected.review->request().object.podSpec;
+    CHECK(testing::security_difference(a, b) == "");
+  }
+  // Not vacuous: the fields are there, on the projection's side.
+  auto projected = admission::decode(audit::to_admission_review(must_project(kSecurityPod)));
+  REQUIRE(projected.review.has_value());
+  const admission::PodSpec& spec = *projected.review->request().object.podSpec;
+  CHECK(spec.security.hostIPC == std::optional<bool>(true));
+  CHECK(spec.security.sysctls == std::vector<std::string_view>{"kernel.msgmax", "net.ipv4.ping_group_range"});
+  CHECK(spec.security.annotations.size() == 3);  // the standards' three, not last-applied-configuration
+  CHECK(spec.security.seccompProfileType == std::optional<std::string_view>("Localhost"));
+  REQUIRE(spec.containers.size() == 3);
+  CHECK(spec.containers[0].security.probeHosts == std::vector<std::string_view>{"10.0.0.1"});
+  CHECK(spec.containers[0].security.procMount == std::optional<std::string_view>("Unmasked"));
+  CHECK(spec.containers[1].security.probeHosts == std::vector<std::string_view>{"169.254.169.254", "kubelet"});
+  CHECK(spec.containers[1].security.hostPorts == std::vector<std::int64_t>{53});
+  CHECK(spec.containers[1].security.seccompProfileType == std::optional<std::string_view>(""));
+  CHECK(spec.containers[1].security.capabilitiesAdd == std::vector<std::string_view>{"NET_RAW", "ALL"});
+  CHECK(spec.containers[2].hostProcess == std::optional<bool>(true));
+  REQUIRE(spec.volumes.size() == 5);
+  CHECK(spec.volumes[3].sources == std::vector<std::string_view>{"emptyDir"});
+  CHECK(spec.volumes[4].sources == std::vector<std::string_view>{"ephemeral"});
+  // The probes are kept as their hosts alone.
+  const PodProjection pod = must_project(kSecurityPod);
+  CHECK_THAT(pod.object, Contains(R"("livenessProbe":{"httpGet":{"host":"169.254.169.254"}})"));
+  CHECK_THAT(pod.object, Contains(R"("lifecycle":{"preStop":{"httpGet":{"host":"kubelet"}}})"));
+  CHECK(pod.object.find("readinessProbe") == std::string::npos);
+  CHECK(pod.object.find("/latest/meta-data") == std::string::npos);
+}
+
+TEST_CASE("the projection refuses a Pod Security field the decoder would refuse", "[audit][podsecurity]") {
+  const std::string head = R"({"metadata":{"name":"p"},"spec":)";
+  const auto in_container = [&](const std::string& members) {
+    return refusal(head + R"({"containers":[{"name":"a",)" + members + "}]}}");
+  };
+  CHECK_THAT(in_container(R"("securityContext":{"capabilities":{"add":["NET_RAW",1]}})"),
+             Contains("spec.containers[].securityContext.capabilities.add[]: expected a string, got a number"));
+  CHECK_THAT(in_container(R"("securityContext":{"capabilities":{"drop":[null]}})"),
+             Contains("capabilities.drop[]: expected a string, got null"));
+  CHECK_THAT(in_container(R"("securityContext":{"allowPrivilegeEscalation":"true"})"),
+             Contains("securityContext.allowPrivilegeEscalation: expected a boolean"));
+  CHECK_THAT(in_container(R"("securityContext":{"procMount":1})"), Contains("securityContext.procMount: expected a string"));
+  CHECK_THAT(in_container(R"("securityContext":{"seccompProfile":{"type":1}})"),
+             Contains("securityContext.seccompProfile.type: expected a string"));
+  CHECK_THAT(in_container(R"("securityContext":{"appArmorProfile":"x"})"),
+             Contains("securityContext.appArmorProfile: expected an object"));
+  CHECK_THAT(in_container(R"("securityContext":{"seLinuxOptions":{"user":[]}})"),
+             Contains("securityContext.seLinuxOptions.user: expected a string"));
+  CHECK_THAT(in_container(R"("securityContext":{"runAsNonRoot":"yes"})"), Contains("runAsNonRoot: expected a boolean"));
+  CHECK_THAT(in_container(R"("securityContext":{"runAsUser":"0"})"), Contains("runAsUser: expected an integer"));
+  CHECK_THAT(in_container(R"("livenessProbe":{"httpGet":{"host":1}})"),
+             Contains("spec.containers[].livenessProbe.httpGet.host: expected a string"));
+  CHECK_THAT(in_container(R"("startupProbe":"x")"), Contains("spec.containers[].startupProbe: expected an object"));
+  CHECK_THAT(in_container(R"("lifecycle":{"preStop":{"tcpSocket":[]}})"),
+             Contains("spec.containers[].lifecycle.preStop.tcpSocket: expected an object"));
+  CHECK_THAT(in_container(R"("readinessProbe":{"tcpSocket":{"host":"a","host":"b"}})"), Contains("host: duplicate key"));
+  CHECK_THAT(refusal(head + R"({"securityContext":{"sysctls":["kernel.x"]}}})"),
+             Contains("spec.securityContext.sysctls[]: expected an object"));
+  CHECK_THAT(refusal(head + R"({"securityContext":{"sysctls":[{"name":1}]}}})"),
+             Contains("spec.securityContext.sysctls[].name: expected a string"));
+  CHECK_THAT(refusal(head + R"({"volumes":[{"name":"v","emptyDir":"x"}]}})"),
+             Contains("spec.volumes[].emptyDir: expected an object, got a string"));
+  CHECK_THAT(refusal(head + R"({"hostPID":"true"}})"), Contains("spec.hostPID: expected a boolean"));
+  CHECK_THAT(refusal(head + R"({"os":{"name":1}}})"), Contains("spec.os.name: expected a string"));
+  CHECK_THAT(refusal(R"({"metadata":{"name":"p","annotations":{"container.seccomp.security.alpha.kubernetes.io/a":1}}})"),
+             Contains("metadata.annotations.container.seccomp.security.alpha.kubernetes.io/a: expected a string"));
 }
 
 TEST_CASE("the cache calls its listener for changes only, and sweeps what a relist no longer has", "[audit]") {
