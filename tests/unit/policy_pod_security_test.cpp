@@ -1,9 +1,8 @@
 // rules.podSecurity: the Pod Security Standards' controls with PSA's semantics per version, the
 // overrides at restricted, deny and warn, workload field paths, exemptions, UPDATE and the
 // namespace labels. Most cases build an admission::PodSpec directly (the decoder's reading of the
-// security fields is tested in admission_test.cpp); the [needs-decoder] cases judge JSON reviews
-// end to end and need the decoder to fill PodSpec::security, Container::security and
-// Volume::sources: they are hidden ([.]) until it does; drop the "[.]" then.
+// security fields is tested in admission_pod_security_test.cpp); one case judges JSON reviews end
+// to end through the decoder.
 
 #include <catch2/catch.hpp>
 
@@ -599,8 +598,7 @@ TEST_CASE("namespace labels: a stricter enforce label raises the level, warn and
   }
 }
 
-TEST_CASE("[needs-decoder] JSON reviews: a Pod and a Deployment judged end to end",
-          "[.][policy][podSecurity][needs-decoder]") {
+TEST_CASE("JSON reviews: a Pod and a Deployment judged end to end", "[policy][podSecurity]") {
   const std::string pod = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{
     "uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
     "namespace":"team","operation":"CREATE","userInfo":{"username":"alice"},
