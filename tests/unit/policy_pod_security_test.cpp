@@ -562,6 +562,17 @@ TEST_CASE("namespace labels: a stricter enforce label raises the level, warn and
     CHECK(pod_security(v)[0]->level == "restricted");
     CHECK(v.decision == policy::Decision::Denied);
   }
+  SECTION("a stricter label's older version does not drop a check of the configured standard") {
+    // hostProbesAndHostLifecycle starts at v1.34: baseline latest has it, restricted v1.22 does not.
+    c.security.capabilitiesAdd.clear();
+    c.security.probeHosts = {"169.254.169.254"};
+    labels.enforce = {true, PodSecurityLevel::Restricted, config::PodSecurityVersion{22}};
+    const auto v = evaluate(pod, cfg, &labels);
+    const auto ids = control_ids(v);
+    CHECK(std::count(ids.begin(), ids.end(), "hostProbesAndHostLifecycle") == 1);
+    CHECK(std::count(ids.begin(), ids.end(), "runAsNonRoot") == 1);
+    CHECK(v.decision == policy::Decision::Denied);
+  }
   SECTION("a label never lowers the configured level") {
     labels.enforce = {true, PodSecurityLevel::Privileged, {}};
     CHECK(control_ids(evaluate(pod, cfg, &labels)) == Strings{"capabilities_baseline"});

@@ -81,15 +81,13 @@ void check_pod_security(const PodSpecInput& in, std::vector<Finding>& findings) 
   const config::PodSecurityRule& rule = in.rules.config.rules.podSecurity;
   const NamespaceStandards* labels = rule.namespaceLabels ? in.rules.namespaceStandards : nullptr;
   if (rule.level == PodSecurityLevel::Privileged && !labels) return;  // off: no cost at all
-  PodSecurityLevel level = rule.level;
-  PodSecurityVersion version = rule.version;
-  // A label never lowers the configured level; a stricter one brings its own version.
-  if (labels && labels->enforce.set && labels->enforce.level > level) {
-    level = labels->enforce.level;
-    version = labels->enforce.version;
-  }
   const std::size_t from = findings.size();
-  if (level != PodSecurityLevel::Privileged) judge(in, level, version, rule.action, false, from, findings);
+  // A stricter enforce label raises the level, with its own version; the configured standard is
+  // still judged as well, so a label's older version cannot drop a check the floor has (baseline
+  // latest's hostProbesAndHostLifecycle under "restricted, v1.22"). A label never lowers the floor.
+  const bool raised = labels && labels->enforce.set && labels->enforce.level > rule.level;
+  if (raised) judge(in, labels->enforce.level, labels->enforce.version, rule.action, false, from, findings);
+  if (rule.level != PodSecurityLevel::Privileged) judge(in, rule.level, rule.version, rule.action, raised, from, findings);
   if (!labels) return;
   // PSA's warn and audit labels: warnings for what the enforced standard did not already report.
   for (const NamespaceStandards::Mode* mode : {&labels->warn, &labels->audit})
