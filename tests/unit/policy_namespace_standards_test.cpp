@@ -218,7 +218,7 @@ TEST_CASE("the cache answers unsynced until a whole list is in, then hit or miss
   CHECK(counter(m, R"(podgate_kube_cache_bytes{resource="namespaces"})") == static_cast<double>(cache.bytes()));
 }
 
-TEST_CASE("watch events relabel and remove; a relist sweeps what is gone", "[namespace-standards]") {
+TEST_CASE("watch events relabel and remove, and a relist sweeps what is gone", "[namespace-standards]") {
   NamespaceStandardsCache cache({}, nullptr, nullptr);
   cache.list_begin();
   cache.upsert("a", namespace_json("a", {{kEnforce, "baseline"}}));
@@ -321,7 +321,7 @@ TEST_CASE("an unreadable Namespace is kept without labels, never throws", "[name
   CHECK_FALSE(cache.lookup("odd").standards);
 }
 
-TEST_CASE("lookups run concurrently with the watch's relabels; a held snapshot never changes",
+TEST_CASE("lookups run concurrently with the watch's relabels, and a held snapshot never changes",
           "[namespace-standards]") {
   NamespaceStandardsCache cache({}, nullptr, nullptr);
   cache.list_begin();
