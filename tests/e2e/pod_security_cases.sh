@@ -149,6 +149,13 @@ case_pss_namespace_labels() {
   [ "$denial" != "$out" ] || { reason="not podgate's refusal of the Deployment: $out"; return 1; }
   [[ $denial == *"runAsNonRoot"* ]] || { reason="podgate's message lacks runAsNonRoot: $out"; return 1; }
   ! exists -n "$pss_labels_ns" deployment/non-root || { reason="the Deployment exists after the refusal"; return 1; }
+  # Its Pod: the apiserver's PSA refuses it before the webhooks, so podgate is asked directly.
+  local pod_out
+  pod_out=$(pss_pod non-root "$pss_labels_ns" | k apply -f - 2>&1) && { reason="PSA admitted the Pod: $pod_out"; return 1; }
+  [[ $pod_out == *"violates PodSecurity"* ]] || { reason="the Pod was not refused by PSA: $pod_out"; return 1; }
+  pss_pod non-root "$pss_labels_ns" | k create --dry-run=client -o json -f - > "$work/pss-non-root.json" &&
+    pod_out=$(python3 "$here/e2e_tools.py" review-object "https://127.0.0.1:$pss_port/validate" "$pki/webhook-ca.crt"       "$work/pss-non-root.json") || { reason="could not review the Pod with the replica: $pod_out"; return 1; }
+  [[ $pod_out == "denied: "*runAsNonRoot* ]] || { reason="podgate did not deny the Pod naming runAsNonRoot: $pod_out"; return 1; }
   # The same Deployment, and a Pod, where no label raises the level: baseline admits them.
   local admitted
   admitted=$(k apply -f - < <(pss_deployment non-root "$pss_ns") 2>&1) || { reason="refused at baseline: $admitted"; return 1; }
@@ -172,7 +179,7 @@ pss_cases=(
   "pod security: a Pod adding SYS_ADMIN is refused (capabilities_baseline)" case_pss_sys_admin_pod
   "pod security: a baseline-clean Pod is created" case_pss_clean_pod
   "pod security: audit namespace, a hostPID Pod is created with a Warning: naming hostNamespaces" case_pss_audit_warns
-  "pod security: enforce=restricted label refuses no runAsNonRoot; unlabelled admits; relabel seen" case_pss_namespace_labels
+  "pod security: enforce=restricted label refuses no runAsNonRoot (Deployment; Pod at /validate); unlabelled admits; relabel seen" case_pss_namespace_labels
 )
 pss_wanted=""  # the replica starts only when PODGATE_E2E_ONLY selects one of these cases
 for ((pss_i = 0; pss_i < ${#pss_cases[@]}; pss_i += 2)); do
