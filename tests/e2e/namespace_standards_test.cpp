@@ -2,7 +2,7 @@
 // the namespace label cache list-watches Namespaces as the test user (RBAC: get, list, watch on
 // namespaces, as the chart grants), picks up a namespace labelled enforce=restricted, a relabel,
 // a namespace created after the sync; and the Reviewer looks each request's namespace up in it
-// (hit, miss) on the way to the evaluator.
+// (hit, miss) on the way to the evaluator, which denies a Pod the restricted label forbids.
 
 #include <catch2/catch.hpp>
 
@@ -72,8 +72,11 @@ TEST_CASE("namespace labels: a labelled namespace, a relabel and a new namespace
   podgate::metrics::Metrics m;
   auto client = podgate::e2e::test_client(&m);
   const std::string labelled = unique("e2e-psa-restricted"), later = unique("e2e-psa-later");
+  const std::string restricted = unique("e2e-psa-deny");  // stays enforce=restricted, for the verdict
   kubectl("create namespace " + labelled);
   kubectl("label namespace " + labelled + " pod-security.kubernetes.io/enforce=restricted");
+  kubectl("create namespace " + restricted);
+  kubectl("label namespace " + restricted + " pod-security.kubernetes.io/enforce=restricted");
 
   auto cache = std::make_shared<NamespaceStandardsCache>(podgate::policy::NamespaceStandardsOptions{}, &m, nullptr);
   podgate::kube::Reflector reflector(client, namespaces(), *cache);
@@ -135,6 +138,23 @@ TEST_CASE("namespace labels: a labelled namespace, a relabel and a new namespace
   CHECK(reviewer.review(pod_review("no-such-namespace"), podgate::policy::Route::Validate, deadline).httpStatus == 200);
   CHECK(podgate::e2e::metric(m, "podgate_pod_security_namespace_lookups_total", {R"(result="hit")"}) == hits + 1);
   CHECK(podgate::e2e::metric(m, "podgate_pod_security_namespace_lookups_total", {R"(result="miss")"}) == misses + 1);
+
+  // The verdict: at a baseline floor, the restricted-labelled namespace's Pod (no runAsNonRoot,
+  // among others) is denied at restricted; the namespace with only a warn label admits it.
+  podgate::config::Config floor;
+  floor.rules.podSecurity.level = PodSecurityLevel::Baseline;
+  floor.rules.podSecurity.namespaceLabels = true;
+  podgate::policy::Reviewer judge(std::make_shared<const podgate::policy::Evaluator>(floor), &m, nullptr);
+  judge.set_namespace_standards(cache);
+  const auto denied = judge.review(pod_review(restricted), podgate::policy::Route::Validate, deadline);
+  INFO("restricted: " << denied.body);
+  CHECK(denied.httpStatus == 200);
+  CHECK(denied.decision == podgate::policy::Decision::Denied);
+  CHECK(denied.body.find("runAsNonRoot") != std::string::npos);
+  CHECK(denied.body.find("restricted") != std::string::npos);
+  const auto admitted = judge.review(pod_review(later), podgate::policy::Route::Validate, deadline);
+  INFO("warn label only: " << admitted.body);
+  CHECK(admitted.decision == podgate::policy::Decision::Allowed);
   reflector.stop();
   // No namespace controller runs here, so a deleted namespace would stay Terminating: left in place
   // (each run's names are random).

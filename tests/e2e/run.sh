@@ -9,6 +9,8 @@
 #   4. registers the ValidatingWebhookConfiguration rendered from the Helm chart, with clientConfig
 #      switched to https://127.0.0.1:<port>/... and the test CA as caBundle
 #      (and, for the digest-pinning cases in pin_cases.sh, the chart's MutatingWebhookConfiguration)
+#      (and, for rules.podSecurity in pod_security_cases.sh, a replica with its own copy of it, scoped
+#      to namespaces labelled e2e.podgate.io/pss)
 #   5. waits until the webhook answers, runs the cases, and prints "N passed, N failed"
 #
 # Usage: tests/e2e/run.sh            (exit 0 only if every case passed)
@@ -39,7 +41,7 @@ work=$(mktemp -d /tmp/podgate-e2e.XXXXXX)
 . "$here/cluster.sh"
 cleanup() {
   local rc=$?
-  stop_all podgate replica-a replica-b replica-x loop kube-apiserver etcd registry private-registry
+  stop_all podgate replica-a replica-b replica-x pss loop kube-apiserver etcd registry private-registry
   if [ "${PODGATE_E2E_KEEP:-0}" = 1 ]; then
     log "kept $work (exit $rc)"
   else
@@ -680,6 +682,9 @@ if [ -z "${PODGATE_E2E_ONLY:-}" ] || [[ "shared scans, pull secrets" =~ $PODGATE
     failed=$((failed + 1)); failures+=("shared scans setup"); echo "FAIL  shared scans setup: $reason"
   fi
 fi
+
+# ---- Pod Security Standards: a replica with rules.podSecurity, scoped to its own namespaces ---------
+. "$here/pod_security_cases.sh"
 
 # ---- the continuous audit: two replicas judge what runs (audit.enabled) ------------------------------
 # No kubelet runs here: the cases write the status a kubelet would (containerStatuses with imageID)
