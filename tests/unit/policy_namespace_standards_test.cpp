@@ -322,7 +322,7 @@ TEST_CASE("an unreadable Namespace is kept without labels, never throws", "[name
 }
 
 TEST_CASE("lookups run concurrently with the watch's relabels, and a held snapshot never changes",
-          "[namespace-standards]") {
+          "[namespace-standards][concurrency]") {
   NamespaceStandardsCache cache({}, nullptr, nullptr);
   cache.list_begin();
   cache.upsert("a", namespace_json("a", {{kEnforce, "baseline"}}));
