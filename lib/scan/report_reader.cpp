@@ -62,14 +62,17 @@ std::string string_member(const Value& object, std::string_view name, const Path
     return {};
   }
   if (!v->IsString()) wrong_type(at / name, *v, "a string");
-  std::string s(v->GetString(), v->GetStringLength());
+  std::string s = string_of(*v, at / name);
   if (need == Need::NonEmpty && s.empty()) refuse((at / name).str() + " is empty");
   return s;
 }
 
+// RapidJSON lets a lone surrogate escape ("\udc0f") or invalid bytes through; Go's decoder, and so
+// the apiserver, reads them as U+FFFD. Every string a report gives is made valid UTF-8 here, so what
+// is stored, written to an ImageScan and read back is the same text.
 std::string string_of(const Value& v, const Path& at) {
   if (!v.IsString()) wrong_type(at, v, "a string");
-  return std::string(v.GetString(), v.GetStringLength());
+  return util::valid_utf8(std::string_view(v.GetString(), v.GetStringLength()));
 }
 
 // ---- time ----------------------------------------------------------------------------------

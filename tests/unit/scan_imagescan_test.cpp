@@ -169,6 +169,18 @@ TEST_CASE("ImageScan: apply body then parse gives the record back", "[scan][imag
       CHECK(read_back(imagescan_apply_body(r, all)) == r);
     }
   }
+  SECTION("a lone surrogate escape is read as U+FFFD, and the record written back reads the same") {
+    // RapidJSON lets "\udc0f" through as bytes that are not UTF-8; Go's decoder reads U+FFFD.
+    ScanRecord r = record_of({vuln("CVE-2024-45491", Severity::Critical, "libexpat1", "2.5.0-1")});
+    std::string body = imagescan_apply_body(r, all);
+    const std::string installed = "\"installed\":\"2.5.0-1\"";
+    REQUIRE(body.find(installed) != std::string::npos);
+    body.replace(body.find(installed), installed.size(), "\"installed\":\"2.5\\udc0f\"");
+    const ScanRecord odd = read_back(body);
+    REQUIRE(odd.findings.size() == 1);
+    CHECK(odd.findings[0].installedVersion.find("\xEF\xBF\xBD") != std::string::npos);
+    CHECK(read_back(imagescan_apply_body(odd, all)) == odd);
+  }
   SECTION("a finding kind that is neither written nor read as the default") {
     ScanRecord r = record_of({Finding{"", "X-1", "", "", "", Severity::High}});
     CHECK(read_back(imagescan_apply_body(r)) == r);
