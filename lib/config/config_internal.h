@@ -21,6 +21,9 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text);
 // True when `text` holds a control character (below 0x20, or DEL) (reader.cpp).
 bool has_control(std::string_view text);
 
+// True when `text` holds whitespace, a control character or DEL (schema.cpp).
+bool has_whitespace_or_control(std::string_view text);
+
 // "index.docker.io" is "docker.io"; any other domain is itself (values.cpp).
 std::string fold_docker_hub(std::string domain);
 

@@ -91,4 +91,21 @@ class Reader {
   std::string source_;
 };
 
+// Defined here: schema.cpp and schema_rules.cpp both read enums.
+template <typename Enum>
+Enum Reader::choice(const YAML::Node& node, const std::string& path,
+                    std::initializer_list<std::pair<const char*, Enum>> options) const {
+  std::string names;
+  for (const auto& option : options) {
+    if (!names.empty()) names += ", ";
+    names += option.first;
+  }
+  if (node.IsScalar()) {
+    for (const auto& option : options) {
+      if (node.Scalar() == option.first) return option.second;
+    }
+  }
+  fail(path, "must be one of " + names + " (got " + describe(node) + ")");
+}
+
 }  // namespace podgate::config::detail
