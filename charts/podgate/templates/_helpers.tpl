@@ -469,6 +469,14 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* The apiserver refuses a webhook whose matchConditions share a name; say so before anything is applied. */}}
+{{- $conditionNames := dict }}
+{{- range .Values.webhook.matchConditions }}
+{{- if hasKey $conditionNames .name }}
+{{- fail (printf "podgate: webhook.matchConditions names %q twice; each condition needs its own name" .name) }}
+{{- end }}
+{{- $_ := set $conditionNames .name true }}
+{{- end }}
 {{- end }}
 
 {{/*
