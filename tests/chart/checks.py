@@ -13,7 +13,7 @@ in manifests/ must equal a fresh render by scripts/render-manifests.sh, byte for
 Prints one line per check and ends with `N passed, M failed` (`, K skipped` when a check's tool is
 missing). Exit status 1 if anything failed.
 
-Usage: checks.py --helm PATH_TO_HELM
+Usage: checks.py --helm PATH_TO_HELM [--actionlint PATH_TO_ACTIONLINT]
 """
 
 import argparse
@@ -40,6 +40,7 @@ CHART = REPO / "charts" / "podgate"
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import values_doc  # noqa: E402  (sibling module)
+import gate_checks  # noqa: E402  (sibling module: matchConditions, priority, the release workflow)
 
 RELEASE = "podgate"
 NAMESPACE = "podgate"
@@ -447,10 +448,10 @@ def default_checks(r):
         got = sorted(x["kind"] for x in d())
         eq(got, sorted(["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment",
                         "PodDisruptionBudget", "ValidatingWebhookConfiguration", "ClusterRole",
-                        "ClusterRoleBinding", "Role", "RoleBinding"]), "rendered kinds")
+                        "ClusterRoleBinding", "Role", "RoleBinding", "ResourceQuota"]), "rendered kinds")
     r.check("default: renders exactly SA, ConfigMap, Secret, Service, Deployment, PDB, webhook config, the "
-            "ClusterRole and binding of the kubernetes scan store (2 replicas) and the audit, and the audit "
-            "Lease's Role and binding", kinds)
+            "ClusterRole and binding of the kubernetes scan store (2 replicas) and the audit, the audit "
+            "Lease's Role and binding, and the ResourceQuota admitting the priority class", kinds)
 
     def labels():
         for x in d():
@@ -496,7 +497,7 @@ def default_checks(r):
         eq(pod_spec(r.render(sets=["replicaCount=1"])).get("automountServiceAccountToken"), True,
            "pod automountServiceAccountToken with one replica and the audit on")
         assert "hostNetwork" not in ps, "hostNetwork set by default"
-        assert "priorityClassName" not in ps, "priorityClassName set by default"
+        eq(ps.get("priorityClassName"), "system-cluster-critical", "default priorityClassName")
     r.check("default: pod runs as 65532, non-root, seccomp RuntimeDefault, SA token only where the API is used",
             pod_security)
 
@@ -2397,6 +2398,7 @@ def binary_checks(r):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--helm", required=True)
+    parser.add_argument("--actionlint", default="", help="actionlint binary (scripts/install-actionlint.sh)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="podgate-chart-") as workdir:
         # Keep helm away from the user's own config, cache and cluster.
@@ -2406,7 +2408,8 @@ def main():
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
                       full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, pod_security_checks,
                       continuous_audit_checks,
-                      schema_checks, pin_checks,
+                      schema_checks, pin_checks, gate_checks.match_condition_checks, gate_checks.priority_checks,
+                      lambda r: gate_checks.release_checks(r, args.actionlint),
                       notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)
         summary = f"{r.passed} passed, {r.failed} failed"

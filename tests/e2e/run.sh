@@ -442,6 +442,49 @@ case_chart_accepted() {
   out=$(k apply --dry-run=server -n podgate -f "$rendered" 2>&1) || { reason="$out"; return 1; }
 }
 
+case_match_conditions() {
+  # webhook.matchConditions with Kubernetes' own example: the apiserver accepts the chart's webhook
+  # configuration with it (and compiles the CEL), and then never sends podgate what a node identity
+  # creates, while everyone else is still judged. The configuration is restored at the end.
+  printf '%s\n' 'webhook:' '  matchConditions:' '    - name: exclude-kubelet-requests' \
+    "      expression: '!(\"system:nodes\" in request.userInfo.groups)'" > "$work/match-conditions.yaml"
+  "$helm" template podgate "$repo/charts/podgate" --namespace podgate --kube-version v1.34.4 \
+    --set tls.existingSecret=podgate-tls --set-string tls.caBundle="$(base64 -w0 "$pki/webhook-ca.crt")" \
+    --set labelGuard.enabled=true -f "$work/match-conditions.yaml" > "$work/chart-mc.yaml" ||
+    { reason="helm template failed"; return 1; }
+  python3 "$here/e2e_tools.py" webhook-config "$work/chart-mc.yaml" "https://127.0.0.1:$podgate_port" \
+    "$pki/webhook-ca.crt" > "$work/webhook-mc.yaml" || { reason="no webhook configuration"; return 1; }
+  out=$(k apply -f "$work/webhook-mc.yaml" 2>&1) || { reason="the apiserver refused matchConditions: $out"; return 1; }
+  # A kubelet's group, plus system:masters so RBAC lets the impersonated user create Pods.
+  local as_node=(--as=e2e-kubelet --as-group=system:nodes --as-group=system:masters) node_ok=1 rc=0 skipped
+  for _ in $(seq 40); do  # the apiserver's informer picks up the change
+    out=$(k "${as_node[@]}" apply --dry-run=server -f - < <(pod_yaml mc-node e2e-enforce "$clean_image" true) 2>&1) &&
+      { node_ok=0; break; }
+    sleep 0.5
+  done
+  if [ $node_ok != 0 ]; then
+    reason="a privileged Pod from a system:nodes identity was still sent to podgate: $out"; rc=1
+  elif ! expect_refused 'container "app" is privileged' k --as=e2e-user --as-group=system:masters \
+      apply --dry-run=server -f - < <(pod_yaml mc-user e2e-enforce "$clean_image" true); then
+    reason="another identity was not judged: $reason"; rc=1
+  else
+    # The apiserver counts what the condition kept from podgate (podgate itself never sees it).
+    skipped=$(k get --raw /metrics | awk '/^apiserver_admission_match_condition_exclusions_total[{]/ &&
+      /name="enforce.podgate.io"/ {s += $NF} END {print s + 0}')
+    [ "${skipped%.*}" -ge 1 ] ||
+      { reason="apiserver_admission_match_condition_exclusions_total for enforce.podgate.io is $skipped"; rc=1; }
+  fi
+  # Restore the configuration without the condition: the node identity is judged again.
+  k apply -f "$work/webhook.yaml" >/dev/null || { reason+="; could not restore the webhook configuration"; return 1; }
+  for _ in $(seq 40); do
+    if ! k "${as_node[@]}" apply --dry-run=server -f - < <(pod_yaml mc-node e2e-enforce "$clean_image" true) >/dev/null 2>&1; then
+      return $rc
+    fi
+    sleep 0.5
+  done
+  reason+="; the condition stayed after the webhook configuration was restored"; return 1
+}
+
 run_case "privileged Pod is refused with podgate's message" case_privileged_pod
 run_case "privileged Deployment is refused at apply" case_privileged_deployment
 run_case "privileged CronJob is refused at apply" case_privileged_cronjob
@@ -463,6 +506,7 @@ run_case "unscanned image is refused" case_image_unscanned
 run_case "scanned clean image is created" case_image_clean
 run_case "image that does not exist is refused as not found" case_image_missing
 run_case "whole chart passes a server-side dry run" case_chart_accepted
+run_case "matchConditions: the apiserver skips podgate for system:nodes, still calls it for others" case_match_conditions
 run_case "serving certificate rotates with no failed call" case_certificate_rotation
 run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case_failure_policy
 
