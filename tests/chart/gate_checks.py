@@ -167,6 +167,9 @@ def priority_checks(r):
         assert _pod_spec(docs)["priorityClassName"] == "system-cluster-critical"
     r.check("priority: priorityResourceQuota.enabled=false keeps the class, renders no quota", disabled)
 
+    r.check("priority: a quota with no room for the rollout's surge pod is refused",
+            lambda: r.render_fails("priorityResourceQuota.pods (3) leaves no room",
+                                   sets=["replicaCount=3", "priorityResourceQuota.pods=3"]))
     r.check("schema rejects a priorityClassName that is not a DNS subdomain",
             lambda: r.render_fails("/priorityClassName", sets=["priorityClassName=System_Critical"]))
     r.check("schema rejects priorityResourceQuota.pods=0",

@@ -469,6 +469,9 @@ Refuse combinations that would render a broken install.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if and .Values.priorityResourceQuota.enabled .Values.priorityClassName (ge (int .Values.replicaCount) (int .Values.priorityResourceQuota.pods)) }}
+{{- fail (printf "podgate: priorityResourceQuota.pods (%d) leaves no room for a rollout of %d replicas (the quota refuses the surge pod); raise it above replicaCount" (int .Values.priorityResourceQuota.pods) (int .Values.replicaCount)) }}
+{{- end }}
 {{- /* The apiserver refuses a webhook whose matchConditions share a name; say so before anything is applied. */}}
 {{- $conditionNames := dict }}
 {{- range .Values.webhook.matchConditions }}
