@@ -179,8 +179,8 @@ class Metrics {
   static constexpr std::size_t kMaxNamespaceLabels = 200;
   std::string namespace_label(std::string_view ns);
 
-  // Text exposition of the registry: the /metrics body (lib/server/metrics_listener.h), and
-  // `podgate review --metrics`.
+  // Text exposition of the registry and of the process_* series (metrics/process.h, read from
+  // /proc now): the /metrics body (lib/server/metrics_listener.h).
   std::string serialize() const;
 
  private:
