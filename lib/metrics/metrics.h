@@ -1,6 +1,7 @@
 #pragma once
 // Every Prometheus metric podgate exposes, in one place, named by Prometheus conventions
-// (podgate_ prefix, base units, _total for counters). Label values must come from small fixed
+// (podgate_ prefix, base units, _total for counters); serialize() adds the process_* series of
+// metrics/process.h. Label values must come from small fixed
 // sets: callers map anything open-ended (an unknown kind, say) to "other" first.
 
 #include <cstddef>
