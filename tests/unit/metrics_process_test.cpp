@@ -126,7 +126,7 @@ TEST_CASE("process metrics: /metrics carries them with client_golang's HELP and 
     CHECK_THAT(text, Contains(expected));
 }
 
-TEST_CASE("process metrics: procfs files are parsed field by field; what is missing is left out",
+TEST_CASE("process metrics: procfs files are parsed field by field, and what is missing is left out",
           "[metrics][process]") {
   podgate::test::TempDir dir;
   // A comm with spaces and parentheses: the fields are counted from the last ')'.
