@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "metrics/process.h"
 #include "version.h"
 
 namespace podgate::metrics {
@@ -77,6 +78,9 @@ using detail::review_buckets;
 
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  // process_*: read from /proc at each serialize(), outside the registry (which holds only the
+  // families it built).
+  ProcessCollector process;
 
   prometheus::Family<prometheus::Counter>& requests =
       prometheus::BuildCounter()

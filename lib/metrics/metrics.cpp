@@ -222,7 +222,9 @@ void Metrics::set_certificate_expiry(double unix_seconds) { impl_->certExpiryGau
 
 std::string Metrics::serialize() const {
   prometheus::TextSerializer serializer;
-  return serializer.Serialize(impl_->registry->Collect());
+  auto families = impl_->registry->Collect();
+  for (auto& f : impl_->process.Collect()) families.push_back(std::move(f));
+  return serializer.Serialize(families);
 }
 
 }  // namespace podgate::metrics

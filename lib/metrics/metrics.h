@@ -1,6 +1,7 @@
 #pragma once
 // Every Prometheus metric podgate exposes, in one place, named by Prometheus conventions
-// (podgate_ prefix, base units, _total for counters). Label values must come from small fixed
+// (podgate_ prefix, base units, _total for counters); serialize() adds the process_* series of
+// metrics/process.h. Label values must come from small fixed
 // sets: callers map anything open-ended (an unknown kind, say) to "other" first.
 
 #include <cstddef>
@@ -179,8 +180,8 @@ class Metrics {
   static constexpr std::size_t kMaxNamespaceLabels = 200;
   std::string namespace_label(std::string_view ns);
 
-  // Text exposition of the registry: the /metrics body (lib/server/metrics_listener.h), and
-  // `podgate review --metrics`.
+  // Text exposition of the registry and of the process_* series (metrics/process.h, read from
+  // /proc now): the /metrics body (lib/server/metrics_listener.h).
   std::string serialize() const;
 
  private:

@@ -110,6 +110,13 @@ PODGATE_METRICS = {
     "podgate_pod_security_namespace_lookups_total",
     "podgate_pod_security_namespace_label_errors_total",
 }
+# The process collector's (lib/metrics/process.h: client_golang's names).
+PROCESS_METRICS = {"process_cpu_seconds_total", "process_open_fds", "process_max_fds", "process_virtual_memory_bytes",
+                   "process_virtual_memory_max_bytes", "process_resident_memory_bytes", "process_start_time_seconds"}
+# The apiserver's own, for podgate's webhooks (k8s.io/apiserver/pkg/admission/metrics).
+APISERVER_METRICS = {"apiserver_admission_webhook_rejection_count", "apiserver_admission_webhook_fail_open_count"}
+# The dashboard's variables, in every query on podgate's series.
+DASHBOARD_SELECTOR = 'cluster=~"$cluster",namespace=~"$namespace",job=~"$job"'
 AUDIT_METRICS = {m for m in PODGATE_METRICS if m.startswith("podgate_audit_")}
 HISTOGRAMS = {"podgate_admission_review_duration_seconds", "podgate_image_resolve_duration_seconds",
               "podgate_audit_pass_duration_seconds", "podgate_audit_verdict_to_report_seconds"}
@@ -316,7 +323,7 @@ def metric_names(expr):
     """podgate_* / external metric names used in a PromQL expression, histogram suffixes removed."""
     names = set()
     for token in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*(?=\s*[{\[(]|\s*$|\s*[)<>=!+\-*/ ])", expr):
-        if token.startswith("podgate_") or token in EXTERNAL_METRICS:
+        if token.startswith(("podgate_", "process_", "apiserver_")) or token in EXTERNAL_METRICS:
             names.add(token)
     # Histogram series: _bucket/_sum/_count of a known histogram.
     normalised = set()
@@ -324,6 +331,23 @@ def metric_names(expr):
         base = re.sub(r"_(bucket|sum|count)$", "", n)
         normalised.add(base if base in HISTOGRAMS else n)
     return normalised
+
+
+def doc_anchors(path):
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation but - and _
+    dropped, spaces as -, a repeated one suffixed -1, -2, ..."""
+    anchors, seen = set(), {}
+    fence = False
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        if fence or not re.match(r"#{1,6} ", line):
+            continue
+        slug = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.add(slug if n == 0 else f"{slug}-{n}")
+    return anchors
 
 
 def openssl(*args, input_bytes=None):
@@ -903,6 +927,30 @@ def monitoring_checks(r):
     r.check(f"monitoring: PrometheusRule has the {len(EXPECTED_ALERTS)} alerts with severities, summaries and "
             "runbook links", rules)
 
+    def runbook_urls():
+        # By default every alert links its paragraph of docs/operations.md in the repository
+        # Chart.yaml names; each anchor must exist there. No non-standard `runbook` annotation.
+        chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+        base = chart["home"] + "/blob/main/docs/operations.md"
+        assert chart["home"] in chart.get("sources", []), "Chart.yaml sources lacks home"
+        anchors = doc_anchors(REPO / "docs" / "operations.md")
+        pr = one(r.render(sets=["metrics.prometheusRule.enabled=true"]), "PrometheusRule")
+        alerts = [a for g in pr["spec"]["groups"] for a in g["rules"]]
+        eq(sorted(a["alert"] for a in alerts), sorted(EXPECTED_ALERTS), "default alerts")
+        for a in alerts:
+            eq(a["annotations"].get("runbook_url"), f"{base}#{a['alert'].lower()}", f"{a['alert']} runbook_url")
+            assert a["alert"].lower() in anchors, f"docs/operations.md has no heading for #{a['alert'].lower()}"
+            assert "runbook" not in a["annotations"], f"{a['alert']} has a runbook annotation"
+        # The chart README's links into docs/operations.md land on headings too.
+        for anchor in re.findall(r"docs/operations\.md#([\w-]+)", (CHART / "README.md").read_text()):
+            assert anchor in anchors, f"charts/podgate/README.md links docs/operations.md#{anchor}, which has no heading"
+        pr = one(r.render(sets=["metrics.prometheusRule.enabled=true", "metrics.prometheusRule.runbookBaseURL="]),
+                 "PrometheusRule")
+        for a in (x for g in pr["spec"]["groups"] for x in g["rules"]):
+            assert not {"runbook_url", "runbook"} & set(a["annotations"]), f"{a['alert']}: {a['annotations']}"
+    r.check("monitoring: every alert's runbook_url is, by default, Chart.yaml home + /blob/main/docs/operations.md#"
+            "<alert>, each anchor a heading there (README links too); runbookBaseURL empty: none", runbook_urls)
+
     def rule_metrics():
         pr = one(d(), "PrometheusRule")
         for g in pr["spec"]["groups"]:
@@ -958,8 +1006,8 @@ def monitoring_checks(r):
             names = metric_names(e)
             assert names, f"no metric in {e}"
             used |= names
-        unknown = used - PODGATE_METRICS - {"up"}
-        assert not unknown, f"dashboard uses metrics podgate does not export: {unknown}"
+        unknown = used - PODGATE_METRICS - PROCESS_METRICS - APISERVER_METRICS - {"up"}
+        assert not unknown, f"dashboard uses metrics neither podgate nor the apiserver export: {unknown}"
         joined = " ".join(exprs)
         for q in ["histogram_quantile(0.5,", "histogram_quantile(0.99,", "histogram_quantile(0.999,"]:
             assert q in joined, f"no {q} latency query"
@@ -971,6 +1019,67 @@ def monitoring_checks(r):
                   "podgate_scan_oldest_timestamp_seconds", "podgate_scan_newest_timestamp_seconds"]:
             assert m in used, f"dashboard has no panel on {m}"
     r.check("monitoring: Grafana dashboard ConfigMap (label grafana_dashboard=1), queries use real metrics", dashboard)
+
+    def dashboard_variables():
+        dash = json.loads((CHART / "dashboards" / "podgate.json").read_text())
+        variables = {v["name"]: v for v in dash["templating"]["list"]}
+        eq(list(variables), ["datasource", "cluster", "namespace", "job"], "variables")
+        # A Prometheus without a cluster label offers no value: All must then be .*, which matches
+        # the series that lack the label (an empty value matches .*).
+        cluster = variables["cluster"]
+        eq((cluster["includeAll"], cluster.get("allValue")), (True, ".*"), "cluster: includeAll, allValue")
+        eq(cluster["definition"], "label_values(podgate_build_info, cluster)", "cluster query")
+        for name in ("namespace", "job"):
+            v = variables[name]
+            eq((v["multi"], v["includeAll"]), (True, True), f"{name}: multi, includeAll")
+            # No allValue: All is the values found, not .*, which would match every job's `up`.
+            assert "allValue" not in v, f"{name} has an allValue"
+            assert 'cluster=~"$cluster"' in v["definition"], v["definition"]
+        assert 'namespace=~"$namespace"' in variables["job"]["definition"], variables["job"]["definition"]
+        for p in dash["panels"]:
+            for t in p.get("targets", []):
+                names = metric_names(t["expr"])
+                assert '="$' not in t["expr"], f"{p['title']}: {t['expr']} matches a multi-value variable with ="
+                if names & APISERVER_METRICS:
+                    # The apiserver's series carry its own job and namespace: only the cluster applies.
+                    assert 'cluster=~"$cluster",name=~' in t["expr"], f"{p['title']}: {t['expr']}"
+                    assert "$namespace" not in t["expr"] and "$job" not in t["expr"], t["expr"]
+                else:
+                    assert DASHBOARD_SELECTOR in t["expr"], f"{p['title']}: {t['expr']} ignores the variables"
+    r.check("monitoring: dashboard variables cluster (All = .*, for a Prometheus without the label), multi-select "
+            "namespace and job; every query on podgate's series selects them with =~", dashboard_variables)
+
+    def dashboard_apiserver_panel():
+        dash = json.loads((CHART / "dashboards" / "podgate.json").read_text())
+        panels = [p for p in dash["panels"] if any(metric_names(t["expr"]) & APISERVER_METRICS
+                                                    for t in p.get("targets", []))]
+        assert panels, "no panel on the apiserver's webhook metrics"
+        used = set()
+        for p in panels:
+            for t in p["targets"]:
+                used |= metric_names(t["expr"])
+        eq(used & APISERVER_METRICS, APISERVER_METRICS, "apiserver metrics charted")
+        ts = next(p for p in panels if p["type"] == "timeseries")
+        assert "never reached podgate" in ts["title"] and "matter most" in ts["description"], ts["title"]
+        # The first row, beside the health stats.
+        eq(ts["gridPos"]["y"], 5, "apiserver panel position")
+        # The name regex selects every webhook the chart registers, and nobody else's.
+        hooks = set()
+        for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+            for c in find(r.render(sets=["config.rules.images.action=deny", "config.rules.images.pinDigests=true"]),
+                          kind):
+                hooks |= {h["name"] for h in c["webhooks"]}
+        eq(sorted(hooks), ["audit.podgate.io", "enforce.podgate.io", "pin.podgate.io"], "the chart's webhooks")
+        for p in panels:
+            for t in p["targets"]:
+                regex = re.search(r'name=~"([^"]+)"', t["expr"]).group(1)
+                for h in hooks:
+                    assert re.fullmatch(regex, h), f"{regex} misses {h}"
+                for other in ("validate.kyverno.svc-fail", "validation.gatekeeper.sh", "enforce.podgate.iox"):
+                    assert not re.fullmatch(regex, other), f"{regex} matches {other}"
+    r.check("monitoring: dashboard panel 'Calls that never reached podgate' charts the apiserver's fail-open and "
+            "rejection counts for exactly the chart's webhooks (enforce, audit, pin .podgate.io)",
+            dashboard_apiserver_panel)
 
     def network_policy():
         np = one(d(), "NetworkPolicy")
@@ -1937,7 +2046,7 @@ def continuous_audit_checks(r):
         for p in row:
             eq(p["datasource"], {"type": "prometheus", "uid": "${datasource}"}, f"panel {p['title']} datasource")
             for t in p["targets"]:
-                assert 'namespace="$namespace",job="$job"' in t["expr"], f"{p['title']}: {t['expr']} ignores the variables"
+                assert DASHBOARD_SELECTOR in t["expr"], f"{p['title']}: {t['expr']} ignores the variables"
                 names = metric_names(t["expr"])
                 assert names and names <= AUDIT_METRICS, f"{p['title']}: {t['expr']} uses {names}"
                 used |= names

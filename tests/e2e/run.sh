@@ -11,6 +11,8 @@
 #      (and, for the digest-pinning cases in pin_cases.sh, the chart's MutatingWebhookConfiguration)
 #      (and, for rules.podSecurity in pod_security_cases.sh, a replica with its own copy of it, scoped
 #      to namespaces labelled e2e.podgate.io/pss)
+#      (and, for the dashboard's apiserver panel in apiserver_metrics.sh, a Prometheus scraping the
+#      apiserver, and a copy of it pointing at a closed port, scoped to the namespace e2e-metrics)
 #   5. waits until the webhook answers, runs the cases, and prints "N passed, N failed"
 #
 # Usage: tests/e2e/run.sh            (exit 0 only if every case passed)
@@ -512,6 +514,10 @@ run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case
 
 # ---- digest pinning: the chart's MutatingWebhookConfiguration calls podgate's /mutate --------------
 . "$here/pin_cases.sh"
+
+# ---- the apiserver's own webhook metrics, scraped by a real Prometheus (the dashboard's panel) ------
+# Before the shared-scans cases: their outage case restarts the apiserver, which resets its counters.
+. "$here/apiserver_metrics.sh"
 
 # ---- the shared scan state: two podgate replicas on ImageScans (scans.store: kubernetes) ----------
 # Replicas A and B are not the apiserver's webhook: the cases post reviews to each directly, so they
