@@ -33,7 +33,7 @@ Run shell(const std::string& cwd, const std::string& script) {
   return {*code, p.stdout_text(), p.stderr_text()};
 }
 
-Run podgate(const std::string& cwd, const std::string& args) { return shell(cwd, std::string("exec '") + PODGATE_BINARY + "' " + args); }
+Run run_podgate(const std::string& cwd, const std::string& args) { return shell(cwd, std::string("exec '") + PODGATE_BINARY + "' " + args); }
 
 // Validates `file` (in `cwd`) as a report of `format`; the validator's complaint on failure.
 void require_valid(const std::string& cwd, const std::string& format, const std::string& file) {
@@ -91,20 +91,20 @@ TEST_CASE("check -o json|sarif|junit: valid against their schemas, on stdout alo
   write_manifests(dir);
   for (const std::string format : {"json", "sarif", "junit"}) {
     INFO(format);
-    const auto r = podgate(dir.path(), "check -c podgate.yaml -f deploy -o " + format + " > report." + format);
+    const auto r = run_podgate(dir.path(), "check -c podgate.yaml -f deploy -o " + format + " > report." + format);
     CHECK(r.code == 1);
     require_valid(dir.path(), format, "report." + format);
-    CHECK(pt::contains(r.err, "podgate check: 4 documents, 2 judged"));  // the person's summary, on stderr
+    CHECK(pt::contains(r.err, "podgate check: 5 documents, 2 judged"));  // the person's summary, on stderr
     CHECK(pt::contains(r.err, "deploy/misc.yaml:4: skipped: no kind"));
     const std::string report = pt::read_file(dir.file("report." + format));
     CHECK_FALSE(pt::contains(report, "podgate check:"));
     CHECK(pt::contains(report, format == "junit" ? "spec.containers: expected an array" : "\"spec.containers: expected an array"));
 
-    const auto clean = podgate(dir.path(), "check -f clean.yaml -o " + format + " > clean." + format);
+    const auto clean = run_podgate(dir.path(), "check -f clean.yaml -o " + format + " > clean." + format);
     CHECK(clean.code == 0);
     require_valid(dir.path(), format, "clean." + format);
 
-    const auto broken = podgate(dir.path(), "check -f broken.yaml -o " + format);
+    const auto broken = run_podgate(dir.path(), "check -f broken.yaml -o " + format);
     CHECK(broken.code == 2);
     CHECK(broken.out.empty());
     CHECK(pt::contains(broken.err, "broken.yaml:"));
@@ -113,56 +113,57 @@ TEST_CASE("check -o json|sarif|junit: valid against their schemas, on stdout alo
   const std::string sarif = pt::read_file(dir.file("report.sarif"));
   CHECK(pt::contains(sarif, R"("uri": "deploy/web.yaml")"));
   CHECK(pt::contains(sarif, R"("level": "warning")"));
-  CHECK(pt::contains(sarif, R"("startLine": 15)"));
-  CHECK(pt::contains(pt::read_file(dir.file("report.json")), R"("line": 15)"));
+  CHECK(pt::contains(sarif, R"("startLine": 11)"));
+  CHECK(pt::contains(pt::read_file(dir.file("report.json")), R"("line": 11)"));
   CHECK(pt::contains(pt::read_file(dir.file("report.junit")), R"(<failure type="runtimeSockets")"));
 }
 
 TEST_CASE("check text: List items at their own lines, errors in the manifest's paths", "[binary][check]") {
   pt::TempDir dir;
   write_manifests(dir);
-  const auto r = podgate(dir.path(), "check -f deploy/pods.json");
+  const auto r = run_podgate(dir.path(), "check -f deploy/pods.json");
   CHECK(r.code == 1);
-  CHECK(r.out == "deploy/pods.json:15: error: spec.containers: expected an array, got a string\n");
+  CHECK(r.out == "deploy/pods.json:11: error: spec.containers: expected an array, got a string\n");
   CHECK(pt::contains(r.err, "2 documents, 1 judged (pod specs, PersistentVolumes), 0 violations, 1 unreadable, 1 would be denied"));
 
-  const auto one = podgate(dir.path(), "check -f clean.yaml");
+  const auto one = run_podgate(dir.path(), "check -f clean.yaml");
   CHECK(one.code == 0);
   CHECK(pt::contains(one.err, "podgate check: 1 document, 1 judged (pod specs, PersistentVolumes), 0 violations, 0 would be denied"));
-  const auto single = podgate(dir.path(), "check -f deploy/web.yaml");
+  const auto single = run_podgate(dir.path(), "check -f deploy/web.yaml");
   CHECK(pt::contains(single.err, "2 violations"));
-  const auto warned = podgate(dir.path(), "check -f deploy/web.yaml -c podgate.yaml");
+  const auto warned = run_podgate(dir.path(), "check -f deploy/web.yaml -c podgate.yaml");
   CHECK(pt::contains(warned.out, "deploy/web.yaml:2: warn [privileged] Deployment shop/web"));
 }
 
 TEST_CASE("the command line says what is wrong: unknown subcommands, unreadable files, bad formats", "[binary][check]") {
   pt::TempDir dir;
   write_manifests(dir);
-  const auto bogus = podgate(dir.path(), "bogus");
+  const auto bogus = run_podgate(dir.path(), "bogus");
   CHECK(bogus.code == 2);
   CHECK(pt::contains(bogus.err, "podgate: unknown subcommand \"bogus\" (one of: serve, review, check, resolve, scans, audit, version; see podgate --help)"));
-  const auto scans = podgate(dir.path(), "scans bogus");
+  const auto scans = run_podgate(dir.path(), "scans bogus");
   CHECK(scans.code == 2);
   CHECK(pt::contains(scans.err, "podgate scans: unknown subcommand \"bogus\" (one of: import, show, list, wanted"));
-  CHECK(podgate(dir.path(), "check -f clean.yaml -o xml").code == 2);
+  CHECK(run_podgate(dir.path(), "check -f clean.yaml -o xml").code == 2);
 
   // Why a file cannot be read, in the system's words (a path through a regular file; tests run as root,
   // so permissions would not stop them).
-  const auto missing = podgate(dir.path(), "check -f nope.yaml");
+  const auto missing = run_podgate(dir.path(), "check -f nope.yaml");
   CHECK(missing.code == 2);
   CHECK(pt::contains(missing.err, "podgate check: nope.yaml: cannot read: No such file or directory"));
-  const auto notdir = podgate(dir.path(), "check -f clean.yaml/x.yaml");
+  const auto notdir = run_podgate(dir.path(), "check -f clean.yaml/x.yaml");
   CHECK(pt::contains(notdir.err, "clean.yaml/x.yaml: cannot read: Not a directory"));
-  const auto review = podgate(dir.path(), "review nope.json");
+  const auto review = run_podgate(dir.path(), "review nope.json");
   CHECK(review.code == 2);
   CHECK(pt::contains(review.err, "podgate review: cannot read nope.json: No such file or directory"));
-  const auto import = podgate(dir.path(), "scans import --config podgate.yaml clean.yaml/r.json");
+  pt::write_file(dir.file("scans.yaml"), "scans:\n  database: scans.db\n");
+  const auto import = run_podgate(dir.path(), "scans import --config scans.yaml clean.yaml/r.json");
   CHECK(pt::contains(import.err, "clean.yaml/r.json: cannot read: Not a directory"));
 }
 
 TEST_CASE("--help points at subcommand help and at documentation files that are shipped", "[binary][check]") {
   pt::TempDir dir;
-  const auto help = podgate(dir.path(), "--help");
+  const auto help = run_podgate(dir.path(), "--help");
   CHECK(help.code == 0);
   CHECK(pt::contains(help.out, "podgate <subcommand> --help"));
   CHECK(pt::contains(help.out, "share/doc/podgate/"));
