@@ -133,7 +133,7 @@ TEST_CASE("the summary counts in words, singular for one", "[check_report]") {
   CHECK_FALSE(cr::parse_format("xml"));
 }
 
-TEST_CASE("text: one line per finding as before; notes go to the person", "[check_report]") {
+TEST_CASE("text: one line per finding as before, and notes go to the person", "[check_report]") {
   std::string notes;
   const std::string out = render(cr::Format::Text, judge_all(kManifests, "deploy/web.yaml"), &notes);
   CHECK(contains(out, "deploy/web.yaml:1: warn [privileged] Deployment shop/web: container \"app\" is privileged"));
