@@ -44,7 +44,8 @@ struct Command {
 
 void add_config(CLI::App* sub, Flags& f) {
   sub->add_option("--config,-c", f.config,
-                  "YAML config file (docs/configuration.md). Without it the embedded defaults apply.")
+                  "YAML config file (configuration.md in the documentation, podgate --help). Without it the\n"
+                  "embedded defaults apply.")
       ->check(CLI::ExistingFile);
   sub->add_option("--kubeconfig", f.kubeconfig,
                   "kubeconfig for the Kubernetes API (overrides kubernetes.kubeconfig; default: in cluster,\n"
@@ -157,7 +158,7 @@ std::vector<Command> add_scans(CLI::App& app, Flags& f) {
   scans->require_subcommand(1);
   auto* scans_import = scans->add_subcommand(
       "import",
-      "Import Trivy JSON (SchemaVersion 2), Grype JSON or podgate verdict reports (docs/scan-verdicts.md),\n"
+      "Import Trivy JSON (SchemaVersion 2), Grype JSON or podgate verdict reports (scan-verdicts.md),\n"
       "each in one transaction. Prints what was stored. Exit 1 if any report was refused, 2 on bad usage.");
   add_config(scans_import, f);
   scans_import->add_option("reports", f.scanReports, "Report files")->required();
