@@ -36,6 +36,8 @@ RUN apt-get update -qq \
  && mkdir -p /var/lib/podgate \
  && chown 65532:65532 /var/lib/podgate
 COPY --from=build /podgate /usr/local/bin/podgate
+# The documentation `podgate --help` points at: where `cmake --install` puts it (its default prefix).
+COPY --from=build /src/README.md /src/docs/ /usr/local/share/doc/podgate/
 # Fails the build if a shared library is missing from the list above.
 RUN podgate version
 # Numeric, so the kubelet can check runAsNonRoot without a passwd entry.

@@ -14,6 +14,8 @@ packages=(
   # a real registry for the image-rule tests: docker-registry, skopeo to push to it, htpasswd
   # (apache2-utils) for its Basic auth (tests/support/test_registry.h)
   prometheus openssl procps python3 python3-yaml
+  # the check report tests validate SARIF and JSON with python3-jsonschema, JUnit with xmllint
+  python3-jsonschema libxml2-utils
   docker-registry skopeo apache2-utils
   # the chart's scanner script runs under BusyBox's sh in its image: the chart checks parse it with
   # busybox and shellcheck, and tests/e2e/scanner_cronjob.sh can run it with SCANNER_SHELL="busybox sh"

@@ -1,19 +1,65 @@
-// `podgate check`: manifests in, one line per violation out, exit 1 if enforcement would deny.
-// Each object is judged by the same pipeline steps as admission (policy::judge_blocking), as the
-// CREATE the apiserver would send.
+// `podgate check`: manifests in, a report out (lib/check_report: text lines, JSON, SARIF, JUnit),
+// exit 1 if enforcement would deny, 2 on bad input. Each object is judged by the same pipeline
+// steps as admission (policy::judge_blocking), as the CREATE the apiserver would send.
 
 #include <iostream>
 #include <memory>
 
 #include "admission/admission.h"
+#include "check_report/check_report.h"
 #include "commands.h"
 #include "manifest/manifest.h"
 #include "policy/policy.h"
 #include "policy/review.h"
+#include "version.h"
 
 namespace podgate::cli {
 
-int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace) {
+namespace {
+
+// What judging one document needs, opened once for the run.
+struct Judge {
+  const policy::Evaluator& evaluator;
+  const ImageSources& sources;
+  std::chrono::milliseconds timeout;
+  const std::string& default_namespace;
+};
+
+// One document through the judge: its report entry, with findings, an error or notes.
+check_report::Document judge_one(const Judge& judge, const manifest::Document& doc) {
+  const auto resource = admission::resource_for_kind(doc.kind);
+  auto out = check_report::describe(doc, judge.default_namespace, resource.resource == "persistentvolumes");
+  if (doc.kind.empty()) {
+    out.notes.push_back("skipped: no kind");
+    return out;
+  }
+  auto decoded = admission::decode(
+      manifest::to_admission_review(doc, judge.default_namespace, resource.group, resource.resource));
+  if (!decoded) {
+    out.error = decoded.error ? decoded.error->message : "unusable object";
+    out.denied = true;  // an object podgate cannot read would not get past it either
+    return out;
+  }
+  const auto& request = decoded.review->request();
+  if (request.target == admission::Target::None) return out;  // nothing podgate judges in this kind
+  out.judged = true;
+  const auto verdict = policy::judge_blocking(judge.evaluator, judge.sources.images.get(), judge.sources.scans.get(),
+                                              request, policy::Route::Validate,
+                                              std::chrono::steady_clock::now() + judge.timeout,
+                                              judge.sources.signatures.get());
+  check_report::add_verdict(out, verdict);
+  return out;
+}
+
+}  // namespace
+
+int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace,
+          const std::string& output) {
+  const auto format = check_report::parse_format(output);
+  if (!format) {
+    std::cerr << "podgate check: unknown output format \"" << output << "\" (text, json, sarif or junit)\n";
+    return 2;
+  }
   auto loaded = load_config_or_report("check", config_path);
   if (!loaded) return 2;
   config::Config cfg = std::move(*loaded);
@@ -35,38 +81,16 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
     return 2;
   }
 
-  std::size_t judged = 0, denied = 0, violations = 0;
-  for (const auto& doc : docs) {
-    if (doc.kind.empty()) {
-      std::cerr << doc.source << ": skipped: no kind\n";
-      continue;
-    }
-    const auto resource = admission::resource_for_kind(doc.kind);
-    auto decoded =
-        admission::decode(manifest::to_admission_review(doc, default_namespace, resource.group, resource.resource));
-    if (!decoded) {
-      std::cout << doc.source << ": error: " << (decoded.error ? decoded.error->message : "unusable object") << "\n";
-      ++denied;  // an object podgate cannot read would not get past it either
-      continue;
-    }
-    const auto& request = decoded.review->request();
-    if (request.target == admission::Target::None) continue;
-    ++judged;
-    const auto verdict = policy::judge_blocking(evaluator, sources->images.get(), sources->scans.get(), request,
-                                                policy::Route::Validate, std::chrono::steady_clock::now() + timeout,
-                                                sources->signatures.get());
-    for (const auto& v : verdict.violations) {
-      ++violations;
-      std::cout << doc.source << ": " << (v.action == config::Action::Deny ? "deny" : "warn") << " [" << v.rule
-                << "] " << v.message << "\n";
-    }
-    for (const auto& e : verdict.exemptions)
-      std::cout << doc.source << ": exempt [" << e.kind << "] " << e.value << "\n";
-    if (verdict.decision != policy::Decision::Allowed) ++denied;
-  }
-  std::cerr << "podgate check: " << docs.size() << " documents, " << judged << " judged (pod specs, PersistentVolumes), " << violations
-            << " violations, " << denied << " would be denied\n";
-  return denied > 0 ? 1 : 0;
+  const Judge judge{evaluator, *sources, timeout, default_namespace};
+  std::vector<check_report::Document> report;
+  report.reserve(docs.size());
+  for (const auto& doc : docs) report.push_back(judge_one(judge, doc));
+
+  // Machine formats own stdout; the person's summary goes to stderr in every format.
+  check_report::write(*format, report, {"podgate", kVersion}, std::cout, std::cerr);
+  const auto summary = check_report::summarize(report);
+  std::cerr << "podgate check: " << check_report::summary_line(summary) << "\n";
+  return summary.denied > 0 ? 1 : 0;
 }
 
 }  // namespace podgate::cli

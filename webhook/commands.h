@@ -56,7 +56,9 @@ int resolve(const std::string& config_path, const std::vector<std::string>& imag
 // `podgate resolve --pin -f FILE`: FILE ("-": stdin) printed with its pod-bearing objects' images
 // pinned to their digests; exit 1 when an image was left unpinned, 2 on bad input.
 int resolve_pin(const std::string& config_path, const std::string& path, const std::string& default_namespace);
-int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace);
+// `output` is "text", "json", "sarif" or "junit" (lib/check_report).
+int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace,
+          const std::string& output);
 // `namespace_` "" = every namespace; `output` "text" or "json".
 int audit(const std::string& config_path, const std::string& namespace_, const std::string& output);
 

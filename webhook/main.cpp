@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "version.h"
@@ -20,6 +21,7 @@ struct Flags {
   bool reviewAudit = false;
   std::vector<std::string> checkPaths;
   std::string checkNamespace = "default";
+  std::string checkOutput = "text";
   std::vector<std::string> resolveImages;
   bool resolvePin = false;
   std::string resolveFile;
@@ -42,7 +44,8 @@ struct Command {
 
 void add_config(CLI::App* sub, Flags& f) {
   sub->add_option("--config,-c", f.config,
-                  "YAML config file (docs/configuration.md). Without it the embedded defaults apply.")
+                  "YAML config file (configuration.md in the documentation, podgate --help). Without it the\n"
+                  "embedded defaults apply.")
       ->check(CLI::ExistingFile);
   sub->add_option("--kubeconfig", f.kubeconfig,
                   "kubeconfig for the Kubernetes API (overrides kubernetes.kubeconfig; default: in cluster,\n"
@@ -82,11 +85,16 @@ Command add_check(CLI::App& app, Flags& f) {
   auto* check = app.add_subcommand(
       "check",
       "Judge Kubernetes manifests (YAML or JSON, multi-document, files or directories) as admission\n"
-      "would on CREATE. One line per violation. Exit 1 if enforcement would deny anything, 2 on bad input.");
+      "would on CREATE. One line per violation, or a machine-readable report with -o (check.md in the\n"
+      "documentation). Exit 1 if enforcement would deny anything, 2 on bad input, in every format.");
   add_config(check, f);
   check->add_option("-f,--filename", f.checkPaths, "Manifest file or directory (repeatable), or - for stdin")->required();
   check->add_option("--namespace,-n", f.checkNamespace, "Namespace for objects that do not set one (default \"default\")");
-  return {check, [&f] { return cli::check(f.config, f.checkPaths, f.checkNamespace); }};
+  check->add_option("-o,--output", f.checkOutput,
+                    "text (default: one line per finding) | json | sarif (SARIF 2.1.0, for GitHub code scanning) |\n"
+                    "junit (JUnit XML). Reports go to stdout, the summary to stderr.")
+      ->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
+  return {check, [&f] { return cli::check(f.config, f.checkPaths, f.checkNamespace, f.checkOutput); }};
 }
 
 Command add_resolve(CLI::App& app, Flags& f) {
@@ -150,7 +158,7 @@ std::vector<Command> add_scans(CLI::App& app, Flags& f) {
   scans->require_subcommand(1);
   auto* scans_import = scans->add_subcommand(
       "import",
-      "Import Trivy JSON (SchemaVersion 2), Grype JSON or podgate verdict reports (docs/scan-verdicts.md),\n"
+      "Import Trivy JSON (SchemaVersion 2), Grype JSON or podgate verdict reports (scan-verdicts.md),\n"
       "each in one transaction. Prints what was stored. Exit 1 if any report was refused, 2 on bad usage.");
   add_config(scans_import, f);
   scans_import->add_option("reports", f.scanReports, "Report files")->required();
@@ -187,6 +195,29 @@ Command add_version(CLI::App& app) {
           }};
 }
 
+// CLI11 answers `podgate bogus` with "A subcommand is required"; say which word is unknown and
+// what the choices are. Walks the subcommands given (`scans bogus` too) up to the first option.
+std::optional<std::string> unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  std::string command = "podgate";
+  for (int i = 1; i < argc && current->get_require_subcommand_min() > 0; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') return std::nullopt;  // an option: CLI11's own messages apply
+    CLI::App* sub = nullptr;
+    for (CLI::App* candidate : current->get_subcommands({}))
+      if (candidate->check_name(word)) sub = candidate;
+    if (!sub) {
+      std::string names;
+      for (const CLI::App* candidate : current->get_subcommands({}))
+        names += (names.empty() ? "" : ", ") + candidate->get_name();
+      return command + ": unknown subcommand \"" + word + "\" (one of: " + names + "; see " + command + " --help)";
+    }
+    current = sub;
+    command += " " + word;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,7 +226,10 @@ int main(int argc, char** argv) {
       "container-runtime socket mounts, and untrusted, blocked, missing, unsigned, unscanned,\n"
       "vulnerable or malicious images (resolved to digests, judged by the scan cache and cosign\n"
       "signatures; optionally pinned to those digests by /mutate).\n"
-      "Docs: docs/configuration.md, docs/operations.md"};
+      "Help for one subcommand: podgate <subcommand> --help. The documentation is installed in\n"
+      "" PODGATE_DOC_DIR "/ (README.md; configuration.md: every config key; operations.md:\n"
+      "modes, metrics, alerts runbook; check.md: podgate check's reports; pod-security.md;\n"
+      "scan-verdicts.md)."};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("podgate ") + podgate::kVersion);
 
@@ -207,6 +241,10 @@ int main(int argc, char** argv) {
   commands.push_back(add_audit(app, flags));
   commands.push_back(add_version(app));
 
+  if (const auto unknown = unknown_subcommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,9 +1,11 @@
 // `podgate review`: one AdmissionReview in, the server's exact response out. No network needed
 // while the image rules are off.
 
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <system_error>
 
 #include "commands.h"
 #include "policy/review.h"
@@ -37,7 +39,7 @@ int review(const std::string& config_path, const std::string& input, bool audit_
   } else {
     std::ifstream file(input, std::ios::binary);
     if (!file) {
-      std::cerr << "podgate review: cannot read " << input << "\n";
+      std::cerr << "podgate review: cannot read " << input << ": " << std::generic_category().message(errno) << "\n";
       return 2;
     }
     within_limit = read_bounded(file, limit, body);

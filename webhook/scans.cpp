@@ -7,10 +7,12 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <system_error>
 
 #include "audit/pod_cache.h"
 #include "audit/wanted.h"
@@ -64,9 +66,13 @@ OpenStore open_store(config::Config cfg, const char* command) {
 
 // Reads at most kMaxReportBytes + 1 bytes (one more tells the caller it was too large), in
 // pieces: allocating the whole bound up front cost every small report a 64 MiB page-in.
-bool read_report(const std::string& path, std::string& out) {
+// False with `why` set (the errno text) when the file cannot be read.
+bool read_report(const std::string& path, std::string& out, std::string& why) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
+  if (!in) {
+    why = std::generic_category().message(errno);
+    return false;
+  }
   out.clear();
   char piece[64 * 1024];
   while (out.size() <= scan::kMaxReportBytes && in.read(piece, sizeof piece).gcount() > 0) {
@@ -74,6 +80,7 @@ bool read_report(const std::string& path, std::string& out) {
     if (!in) break;
   }
   if (out.size() > scan::kMaxReportBytes + 1) out.resize(scan::kMaxReportBytes + 1);
+  if (in.bad()) why = std::generic_category().message(errno);
   return !in.bad();
 }
 
@@ -165,9 +172,9 @@ int scans_import(const std::string& config_path, const std::vector<std::string>&
   if (!store) return 2;
   int failed = 0;
   for (const auto& path : reports) {
-    std::string text;
-    if (!read_report(path, text)) {
-      std::cerr << path << ": cannot read\n";
+    std::string text, why;
+    if (!read_report(path, text, why)) {
+      std::cerr << path << ": cannot read: " << why << "\n";
       ++failed;
       continue;
     }

@@ -271,10 +271,11 @@ bool read_persistent_volume(const Value* spec, const Path& specPath, ObjectInfo&
 // Fills `info` from request.object or request.oldObject (`value` is null when absent). `loc` is
 // where the judged resource keeps its pod spec (null: none); `kind` tells the legacy
 // EphemeralContainers object apart.
-bool read_object(const Value* value, Target target, const SpecLocation* loc, std::string_view kind, const Path& path,
-                 ObjectInfo& info, Failure& failure) {
+// `whole` names the object itself ("request.object"); `path` is the root of its fields' paths.
+bool read_object(const Value* value, Target target, const SpecLocation* loc, std::string_view kind, const Path& whole,
+                 const Path& path, ObjectInfo& info, Failure& failure) {
   if (!value) return true;
-  if (!value->IsObject()) return wrong_type(path, "an object or null", *value, failure);
+  if (!value->IsObject()) return wrong_type(whole, "an object or null", *value, failure);
 
   Members<3> top(kObjectKeys);
   if (!top.scan(*value, path, failure)) return false;
@@ -299,7 +300,7 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
   // not tell which one the cluster will use.
   if (kind == "EphemeralContainers" && top[2]) {
     if (top[1]) {
-      failure.message = path.render() + ": has both spec and ephemeralContainers; cannot tell which holds the pod spec";
+      failure.message = whole.render() + ": has both spec and ephemeralContainers; cannot tell which holds the pod spec";
       return false;
     }
     PodSpec spec;
@@ -420,8 +421,12 @@ bool read_objects(const Value* object, const Value* oldObject, const Path& reqPa
     failure.message = "request.object: missing for " + std::string(req.operationText) + " of " + std::string(req.resource);
     return false;
   }
-  return read_object(object, req.target, loc, req.kind.kind, reqPath.member("object"), req.object, failure) &&
-         read_object(oldObject, req.target, loc, req.kind.kind, reqPath.member("oldObject"), req.oldObject, failure);
+  // The new object's fields are named as in the manifest ("spec.containers"): that is what the
+  // person who wrote it (kubectl apply, podgate check) can find and fix. The old object comes from
+  // the cluster's storage, so its fields keep the AdmissionReview's path (request.oldObject.spec...).
+  const Path objectPath = reqPath.member("object"), oldObjectPath = reqPath.member("oldObject");
+  return read_object(object, req.target, loc, req.kind.kind, objectPath, Path{}, req.object, failure) &&
+         read_object(oldObject, req.target, loc, req.kind.kind, oldObjectPath, oldObjectPath, req.oldObject, failure);
 }
 
 bool read_review(const Value& root, Request& req, Failure& failure) {

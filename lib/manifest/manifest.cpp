@@ -238,7 +238,9 @@ void add_object(std::vector<Document>& out, const YAML::Node& node, const std::s
     return;
   }
   Document doc;
-  doc.source = file + ":" + std::to_string(std::max(node.Mark().line, 0) + 1);
+  doc.file = file;
+  doc.line = std::max(node.Mark().line, 0) + 1;
+  doc.source = file + ":" + std::to_string(doc.line);
   doc.kind = scalar_of(find(top, "kind"));
   doc.apiVersion = scalar_of(find(top, "apiVersion"));
   if (const YAML::Node* metadata = find(top, "metadata"); metadata && metadata->IsMap()) {
@@ -296,7 +298,8 @@ std::vector<Document> load(const std::string& path, std::size_t max_file_bytes) 
 
   std::error_code ec;
   auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) throw ManifestError(path + ": no such file or directory");
+  if (ec) throw ManifestError(path + ": cannot read: " + ec.message());
+  if (!fs::exists(status)) throw ManifestError(path + ": cannot read: no such file or directory");
 
   std::vector<fs::path> files;
   if (fs::is_directory(status)) {
@@ -313,7 +316,7 @@ std::vector<Document> load(const std::string& path, std::size_t max_file_bytes) 
   std::vector<Document> out;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ManifestError(file.string() + ": cannot read: " + std::strerror(errno));
+    if (!in) throw ManifestError(file.string() + ": cannot read: " + std::generic_category().message(errno));
     auto docs = parse(read_all(in, file.string(), max_file_bytes), file.string());
     std::move(docs.begin(), docs.end(), std::back_inserter(out));
   }

@@ -13,6 +13,8 @@ namespace podgate::manifest {
 
 struct Document {
   std::string source;     // "deploy/web.yaml:12" (file and the line the document starts on)
+  std::string file;       // "deploy/web.yaml" ("<stdin>" for -)
+  int line = 1;           // the line the document, or the List item, starts on (1-based)
   std::string kind;       // "" when the document has no kind (it is then skipped)
   std::string apiVersion;
   std::string name;

@@ -31,6 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& doc : docs) {
     FUZZ_CHECK(doc.source.starts_with("fuzz.yaml:"));
+    // check's reports place findings by file and line: the same place the text source names.
+    FUZZ_CHECK(doc.file == "fuzz.yaml" && doc.line >= 1 && doc.source == "fuzz.yaml:" + std::to_string(doc.line));
     FUZZ_CHECK(valid_json(doc.json));
     FUZZ_CHECK(doc.json.front() == '{');  // a document or list item is always a mapping
     FUZZ_CHECK(valid_json(podgate::manifest::to_admission_review(doc)));

@@ -367,31 +367,31 @@ TEST_CASE("a Pod Security field of the wrong type is refused, naming it", "[admi
       std::vector<std::string> members{list("containers", {container("c", "i", c.containerExtra)})};
       if (!c.specMembers.empty()) members.push_back(c.specMembers);
       CHECK_THAT(decode_error(create(*k, pod_spec(members))),
-                 Equals("request.object." + k->specPath + "." + c.field + ": expected " + c.expected));
+                 Equals(k->specPath + "." + c.field + ": expected " + c.expected));
     }
   }
   SECTION("in init and ephemeral containers too") {
     const std::string bad = container("c", "i", R"("securityContext":{"capabilities":{"add":[true]}})");
     CHECK_THAT(decode_error(create(pod_kind(), pod_spec({list("initContainers", {bad})}))),
-               Equals("request.object.spec.initContainers[0].securityContext.capabilities.add[0]: expected a string, got a boolean"));
+               Equals("spec.initContainers[0].securityContext.capabilities.add[0]: expected a string, got a boolean"));
     CHECK_THAT(decode_error(debug_review({list("containers", {container("app", "nginx")})}, {bad})),
-               Equals("request.object.spec.ephemeralContainers[0].securityContext.capabilities.add[0]: expected a string, got a boolean"));
+               Equals("spec.ephemeralContainers[0].securityContext.capabilities.add[0]: expected a string, got a boolean"));
   }
   SECTION("annotations, in the pod's metadata") {
     const std::string spec = pod_spec({list("containers", {container("c", "i")})});
     CHECK_THAT(decode_error(create(pod_kind(), spec, R"("annotations":["a"])")),
-               Equals("request.object.metadata.annotations: expected an object, got an array"));
+               Equals("metadata.annotations: expected an object, got an array"));
     CHECK_THAT(decode_error(create(pod_kind(), spec, R"("annotations":{"seccomp.security.alpha.kubernetes.io/pod":1})")),
-               Equals("request.object.metadata.annotations.seccomp.security.alpha.kubernetes.io/pod: expected a string, got a number"));
+               Equals("metadata.annotations.seccomp.security.alpha.kubernetes.io/pod: expected a string, got a number"));
     CHECK_THAT(decode_error(create(kind_named("Deployment"), spec, R"("annotations":{"a":true})")),
-               Equals("request.object.spec.template.metadata.annotations.a: expected a string, got a boolean"));
+               Equals("spec.template.metadata.annotations.a: expected a string, got a boolean"));
     CHECK_THAT(decode_error(create(kind_named("CronJob"), spec, R"("annotations":{"a":{}})")),
-               Equals("request.object.spec.jobTemplate.spec.template.metadata.annotations.a: expected a string, got an object"));
+               Equals("spec.jobTemplate.spec.template.metadata.annotations.a: expected a string, got an object"));
     // A workload's template metadata of the wrong type.
     ReviewOptions o;
     o.object = R"({"metadata":{"name":"d"},"spec":{"template":{"metadata":"x","spec":)" + spec + "}}}";
     CHECK_THAT(decode_error(review_json(kind_named("Deployment"), o)),
-               Equals("request.object.spec.template.metadata: expected an object, got a string"));
+               Equals("spec.template.metadata: expected an object, got a string"));
   }
 }
 
@@ -402,7 +402,7 @@ TEST_CASE("a Pod Security field given twice is refused", "[admission][podsecurit
     if (!specMembers.empty()) members.push_back(specMembers);
     return decode_error(create(kind_named("Deployment"), pod_spec(members), meta));
   };
-  const std::string at = "request.object.spec.template.spec.";
+  const std::string at = "spec.template.spec.";
   CHECK_THAT(error_for(R"("hostPID":false,"hostPID":true)"), Equals(at + "hostPID: duplicate key"));
   CHECK_THAT(error_for(R"("securityContext":{"sysctls":[],"sysctls":[{"name":"kernel.x"}]})"),
              Equals(at + "securityContext.sysctls: duplicate key"));
@@ -423,15 +423,15 @@ TEST_CASE("a Pod Security field given twice is refused", "[admission][podsecurit
              Equals(at + "volumes[0].name: duplicate key"));
   // Annotations: a few (compared pairwise) and many (sorted).
   CHECK_THAT(error_for("", "", R"("annotations":{"seccomp.security.alpha.kubernetes.io/pod":"runtime/default","b":"","seccomp.security.alpha.kubernetes.io/pod":"unconfined"})"),
-             Equals("request.object.spec.template.metadata.annotations.seccomp.security.alpha.kubernetes.io/pod: duplicate key"));
+             Equals("spec.template.metadata.annotations.seccomp.security.alpha.kubernetes.io/pod: duplicate key"));
   std::string many = R"("annotations":{)";
   for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":\"v\",";
   CHECK_THAT(error_for("", "", many + R"("k17":"w"})"),
-             Equals("request.object.spec.template.metadata.annotations.k17: duplicate key"));
+             Equals("spec.template.metadata.annotations.k17: duplicate key"));
   many += R"("last":"v"})";
   Review r = decode_ok(create(kind_named("Deployment"), pod_spec({list("containers", {container("c", "i")})}), many));
   CHECK(r.request().object.podSpec->security.annotations.size() == 41);
   CHECK_THAT(decode_error(create(pod_kind(), pod_spec({list("containers", {container("c", "i")})}),
                                  R"("annotations":{},"annotations":{"a":"b"})")),
-             Equals("request.object.metadata.annotations: duplicate key"));
+             Equals("metadata.annotations: duplicate key"));
 }

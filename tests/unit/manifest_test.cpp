@@ -104,6 +104,28 @@ TEST_CASE("List documents are flattened", "[manifest]") {
   CHECK(docs[1].name == "b");
 }
 
+TEST_CASE("the items of a pretty-printed JSON List (kubectl get -o json) carry their own lines", "[manifest][list]") {
+  auto docs = podgate::manifest::parse(R"({
+  "apiVersion": "v1",
+  "kind": "List",
+  "items": [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}},
+    {
+      "apiVersion": "v1",
+      "kind": "Pod",
+      "metadata": {"name": "b"}
+    }
+  ]
+}
+)", "pods.json");
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0].file == "pods.json");
+  CHECK(docs[0].line == 5);
+  CHECK(docs[0].source == "pods.json:5");
+  CHECK(docs[1].line == 6);
+  CHECK(docs[1].source == "pods.json:6");
+}
+
 TEST_CASE("bad YAML is an error naming file, line and column", "[manifest]") {
   try {
     podgate::manifest::parse("kind: Pod\nspec: [unclosed\n", "bad.yaml");
