@@ -24,9 +24,13 @@
 # The cosign module selects exactly the versions of cosign's own go.mod (no replace lines there).
 #
 # Usage: tests/e2e/build-cosign.sh      prints the binary directory on its last line
+#        tests/e2e/build-cosign.sh --no-build   the same when the tools are there, else exit 3
+#                                        (scripts/test.sh's quick mode: a cold build is minutes)
 # Env:   PODGATE_COSIGN_BINDIR   use the tools already built there (another checkout's
 #                                .cache/cosign/...): checked for the pinned versions, never built into
 set -euo pipefail
+no_build=0
+[ "${1:-}" != --no-build ] || no_build=1
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$repo/tests/e2e/tools"
@@ -53,6 +57,10 @@ fi
 if [ -n "${PODGATE_COSIGN_BINDIR:-}" ]; then
   echo "build-cosign: PODGATE_COSIGN_BINDIR=$bindir lacks cosign $cosign_version or crane $crane_version" >&2
   exit 1
+fi
+if [ "$no_build" = 1 ]; then
+  echo "build-cosign: cosign $cosign_version and crane $crane_version are not built in $bindir (--no-build)" >&2
+  exit 3
 fi
 # The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
 # shellcheck source=scripts/lib/go-env.sh
