@@ -7,7 +7,7 @@
 #   2. Otherwise the toolchain the Go project publishes on the module proxy as the module
 #      golang.org/toolchain (what GOTOOLCHAIN=goX.Y.Z fetches) is downloaded once per machine from
 #      $GOPROXY's first proxy (default https://proxy.golang.org), checked against the sha256 pinned
-#      below, and unpacked into <repo>/.cache/go/ (ignored by git; ~250 MB). Later runs reuse it.
+#      below, and unpacked into <repo>/.cache/go/ (ignored by git; 240 MB). Later runs reuse it.
 # Scripts do not call this directly: they source scripts/lib/go-env.sh, which puts the directory first
 # on PATH and sets GOTOOLCHAIN=local (the go found is the go that runs; it never switches itself).
 #
