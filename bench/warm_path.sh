@@ -45,7 +45,10 @@ bodies=(${BODIES:-tests/fixtures/reviews/pod-clean-4k.json tests/fixtures/review
 privileged=tests/fixtures/reviews/pod-privileged.json
 
 command -v wrk >/dev/null && command -v nginx >/dev/null || bash scripts/install-deps.sh
-command -v go >/dev/null || { echo "warm_path.sh: needs the Go toolchain (go) for the peer" >&2; exit 2; }
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. scripts/lib/go-env.sh
+podgate_go_env || { echo "warm_path.sh: no Go to build the Go peer with (above)" >&2; exit 2; }
 if [ ! -x "$build_dir/podgate" ]; then
   [ "$build_dir" = build ] || { echo "warm_path.sh: $build_dir/podgate not built" >&2; exit 2; }
   bash scripts/build.sh default
@@ -94,7 +97,7 @@ pg_port=$(free_port); pg_metrics=$(free_port)
 "$podgate" serve --listen 127.0.0.1:"$pg_port" --metrics-listen 127.0.0.1:"$pg_metrics" \
   --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" --log-level warn 2>"$work/podgate.log" &
 pg_pid=$!
-bg_pids+=($pg_pid)
+bg_pids+=("$pg_pid")
 
 # pg-baseline: the same binary and flags, with the Pod Security Standards at baseline (issue 17).
 pss_config=${PSS_CONFIG:-$work/podgate-baseline.yaml}
@@ -105,12 +108,12 @@ pss_port=$(free_port); pss_metrics=$(free_port)
 "$podgate" serve --config "$pss_config" --listen 127.0.0.1:"$pss_port" --metrics-listen 127.0.0.1:"$pss_metrics" \
   --tls-cert "$work/tls/tls.crt" --tls-key "$work/tls/tls.key" --log-level warn 2>"$work/pg-baseline.log" &
 pss_pid=$!
-bg_pids+=($pss_pid)
+bg_pids+=("$pss_pid")
 
 go_port=$(free_port)
 "$go_peer" -listen 127.0.0.1:"$go_port" -tls-cert "$work/tls/tls.crt" -tls-key "$work/tls/tls.key" 2>"$work/go-peer.log" &
 go_pid=$!
-bg_pids+=($go_pid)
+bg_pids+=("$go_pid")
 
 # psa: etcd and kube-apiserver on loopback for its namespace informer, every namespace the reviews
 # name created before it starts, its /readyz (the informer synced) awaited.

@@ -24,7 +24,10 @@ if [ -x "$helm" ] && [ "$(installed_version)" = "$version" ]; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 || { echo "install-helm: 'go' is not installed (apt-get install golang-go, or the machine's Go)" >&2; exit 1; }
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. "$repo/scripts/lib/go-env.sh"
+podgate_go_env || { echo "install-helm: no Go to build helm with (above)" >&2; exit 1; }
 
 mkdir -p "$bindir"
 # Two test runs starting at once must not build into the same place.

@@ -3,7 +3,7 @@
 #   k8s.io/pod-security-admission (pinned below), whose test/testdata/{baseline,restricted}/v1.N/
 #   {pass,fail}/*.yaml are the specification the conformance suite
 #   (tests/conformance/pod_security_test.cpp) checks rules.podSecurity against.
-# Downloaded with the machine's Go from the Go module proxy (checked against the Go checksum
+# Downloaded with Go (scripts/lib/go-env.sh: the machine's, or the one install-go.sh fetches) from the Go module proxy (checked against the Go checksum
 # database), into Go's module cache ($GOMODCACHE, default ~/go/pkg/mod): once per machine, shared by
 # every checkout, read-only. Nothing is built and nothing goes into the repository.
 #
@@ -29,8 +29,11 @@ if [ -n "${PODGATE_PSA_FIXTURES:-}" ]; then
     exit 1; }
   echo "$PODGATE_PSA_FIXTURES"; exit 0
 fi
-command -v go >/dev/null 2>&1 || {
-  echo "psa-fixtures: 'go' is not installed: it downloads $module@$version from the Go module proxy (apt-get install golang-go, or the machine's Go); without it, ctest skips the Pod Security conformance suite (PODGATE_PSA_FIXTURES unset)" >&2
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. "$(dirname "$0")/../../scripts/lib/go-env.sh"
+podgate_go_env || {
+  echo "psa-fixtures: no Go to download $module@$version with (above); without it, ctest skips the Pod Security conformance suite (PODGATE_PSA_FIXTURES unset)" >&2
   exit 1; }
 
 start=$(date +%s)

@@ -24,16 +24,21 @@
 # The cosign module selects exactly the versions of cosign's own go.mod (no replace lines there).
 #
 # Usage: tests/e2e/build-cosign.sh      prints the binary directory on its last line
+#        tests/e2e/build-cosign.sh --no-build   the same when the tools are there, else exit 3
+#                                        (scripts/test.sh's quick mode: a cold build is minutes)
 # Env:   PODGATE_COSIGN_BINDIR   use the tools already built there (another checkout's
 #                                .cache/cosign/...): checked for the pinned versions, never built into
 set -euo pipefail
+no_build=0
+[ "${1:-}" != --no-build ] || no_build=1
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$repo/tests/e2e/tools"
 cosign_version=$(sed -n 's/^\/\/ podgate-pin: github.com\/sigstore\/cosign\/v3 \(v[0-9.]*\)$/\1/p' "$tools/cosign/go.mod")
 crane_version=$(sed -n 's/^\/\/ podgate-pin: github.com\/google\/go-containerregistry \(v[0-9.]*\)$/\1/p' "$tools/crane/go.mod")
-[ -n "$cosign_version" ] && [ -n "$crane_version" ] || {
-  echo "build-cosign: version pins missing in tests/e2e/tools/{cosign,crane}/go.mod" >&2; exit 1; }
+if [ -z "$cosign_version" ] || [ -z "$crane_version" ]; then
+  echo "build-cosign: version pins missing in tests/e2e/tools/{cosign,crane}/go.mod" >&2; exit 1
+fi
 bindir=${PODGATE_COSIGN_BINDIR:-$repo/.cache/cosign/cosign-$cosign_version-crane-$crane_version}
 
 have_all() {
@@ -53,8 +58,15 @@ if [ -n "${PODGATE_COSIGN_BINDIR:-}" ]; then
   echo "build-cosign: PODGATE_COSIGN_BINDIR=$bindir lacks cosign $cosign_version or crane $crane_version" >&2
   exit 1
 fi
-command -v go >/dev/null 2>&1 || {
-  echo "build-cosign: 'go' is not installed (cosign $cosign_version needs Go >= 1.26); without the tools, ctest skips the cosign tests (PODGATE_COSIGN_BIN unset)" >&2
+if [ "$no_build" = 1 ]; then
+  echo "build-cosign: cosign $cosign_version and crane $crane_version are not built in $bindir (--no-build)" >&2
+  exit 3
+fi
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. "$repo/scripts/lib/go-env.sh"
+podgate_go_env || {
+  echo "build-cosign: no Go to build cosign $cosign_version with (above); without the tools, ctest skips the cosign tests (PODGATE_COSIGN_BIN unset)" >&2
   exit 1; }
 mkdir -p "$bindir"
 exec 9>"$bindir/.lock"

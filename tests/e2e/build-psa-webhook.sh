@@ -46,7 +46,10 @@ if [ -n "${PODGATE_PSA_WEBHOOK_BINDIR:-}" ]; then
   echo "build-psa-webhook: PODGATE_PSA_WEBHOOK_BINDIR=$bindir lacks the webhook $psa_version" >&2
   exit 1
 fi
-command -v go >/dev/null 2>&1 || { echo "build-psa-webhook: 'go' is not installed" >&2; exit 1; }
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. "$repo/scripts/lib/go-env.sh"
+podgate_go_env || { echo "build-psa-webhook: no Go to build the webhook with (above)" >&2; exit 1; }
 mkdir -p "$bindir"
 exec 9>"$bindir/.lock"
 flock 9

@@ -24,7 +24,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$repo/tests/e2e/tools"
 kube_version=$(sed -n 's/^\/\/ podgate-pin: k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$tools/kube/go.mod")
 etcd_version=$(sed -n 's/^\/\/ podgate-pin: go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/p' "$tools/etcd/go.mod")
-[ -n "$kube_version" ] && [ -n "$etcd_version" ] || { echo "build-tools: version pins missing in tests/e2e/tools/*/go.mod" >&2; exit 1; }
+if [ -z "$kube_version" ] || [ -z "$etcd_version" ]; then
+  echo "build-tools: version pins missing in tests/e2e/tools/*/go.mod" >&2; exit 1
+fi
 bindir=${PODGATE_E2E_BINDIR:-$repo/.cache/e2e/kube-$kube_version-etcd-$etcd_version}
 jobs=${PODGATE_E2E_BUILD_JOBS:-2}
 
@@ -46,7 +48,10 @@ if [ -n "${PODGATE_E2E_BINDIR:-}" ]; then
   echo "build-tools: PODGATE_E2E_BINDIR=$bindir lacks kube-apiserver/kubectl $kube_version or etcd $etcd_version" >&2
   exit 1
 fi
-command -v go >/dev/null 2>&1 || { echo "build-tools: 'go' is not installed" >&2; exit 1; }
+# The machine's Go when it is new enough, else the toolchain fetched into .cache/go/ (install-go.sh).
+# shellcheck source=scripts/lib/go-env.sh
+. "$repo/scripts/lib/go-env.sh"
+podgate_go_env || { echo "build-tools: no Go to build kube-apiserver and etcd with (above)" >&2; exit 1; }
 mkdir -p "$bindir"
 exec 9>"$bindir/.lock"
 flock 9

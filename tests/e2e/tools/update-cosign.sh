@@ -5,6 +5,10 @@
 set -euo pipefail
 cosign=${1:?cosign version}; crane=${2:?go-containerregistry version}
 here=$(cd "$(dirname "$0")" && pwd)
+# The same Go as the build scripts: the machine's when new enough, else .cache/go/'s.
+# shellcheck source=scripts/lib/go-env.sh
+. "$here/../../../scripts/lib/go-env.sh"
+podgate_go_env
 
 cd "$here/cosign"
 rm -f go.mod go.sum
