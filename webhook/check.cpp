@@ -4,6 +4,8 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "admission/admission.h"
 #include "commands.h"
@@ -12,6 +14,23 @@
 #include "policy/review.h"
 
 namespace podgate::cli {
+
+namespace {
+
+// Once per document: a pod template podgate does not judge (a kind missing from
+// workloads.custom), or a workloads.custom object with nothing at its podSpecPath.
+std::optional<std::string> unjudged_pod_warning(const manifest::Document& doc, const admission::Request& request) {
+  const std::string what = doc.kind + " (" + doc.apiVersion + ")";
+  if (request.customWorkload && !request.object.podSpec)
+    return doc.source + ": warning: " + what + " has no pod spec at its workloads.custom podSpecPath; not judged";
+  if (request.target != admission::Target::None) return std::nullopt;
+  const std::string at = admission::find_pod_template(doc.json);
+  if (at.empty()) return std::nullopt;
+  return doc.source + ": warning: " + what + " has a pod template at " + at +
+         " that podgate does not judge; add it to workloads.custom";
+}
+
+}  // namespace
 
 int check(const std::string& config_path, const std::vector<std::string>& paths, const std::string& default_namespace) {
   auto loaded = load_config_or_report("check", config_path);
@@ -41,15 +60,17 @@ int check(const std::string& config_path, const std::vector<std::string>& paths,
       std::cerr << doc.source << ": skipped: no kind\n";
       continue;
     }
-    const auto resource = admission::resource_for_kind(doc.kind);
-    auto decoded =
-        admission::decode(manifest::to_admission_review(doc, default_namespace, resource.group, resource.resource));
+    const auto& custom = evaluator.custom_workloads();
+    const auto resource = admission::resource_for(doc.apiVersion, doc.kind, custom);
+    auto decoded = admission::decode(
+        manifest::to_admission_review(doc, default_namespace, resource.group, resource.resource), custom);
     if (!decoded) {
       std::cout << doc.source << ": error: " << (decoded.error ? decoded.error->message : "unusable object") << "\n";
       ++denied;  // an object podgate cannot read would not get past it either
       continue;
     }
     const auto& request = decoded.review->request();
+    if (auto warning = unjudged_pod_warning(doc, request)) std::cerr << *warning << "\n";
     if (request.target == admission::Target::None) continue;
     ++judged;
     const auto verdict = policy::judge_blocking(evaluator, sources->images.get(), sources->scans.get(), request,
