@@ -469,6 +469,9 @@ run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case
 # ---- digest pinning: the chart's MutatingWebhookConfiguration calls podgate's /mutate --------------
 . "$here/pin_cases.sh"
 
+# ---- custom workloads: an Argo Rollout CRD, workloads.custom by SIGHUP, the chart's rule for it -----
+. "$here/custom_workload_cases.sh"
+
 # ---- the shared scan state: two podgate replicas on ImageScans (scans.store: kubernetes) ----------
 # Replicas A and B are not the apiserver's webhook: the cases post reviews to each directly, so they
 # show what each replica would answer. They run as their own user, bound to the chart's ClusterRole.
