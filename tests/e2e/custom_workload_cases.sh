@@ -30,9 +30,10 @@ EOF
 }
 
 custom_setup() {
-  k apply -f "$here/fixtures/argo-rollouts-crd.yaml" >/dev/null &&
-    k wait --for condition=established --timeout=30s crd/rollouts.argoproj.io >/dev/null ||
-    { reason="the Rollout CRD was not established"; return 1; }
+  if ! k apply -f "$here/fixtures/argo-rollouts-crd.yaml" >/dev/null ||
+    ! k wait --for condition=established --timeout=30s crd/rollouts.argoproj.io >/dev/null; then
+    reason="the Rollout CRD was not established"; return 1
+  fi
   k create namespace "$custom_ns" >/dev/null || { reason="could not create $custom_ns"; return 1; }
   # Before the entry: a privileged Rollout is not podgate's to judge (a dry run is admitted).
   out=$(rollout_yaml before true | k apply --dry-run=server -f - 2>&1) ||
@@ -71,9 +72,10 @@ EOF
 }
 
 case_custom_privileged_rollout() {
-  expect_refused "podgate denied Rollout $custom_ns/priv-rollout" k apply -f - < <(rollout_yaml priv-rollout true) &&
+  expect_refused "podgate denied Rollout $custom_ns/priv-rollout" k apply -f - < <(rollout_yaml priv-rollout true) ||
+    return 1
   [[ $out == *'container "app" is privileged'* && $out == *spec.template.spec.containers* ]] ||
-    { [ -n "$reason" ] || reason="message lacks the container or the manifest path: $out"; return 1; }
+    { reason="message lacks the container or the manifest path: $out"; return 1; }
   ! exists -n "$custom_ns" rollout/priv-rollout || { reason="the Rollout exists after the refusal"; return 1; }
 }
 
