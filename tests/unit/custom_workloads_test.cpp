@@ -1,6 +1,7 @@
 // workloads.custom: the config entries and their errors, the decoder finding a custom resource's
 // pod spec (Argo Rollout and Knative Service shapes) with its strictness, the rules judging it as a
-// Deployment's template (UPDATE included), and find_pod_template for `podgate check`'s warning.
+// Deployment's template (UPDATE included), /mutate's pins at the template's pointers, and
+// find_pod_template for `podgate check`'s warning.
 
 #include <catch2/catch.hpp>
 
@@ -8,8 +9,10 @@
 
 #include "admission/admission.h"
 #include "config/config.h"
+#include "policy/pin.h"
 #include "policy/policy.h"
 #include "unit/judge.h"
+#include "unit/registry_answers.h"
 #include "unit/review_json.h"
 
 using podgate::config::Config;
@@ -318,4 +321,21 @@ TEST_CASE("find_pod_template finds the first pod template of an unjudged object"
   CHECK(admission::find_pod_template(R"({"kind":"ConfigMap","data":{"template":"spec"}})") == "");
   CHECK(admission::find_pod_template("not json") == "");
   CHECK(admission::find_pod_template(std::string(200, '[') + std::string(200, ']')) == "");
+}
+
+TEST_CASE("/mutate pins a Rollout's template images at their JSON pointers", "[pin][custom]") {
+  Config cfg = rollout_config();
+  cfg.rules.images.action = podgate::config::Action::Deny;
+  cfg.rules.images.pinDigests = true;
+  const podgate::policy::Evaluator evaluator(cfg);
+  auto decoded = decode_custom(rollout_review(rollout(kClean)), evaluator);
+  REQUIRE(decoded);
+  podgate::test::Answers answers;
+  answers.digest("nginx:1.27", podgate::test::sha('a'));
+  podgate::policy::ImagePlan plan = evaluator.plan_images(decoded.review->request());
+  plan.resolve(answers.map);
+  const auto pins = podgate::policy::plan_pins(decoded.review->request(), plan);
+  REQUIRE(pins.pins.size() == 1);
+  CHECK(pins.pins[0].pointer == "/spec/template/spec/containers/0/image");
+  CHECK(pins.pins[0].pinned == "nginx:1.27@" + podgate::test::sha('a'));
 }
