@@ -4,6 +4,8 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "admission/admission.h"
 #include "check_report/check_report.h"
@@ -17,6 +19,18 @@ namespace podgate::cli {
 
 namespace {
 
+// Once per document: a pod template podgate does not judge (a kind missing from
+// workloads.custom), or a workloads.custom object with nothing at its podSpecPath.
+std::optional<std::string> unjudged_pod_warning(const manifest::Document& doc, const admission::Request& request) {
+  const std::string what = doc.kind + " (" + doc.apiVersion + ")";
+  if (request.customWorkload && !request.object.podSpec)
+    return "warning: " + what + " has no pod spec at its workloads.custom podSpecPath; not judged";
+  if (request.target != admission::Target::None) return std::nullopt;
+  const std::string at = admission::find_pod_template(doc.json);
+  if (at.empty()) return std::nullopt;
+  return "warning: " + what + " has a pod template at " + at + " that podgate does not judge; add it to workloads.custom";
+}
+
 // What judging one document needs, opened once for the run.
 struct Judge {
   const policy::Evaluator& evaluator;
@@ -27,20 +41,22 @@ struct Judge {
 
 // One document through the judge: its report entry, with findings, an error or notes.
 check_report::Document judge_one(const Judge& judge, const manifest::Document& doc) {
-  const auto resource = admission::resource_for_kind(doc.kind);
+  const auto& custom = judge.evaluator.custom_workloads();
+  const auto resource = admission::resource_for(doc.apiVersion, doc.kind, custom);
   auto out = check_report::describe(doc, judge.default_namespace, resource.resource == "persistentvolumes");
   if (doc.kind.empty()) {
     out.notes.push_back("skipped: no kind");
     return out;
   }
   auto decoded = admission::decode(
-      manifest::to_admission_review(doc, judge.default_namespace, resource.group, resource.resource));
+      manifest::to_admission_review(doc, judge.default_namespace, resource.group, resource.resource), custom);
   if (!decoded) {
     out.error = decoded.error ? decoded.error->message : "unusable object";
     out.denied = true;  // an object podgate cannot read would not get past it either
     return out;
   }
   const auto& request = decoded.review->request();
+  if (auto warning = unjudged_pod_warning(doc, request)) out.notes.push_back(std::move(*warning));
   if (request.target == admission::Target::None) return out;  // nothing podgate judges in this kind
   out.judged = true;
   const auto verdict = policy::judge_blocking(judge.evaluator, judge.sources.images.get(), judge.sources.scans.get(),

@@ -68,10 +68,12 @@ std::optional<std::vector<PlannedObject>> plan_objects(const policy::Evaluator& 
                                                        const std::string& default_namespace) {
   std::vector<PlannedObject> objects;
   for (std::size_t i = 0; i < docs.size(); ++i) {
-    const auto resource = admission::resource_for_kind(docs[i].kind);
+    const auto& custom = evaluator.custom_workloads();
+    const auto resource = admission::resource_for(docs[i].apiVersion, docs[i].kind, custom);
     if (resource.resource.empty()) continue;  // not a kind podgate judges
     PlannedObject o{i, &docs[i],
-                    admission::decode(manifest::to_admission_review(docs[i], default_namespace, resource.group, resource.resource)),
+                    admission::decode(manifest::to_admission_review(docs[i], default_namespace, resource.group, resource.resource),
+                                      custom),
                     {}};
     if (!o.decoded) {
       std::cerr << "podgate resolve: " << docs[i].source << ": "

@@ -61,8 +61,7 @@ using detail::Value;
 using detail::view;
 using detail::wrong_type;
 using util::json_type_name;
-using detail::spec_location;
-using detail::SpecLocation;
+using detail::SpecPath;
 
 constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
 constexpr std::string_view kReviewKind = "AdmissionReview";
@@ -268,11 +267,11 @@ bool read_persistent_volume(const Value* spec, const Path& specPath, ObjectInfo&
   return true;
 }
 
-// Fills `info` from request.object or request.oldObject (`value` is null when absent). `loc` is
-// where the judged resource keeps its pod spec (null: none); `kind` tells the legacy
+// Fills `info` from request.object or request.oldObject (`value` is null when absent). `where` is
+// where the judged resource keeps its pod spec (depth 0: none); `kind` tells the legacy
 // EphemeralContainers object apart.
 // `whole` names the object itself ("request.object"); `path` is the root of its fields' paths.
-bool read_object(const Value* value, Target target, const SpecLocation* loc, std::string_view kind, const Path& whole,
+bool read_object(const Value* value, Target target, const SpecPath& where, std::string_view kind, const Path& whole,
                  const Path& path, ObjectInfo& info, Failure& failure) {
   if (!value) return true;
   if (!value->IsObject()) return wrong_type(whole, "an object or null", *value, failure);
@@ -293,7 +292,7 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
   }
 
   if (target == Target::PersistentVolume) return read_persistent_volume(top[1], path.member("spec"), info, failure);
-  if (target != Target::PodSpec || !loc) return true;
+  if (target != Target::PodSpec || where.depth == 0) return true;
 
   // Older apiservers sent kind EphemeralContainers with an object that holds the list at the top
   // level (no spec); newer ones send the whole Pod. An object with both is refused: podgate could
@@ -310,22 +309,22 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
   }
 
   const Value* cur = value;
-  Path steps[5];
+  Path steps[detail::kMaxSpecSteps];
   const Path* parent = &path;
   // The pod's metadata is the sibling of its spec: the object's own for a Pod, the template's
   // (spec.template.metadata, ...) in a workload.
   const Value* podMeta = nullptr;
   Path podMetaPath;
-  for (std::size_t i = 0; i < loc->depth; ++i) {
-    steps[i] = parent->member(loc->steps[i]);
+  for (std::size_t i = 0; i < where.depth; ++i) {
+    steps[i] = parent->member(where.steps[i]);
     const Value* next = nullptr;
-    if (i + 1 < loc->depth) {
-      const std::array<std::string_view, 1> key{loc->steps[i]};
+    if (i + 1 < where.depth) {
+      const std::array<std::string_view, 1> key{where.steps[i]};
       Members<1> m(key);
       if (!m.scan(*cur, *parent, failure)) return false;
       next = m[0];
     } else {
-      const std::array<std::string_view, 2> keys{loc->steps[i], "metadata"};
+      const std::array<std::string_view, 2> keys{where.steps[i], "metadata"};
       Members<2> m(keys);
       if (!m.scan(*cur, *parent, failure)) return false;
       next = m[0];
@@ -339,7 +338,7 @@ bool read_object(const Value* value, Target target, const SpecLocation* loc, std
     parent = &steps[i];
   }
   PodSpec spec;
-  spec.fieldPath = loc->fieldPath;
+  spec.fieldPath = where.fieldPath;
   if (!read_pod_spec(*cur, *parent, podMeta, podMetaPath, spec, failure)) return false;
   info.podSpec = std::move(spec);
   return true;
@@ -409,9 +408,10 @@ bool expect_literal(const Value* v, std::string_view key, std::string_view expec
 }
 
 // What the request judges (by resource), then object and oldObject in that shape.
-bool read_objects(const Value* object, const Value* oldObject, const Path& reqPath, Request& req, Failure& failure) {
-  const SpecLocation* loc = nullptr;
-  if (auto refused = classify(req, loc)) {
+bool read_objects(const Value* object, const Value* oldObject, const Path& reqPath, Request& req,
+                  const CustomWorkloads* custom, Failure& failure) {
+  SpecPath where;
+  if (auto refused = classify(req, custom, where)) {
     failure.message = std::move(*refused);
     return false;
   }
@@ -425,11 +425,11 @@ bool read_objects(const Value* object, const Value* oldObject, const Path& reqPa
   // person who wrote it (kubectl apply, podgate check) can find and fix. The old object comes from
   // the cluster's storage, so its fields keep the AdmissionReview's path (request.oldObject.spec...).
   const Path objectPath = reqPath.member("object"), oldObjectPath = reqPath.member("oldObject");
-  return read_object(object, req.target, loc, req.kind.kind, objectPath, Path{}, req.object, failure) &&
-         read_object(oldObject, req.target, loc, req.kind.kind, oldObjectPath, oldObjectPath, req.oldObject, failure);
+  return read_object(object, req.target, where, req.kind.kind, objectPath, Path{}, req.object, failure) &&
+         read_object(oldObject, req.target, where, req.kind.kind, oldObjectPath, oldObjectPath, req.oldObject, failure);
 }
 
-bool read_review(const Value& root, Request& req, Failure& failure) {
+bool read_review(const Value& root, Request& req, const CustomWorkloads* custom, Failure& failure) {
   if (!root.IsObject()) {
     failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + json_type_name(root);
     return false;
@@ -496,7 +496,7 @@ bool read_review(const Value& root, Request& req, Failure& failure) {
   if (!read_bool(m[9], reqPath.member("dryRun"), dryRun, failure)) return false;
   req.dryRun = dryRun.value_or(false);
 
-  return read_objects(m[10], m[11], reqPath, req, failure);
+  return read_objects(m[10], m[11], reqPath, req, custom, failure);
 }
 
 }  // namespace
@@ -511,7 +511,7 @@ using detail::is_ascii;
 using detail::kMaxNestingDepth;
 
 struct Decoder {
-  static DecodeResult decode(std::string body) {
+  static DecodeResult decode(std::string body, const CustomWorkloads* custom) {
     DecodeResult result;
     // A NUL ends RapidJSON's in-situ stream, so anything after one would go unread; no valid JSON
     // text contains a raw NUL.
@@ -548,7 +548,7 @@ struct Decoder {
     }
 
     Failure failure;
-    if (!read_review(doc, review.request_, failure)) {
+    if (!read_review(doc, review.request_, custom, failure)) {
       result.error = DecodeError{std::move(failure.message)};
       return result;
     }
@@ -557,14 +557,22 @@ struct Decoder {
   }
 };
 
-DecodeResult decode(std::string body) {
+namespace {
+
+DecodeResult decode_with(std::string body, const CustomWorkloads* custom) {
   try {
-    return Decoder::decode(std::move(body));
+    return Decoder::decode(std::move(body), custom);
   } catch (const std::bad_alloc&) {
     DecodeResult result;
     result.error = DecodeError{"body is too large to decode"};
     return result;
   }
 }
+
+}  // namespace
+
+DecodeResult decode(std::string body) { return decode_with(std::move(body), nullptr); }
+
+DecodeResult decode(std::string body, const CustomWorkloads& custom) { return decode_with(std::move(body), &custom); }
 
 }  // namespace podgate::admission

@@ -145,6 +145,7 @@ struct Request {
   bool dryRun = false;
   Target target = Target::None;   // what the rules judge (see Target)
   bool podBearing = false;        // target == Target::PodSpec: the resource carries a pod spec
+  bool customWorkload = false;    // the resource is one of workloads.custom (see CustomWorkloads)
   ObjectInfo object;              // request.object (absent on DELETE)
   ObjectInfo oldObject;           // request.oldObject (UPDATE, DELETE)
 };
@@ -179,9 +180,34 @@ struct DecodeResult {
   explicit operator bool() const { return review.has_value(); }
 };
 
+// A custom resource judged as a workload (config workloads.custom): objects of `kind` in `group`,
+// served as `resource`, carry a pod spec at the dotted `podSpecPath` ("spec.template.spec").
+struct CustomWorkload {
+  std::string group;
+  std::string kind;
+  std::string resource;
+  std::string podSpecPath;
+};
+
+// The custom workloads of one config, matched once per request (a linear scan of at most
+// config::kMaxCustomWorkloads entries, only for resources that are not built in).
+class CustomWorkloads {
+ public:
+  CustomWorkloads() = default;
+  explicit CustomWorkloads(std::vector<CustomWorkload> entries) : entries_(std::move(entries)) {}
+  const CustomWorkload* by_resource(std::string_view group, std::string_view resource) const;
+  const CustomWorkload* by_kind(std::string_view group, std::string_view kind) const;
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  std::vector<CustomWorkload> entries_;
+};
+
 // Decodes an AdmissionReview body, taking ownership of it (it is parsed in situ, without a copy).
-// Never throws on bad input; never crashes.
+// Never throws on bad input; never crashes. `custom` (which must outlive the call) adds the
+// configured custom workloads to the resources whose pod spec is judged.
 DecodeResult decode(std::string body);
+DecodeResult decode(std::string body, const CustomWorkloads& custom);
 
 // The kinds that carry a pod spec, and where: Pod / EphemeralContainers -> spec;
 // CronJob -> spec.jobTemplate.spec.template.spec; Deployment, ReplicaSet, StatefulSet, DaemonSet,
@@ -196,6 +222,14 @@ struct ResourceName {
   std::string_view resource;
 };
 ResourceName resource_for_kind(std::string_view kind);
+// The same for a manifest's apiVersion and kind, the custom workloads included (their views point
+// into `custom`): a custom kind is matched by its group, from apiVersion ("argoproj.io/v1alpha1").
+ResourceName resource_for(std::string_view apiVersion, std::string_view kind, const CustomWorkloads& custom);
+
+// For objects podgate does not judge: the dotted path of the first pod template in `objectJson`
+// (a "template" member whose "spec" has a "containers" list, e.g. "spec.template.spec"), or ""
+// when there is none. `podgate check` warns with it that a workload passes unjudged.
+std::string find_pod_template(std::string_view objectJson);
 
 struct Response {
   std::string uid;

@@ -75,15 +75,54 @@ std::string describe_gr(std::string_view group, std::string_view name) {
   return std::string(name) + " (" + (group.empty() ? std::string("core") : std::string(group)) + ")";
 }
 
+void set_location(SpecPath& where, const SpecLocation& loc) {
+  for (std::size_t i = 0; i < loc.depth; ++i) where.steps[i] = loc.steps[i];
+  where.depth = loc.depth;
+  where.fieldPath = loc.fieldPath;
+}
+
+// A custom workload's main resource is judged like a Deployment; its status and scale
+// subresources carry no pod spec.
+std::optional<std::string> classify_custom(Request& req, const CustomWorkload& c, SpecPath& where) {
+  if (!req.subResource.empty()) return std::nullopt;
+  if (req.kind.kind != c.kind || req.kind.group != c.group)
+    return "request.kind " + describe_gr(req.kind.group, req.kind.kind) + " does not match request.resource " +
+           describe_gr(req.resourceGroup, req.resource) + " (expected " + c.kind + ")";
+  req.target = Target::PodSpec;
+  req.podBearing = true;
+  req.customWorkload = true;
+  // The config checked the path (at most kMaxSpecSteps identifiers); the views point into `c`.
+  const std::string_view path = c.podSpecPath;
+  std::size_t start = 0;
+  while (where.depth < kMaxSpecSteps) {
+    const auto dot = path.find('.', start);
+    where.steps[where.depth++] = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  where.fieldPath = path;
+  return std::nullopt;
+}
+
 }  // namespace
 
 // Decides what the rules judge from request.resource and subResource, and refuses a review whose
 // kind disagrees with them: judging by kind alone would let a review that names one thing and
 // carries another be waved through (or judged as the wrong shape).
-std::optional<std::string> classify(Request& req, const SpecLocation*& loc) {
-  loc = nullptr;
+std::optional<std::string> classify(Request& req, const CustomWorkloads* custom, SpecPath& where) {
+  where.depth = 0;
   const JudgedResource* r = judged_resource(req.resourceGroup, req.resource);
   if (!r) {
+    // Custom workloads only for what is not built in: the built-in path pays nothing for them.
+    if (custom && !custom->empty()) {
+      if (const CustomWorkload* c = custom->by_resource(req.resourceGroup, req.resource))
+        return classify_custom(req, *c, where);
+      if (custom->by_kind(req.kind.group, req.kind.kind))
+        return req.resource.empty()
+                   ? "request.resource: missing for kind " + describe_gr(req.kind.group, req.kind.kind)
+                   : "request.kind " + describe_gr(req.kind.group, req.kind.kind) +
+                         " does not match request.resource " + describe_gr(req.resourceGroup, req.resource);
+    }
     const bool legacyEphemeral = req.kind.kind == "EphemeralContainers" && req.kind.group.empty();
     if (judged_kind(req.kind.group, req.kind.kind) || legacyEphemeral) {
       return req.resource.empty()
@@ -110,7 +149,8 @@ std::optional<std::string> classify(Request& req, const SpecLocation*& loc) {
   }
   req.target = r->target;
   req.podBearing = r->target == Target::PodSpec;
-  if (req.podBearing) loc = spec_location(r->kind);
+  if (req.podBearing)
+    if (const SpecLocation* loc = spec_location(r->kind)) set_location(where, *loc);
   return std::nullopt;
 }
 
@@ -124,6 +164,26 @@ ResourceName resource_for_kind(std::string_view kind) {
     if (r.kind == kind) return ResourceName{r.groups[0], r.resource};
   if (kind == "EphemeralContainers") return ResourceName{"", "pods"};
   return {};
+}
+
+const CustomWorkload* CustomWorkloads::by_resource(std::string_view group, std::string_view resource) const {
+  for (const auto& c : entries_)
+    if (c.resource == resource && c.group == group) return &c;
+  return nullptr;
+}
+
+const CustomWorkload* CustomWorkloads::by_kind(std::string_view group, std::string_view kind) const {
+  for (const auto& c : entries_)
+    if (c.kind == kind && c.group == group) return &c;
+  return nullptr;
+}
+
+ResourceName resource_for(std::string_view apiVersion, std::string_view kind, const CustomWorkloads& custom) {
+  const auto slash = apiVersion.find('/');
+  const std::string_view group = slash == std::string_view::npos ? std::string_view() : apiVersion.substr(0, slash);
+  // Custom first, by group: a custom kind may share a built-in kind's name in its own group.
+  if (const CustomWorkload* c = custom.by_kind(group, kind)) return ResourceName{c->group, c->resource};
+  return resource_for_kind(kind);
 }
 
 }  // namespace podgate::admission

@@ -24,8 +24,18 @@ struct SpecLocation {
 
 const SpecLocation* spec_location(std::string_view kind);
 
-// Sets req.target and req.podBearing from request.resource and subResource, and `loc` to where the
-// pod spec is; returns the one-line 400 message for a review whose kind disagrees with them.
-std::optional<std::string> classify(Request& req, const SpecLocation*& loc);
+// Where the judged resource keeps its pod spec, built in or custom: the member names from the
+// object down to the spec, and the spec's dotted field path.
+inline constexpr std::size_t kMaxSpecSteps = 16;  // config::kMaxPodSpecPathSegments
+struct SpecPath {
+  std::array<std::string_view, kMaxSpecSteps> steps{};
+  std::size_t depth = 0;  // 0: the resource carries no pod spec
+  std::string_view fieldPath;
+};
+
+// Sets req.target, req.podBearing and req.customWorkload from request.resource and subResource
+// (`custom` may be null), and `where` to where the pod spec is; returns the one-line 400 message
+// for a review whose kind disagrees with them.
+std::optional<std::string> classify(Request& req, const CustomWorkloads* custom, SpecPath& where);
 
 }  // namespace podgate::admission::detail

@@ -286,6 +286,29 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+// A custom resource whose objects carry a pod template (an Argo Rollout, an OpenKruise CloneSet,
+// a Knative Service), judged as a Deployment's template is. Validated at load (schema_workloads.cpp).
+struct CustomWorkload {
+  std::string group;                        // API group, never "" (the core group has no custom kinds)
+  std::string kind;                         // "Rollout"
+  std::string resource;                     // plural the webhook routes ("rollouts"); default lowercase kind + "s"
+  std::vector<std::string> versions{"*"};   // the versions the chart routes
+  std::string podSpecPath;                  // dotted path to the PodSpec in the object: "spec.template.spec"
+
+  bool operator==(const CustomWorkload&) const = default;
+};
+
+// At most this many workloads.custom entries: each is a webhook rule and a linear match per request.
+inline constexpr std::size_t kMaxCustomWorkloads = 64;
+// At most this many segments in a podSpecPath (the decoder walks them on its stack).
+inline constexpr std::size_t kMaxPodSpecPathSegments = 16;
+
+struct WorkloadsConfig {
+  std::vector<CustomWorkload> custom;
+
+  bool operator==(const WorkloadsConfig&) const = default;
+};
+
 struct LoggingConfig {
   std::string level = "info";  // debug | info | warn | error
   bool logAllowed = false;     // also log plain allows (every request); off by default for volume
@@ -297,6 +320,7 @@ struct Config {
   Mode mode = Mode::Enforce;
   Exemptions exemptions;
   Rules rules;
+  WorkloadsConfig workloads;
   std::vector<RegistryConfig> registries;
   KubernetesConfig kubernetes;
   ScansConfig scans;

@@ -80,6 +80,8 @@ class Reader {
   std::vector<SignatureRule> signature_rules(const YAML::Node& node, const std::string& path);
   std::vector<IgnoredFinding> ignored_findings(const YAML::Node& node, const std::string& path);
   void registries(const YAML::Node& node, const std::string& path, std::vector<RegistryConfig>& out);
+  void workloads(const YAML::Node& node, const std::string& path, WorkloadsConfig& out);
+  CustomWorkload custom_workload(const YAML::Node& node, const std::string& path);
   void kubernetes(const YAML::Node& node, const std::string& path, KubernetesConfig& out);
   void scans(const YAML::Node& node, const std::string& path, ScansConfig& out);
   void audit(const YAML::Node& node, const std::string& path, AuditConfig& out);

@@ -300,6 +300,18 @@ void write_registries(Writer& w, const std::vector<RegistryConfig>& registries) 
   });
 }
 
+void write_workloads(Writer& w, const WorkloadsConfig& workloads) {
+  w.begin("workloads");
+  w.mappings("custom", workloads.custom, [&](const CustomWorkload& c) {
+    w.string("group", c.group);
+    w.string("kind", c.kind);
+    w.string("resource", c.resource);
+    w.list("versions", c.versions);
+    w.string("podSpecPath", c.podSpecPath);
+  });
+  w.end();
+}
+
 void write_kubernetes(Writer& w, const KubernetesConfig& kubernetes) {
   w.begin("kubernetes");
   w.string("kubeconfig", kubernetes.kubeconfig);
@@ -374,6 +386,7 @@ void write_config(Writer& w, const Config& config) {
   w.string("mode", to_string(config.mode));
   write_exemptions(w, config.exemptions);
   write_rules(w, config.rules);
+  write_workloads(w, config.workloads);
   write_registries(w, config.registries);
   write_kubernetes(w, config.kubernetes);
   write_scans(w, config.scans);

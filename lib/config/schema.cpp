@@ -115,6 +115,7 @@ void Reader::read(const YAML::Node& root, Config& config) {
               {"mode", [&](const YAML::Node& n, const std::string& p) { config.mode = mode(n, p); }},
               {"exemptions", [&](const YAML::Node& n, const std::string& p) { exemptions(n, p, config.exemptions); }},
               {"rules", [&](const YAML::Node& n, const std::string& p) { rules(n, p, config.rules); }},
+              {"workloads", [&](const YAML::Node& n, const std::string& p) { workloads(n, p, config.workloads); }},
               {"registries",
                [&](const YAML::Node& n, const std::string& p) { registries(n, p, config.registries); }},
               {"kubernetes",

@@ -318,6 +318,13 @@ struct Metrics::Impl {
                 "wrong_type, error).")
           .Register(*registry);
   LabelledCache<prometheus::Counter> pullSecretReadsCache{pullSecretReads};
+  prometheus::Family<prometheus::Counter>& customMissingPodSpec =
+      prometheus::BuildCounter()
+          .Name("podgate_custom_workload_missing_pod_spec_total")
+          .Help("Objects of a workloads.custom kind with nothing at its podSpecPath, allowed unjudged, by group "
+                "and kind (a wrong podSpecPath shows here).")
+          .Register(*registry);
+  LabelledCache<prometheus::Counter> customMissingPodSpecCache{customMissingPodSpec};
   LabelledCache<prometheus::Counter> kubeRequestsCache{kubeRequests};
   LabelledCache<prometheus::Counter> kubeWatchRestartsCache{kubeWatchRestarts};
   LabelledCache<prometheus::Counter> kubeRelistsCache{kubeRelists};

@@ -97,6 +97,9 @@ void Metrics::set_scan_store(double records, double oldest_unix, double newest_u
 void Metrics::count_pull_secret_read(std::string_view result) {
   impl_->pullSecretReadsCache.get({{"result", result}}).Increment();
 }
+void Metrics::count_custom_workload_missing_pod_spec(std::string_view group, std::string_view kind) {
+  impl_->customMissingPodSpecCache.get({{"group", group}, {"kind", kind}}).Increment();
+}
 void Metrics::count_pod_security_namespace_lookup(std::string_view result) {
   if (result == "hit") impl_->podSecurityNamespaceHit.Increment();
   else if (result == "miss") impl_->podSecurityNamespaceMiss.Increment();

@@ -132,6 +132,10 @@ class Metrics {
   // (cache misses only): found, not_found, forbidden (RBAC), wrong_type (not a docker config
   // Secret, or its key missing), error (anything else: no answer, a bad body, too large)
   void count_pull_secret_read(std::string_view result);
+  // podgate_custom_workload_missing_pod_spec_total{group,kind}: an object of a workloads.custom
+  // kind with nothing at its podSpecPath, allowed unjudged (group and kind come from the config,
+  // so the series are bounded by it)
+  void count_custom_workload_missing_pod_spec(std::string_view group, std::string_view kind);
   // rules.podSecurity.namespaceLabels. podgate_pod_security_namespace_lookups_total{result}: a
   // review's lookup of its namespace's PSA labels: hit (known; with or without labels), miss (the
   // cache is synced and does not hold it) or unsynced (the first list is not in yet); a miss and an

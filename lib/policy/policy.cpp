@@ -160,6 +160,9 @@ Evaluator::Evaluator(config::Config config) : config_(std::move(config)) {
   for (const auto& p : rule.extraPaths) add(socketPaths_, p);
   for (const auto& p : rule.allowedHostPaths) add(allowedPaths_, p);
   signatureKeys_ = detail::load_signature_keys(config_.rules.images);
+  std::vector<admission::CustomWorkload> custom;
+  for (const auto& c : config_.workloads.custom) custom.push_back({c.group, c.kind, c.resource, c.podSpecPath});
+  customWorkloads_ = admission::CustomWorkloads(std::move(custom));
 }
 
 Verdict Evaluator::evaluate(const Request& request, Route route, const ImageResolutions* resolutions) const {

@@ -221,9 +221,12 @@ class Evaluator {
   // plan_images(request).refs_to_resolve(): empty when the rules are off or the request is exempt.
   std::vector<image::Reference> images_to_resolve(const admission::Request& request) const;
   const config::Config& config() const { return config_; }
+  // workloads.custom as the decoder matches them: decode requests with these.
+  const admission::CustomWorkloads& custom_workloads() const { return customWorkloads_; }
 
  private:
   config::Config config_;
+  admission::CustomWorkloads customWorkloads_;
   // rules.images.signatures[i]'s keys, read once (a key that cannot be read stops construction).
   std::vector<std::shared_ptr<const trust::KeySet>> signatureKeys_;
   std::vector<std::string> socketPaths_;   // normalised paths + extraPaths

@@ -84,6 +84,21 @@ std::shared_ptr<registry::DigestCache> Reviewer::image_resolver() const {
   return images_;
 }
 
+// A custom workload whose object has nothing at its podSpecPath is allowed unjudged (it cannot
+// run pods), but a wrong podSpecPath would do the same to every object of the kind: counted and
+// logged so that shows.
+void Reviewer::note_missing_pod_spec(const admission::Request& request) const {
+  if (!request.customWorkload || request.object.podSpec) return;
+  if (request.operation != admission::Operation::Create && request.operation != admission::Operation::Update) return;
+  if (metrics_) metrics_->count_custom_workload_missing_pod_spec(request.kind.group, request.kind.kind);
+  if (logger_)
+    logger_->line(log::Level::Warn, "custom workload has no pod spec at its podSpecPath; allowed unjudged")
+        .str("group", request.kind.group)
+        .str("kind", request.kind.kind)
+        .str("namespace", request.namespace_)
+        .str("name", request.object.name);
+}
+
 // One review between decode and answer: owns the body (the decoded request points into it),
 // collects the resolutions of its images as they arrive, then the scan records they need. Each
 // stage runs on one thread at a time, handed on by the registry's callbacks or the scan-read pool.
@@ -132,7 +147,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     pullSecrets = pullSecrets_;
   }
 
-  pending->decoded = admission::decode(std::move(body));
+  pending->decoded = admission::decode(std::move(body), pending->evaluator->custom_workloads());
   if (!pending->decoded) {
     const auto& decoded = pending->decoded;
     const std::string& why = decoded.error ? decoded.error->message : std::string("unusable AdmissionReview");
@@ -145,6 +160,7 @@ void Reviewer::review_async(std::string body, Route route, std::chrono::steady_c
     return pending->done(std::move(outcome));
   }
 
+  note_missing_pod_spec(pending->decoded.review->request());
   pending->plan = plan_for(*pending->evaluator, pending->decoded.review->request(), route);
   std::vector<image::Reference> refs = pending->plan.refs_to_resolve();
   if (refs.empty() || !images) return resolved(pending);

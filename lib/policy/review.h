@@ -112,6 +112,7 @@ class Reviewer {
 
  private:
   struct Pending;
+  void note_missing_pod_spec(const admission::Request& request) const;
   void start_resolutions(const std::shared_ptr<Pending>& pending, const std::shared_ptr<registry::DigestCache>& images,
                          const std::vector<image::Reference>& refs, const registry::Keyring* pod,
                          std::chrono::steady_clock::time_point deadline) const;

@@ -2322,6 +2322,75 @@ def pin_checks(r):
     r.check("pin: refused with the image rules off, a bad failurePolicy or timeout", refused)
 
 
+def custom_workload_checks(r):
+    """config.workloads.custom: the listed custom resources are routed to every webhook, and the
+    entries reach podgate.yaml as written."""
+    values = r.workdir / "custom-workloads-values.yaml"
+    values.write_text(yaml.safe_dump({"config": {
+        "rules": {"images": {"action": "warn", "pinDigests": True}},
+        "workloads": {"custom": [
+            {"group": "argoproj.io", "kind": "Rollout", "podSpecPath": "spec.template.spec"},
+            {"group": "serving.knative.dev", "kind": "Service", "resource": "services", "versions": ["v1"],
+             "podSpecPath": "spec.template.spec"},
+        ]}}}))
+    custom_rules = [
+        {"apiGroups": ["argoproj.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+         "resources": ["rollouts"], "scope": "Namespaced"},
+        {"apiGroups": ["serving.knative.dev"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+         "resources": ["services"], "scope": "Namespaced"},
+    ]
+
+    def routed():
+        docs = r.render(files=[str(values)])
+        hooks = webhooks(docs)
+        eq(hooks["enforce.podgate.io"]["rules"], EXPECTED_RULES + custom_rules + [PV_RULE], "enforce rules")
+        eq(hooks["audit.podgate.io"]["rules"], EXPECTED_RULES + custom_rules, "audit rules")
+        eq(one(docs, "MutatingWebhookConfiguration")["webhooks"][0]["rules"], EXPECTED_RULES + custom_rules,
+           "pin rules (/mutate pins the custom templates' images too)")
+        cfg, _ = podgate_config(docs)
+        eq(cfg["workloads"]["custom"][0], {"group": "argoproj.io", "kind": "Rollout", "podSpecPath": "spec.template.spec"},
+           "podgate.yaml workloads.custom[0] as written (podgate applies the same defaults)")
+        eq(len(cfg["workloads"]["custom"]), 2, "podgate.yaml workloads.custom entries")
+    r.check("workloads.custom: each entry is a rule (group, versions default *, resource default lowercase kind + s) "
+            "of the enforce, audit and pin webhooks, and reaches podgate.yaml", routed)
+
+    def none_by_default():
+        hooks = webhooks(r.render())
+        eq(hooks["audit.podgate.io"]["rules"], EXPECTED_RULES, "audit rules without workloads.custom")
+    r.check("workloads.custom: no extra rules by default", none_by_default)
+
+    def refused():
+        for entry, why in [("{kind: Rollout, podSpecPath: spec.template.spec}", "group"),
+                           ("{group: argoproj.io, kind: Rollout}", "podSpecPath"),
+                           ("{group: Argo.io, kind: Rollout, podSpecPath: spec}", "group"),
+                           ("{group: argoproj.io, kind: Rollout, podSpecPath: 'spec.containers[0]'}", "podSpecPath"),
+                           ("{group: argoproj.io, kind: Rollout, podSpecPath: spec, plural: rollouts}", "plural")]:
+            bad = r.workdir / "custom-workloads-bad.yaml"
+            bad.write_text("config:\n  workloads:\n    custom:\n      - " + entry + "\n")
+            r.render_fails(why, files=[str(bad)])
+    r.check("workloads.custom: the schema refuses an entry without group or podSpecPath, a bad group or path, "
+            "an unknown key", refused)
+
+    def loads():
+        binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
+        if not os.access(binary, os.X_OK):
+            raise Skip(f"{binary} not built (set PODGATE_BINARY)")
+        _, text = podgate_config(r.render(files=[str(values)]))
+        cfg = yaml.safe_load(text)
+        cfg["rules"]["images"] = {"action": "off"}  # no registry here: only the workloads matter
+        path = r.workdir / "podgate-custom.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        rollout = r.workdir / "rollout.yaml"
+        rollout.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n"
+                           "  template:\n    spec:\n      containers:\n        - {name: app, image: nginx:1.27, "
+                           "securityContext: {privileged: true}}\n")
+        proc = subprocess.run([binary, "check", "--config", str(path), "-f", str(rollout)], capture_output=True,
+                              text=True, timeout=60)
+        eq(proc.returncode, 1, f"podgate check exit code ({proc.stderr.strip()})")
+        assert "deny [privileged] Rollout" in proc.stdout, proc.stdout
+    r.check("podgate binary: the rendered workloads.custom loads, and check denies a privileged Rollout", loads)
+
+
 def binary_checks(r):
     """If podgate is built, the rendered podgate.yaml must load in it and decide as the mode says."""
     binary = os.environ.get("PODGATE_BINARY") or str(REPO / "build" / "podgate")
@@ -2517,7 +2586,7 @@ def main():
         for group in [lint_checks, default_checks, tls_checks, lookup_checks, audit_checks, monitoring_checks,
                       full_checks, image_checks, scan_checks, scanner_checks, rbac_checks, pod_security_checks,
                       continuous_audit_checks,
-                      schema_checks, pin_checks, gate_checks.match_condition_checks, gate_checks.priority_checks,
+                      schema_checks, pin_checks, custom_workload_checks, gate_checks.match_condition_checks, gate_checks.priority_checks,
                       lambda r: gate_checks.release_checks(r, args.actionlint),
                       notes_checks, manifests_checks, docs_checks, crd_checks, binary_checks]:
             group(r)

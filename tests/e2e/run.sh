@@ -515,6 +515,9 @@ run_case "failurePolicy: Fail refuses while podgate is down, Ignore admits" case
 # ---- digest pinning: the chart's MutatingWebhookConfiguration calls podgate's /mutate --------------
 . "$here/pin_cases.sh"
 
+# ---- custom workloads: an Argo Rollout CRD, workloads.custom by SIGHUP, the chart's rule for it -----
+. "$here/custom_workload_cases.sh"
+
 # ---- the apiserver's own webhook metrics, scraped by a real Prometheus (the dashboard's panel) ------
 # Before the shared-scans cases: their outage case restarts the apiserver, which resets its counters.
 . "$here/apiserver_metrics.sh"

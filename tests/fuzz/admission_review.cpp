@@ -1,5 +1,5 @@
 // The admission path without sockets: admission::decode an AdmissionReview body, judge it with the
-// default config on both routes (policy::Evaluator::evaluate), and admission::encode the answer.
+// default config (plus two workloads.custom entries) on both routes (policy::Evaluator::evaluate), and admission::encode the answer.
 // Invariants: decode gives a review or an error, never both or neither; /audit never denies
 // (default config: no image rules, so nothing is known-malicious); the encoded answer is JSON that
 // carries the request's uid back unchanged and agrees with the verdict; the Pod Security fields are
@@ -23,8 +23,15 @@ namespace {
 using podgate::policy::Decision;
 using podgate::policy::Route;
 
+// The default config plus custom workloads (a Rollout at spec.template.spec, and a deeper path),
+// so the fuzzer reaches the custom path of the decoder as well as the built-in one.
 const podgate::policy::Evaluator& evaluator() {
-  static const podgate::policy::Evaluator instance{podgate::config::Config{}};
+  static const podgate::policy::Evaluator instance{[] {
+    podgate::config::Config config;
+    config.workloads.custom = {{"argoproj.io", "Rollout", "rollouts", {"*"}, "spec.template.spec"},
+                               {"example.com", "Deep", "deeps", {"v1"}, "spec.a.b.c.d.e.f.template.spec"}};
+    return config;
+  }()};
   return instance;
 }
 
@@ -81,7 +88,8 @@ void check_security_fields(const podgate::admission::Request& request, std::size
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto decoded = podgate::admission::decode(std::string(reinterpret_cast<const char*>(data), size));
+  auto decoded = podgate::admission::decode(std::string(reinterpret_cast<const char*>(data), size),
+                                            evaluator().custom_workloads());
   FUZZ_CHECK(decoded.review.has_value() != decoded.error.has_value());
   if (!decoded) {
     FUZZ_CHECK(!decoded.error->message.empty());

@@ -161,6 +161,12 @@ put('admission_review', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionRe
     '"operation":"CREATE","object":{"metadata":{"name":"d"},"spec":{"template":{"metadata":{"annotations":'+secMeta+'},"spec":'+secSpec+'}}}}}',
     'deployment-pod-security-fields')
 
+# A custom workload (workloads.custom in the fuzz target's config): an Argo Rollout's template.
+put('admission_review', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",'
+    '"kind":{"group":"argoproj.io","version":"v1alpha1","kind":"Rollout"},"resource":{"group":"argoproj.io","version":"v1alpha1","resource":"rollouts"},'
+    '"operation":"UPDATE","object":{"metadata":{"name":"r"},"spec":{"template":{"metadata":{},"spec":{"containers":[{"name":"a","image":"x",'
+    '"securityContext":{"privileged":true}}]}}}},"oldObject":{"metadata":{"name":"r"},"spec":{"replicas":1}}}}', 'rollout-privileged-update')
+
 # Inputs that once failed (see the unit tests named after them), kept as regression seeds.
 put('admission_review', b'"DaemonSetrequestxind\xf1', 'regress-truncated-utf8')
 put('config', '{mode: audit},\n', 'regress-stray-token-after-flow')
@@ -181,7 +187,7 @@ def write_dict(name, tokens, extra=()):
     open(f'{R}/tests/fuzz/{name}.dict','w').write('\n'.join(lines)+'\n')
 json_tokens=['{','}','[',']',':',',','true','false','null','"','\\u0000','\\"','1e308','-0']
 write_dict('admission_review', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/admission/*.cpp')))) | {'spec','template','jobTemplate','securityContext','hostPath','/var/run/docker.sock','/run/containerd',
-  'unknown','/proc/1/root','/proc/self/root/run/docker.sock','/run/user/1000/docker.sock'}, json_tokens)
+  'Rollout','rollouts','argoproj.io','Deep','deeps','example.com','unknown','/proc/1/root','/proc/self/root/run/docker.sock','/run/user/1000/docker.sock'}, json_tokens)
 write_dict('scan_report', set().union(*(lits(f[len(R):]) for f in sorted(glob.glob(R+'/lib/scan/report*.cpp')))) | {be,'sha256:','CRITICAL','HIGH','2026-11-28T10:00:00Z'}, json_tokens)
 write_dict('imagescan', lits('/lib/scan/imagescan.cpp') | {d9, d9.replace(':','-'), 'podgate.io/v1alpha1', 'ImageScan',
   'scans', 'findings', 'findingsOmitted', 'counts', 'critical', 'high', 'CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN',

@@ -266,7 +266,7 @@ TEST_CASE("JSON input works", "[config]") {
         "podgate.yaml: server.threads: expected a non-negative integer, got \"4x\"");
   CHECK(error_of(R"({"server": {"limits": {"readTimeout": 10}}})").find("expected a duration") != std::string::npos);
   CHECK(error_of(R"({"modee": "audit"})") ==
-        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, audit, server, logging)");
+        "podgate.yaml: modee: unknown key (expected one of: mode, exemptions, rules, workloads, registries, kubernetes, scans, audit, server, logging)");
   CHECK(error_of(R"({"mode": "audit",)").find("YAML syntax error") != std::string::npos);
 }
 
@@ -276,7 +276,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
     const char* message;
   };
   const Case cases[] = {
-      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, audit, server, logging)"},
+      {"colour: blue\n", "podgate.yaml: colour: unknown key (expected one of: mode, exemptions, rules, workloads, registries, kubernetes, scans, audit, server, logging)"},
       {"exemptions:\n  groups: []\n",
        "podgate.yaml: exemptions.groups: unknown key (expected one of: namespaces, serviceAccounts, images, users)"},
       {"rules:\n  hostNetwork: {action: deny}\n",
@@ -311,7 +311,7 @@ TEST_CASE("unknown keys are refused at every level, naming the full path", "[con
        "podgate.yaml: rules.images.resolve.pullSecretTtl: unknown key (expected one of: timeout, cacheTTL, errorTTL, "
        "maxEntries, maxManifestBytes, pullSecrets, pullSecretTTL)"},
       // Keys are case-sensitive, as in Kubernetes.
-      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, registries, kubernetes, scans, audit, server, logging)"},
+      {"Mode: audit\n", "podgate.yaml: Mode: unknown key (expected one of: mode, exemptions, rules, workloads, registries, kubernetes, scans, audit, server, logging)"},
       // YAML merge keys are not supported by yaml-cpp; they must not be silently ignored.
       {"base: &b {action: deny}\n", "podgate.yaml: base: unknown key"},
   };
@@ -724,7 +724,7 @@ TEST_CASE("to_yaml renders every key and parses back to an equal config", "[conf
     CHECK_THAT(yaml, Catch::Matchers::Contains("    minVersion: \"1.2\"\n"));
     std::vector<std::string> keys;
     collect_keys(YAML::Load(yaml), "", keys);
-    CHECK(keys.size() == 95);
+    CHECK(keys.size() == 97);
   }
   SECTION("a config with every value changed, including strings that need quoting") {
     Config c;

@@ -106,10 +106,10 @@ struct Outcome {
 
 inline Outcome judge(const std::string& body, const config::Config& cfg, const policy::Facts& facts,
                      policy::Route route = policy::Route::Validate) {
-  admission::DecodeResult decoded = admission::decode(body);
+  const policy::Evaluator evaluator(cfg);
+  admission::DecodeResult decoded = admission::decode(body, evaluator.custom_workloads());
   INFO((decoded.error ? decoded.error->message : std::string()));
   REQUIRE(decoded);
-  const policy::Evaluator evaluator(cfg);
   Outcome out;
   for (const image::Reference& r : evaluator.images_to_resolve(decoded.review->request()))
     out.toResolve.push_back(r.canonical());

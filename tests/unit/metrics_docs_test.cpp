@@ -69,6 +69,7 @@ std::string every_family() {
   m.count_pull_secret_read("found");
   m.count_pod_security_namespace_lookup("hit");
   m.count_pod_security_label_error("enforce");
+  m.count_custom_workload_missing_pod_spec("argoproj.io", "Rollout");
   m.set_audit_leader(true);
   m.set_audit_running_pods("pass", 1);
   m.set_audit_running_violations("privileged", "deny", 1);

@@ -503,6 +503,15 @@ is down.
   operations: ["CREATE", "UPDATE"]
   resources: ["jobs", "cronjobs"]
   scope: Namespaced
+{{- /* config.workloads.custom: each custom resource with a pod template, routed by its plural
+(podgate's default, lowercase kind + "s", when resource is not set) and versions (default "*"). */}}
+{{- range $w := dig "workloads" "custom" list (.Values.config | default dict) }}
+- apiGroups: [{{ $w.group | toJson }}]
+  apiVersions: {{ $w.versions | default (list "*") | toJson }}
+  operations: ["CREATE", "UPDATE"]
+  resources: [{{ $w.resource | default (printf "%ss" (lower $w.kind)) | toJson }}]
+  scope: Namespaced
+{{- end }}
 {{- end }}
 
 {{- /* "true" when config.rules.images.pinDigests is on: the MutatingWebhookConfiguration is rendered. */ -}}
