@@ -35,16 +35,12 @@ namespace {
 std::string fixture(const std::string& name) { return std::string(PODGATE_FIXTURES_DIR) + "/reviews/" + name; }
 
 // Runs the podgate binary to completion; returns the exit code, with stdout/stderr.
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = pt::Finished;
 Run run(std::vector<std::string> args) {
   args.insert(args.begin(), PODGATE_BINARY);
-  pt::Process p(args);
-  auto code = p.wait_for(30s);
-  REQUIRE(code.has_value());
-  return {*code, p.stdout_text(), p.stderr_text()};
+  auto done = pt::run_to_end(std::move(args), 30s);
+  REQUIRE(done.has_value());
+  return *done;
 }
 
 // A plain HTTP GET (the /metrics listener is plain HTTP, as Prometheus scrapes it).

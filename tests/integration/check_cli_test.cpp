@@ -20,17 +20,13 @@ namespace pt = podgate::test;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = pt::Finished;
 
 // Runs `sh -c SCRIPT` in `cwd` (so podgate sees relative paths, as a pipeline gives them).
 Run shell(const std::string& cwd, const std::string& script) {
-  pt::Process p({"/bin/sh", "-c", "cd '" + cwd + "' && " + script});
-  const auto code = p.wait_for(60s);
-  REQUIRE(code.has_value());
-  return {*code, p.stdout_text(), p.stderr_text()};
+  auto done = pt::run_to_end({"/bin/sh", "-c", "cd '" + cwd + "' && " + script}, 60s);
+  REQUIRE(done.has_value());
+  return *done;
 }
 
 Run run_podgate(const std::string& cwd, const std::string& args) { return shell(cwd, std::string("exec '") + PODGATE_BINARY + "' " + args); }

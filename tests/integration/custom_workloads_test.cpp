@@ -24,16 +24,12 @@ namespace pt = podgate::test;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = pt::Finished;
 Run run(std::vector<std::string> args) {
   args.insert(args.begin(), PODGATE_BINARY);
-  pt::Process p(args);
-  auto code = p.wait_for(30s);
-  REQUIRE(code.has_value());
-  return {*code, p.stdout_text(), p.stderr_text()};
+  auto done = pt::run_to_end(std::move(args), 30s);
+  REQUIRE(done.has_value());
+  return *done;
 }
 
 std::size_t count(const std::string& text, const std::string& needle) {

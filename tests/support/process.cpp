@@ -141,4 +141,11 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+std::optional<Finished> run_to_end(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+  Process p(std::move(argv));
+  const auto code = p.wait_for(timeout);
+  if (!code) return std::nullopt;
+  return Finished{*code, p.stdout_text(), p.stderr_text()};
+}
+
 }  // namespace podgate::test

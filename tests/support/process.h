@@ -46,6 +46,14 @@ class Process {
   std::optional<int> exitCode_;
 };
 
+// A child run to its end: its exit code and what it printed.
+struct Finished {
+  int code;
+  std::string out, err;
+};
+// Runs `argv` to completion; nullopt when it is still running after `timeout` (then killed).
+std::optional<Finished> run_to_end(std::vector<std::string> argv, std::chrono::milliseconds timeout);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to :0, read the port, close).
 unsigned short free_port();
 // Resident set size of a process (0: this one) in KiB, from /proc/<pid>/status VmRSS; -1 on error.
