@@ -2,6 +2,9 @@
 // Inside lib/check_report: one writer per format, the rule catalogue they share, and text made
 // safe for JSON and XML (a manifest may carry any bytes; every format must stay parseable).
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +35,9 @@ inline constexpr std::string_view kNoteRule = "checkNote";
 
 // Valid UTF-8 (each stray byte as U+FFFD), so JSON and XML readers accept any manifest's text.
 std::string clean(std::string_view text);
+
+// The JSON and SARIF writers' writer, and their one way of writing a string member (cleaned).
+using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+void str(Writer& w, std::string_view key, std::string_view value);
 
 }  // namespace podgate::check_report::detail

@@ -10,14 +10,6 @@ namespace podgate::check_report::detail {
 
 namespace {
 
-using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
-
-void str(Writer& w, std::string_view key, std::string_view value) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  const std::string text = clean(value);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
 void violation(Writer& w, const Finding& v) {
   w.StartObject();
   str(w, "rule", v.rule);

@@ -10,6 +10,12 @@ namespace detail {
 
 std::string clean(std::string_view text) { return util::valid_utf8(text); }
 
+void str(Writer& w, std::string_view key, std::string_view value) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  const std::string text = clean(value);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
 const std::vector<RuleInfo>& rule_catalogue() {
   static const std::vector<RuleInfo> rules = {
       {"privileged", "PrivilegedContainer",
