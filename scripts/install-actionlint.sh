@@ -26,7 +26,9 @@ if [ -x "$actionlint" ] && [ "$(installed_version)" = "$version" ]; then
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 || { echo "install-actionlint: 'go' is not installed (see README, Prerequisites)" >&2; exit 1; }
+# shellcheck source=scripts/lib/go-env.sh
+. "$repo/scripts/lib/go-env.sh"
+podgate_go_env || { echo "install-actionlint: no Go to build actionlint with (above)" >&2; exit 1; }
 
 mkdir -p "$bindir"
 # Two test runs starting at once must not build into the same place.
