@@ -14,7 +14,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      rapidjson-dev libssl-dev prometheus-cpp-dev \
+      rapidjson-dev libsimdjson-dev libssl-dev prometheus-cpp-dev \
       libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      ca-certificates libssl3 libsqlite3-0 libyaml-cpp0.7 \
+      ca-certificates libssl3 libsqlite3-0 libyaml-cpp0.7 libsimdjson14 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/podgate \

@@ -7,7 +7,7 @@ packages=(
   # toolchain (ccache: rebuilds of unchanged sources, such as CI after a developer's build, are cheap)
   build-essential cmake ninja-build pkg-config git curl ca-certificates ccache
   # libraries (see docs/architecture.md for why each one)
-  rapidjson-dev libssl-dev prometheus-cpp-dev catch2
+  rapidjson-dev libsimdjson-dev libssl-dev prometheus-cpp-dev catch2
   libboost-dev libboost-system-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
   # test tools: promtool comes with prometheus; openssl makes test certificates;
   # python3-yaml for the chart checks (Helm itself is built from the Go module proxy);

@@ -60,7 +60,6 @@ using detail::read_string;
 using detail::Value;
 using detail::view;
 using detail::wrong_type;
-using util::json_type_name;
 using detail::SpecPath;
 
 constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
@@ -94,11 +93,10 @@ constexpr std::array<std::string_view, 1> kNameKeys{"name"};
 bool read_containers(const Value* list, ContainerList kind, const Path& path, PodSpec& spec, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
   if (!list) return true;
-  const auto& items = list->GetArray();
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    const Value& item = items[i];
+  std::size_t i = 0;
+  for (const Value item : list->elements()) {
     const Path itemPath = path.element(i);
-    if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
+    if (!item.is_object()) return wrong_type(itemPath, "an object", item, failure);
     Members<10> m(kContainerKeys);
     if (!m.scan(item, itemPath, failure)) return false;
 
@@ -116,19 +114,20 @@ bool read_containers(const Value* list, ContainerList kind, const Path& path, Po
     const Path mountsPath = itemPath.member("volumeMounts");
     if (!check_array(m[3], mountsPath, failure)) return false;
     if (m[3]) {
-      const auto& mounts = m[3]->GetArray();
-      c.volumeMounts.reserve(mounts.Size());
-      for (rapidjson::SizeType j = 0; j < mounts.Size(); ++j) {
-        const Path mountPath = mountsPath.element(j);
-        if (!mounts[j].IsObject()) return wrong_type(mountPath, "an object", mounts[j], failure);
+      c.volumeMounts.reserve(m[3]->size());
+      std::size_t j = 0;
+      for (const Value mount : m[3]->elements()) {
+        const Path mountPath = mountsPath.element(j++);
+        if (!mount.is_object()) return wrong_type(mountPath, "an object", mount, failure);
         Members<1> mm(kNameKeys);
-        if (!mm.scan(mounts[j], mountPath, failure)) return false;
+        if (!mm.scan(mount, mountPath, failure)) return false;
         std::string_view name;
         if (!read_string(mm[0], mountPath.member("name"), name, failure)) return false;
         c.volumeMounts.push_back(name);
       }
     }
     spec.containers.push_back(std::move(c));
+    ++i;
   }
   return true;
 }
@@ -140,12 +139,11 @@ constexpr std::array<std::string_view, 1> kImageVolumeKeys{"reference"};
 bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
   if (!list) return true;
-  const auto& items = list->GetArray();
-  spec.volumes.reserve(items.Size());
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    const Value& item = items[i];
+  spec.volumes.reserve(list->size());
+  std::size_t i = 0;
+  for (const Value item : list->elements()) {
     const Path itemPath = path.element(i);
-    if (!item.IsObject()) return wrong_type(itemPath, "an object", item, failure);
+    if (!item.is_object()) return wrong_type(itemPath, "an object", item, failure);
     Members<3> m(kVolumeKeys);
     if (!m.scan(item, itemPath, failure)) return false;
 
@@ -176,6 +174,7 @@ bool read_volumes(const Value* list, const Path& path, PodSpec& spec, Failure& f
       vol.imageReference = reference;
     }
     spec.volumes.push_back(std::move(vol));
+    ++i;
   }
   return true;
 }
@@ -189,13 +188,13 @@ constexpr std::array<std::string_view, 14> kPodSpecKeys{
 bool read_pull_secrets(const Value* list, const Path& path, PodSpec& spec, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
   if (!list) return true;
-  const auto& items = list->GetArray();
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    const Path itemPath = path.element(i);
-    if (items[i].IsNull()) continue;
-    if (!items[i].IsObject()) return wrong_type(itemPath, "an object", items[i], failure);
+  std::size_t i = 0;
+  for (const Value item : list->elements()) {
+    const Path itemPath = path.element(i++);
+    if (item.is_null()) continue;
+    if (!item.is_object()) return wrong_type(itemPath, "an object", item, failure);
     Members<1> m(kNameKeys);
-    if (!m.scan(items[i], itemPath, failure)) return false;
+    if (!m.scan(item, itemPath, failure)) return false;
     std::string_view name;
     if (!read_string(m[0], itemPath.member("name"), name, failure)) return false;
     if (!name.empty()) spec.imagePullSecrets.push_back(name);
@@ -212,7 +211,7 @@ bool read_pod_spec(const Value& object, const Path& path, const Value* metadata,
 
   std::size_t total = 0;
   for (std::size_t i = 0; i < 3; ++i)
-    if (m[i] && m[i]->IsArray()) total += m[i]->Size();
+    if (m[i] && m[i]->is_array()) total += m[i]->size();
   spec.containers.reserve(total);
 
   if (!read_containers(m[0], ContainerList::Init, path.member(kPodSpecKeys[0]), spec, failure)) return false;
@@ -274,7 +273,7 @@ bool read_persistent_volume(const Value* spec, const Path& specPath, ObjectInfo&
 bool read_object(const Value* value, Target target, const SpecPath& where, std::string_view kind, const Path& whole,
                  const Path& path, ObjectInfo& info, Failure& failure) {
   if (!value) return true;
-  if (!value->IsObject()) return wrong_type(whole, "an object or null", *value, failure);
+  if (!value->is_object()) return wrong_type(whole, "an object or null", *value, failure);
 
   Members<3> top(kObjectKeys);
   if (!top.scan(*value, path, failure)) return false;
@@ -308,38 +307,39 @@ bool read_object(const Value* value, Target target, const SpecPath& where, std::
     return true;
   }
 
-  const Value* cur = value;
+  // Values are copied out of each step's Members (whose pointers point into itself).
+  Value cur = *value;
   Path steps[detail::kMaxSpecSteps];
   const Path* parent = &path;
   // The pod's metadata is the sibling of its spec: the object's own for a Pod, the template's
   // (spec.template.metadata, ...) in a workload.
-  const Value* podMeta = nullptr;
+  std::optional<Value> podMeta;
   Path podMetaPath;
   for (std::size_t i = 0; i < where.depth; ++i) {
     steps[i] = parent->member(where.steps[i]);
-    const Value* next = nullptr;
+    std::optional<Value> next;
     if (i + 1 < where.depth) {
       const std::array<std::string_view, 1> key{where.steps[i]};
       Members<1> m(key);
-      if (!m.scan(*cur, *parent, failure)) return false;
-      next = m[0];
+      if (!m.scan(cur, *parent, failure)) return false;
+      if (m[0]) next = *m[0];
     } else {
       const std::array<std::string_view, 2> keys{where.steps[i], "metadata"};
       Members<2> m(keys);
-      if (!m.scan(*cur, *parent, failure)) return false;
-      next = m[0];
-      podMeta = m[1];
+      if (!m.scan(cur, *parent, failure)) return false;
+      if (m[0]) next = *m[0];
+      if (m[1]) podMeta = *m[1];
       podMetaPath = parent->member("metadata");
     }
     // An absent step means the object carries no containers at all: nothing to judge.
     if (!next) return true;
-    if (!next->IsObject()) return wrong_type(steps[i], "an object", *next, failure);
-    cur = next;
+    if (!next->is_object()) return wrong_type(steps[i], "an object", *next, failure);
+    cur = *next;
     parent = &steps[i];
   }
   PodSpec spec;
   spec.fieldPath = where.fieldPath;
-  if (!read_pod_spec(*cur, *parent, podMeta, podMetaPath, spec, failure)) return false;
+  if (!read_pod_spec(cur, *parent, podMeta ? &*podMeta : nullptr, podMetaPath, spec, failure)) return false;
   info.podSpec = std::move(spec);
   return true;
 }
@@ -374,11 +374,12 @@ bool read_user_info(const Value* v, const Path& path, UserInfo& user, Failure& f
   const Path groupsPath = path.member("groups");
   if (!check_array(m[2], groupsPath, failure)) return false;
   if (m[2]) {
-    const auto& groups = m[2]->GetArray();
-    user.groups.reserve(groups.Size());
-    for (rapidjson::SizeType i = 0; i < groups.Size(); ++i) {
-      if (!groups[i].IsString()) return wrong_type(groupsPath.element(i), "a string", groups[i], failure);
-      user.groups.push_back(view(groups[i]));
+    user.groups.reserve(m[2]->size());
+    std::size_t i = 0;
+    for (const Value group : m[2]->elements()) {
+      if (!group.is_string()) return wrong_type(groupsPath.element(i), "a string", group, failure);
+      user.groups.push_back(view(group));
+      ++i;
     }
   }
   return true;
@@ -393,17 +394,17 @@ constexpr std::array<std::string_view, 2> kResourceKeys{"group", "resource"};
 // Checks one of the two fixed root strings (apiVersion, kind).
 bool expect_literal(const Value* v, std::string_view key, std::string_view expected, const char* hint,
                     Failure& failure) {
-  if (v && v->IsString() && view(*v) == expected) return true;
+  if (v && v->is_string() && v->string() == expected) return true;
   const std::string want = "expected " + quoted(expected);
   if (!v) {
     failure.message = std::string(key) + ": missing, " + want;
     return false;
   }
-  if (!v->IsString()) {
-    failure.message = std::string(key) + ": " + want + ", got " + json_type_name(*v);
+  if (!v->is_string()) {
+    failure.message = std::string(key) + ": " + want + ", got " + v->type_name();
     return false;
   }
-  failure.message = std::string(key) + ": " + want + ", got " + quoted(view(*v)) + hint;
+  failure.message = std::string(key) + ": " + want + ", got " + quoted(v->string()) + hint;
   return false;
 }
 
@@ -430,8 +431,8 @@ bool read_objects(const Value* object, const Value* oldObject, const Path& reqPa
 }
 
 bool read_review(const Value& root, Request& req, const CustomWorkloads* custom, Failure& failure) {
-  if (!root.IsObject()) {
-    failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + json_type_name(root);
+  if (!root.is_object()) {
+    failure.message = std::string("body: expected a JSON object (an AdmissionReview), got ") + root.type_name();
     return false;
   }
   const Path rootPath;
@@ -443,7 +444,7 @@ bool read_review(const Value& root, Request& req, const CustomWorkloads* custom,
   if (!expect_literal(top[1], "kind", kReviewKind, "", failure)) return false;
 
   const Path reqPath = rootPath.member("request");
-  if (!top[2] || !top[2]->IsObject()) {
+  if (!top[2] || !top[2]->is_object()) {
     failure.message = "request: missing or not an object";
     return false;
   }
@@ -451,13 +452,13 @@ bool read_review(const Value& root, Request& req, const CustomWorkloads* custom,
   Members<12> m(kRequestKeys);
   if (!m.scan(r, reqPath, failure)) return false;
 
-  if (!m[0] || !m[0]->IsString() || m[0]->GetStringLength() == 0) {
+  if (!m[0] || !m[0]->is_string() || m[0]->string().empty()) {
     failure.message = "request.uid: missing or not a non-empty string";
     return false;
   }
   req.uid = view(*m[0]);
 
-  if (!m[1] || !m[1]->IsObject()) {
+  if (!m[1] || !m[1]->is_object()) {
     failure.message = "request.kind: missing or not an object";
     return false;
   }
@@ -484,7 +485,7 @@ bool read_review(const Value& root, Request& req, const CustomWorkloads* custom,
   if (!read_string(m[5], reqPath.member("name"), req.name, failure)) return false;
   if (!read_string(m[6], reqPath.member("namespace"), req.namespace_, failure)) return false;
 
-  if (!m[7] || !m[7]->IsString()) {
+  if (!m[7] || !m[7]->is_string()) {
     failure.message = "request.operation: missing or not a string";
     return false;
   }
@@ -510,19 +511,72 @@ using detail::InsituParse;
 using detail::is_ascii;
 using detail::kMaxNestingDepth;
 
+// simdjson's parser for this thread: its buffers (about 14 bytes per body byte) are reused by
+// the next request on the thread, and kept only up to kRetainedBodyBytes; a larger body gets a
+// parser of its own, freed with it, so a rare 3 MiB body does not hold ~40 MiB per thread.
+constexpr std::size_t kRetainedBodyBytes = 512 * 1024;
+
+bool allocate_parser(simdjson::dom::parser& parser, std::size_t capacity) {
+  return parser.allocate(capacity, kMaxNestingDepth) == simdjson::SUCCESS;
+}
+
 struct Decoder {
   static DecodeResult decode(std::string body, const CustomWorkloads* custom) {
     DecodeResult result;
-    // A NUL ends RapidJSON's in-situ stream, so anything after one would go unread; no valid JSON
-    // text contains a raw NUL.
+    // No valid JSON text contains a raw NUL (and it would end RapidJSON's in-situ stream early).
     if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
       const auto offset = static_cast<const char*>(nul) - body.data();
       result.error = DecodeError{"body is not valid JSON: NUL byte at offset " + std::to_string(offset)};
       return result;
     }
+    // simdjson reads up to SIMDJSON_PADDING bytes past the end (never using them); the server
+    // reserves them with the body, so this copies only bodies from elsewhere (CLI, tests).
+    if (body.capacity() - body.size() < simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
 
     Review review;
     review.buffer_ = std::make_unique<std::string>(std::move(body));
+    std::string& text = *review.buffer_;
+
+    thread_local simdjson::dom::parser threadParser;
+    std::optional<simdjson::dom::parser> ownParser;
+    simdjson::dom::parser* parser = &threadParser;
+    if (text.size() > kRetainedBodyBytes) {
+      parser = &ownParser.emplace();
+    } else if (threadParser.capacity() == 0 && !allocate_parser(threadParser, 64 * 1024)) {
+      throw std::bad_alloc();
+    }
+    if (parser->capacity() < text.size() && !allocate_parser(*parser, text.size())) throw std::bad_alloc();
+
+    simdjson::dom::element root;
+    if (parser->parse(text.data(), text.size(), false).get(root) == simdjson::SUCCESS) {
+      // The body is not read again: the strings the Request keeps are copied over it.
+      detail::KeptStrings kept(text.data(), text.size(), review.keptOverflow_);
+      Failure failure;
+      if (!read_review(Value(root, &kept), review.request_, custom, failure)) {
+        result.error = DecodeError{std::move(failure.message)};
+        return result;
+      }
+      result.review = std::move(review);
+      return result;
+    }
+    return decode_rapidjson(std::move(review), custom);
+  }
+
+  static DecodeResult decode_fallback_only(std::string body, const CustomWorkloads* custom) {
+    DecodeResult result;
+    if (std::memchr(body.data(), '\0', body.size())) {
+      result.error = DecodeError{"body is not valid JSON: NUL byte"};
+      return result;
+    }
+    Review review;
+    review.buffer_ = std::make_unique<std::string>(std::move(body));
+    return decode_rapidjson(std::move(review), custom);
+  }
+
+  // A body simdjson refused: RapidJSON decides, so what is accepted, and the error message with
+  // its offset, are exactly what they were before simdjson (see json_value.h).
+  static DecodeResult decode_rapidjson(Review review, const CustomWorkloads* custom) {
+    DecodeResult result;
     // RapidJSON's UTF-8 validation takes every continuation byte a lead byte announces without
     // looking for the end, and in situ writes them back: a body ending in a truncated sequence
     // ("...\xF1") was read and written up to 3 bytes past the buffer (found by fuzzing). NUL
@@ -548,7 +602,7 @@ struct Decoder {
     }
 
     Failure failure;
-    if (!read_review(doc, review.request_, custom, failure)) {
+    if (!read_review(Value(doc), review.request_, custom, failure)) {
       result.error = DecodeError{std::move(failure.message)};
       return result;
     }
@@ -574,5 +628,9 @@ DecodeResult decode_with(std::string body, const CustomWorkloads* custom) {
 DecodeResult decode(std::string body) { return decode_with(std::move(body), nullptr); }
 
 DecodeResult decode(std::string body, const CustomWorkloads& custom) { return decode_with(std::move(body), &custom); }
+
+DecodeResult detail::decode_with_fallback_parser(std::string body, const CustomWorkloads& custom) {
+  return Decoder::decode_fallback_only(std::move(body), &custom);
+}
 
 }  // namespace podgate::admission

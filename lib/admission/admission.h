@@ -150,7 +150,8 @@ struct Request {
   ObjectInfo oldObject;           // request.oldObject (UPDATE, DELETE)
 };
 
-// A decoded AdmissionReview. Move-only: the views in `request` point into `buffer_`.
+// A decoded AdmissionReview. Move-only: the views in `request` point into `buffer_` (and, rarely,
+// `keptOverflow_`).
 class Review {
  public:
   Review(const Review&) = delete;
@@ -164,8 +165,11 @@ class Review {
  private:
   friend struct Decoder;
   Review();
-  // The body, parsed in situ; views point into it. Heap-held so moving a Review keeps them valid.
+  // The body: RapidJSON parses it in situ and views point into it; after a simdjson parse the
+  // strings the request keeps are copied over it (admission/json_value.h, KeptStrings). Heap-held
+  // so moving a Review keeps the views valid.
   std::unique_ptr<std::string> buffer_;
+  std::vector<std::unique_ptr<char[]>> keptOverflow_;
   Request request_;
 };
 
@@ -203,11 +207,19 @@ class CustomWorkloads {
   std::vector<CustomWorkload> entries_;
 };
 
-// Decodes an AdmissionReview body, taking ownership of it (it is parsed in situ, without a copy).
-// Never throws on bad input; never crashes. `custom` (which must outlive the call) adds the
-// configured custom workloads to the resources whose pod spec is judged.
+// Decodes an AdmissionReview body, taking ownership of it (the strings the request keeps are
+// stored in it, without another allocation). Never throws on bad input; never crashes. `custom`
+// (which must outlive the call) adds the configured custom workloads to the resources whose pod
+// spec is judged. The body's capacity should leave SIMDJSON_PADDING (64) bytes spare past its end,
+// or it is copied once to make room.
 DecodeResult decode(std::string body);
 DecodeResult decode(std::string body, const CustomWorkloads& custom);
+
+namespace detail {
+// The decoder's fallback parser (RapidJSON, for bodies simdjson refuses) on every body: for the
+// fuzzer's differential check that both parsers decode every body the fast one accepts alike.
+DecodeResult decode_with_fallback_parser(std::string body, const CustomWorkloads& custom);
+}  // namespace detail
 
 // The kinds that carry a pod spec, and where: Pod / EphemeralContainers -> spec;
 // CronJob -> spec.jobTemplate.spec.template.spec; Deployment, ReplicaSet, StatefulSet, DaemonSet,

@@ -2,8 +2,6 @@
 // Internal to lib/admission: the decoder's reading conventions, shared by admission.cpp and
 // pod_security_fields.cpp (see the top of admission.cpp for the type and duplicate-key policy).
 
-#include <rapidjson/document.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -11,13 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "util/json.h"
+#include "admission/json_value.h"
 
 namespace podgate::admission::detail {
 
-using Value = rapidjson::Value;
-
-inline std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+// A string the Request keeps (valid as long as the Review).
+inline std::string_view view(const Value& v) { return v.kept(); }
 
 // A field path, built on the stack as the decoder descends and rendered only for an error, so
 // the happy path allocates nothing for it.
@@ -54,22 +51,22 @@ class Members {
 
   // False (with `failure` set) for a duplicate key.
   bool scan(const Value& object, const Path& path, Failure& failure) {
-    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
-      const std::string_view name = view(it->name);
+    for (const Value::Member member : object.members()) {
+      const std::string_view name = member.name;
       if constexpr (kIndexed) {
         // Only the keys of the name's length are compared: a container or a pod spec has a dozen
         // members and as many keys, and most members (env, resources, ...) match none.
         for (std::uint32_t c = candidates(name.size()); c != 0; c &= c - 1) {
           const auto i = static_cast<std::size_t>(__builtin_ctz(c));
           if (name == keys_[i]) {
-            if (!take(i, it->value, name, path, failure)) return false;
+            if (!take(i, member.value, name, path, failure)) return false;
             break;
           }
         }
       } else {
         for (std::size_t i = 0; i < N; ++i) {
           if (name != keys_[i]) continue;
-          if (!take(i, it->value, name, path, failure)) return false;
+          if (!take(i, member.value, name, path, failure)) return false;
           break;
         }
       }
@@ -77,7 +74,8 @@ class Members {
     return true;
   }
 
-  const Value* operator[](std::size_t i) const { return values_[i]; }
+  // The member's value, or null when absent or JSON null.
+  const Value* operator[](std::size_t i) const { return present_[i] ? &values_[i] : nullptr; }
 
  private:
   // A handful of keys are compared directly; more are indexed by length (bit i: keys_[i]).
@@ -93,39 +91,41 @@ class Members {
     }
     seen_[i] = true;
     // JSON null means "unset" to Kubernetes; treat it exactly like an absent key.
-    values_[i] = value.IsNull() ? nullptr : &value;
+    present_[i] = !value.is_null();
+    values_[i] = value;
     return true;
   }
 
   const std::array<std::string_view, N>& keys_;
-  std::array<const Value*, N> values_{};
+  std::array<Value, N> values_{};
+  std::array<bool, N> present_{};
   std::array<bool, N> seen_{};
   std::array<std::uint32_t, kIndexed ? kLengths : 1> byLength_{};
 };
 
 inline bool wrong_type(const Path& path, const char* expected, const Value& got, Failure& failure) {
-  failure.message = path.render() + ": expected " + expected + ", got " + util::json_type_name(got);
+  failure.message = path.render() + ": expected " + expected + ", got " + got.type_name();
   return false;
 }
 
 inline bool read_string(const Value* v, const Path& path, std::string_view& out, Failure& failure) {
   if (!v) return true;
-  if (!v->IsString()) return wrong_type(path, "a string", *v, failure);
+  if (!v->is_string()) return wrong_type(path, "a string", *v, failure);
   out = view(*v);
   return true;
 }
 
 inline bool read_string(const Value* v, const Path& path, std::optional<std::string_view>& out, Failure& failure) {
   if (!v) return true;
-  if (!v->IsString()) return wrong_type(path, "a string", *v, failure);
+  if (!v->is_string()) return wrong_type(path, "a string", *v, failure);
   out = view(*v);
   return true;
 }
 
 inline bool read_bool(const Value* v, const Path& path, std::optional<bool>& out, Failure& failure) {
   if (!v) return true;
-  if (!v->IsBool()) return wrong_type(path, "a boolean", *v, failure);
-  out = v->GetBool();
+  if (!v->is_bool()) return wrong_type(path, "a boolean", *v, failure);
+  out = v->boolean();
   return true;
 }
 
@@ -133,18 +133,18 @@ inline bool read_bool(const Value* v, const Path& path, std::optional<bool>& out
 // as the apiserver refuses them.
 inline bool read_int(const Value* v, const Path& path, std::optional<std::int64_t>& out, Failure& failure) {
   if (!v) return true;
-  if (!v->IsInt64()) return wrong_type(path, "an integer", *v, failure);
-  out = v->GetInt64();
+  if (!v->is_int64()) return wrong_type(path, "an integer", *v, failure);
+  out = v->int64();
   return true;
 }
 
 inline bool check_object(const Value* v, const Path& path, Failure& failure) {
-  if (!v || v->IsObject()) return true;
+  if (!v || v->is_object()) return true;
   return wrong_type(path, "an object", *v, failure);
 }
 
 inline bool check_array(const Value* v, const Path& path, Failure& failure) {
-  if (!v || v->IsArray()) return true;
+  if (!v || v->is_array()) return true;
   return wrong_type(path, "an array", *v, failure);
 }
 

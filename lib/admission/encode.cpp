@@ -1,5 +1,6 @@
 // AdmissionReview response encoding. RapidJSON's Writer does the escaping; output goes straight
-// into the returned string, sized up front so a typical response costs one allocation.
+// into the returned string, sized up front so a typical response costs one allocation (and the
+// writer's own stack none).
 
 #include <rapidjson/writer.h>
 
@@ -16,7 +17,10 @@ struct StringSink {
   void Flush() {}
 };
 
-using JsonWriter = rapidjson::Writer<StringSink>;
+// The writer's stack of open objects and arrays (three deep at most here) comes from a buffer on
+// the caller's stack, not the heap.
+using JsonWriter =
+    rapidjson::Writer<StringSink, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
 
 void put_string(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
@@ -60,7 +64,9 @@ std::string encode(const Response& response) {
   std::string out;
   out.reserve(estimate_size(response));
   StringSink sink{&out};
-  JsonWriter w(sink);
+  alignas(16) char levelBuffer[512];
+  rapidjson::MemoryPoolAllocator<> levelAllocator(levelBuffer, sizeof levelBuffer);
+  JsonWriter w(sink, &levelAllocator, 4);
 
   w.StartObject();
   put_key(w, "apiVersion");

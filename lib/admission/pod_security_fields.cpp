@@ -7,6 +7,7 @@
 #include "admission/pod_security_fields.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace podgate::admission::detail {
@@ -16,20 +17,23 @@ bool check_unique_names(const Value& object, const Path& path, Failure& failure)
     failure.message = path.member(name).render() + ": duplicate key";
     return false;
   };
-  const rapidjson::SizeType n = object.MemberCount();
+  const std::size_t n = object.size();
   if (n < 2) return true;
-  const auto begin = object.MemberBegin();
   // The usual object (a volume, a Pod's few annotations) is small: compare pairwise, no allocation.
   if (n <= 16) {
-    for (rapidjson::SizeType i = 1; i < n; ++i)
-      for (rapidjson::SizeType j = 0; j < i; ++j)
-        if (view(begin[i].name) == view(begin[j].name)) return fail(view(begin[i].name));
+    std::array<std::string_view, 16> names;
+    std::size_t i = 0;
+    for (const Value::Member member : object.members()) {
+      for (std::size_t j = 0; j < i; ++j)
+        if (member.name == names[j]) return fail(member.name);
+      names[i++] = member.name;
+    }
     return true;
   }
   // A larger one (hundreds of annotations) is sorted: n log n, bounded by the body limit.
   std::vector<std::string_view> names;
   names.reserve(n);
-  for (auto it = begin; it != object.MemberEnd(); ++it) names.push_back(view(it->name));
+  for (const Value::Member member : object.members()) names.push_back(member.name);
   std::sort(names.begin(), names.end());
   const auto dup = std::adjacent_find(names.begin(), names.end());
   return dup == names.end() || fail(*dup);
@@ -107,12 +111,13 @@ bool read_common(const Members<N>& m, const Path& path, std::optional<bool>& hos
 // the apiserver would have stored it as "", not left it out.
 bool read_strings(const Value* list, const Path& path, std::vector<std::string_view>& out, Failure& failure) {
   if (!check_array(list, path, failure)) return false;
-  if (!list || list->Empty()) return true;
-  const auto& items = list->GetArray();
-  out.reserve(items.Size());
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    if (!items[i].IsString()) return wrong_type(path.element(i), "a string", items[i], failure);
-    out.push_back(view(items[i]));
+  if (!list || list->size() == 0) return true;
+  out.reserve(list->size());
+  std::size_t i = 0;
+  for (const Value item : list->elements()) {
+    if (!item.is_string()) return wrong_type(path.element(i), "a string", item, failure);
+    out.push_back(view(item));
+    ++i;
   }
   return true;
 }
@@ -163,13 +168,13 @@ bool read_container_security_context(const Value* sc, const Path& path, Containe
 bool read_host_ports(const Value* ports, const Path& path, ContainerSecurity& out, Failure& failure) {
   if (!check_array(ports, path, failure)) return false;
   if (!ports) return true;
-  const auto& items = ports->GetArray();
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    if (items[i].IsNull()) continue;  // as imagePullSecrets: an entry that opens nothing
-    const Path itemPath = path.element(i);
-    if (!items[i].IsObject()) return wrong_type(itemPath, "an object", items[i], failure);
+  std::size_t i = 0;
+  for (const Value item : ports->elements()) {
+    const Path itemPath = path.element(i++);
+    if (item.is_null()) continue;  // as imagePullSecrets: an entry that opens nothing
+    if (!item.is_object()) return wrong_type(itemPath, "an object", item, failure);
     Members<1> m(kHostPortKeys);
-    if (!m.scan(items[i], itemPath, failure)) return false;
+    if (!m.scan(item, itemPath, failure)) return false;
     std::optional<std::int64_t> hostPort;
     if (!read_int(m[0], itemPath.member("hostPort"), hostPort, failure)) return false;
     if (hostPort.value_or(0) != 0) out.hostPorts.push_back(*hostPort);
@@ -199,15 +204,15 @@ bool read_pod_security_context(const Value* sc, const Path& path, PodSpec& spec,
 
   const Path sysctlsPath = path.member("sysctls");
   if (!check_array(m[0], sysctlsPath, failure)) return false;
-  if (!m[0] || m[0]->Empty()) return true;
-  const auto& items = m[0]->GetArray();
-  spec.security.sysctls.reserve(items.Size());
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    if (items[i].IsNull()) continue;  // as imagePullSecrets: an entry that sets nothing
-    const Path itemPath = sysctlsPath.element(i);
-    if (!items[i].IsObject()) return wrong_type(itemPath, "an object", items[i], failure);
+  if (!m[0] || m[0]->size() == 0) return true;
+  spec.security.sysctls.reserve(m[0]->size());
+  std::size_t i = 0;
+  for (const Value item : m[0]->elements()) {
+    const Path itemPath = sysctlsPath.element(i++);
+    if (item.is_null()) continue;  // as imagePullSecrets: an entry that sets nothing
+    if (!item.is_object()) return wrong_type(itemPath, "an object", item, failure);
     Members<1> s(kNameKeys);
-    if (!s.scan(items[i], itemPath, failure)) return false;
+    if (!s.scan(item, itemPath, failure)) return false;
     // An entry without a name is kept as "": no sysctl is allowed by that name, so it is judged.
     std::string_view name;
     if (!read_string(s[0], itemPath.member("name"), name, failure)) return false;
@@ -232,16 +237,15 @@ bool read_pod_annotations(const Value* metadata, const Path& path, PodSecurity& 
   const Value* annotations = m[0];
   const Path annotationsPath = path.member("annotations");
   if (!check_object(annotations, annotationsPath, failure)) return false;
-  if (!annotations || annotations->MemberCount() == 0) return true;
+  if (!annotations || annotations->size() == 0) return true;
   // Two values under one key: Go keeps the last, RapidJSON iterates both; the standards read
   // these keys (the legacy seccomp and AppArmor forms), so podgate must see what the cluster sees.
   if (!check_unique_names(*annotations, annotationsPath, failure)) return false;
-  out.annotations.reserve(annotations->MemberCount());
-  for (auto it = annotations->MemberBegin(); it != annotations->MemberEnd(); ++it) {
-    if (it->value.IsNull()) continue;
-    const std::string_view key = view(it->name);
-    if (!it->value.IsString()) return wrong_type(annotationsPath.member(key), "a string", it->value, failure);
-    out.annotations.emplace_back(key, view(it->value));
+  out.annotations.reserve(annotations->size());
+  for (const Value::Member member : annotations->members()) {
+    if (member.value.is_null()) continue;
+    if (!member.value.is_string()) return wrong_type(annotationsPath.member(member.name), "a string", member.value, failure);
+    out.annotations.emplace_back(annotations->keep(member.name), view(member.value));
   }
   return true;
 }
@@ -249,13 +253,13 @@ bool read_pod_annotations(const Value* metadata, const Path& path, PodSecurity& 
 bool read_volume_sources(const Value& volume, const Path& path, Volume& out, Failure& failure) {
   // Members only caught duplicates of the keys it looks for; every key is read here.
   if (!check_unique_names(volume, path, failure)) return false;
-  for (auto it = volume.MemberBegin(); it != volume.MemberEnd(); ++it) {
-    const std::string_view key = view(it->name);
-    if (key == "name" || it->value.IsNull()) continue;
+  for (const Value::Member member : volume.members()) {
+    const std::string_view key = member.name;
+    if (key == "name" || member.value.is_null()) continue;
     // Every volume source is an object in the schema; anything else is not one.
-    if (!it->value.IsObject()) return wrong_type(path.member(key), "an object", it->value, failure);
-    if (out.sources.empty()) out.sources.reserve(volume.MemberCount());
-    out.sources.push_back(key);
+    if (!member.value.is_object()) return wrong_type(path.member(key), "an object", member.value, failure);
+    if (out.sources.empty()) out.sources.reserve(volume.size());
+    out.sources.push_back(volume.keep(key));
   }
   return true;
 }
