@@ -45,13 +45,21 @@ void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
   config::parse_host_port(cfg.server.metricsListen, "--metrics-listen");
 }
 
-// One malloc arena for the process (before any thread starts). With an arena per worker, the scan
-// cache's entries are freed by whichever worker evicts them into the arena that allocated them,
-// and each arena grows to the cache's full size: bench/memory.sh measured 139 MiB of RSS for a
-// 64 MiB cache with two workers, 79 MiB with one arena, and no throughput change
-// (bench/validate.sh, within noise). MALLOC_ARENA_MAX in the environment still wins.
-void use_one_malloc_arena() {
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
+// malloc: glibc's arena per thread, and heaps that keep what a request frees.
+//   - Arenas: a single one (MALLOC_ARENA_MAX=1, until issue 19) made every allocation of every
+//     worker take one lock: 15% of the CPU under load went to futex waits on it. The scan cache it
+//     protected from doubling (records allocated by one worker and evicted by another) is filled
+//     on the Reviewer's one scan-read thread, so its records share one arena and its byte bound
+//     holds for RSS (bench/memory.sh).
+//   - Thresholds: with glibc's dynamic ones, a 30 KB review body freed at the top of a heap was
+//     given back (brk, madvise) and faulted in again by the next: 3 page faults and TLB
+//     shootdowns per review. Blocks under 1 MiB (every usual body, with its copies) stay in the
+//     heap, and a heap is trimmed once 8 MiB lie free at its top: at most that much per arena is
+//     held after a burst of large reviews.
+// MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ in the environment still win.
+void tune_malloc() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 8 << 20);
 }
 
 // The config file (or the embedded defaults) with the flags applied, and the log level it names.
@@ -370,7 +378,7 @@ bool open_image_services(const config::Config& cfg, metrics::Metrics& metrics, l
 }  // namespace
 
 int serve(const std::string& config_path, const ServeOverrides& overrides) {
-  use_one_malloc_arena();
+  tune_malloc();
   log::Logger logger(2, log::Level::Info);
   auto loaded = load_serve_config(config_path, overrides, logger);
   if (!loaded) return 1;
