@@ -29,6 +29,9 @@ namespace podgate::server::detail {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// A connection's socket, bound to its worker's io_context by type: every asynchronous operation on
+// it then uses that executor directly, without copying a type-erased any_io_executor per operation.
+using WorkerSocket = tcp::socket::rebind_executor<net::io_context::executor_type>::other;
 
 class Session;
 struct ServerCore;
@@ -124,10 +127,10 @@ struct ServerCore {
  private:
   void open_listener();
   void do_accept();
-  void on_accept(const boost::system::error_code& ec, tcp::socket socket, Worker& target);
+  void on_accept(const boost::system::error_code& ec, WorkerSocket socket, Worker& target);
   // Why a new connection must be closed at once ("max_per_peer", "max_connections"), or null with
   // its peer slot taken (when the per-peer cap is on).
-  const char* admit(tcp::socket& socket, Worker& target, PeerSlot& slot);
+  const char* admit(WorkerSocket& socket, Worker& target, PeerSlot& slot);
   // At the limit: posts the eviction of an idle keep-alive connection (the target's, else any
   // worker's), or failing that of a new one not yet sending a request, and returns true; false when
   // none can give way.

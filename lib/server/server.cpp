@@ -159,12 +159,12 @@ void ServerCore::open_listener() {
 void ServerCore::do_accept() {
   Worker& target = *workers[nextWorker];
   nextWorker = (nextWorker + 1) % workers.size();
-  acceptor.async_accept(target.ioc, [this, &target](const error_code& ec, tcp::socket socket) {
+  acceptor.async_accept(target.ioc.get_executor(), [this, &target](const error_code& ec, WorkerSocket socket) {
     on_accept(ec, std::move(socket), target);
   });
 }
 
-void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& target) {
+void ServerCore::on_accept(const error_code& ec, WorkerSocket socket, Worker& target) {
   if (drainStarted) {
     error_code ignored;
     socket.close(ignored);
@@ -209,7 +209,7 @@ void ServerCore::on_accept(const error_code& ec, tcp::socket socket, Worker& tar
 
 // One address may hold only its share of the connections, so one client (a flood of silent
 // connections, say) cannot take all of them from the apiserver.
-const char* ServerCore::admit(tcp::socket& socket, Worker& target, PeerSlot& slot) {
+const char* ServerCore::admit(WorkerSocket& socket, Worker& target, PeerSlot& slot) {
   if (const std::size_t cap = config.limits.maxConnectionsPerPeer; cap > 0) {
     error_code ec;
     const auto peer = socket.remote_endpoint(ec);
