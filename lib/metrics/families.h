@@ -10,9 +10,14 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -28,19 +33,63 @@ namespace podgate::metrics {
 namespace detail {
 
 // Family::Add takes a lock and compares label maps; the hot path instead looks the metric up by a
-// joined key under a shared lock, and only the first use of a label set pays for Add.
+// joined key. Each thread first asks its own memo (no lock, no cache line shared with the other
+// workers: a shared lock's counter alone bounced between cores on every request), then the
+// shared map under a shared lock; only the first use of a label set pays for Add.
 template <typename Metric>
 class LabelledCache {
  public:
-  explicit LabelledCache(prometheus::Family<Metric>& family) : family_(family) {}
+  explicit LabelledCache(prometheus::Family<Metric>& family) : family_(family), id_(next_id()) {}
 
   template <typename... Args>
   Metric& get(std::initializer_list<std::pair<const char*, std::string_view>> labels, Args&&... args) {
-    std::string key;
+    // The key (this cache's id, then each value and a separator) in a buffer on the stack when it
+    // fits, as the usual few short label values do.
+    char buffer[192];
+    std::size_t size = sizeof id_;
+    std::memcpy(buffer, &id_, sizeof id_);
+    bool fits = true;
     for (const auto& [name, value] : labels) {
-      key.append(value);
-      key.push_back('\x1f');
+      if (size + value.size() + 1 > sizeof buffer) {
+        fits = false;
+        break;
+      }
+      std::memcpy(buffer + size, value.data(), value.size());
+      size += value.size();
+      buffer[size++] = '\x1f';
     }
+    std::string spilled;
+    if (!fits) {
+      spilled.assign(buffer, sizeof id_);
+      for (const auto& [name, value] : labels) {
+        spilled.append(value);
+        spilled.push_back('\x1f');
+      }
+    }
+    const std::string_view memoKey = fits ? std::string_view(buffer, size) : std::string_view(spilled);
+    // A cache is never destroyed while its registry serves, but tests make many: ids are never
+    // reused, so a memo entry of a destroyed cache is never found again (and is only a few bytes).
+    thread_local std::unordered_map<std::string, Metric*, KeyHash, std::equal_to<>> memo;
+    if (auto it = memo.find(memoKey); it != memo.end()) return *it->second;
+    Metric& metric = shared_get(memoKey.substr(sizeof id_), labels, std::forward<Args>(args)...);
+    memo.emplace(std::string(memoKey), &metric);
+    return metric;
+  }
+
+ private:
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> ids{0};
+    return ids.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  template <typename... Args>
+  Metric& shared_get(std::string_view key, std::initializer_list<std::pair<const char*, std::string_view>> labels,
+                     Args&&... args) {
     {
       std::shared_lock lock(mutex_);
       auto it = cache_.find(key);
@@ -49,21 +98,24 @@ class LabelledCache {
     prometheus::Labels map;
     for (const auto& [name, value] : labels) map.emplace(name, std::string(value));
     std::unique_lock lock(mutex_);
-    auto [it, inserted] = cache_.try_emplace(key, nullptr);
+    auto [it, inserted] = cache_.try_emplace(std::string(key), nullptr);
     if (inserted) it->second = &family_.Add(map, std::forward<Args>(args)...);
     return *it->second;
   }
 
- private:
   prometheus::Family<Metric>& family_;
+  const std::uint64_t id_;
   std::shared_mutex mutex_;
-  std::unordered_map<std::string, Metric*> cache_;
+  std::unordered_map<std::string, Metric*, KeyHash, std::equal_to<>> cache_;
 };
 
 // Review latency is tens of microseconds warm and up to the admission timeout cold, so the
 // buckets start at 50 us and reach 10 s.
-inline prometheus::Histogram::BucketBoundaries review_buckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+// One instance: the recording call passes it to every lookup, which copies it only for Add.
+inline const prometheus::Histogram::BucketBoundaries& review_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return buckets;
 }
 
 inline double now_unix_seconds() {

@@ -140,7 +140,7 @@ std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, e
 
 // --- Session --------------------------------------------------------------------------------------
 
-Session::Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket,
+Session::Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, WorkerSocket socket,
                  PeerSlot peer)
     : server_(server),
       worker_(worker),
@@ -373,18 +373,20 @@ void Session::handle_request() {
   set_phase(Phase::Handle, std::chrono::seconds(60));
   keepAlive_ = parser_->keep_alive() && !server_.draining.load(std::memory_order_relaxed);
   const bool head = request_.method == "HEAD";
-  // The body's budget share goes with the body, and comes back when the Router is done with both.
-  auto held = std::make_shared<BodyReservation>(std::move(request_.reservation));
+  // The body's budget share is held until the answer comes back (the Router is then done with
+  // the body); kept here, not in a shared_ptr beside the callback: no allocation per request.
+  heldBody_ = std::move(request_.reservation);
   // The answer may arrive on a registry, scan-read or scan API thread. The Session must be served,
   // and destroyed, on its own worker (its destructor unlinks it from the worker's lists), so the
   // reference the callback holds travels back with the answer and is never dropped where it arrived.
   server_.router.handle_async(
       HttpRequest{request_.method, request_.target, std::move(request_.body), request_.authorization},
-      [ref = WorkerBoundRef(shared_from_this()), head, held](HttpResponse response) mutable {
+      [ref = WorkerBoundRef(shared_from_this()), head](HttpResponse response) mutable {
         std::shared_ptr<Session> self = ref.take();
         auto executor = self->executor();
         // Inline on this worker for answers that need nothing slow; otherwise handed back.
         net::dispatch(executor, [self = std::move(self), head, response = std::move(response)]() {
+          self->heldBody_.release();
           if (self->closed_) return;
           self->write_response(response, head);
         });

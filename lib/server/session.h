@@ -76,7 +76,7 @@ class Session : public std::enable_shared_from_this<Session>,
  public:
   enum class Phase { Handshake, Read, Handle, Write, Idle, Linger };
 
-  Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, tcp::socket socket,
+  Session(ServerCore& server, Worker& worker, std::shared_ptr<net::ssl::context> context, WorkerSocket socket,
           PeerSlot peer);
   ~Session();
   Session(const Session&) = delete;
@@ -127,10 +127,11 @@ class Session : public std::enable_shared_from_this<Session>,
   Worker& worker_;
   // Declared before the stream: the context outlives the SSL object made from it.
   std::shared_ptr<net::ssl::context> context_;
-  net::ssl::stream<tcp::socket> stream_;
+  net::ssl::stream<WorkerSocket> stream_;
   PeerSlot peer_;  // this connection's place in its address's count
   boost::beast::flat_buffer buffer_;
   RequestData request_;
+  BodyReservation heldBody_;  // the body being reviewed: its share of the budget until the answer
   std::optional<RequestParser> parser_;
   std::string response_;  // reused: one buffer, one TLS record, one write per response
   Phase phase_ = Phase::Handshake;
