@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Warm-path throughput and latency of POST /validate over TLS keep-alive (issues 7 and 17), the
+# Warm-path throughput and latency of POST /validate over TLS keep-alive (issues 7, 17 and 19), the
 # servers one after another in one run, for each benchmark body:
 #   nginx        answering a fixed body (podgate's own answer to that review): the ceiling;
 #   podgate      `podgate serve` with its embedded defaults;
@@ -402,4 +402,27 @@ if [ "$with_psa" = 1 ]; then
       }
     }'
 fi
+# Issue 19's goals: podgate against nginx on every body (the goal per fixture; a body of BODIES
+# not listed here is reported without one), its p99 at half its rate, and its idle RSS.
+printf '\n## goals (issue 19): podgate/nginx per body, host nginx req/s beside each\n'
+printf '%s' "$all_lines" | awk -v bodies="${bodies[*]}" -v paced_p99="$(printf '%s' "${paced_lines:-}" |
+    awk '$1 == "podgate" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us") print kv[2] / 1000 } }')" \
+    -v idle_mib="$(sed 's/.*VmRSS \([0-9.]*\) MiB.*/\1/' <<< "$idle_pg")" '
+  { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    rps[$1, v["body"]] = v["requests"] / (v["duration_us"] / 1e6); if (!(v["body"] in seen)) { seen[v["body"]] = 1; order[++nb] = v["body"] }
+    delete v }
+  function verdict(ok) { return ok ? "met" : "missed" }
+  END {
+    split(bodies, name, " ")
+    goal["pod-clean-4k.json"] = 0.65; goal["deployment-clean-30k.json"] = 0.5; goal["pod-clean-200k.json"] = 0.5
+    for (n = 1; n <= nb; n++) {
+      b = order[n]; file = name[b + 1]; sub(".*/", "", file); x = rps["podgate", b] / rps["nginx", b]
+      if (file in goal)
+        printf "%-28s podgate/nginx %5.2f  goal >= %.2f  %-6s (podgate %.0f, nginx %.0f req/s)\n", file, x, goal[file], verdict(x >= goal[file]), rps["podgate", b], rps["nginx", b]
+      else
+        printf "%-28s podgate/nginx %5.2f  (podgate %.0f, nginx %.0f req/s)\n", file, x, rps["podgate", b], rps["nginx", b]
+    }
+    if (paced_p99 != "") printf "%-28s p99 at half rate %.3f ms  goal < 1 ms  %s\n", "", paced_p99, verdict(paced_p99 < 1)
+    printf "%-28s idle RSS %.1f MiB  goal < 20 MB (19.07 MiB)  %s\n", "", idle_mib, verdict(idle_mib * 1048576 < 20e6)
+  }'
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
