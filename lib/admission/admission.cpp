@@ -531,7 +531,8 @@ struct Decoder {
     }
     // simdjson reads up to SIMDJSON_PADDING bytes past the end (never using them); the server
     // reserves them with the body, so this copies only bodies from elsewhere (CLI, tests).
-    if (body.capacity() - body.size() < simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
+    if (body.capacity() - body.size() < kBodyPadding) body.reserve(body.size() + kBodyPadding);
 
     Review review;
     review.buffer_ = std::make_unique<std::string>(std::move(body));

@@ -210,8 +210,9 @@ class CustomWorkloads {
 // Decodes an AdmissionReview body, taking ownership of it (the strings the request keeps are
 // stored in it, without another allocation). Never throws on bad input; never crashes. `custom`
 // (which must outlive the call) adds the configured custom workloads to the resources whose pod
-// spec is judged. The body's capacity should leave SIMDJSON_PADDING (64) bytes spare past its end,
-// or it is copied once to make room.
+// spec is judged. The body's capacity should leave kBodyPadding bytes spare past its end, or it is
+// copied once to make room.
+inline constexpr std::size_t kBodyPadding = 64;  // simdjson's SIMDJSON_PADDING: it reads that far past the end
 DecodeResult decode(std::string body);
 DecodeResult decode(std::string body, const CustomWorkloads& custom);
 

@@ -1,26 +1,23 @@
-// AdmissionReview response encoding. RapidJSON's Writer does the escaping; output goes straight
-// into the returned string, sized up front so a typical response costs one allocation (and the
-// writer's own stack none).
+// AdmissionReview response encoding. RapidJSON's Writer does the escaping; a typical response
+// costs one allocation, the returned string.
 
+#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
 
 #include "admission/admission.h"
 
 namespace podgate::admission {
 namespace {
 
-// The minimal output stream RapidJSON's Writer needs, appending to a std::string.
-struct StringSink {
-  using Ch = char;
-  std::string* out;
-  void Put(char c) { out->push_back(c); }
-  void Flush() {}
-};
-
-// The writer's stack of open objects and arrays (three deep at most here) comes from a buffer on
-// the caller's stack, not the heap.
-using JsonWriter =
-    rapidjson::Writer<StringSink, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+// The answer is written into a RapidJSON string buffer (its Writer reserves and then puts each
+// string's characters unchecked, where a std::string sink checked capacity per character), backed
+// like the writer's stack of open objects by a buffer on the caller's stack, and copied once into
+// the returned string.
+using Pool = rapidjson::MemoryPoolAllocator<>;
+using Buffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, Pool>;
+using JsonWriter = rapidjson::Writer<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, Pool>;
 
 void put_string(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
@@ -61,12 +58,11 @@ std::size_t estimate_size(const Response& r) {
 }  // namespace
 
 std::string encode(const Response& response) {
-  std::string out;
-  out.reserve(estimate_size(response));
-  StringSink sink{&out};
-  alignas(16) char levelBuffer[512];
-  rapidjson::MemoryPoolAllocator<> levelAllocator(levelBuffer, sizeof levelBuffer);
-  JsonWriter w(sink, &levelAllocator, 4);
+  // A typical answer (a few hundred bytes) fits; a larger one spills to the heap.
+  alignas(16) char scratch[4096];
+  Pool pool(scratch, sizeof scratch);
+  Buffer out(&pool, std::min<std::size_t>(estimate_size(response), 2048));
+  JsonWriter w(out, &pool, 4);
 
   w.StartObject();
   put_key(w, "apiVersion");
@@ -119,7 +115,7 @@ std::string encode(const Response& response) {
   }
   w.EndObject();
   w.EndObject();
-  return out;
+  return std::string(out.GetString(), out.GetSize());
 }
 
 }  // namespace podgate::admission

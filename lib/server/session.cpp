@@ -2,6 +2,7 @@
 // the Router, with keep-alive, a drain-aware close and a lingering close after errors.
 
 #include "server/session.h"
+#include "admission/admission.h"
 #include "util/text.h"
 
 #include <boost/asio/buffer.hpp>
@@ -117,9 +118,9 @@ void RequestParser::on_field_impl(http::field name, string_view, string_view val
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
   // The parser has already refused a length above the body limit, so this reserve is bounded. The
-  // 3 spare bytes are the admission decoder's NUL padding: with them it pads in place instead of
-  // copying the whole body once more.
-  if (length) data_.body.reserve(static_cast<std::size_t>(*length) + 3);
+  // spare bytes are the admission decoder's padding (simdjson reads up to 64 bytes past the end):
+  // with them it parses the body where it is instead of copying it once more.
+  if (length) data_.body.reserve(static_cast<std::size_t>(*length) + admission::kBodyPadding);
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
