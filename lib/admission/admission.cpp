@@ -523,12 +523,6 @@ bool allocate_parser(simdjson::dom::parser& parser, std::size_t capacity) {
 struct Decoder {
   static DecodeResult decode(std::string body, const CustomWorkloads* custom) {
     DecodeResult result;
-    // No valid JSON text contains a raw NUL (and it would end RapidJSON's in-situ stream early).
-    if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
-      const auto offset = static_cast<const char*>(nul) - body.data();
-      result.error = DecodeError{"body is not valid JSON: NUL byte at offset " + std::to_string(offset)};
-      return result;
-    }
     // simdjson reads up to SIMDJSON_PADDING bytes past the end (never using them); the server
     // reserves them with the body, so this copies only bodies from elsewhere (CLI, tests).
     static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
@@ -564,11 +558,6 @@ struct Decoder {
   }
 
   static DecodeResult decode_fallback_only(std::string body, const CustomWorkloads* custom) {
-    DecodeResult result;
-    if (std::memchr(body.data(), '\0', body.size())) {
-      result.error = DecodeError{"body is not valid JSON: NUL byte"};
-      return result;
-    }
     Review review;
     review.buffer_ = std::make_unique<std::string>(std::move(body));
     return decode_rapidjson(std::move(review), custom);
@@ -578,6 +567,14 @@ struct Decoder {
   // its offset, are exactly what they were before simdjson (see json_value.h).
   static DecodeResult decode_rapidjson(Review review, const CustomWorkloads* custom) {
     DecodeResult result;
+    // No valid JSON text contains a raw NUL, and it would end RapidJSON's in-situ stream early.
+    // (simdjson refuses one wherever it is, so only a body it refused can hold one.)
+    const std::string& body = *review.buffer_;
+    if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
+      const auto offset = static_cast<const char*>(nul) - body.data();
+      result.error = DecodeError{"body is not valid JSON: NUL byte at offset " + std::to_string(offset)};
+      return result;
+    }
     // RapidJSON's UTF-8 validation takes every continuation byte a lead byte announces without
     // looking for the end, and in situ writes them back: a body ending in a truncated sequence
     // ("...\xF1") was read and written up to 3 bytes past the buffer (found by fuzzing). NUL

@@ -69,22 +69,23 @@ class Members {
 
   // False (with `failure` set) for a duplicate key.
   bool scan(const Value& object, const Path& path, Failure& failure) {
-    for (const Value::Member member : object.members()) {
-      const std::string_view name = member.name;
+    const Value::MemberRange members = object.members();
+    for (auto it = members.begin(), end = members.end(); it != end; ++it) {
+      const std::string_view name = it.name();
       if constexpr (kIndexed) {
         // Only the keys of the name's length are compared: a container or a pod spec has a dozen
         // members and as many keys, and most members (env, resources, ...) match none.
         for (std::uint32_t c = candidates(name.size()); c != 0; c &= c - 1) {
           const auto i = static_cast<std::size_t>(__builtin_ctz(c));
           if (name.size() == keys_[i].size() && same_bytes(name, keys_[i])) {
-            if (!take(i, member.value, name, path, failure)) return false;
+            if (!take(i, it.value(), name, path, failure)) return false;
             break;
           }
         }
       } else {
         for (std::size_t i = 0; i < N; ++i) {
           if (name.size() != keys_[i].size() || !same_bytes(name, keys_[i])) continue;
-          if (!take(i, member.value, name, path, failure)) return false;
+          if (!take(i, it.value(), name, path, failure)) return false;
           break;
         }
       }

@@ -122,10 +122,13 @@ class Value::MemberRange {
    public:
     explicit iterator(rapidjson::Value::ConstMemberIterator r) : rapid_(r) {}
     iterator(simdjson::dom::object::iterator s, KeptStrings* kept) : simd_(s), kept_(kept) {}
-    Member operator*() const {
-      if (!simd_) return {{rapid_->name.GetString(), rapid_->name.GetStringLength()}, Value(rapid_->value)};
-      return {simd_->key(), Value(simd_->value(), kept_)};
+    Member operator*() const { return {name(), value()}; }
+    // Apart, for a walk that looks at every name and only some values.
+    std::string_view name() const {
+      if (!simd_) return {rapid_->name.GetString(), rapid_->name.GetStringLength()};
+      return simd_->key();
     }
+    Value value() const { return simd_ ? Value(simd_->value(), kept_) : Value(rapid_->value); }
     iterator& operator++() {
       if (simd_) ++*simd_;
       else ++rapid_;

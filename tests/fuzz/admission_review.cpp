@@ -126,7 +126,10 @@ void check_same_request(const podgate::admission::Request& a, const podgate::adm
 
 void check_fallback_parser_agrees(const std::uint8_t* data, std::size_t size,
                                   const podgate::admission::DecodeResult& decoded) {
-  if (std::memchr(data, '\0', size)) return;  // refused up front by both
+  if (std::memchr(data, '\0', size)) {  // no JSON text holds a raw NUL: refused, whichever parser
+    FUZZ_CHECK(!decoded);
+    return;
+  }
   const auto fallback = podgate::admission::detail::decode_with_fallback_parser(
       std::string(reinterpret_cast<const char*>(data), size), evaluator().custom_workloads());
   if (fallback.error && fallback.error->message.rfind("body is not valid JSON: Number too big", 0) == 0) return;
