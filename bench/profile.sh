@@ -20,7 +20,7 @@ top=${TOP:-30}
 command -v perf >/dev/null || { echo "profile.sh: perf not found (apt-get install linux-perf)" >&2; exit 2; }
 command -v wrk >/dev/null && command -v nginx >/dev/null || bash scripts/install-deps.sh
 [ -x "$build_dir/podgate" ] || bash scripts/build.sh default podgate
-podgate=$PWD/$build_dir/podgate
+podgate=$(cd "$build_dir" && pwd)/podgate
 
 work=$(mktemp -d)
 data=${PERF_DATA:-$work/perf.data}
@@ -63,6 +63,7 @@ cpu_per_request() {
 }
 
 echo "# bench/profile.sh $body $seconds   $(date -u '+%Y-%m-%d %H:%M UTC')  commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# podgate: $podgate"
 echo "# $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cpu_per_request nginx "https://127.0.0.1:$nginx_port/" "$nginx_pid" $(pgrep -P "$nginx_pid")
 cpu_per_request podgate "https://127.0.0.1:$port/validate" "$pid"
