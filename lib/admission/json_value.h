@@ -100,8 +100,16 @@ class Value {
   // The members of an object, in document order (duplicates included), or its elements of an
   // array: for (const Member& m : v.members()), for (const Value& e : v.elements()). Only after
   // is_object() / is_array().
-  class MemberRange;
-  class ElementRange;
+  class MemberIterator;
+  class ElementIterator;
+  template <typename It>
+  struct Range {
+    It first, last;
+    It begin() const { return first; }
+    It end() const { return last; }
+  };
+  using MemberRange = Range<MemberIterator>;
+  using ElementRange = Range<ElementIterator>;
   MemberRange members() const;
   ElementRange elements() const;
 
@@ -116,77 +124,61 @@ struct Value::Member {
   Value value;
 };
 
-class Value::MemberRange {
+// Stepping over RapidJSON's or simdjson's elements, whichever document the value is from.
+template <typename RapidIt, typename SimdIt>
+class EitherIterator {
  public:
-  class iterator {
-   public:
-    explicit iterator(rapidjson::Value::ConstMemberIterator r) : rapid_(r) {}
-    iterator(simdjson::dom::object::iterator s, KeptStrings* kept) : simd_(s), kept_(kept) {}
-    Member operator*() const { return {name(), value()}; }
-    // Apart, for a walk that looks at every name and only some values.
-    std::string_view name() const {
-      if (!simd_) return {rapid_->name.GetString(), rapid_->name.GetStringLength()};
-      return simd_->key();
-    }
-    Value value() const { return simd_ ? Value(simd_->value(), kept_) : Value(rapid_->value); }
-    iterator& operator++() {
-      if (simd_) ++*simd_;
-      else ++rapid_;
-      return *this;
-    }
-    bool operator!=(const iterator& other) const { return simd_ ? *simd_ != *other.simd_ : rapid_ != other.rapid_; }
+  explicit EitherIterator(RapidIt r) : rapid_(r) {}
+  EitherIterator(SimdIt s, KeptStrings* kept) : simd_(s), kept_(kept) {}
+  bool operator!=(const EitherIterator& other) const { return simd_ ? *simd_ != *other.simd_ : rapid_ != other.rapid_; }
 
-   private:
-    rapidjson::Value::ConstMemberIterator rapid_{};
-    std::optional<simdjson::dom::object::iterator> simd_;  // the simdjson walk (no default constructor)
-    KeptStrings* kept_ = nullptr;
-  };
-  iterator begin() const { return begin_; }
-  iterator end() const { return end_; }
-
- private:
-  friend class Value;
-  MemberRange(iterator b, iterator e) : begin_(b), end_(e) {}
-  iterator begin_, end_;
+ protected:
+  void step() {
+    if (simd_) ++*simd_;
+    else ++rapid_;
+  }
+  RapidIt rapid_{};
+  std::optional<SimdIt> simd_;  // the simdjson walk (its iterators have no default constructor)
+  KeptStrings* kept_ = nullptr;
 };
 
-class Value::ElementRange {
+class Value::MemberIterator
+    : public EitherIterator<rapidjson::Value::ConstMemberIterator, simdjson::dom::object::iterator> {
  public:
-  class iterator {
-   public:
-    explicit iterator(rapidjson::Value::ConstValueIterator r) : rapid_(r) {}
-    iterator(simdjson::dom::array::iterator s, KeptStrings* kept) : simd_(s), kept_(kept) {}
-    Value operator*() const { return simd_ ? Value(**simd_, kept_) : Value(*rapid_); }
-    iterator& operator++() {
-      if (simd_) ++*simd_;
-      else ++rapid_;
-      return *this;
-    }
-    bool operator!=(const iterator& other) const { return simd_ ? *simd_ != *other.simd_ : rapid_ != other.rapid_; }
+  using EitherIterator::EitherIterator;
+  Member operator*() const { return {name(), value()}; }
+  // Apart, for a walk that looks at every name and only some values.
+  std::string_view name() const {
+    if (!simd_) return {rapid_->name.GetString(), rapid_->name.GetStringLength()};
+    return simd_->key();
+  }
+  Value value() const { return simd_ ? Value(simd_->value(), kept_) : Value(rapid_->value); }
+  MemberIterator& operator++() {
+    step();
+    return *this;
+  }
+};
 
-   private:
-    rapidjson::Value::ConstValueIterator rapid_ = nullptr;
-    std::optional<simdjson::dom::array::iterator> simd_;  // the simdjson walk (no default constructor)
-    KeptStrings* kept_ = nullptr;
-  };
-  iterator begin() const { return begin_; }
-  iterator end() const { return end_; }
-
- private:
-  friend class Value;
-  ElementRange(iterator b, iterator e) : begin_(b), end_(e) {}
-  iterator begin_, end_;
+class Value::ElementIterator
+    : public EitherIterator<rapidjson::Value::ConstValueIterator, simdjson::dom::array::iterator> {
+ public:
+  using EitherIterator::EitherIterator;
+  Value operator*() const { return simd_ ? Value(**simd_, kept_) : Value(*rapid_); }
+  ElementIterator& operator++() {
+    step();
+    return *this;
+  }
 };
 
 inline Value::MemberRange Value::members() const {
-  using It = MemberRange::iterator;
+  using It = MemberIterator;
   if (rapid_) return {It(rapid_->MemberBegin()), It(rapid_->MemberEnd())};
   const simdjson::dom::object object = simd_.get_object().value_unsafe();
   return {It(object.begin(), kept_), It(object.end(), kept_)};
 }
 
 inline Value::ElementRange Value::elements() const {
-  using It = ElementRange::iterator;
+  using It = ElementIterator;
   if (rapid_) return {It(rapid_->Begin()), It(rapid_->End())};
   const simdjson::dom::array array = simd_.get_array().value_unsafe();
   return {It(array.begin(), kept_), It(array.end(), kept_)};
