@@ -47,10 +47,11 @@ void apply_overrides(config::Config& cfg, const ServeOverrides& o) {
 
 // malloc: glibc's arena per thread, and heaps that keep what a request frees.
 //   - Arenas: a single one (MALLOC_ARENA_MAX=1, until issue 19) made every allocation of every
-//     worker take one lock: 15% of the CPU under load went to futex waits on it. The scan cache it
-//     protected from doubling (records allocated by one worker and evicted by another) is filled
-//     on the Reviewer's one scan-read thread, so its records share one arena and its byte bound
-//     holds for RSS (bench/memory.sh).
+//     worker take one lock: 15% of the CPU under load went to futex waits on it. It was chosen
+//     because the scan cache's records, allocated by one worker and evicted by another, grew RSS
+//     76% with an arena per worker; they are now read and cached on the Reviewer's one scan-read
+//     thread, so they share one arena, and the arenas cost 12% more RSS after 100,000 scans and
+//     digests (bench/memory.sh, docs/operations.md "Memory").
 //   - Thresholds: with glibc's dynamic ones, a 30 KB review body freed at the top of a heap was
 //     given back (brk, madvise) and faulted in again by the next: 3 page faults and TLB
 //     shootdowns per review. Blocks under 1 MiB (every usual body, with its copies) stay in the
