@@ -21,6 +21,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -522,7 +523,6 @@ bool allocate_parser(simdjson::dom::parser& parser, std::size_t capacity) {
 
 struct Decoder {
   static DecodeResult decode(std::string body, const CustomWorkloads* custom) {
-    DecodeResult result;
     // simdjson reads up to SIMDJSON_PADDING bytes past the end (never using them); the server
     // reserves them with the body, so this copies only bodies from elsewhere (CLI, tests).
     static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
@@ -534,27 +534,32 @@ struct Decoder {
 
     thread_local simdjson::dom::parser threadParser;
     std::optional<simdjson::dom::parser> ownParser;
-    simdjson::dom::parser* parser = &threadParser;
-    if (text.size() > kRetainedBodyBytes) {
-      parser = &ownParser.emplace();
-    } else if (threadParser.capacity() == 0 && !allocate_parser(threadParser, 64 * 1024)) {
+    simdjson::dom::parser* parser = text.size() > kRetainedBodyBytes ? &ownParser.emplace() : &threadParser;
+    // Sized here, with the depth bound, before its first parse (which would grow it with
+    // simdjson's default depth) and whenever the body is larger than it.
+    if ((parser->capacity() == 0 || parser->capacity() < text.size()) &&
+        !allocate_parser(*parser, std::max<std::size_t>(text.size(), 64 * 1024)))
       throw std::bad_alloc();
-    }
-    if (parser->capacity() < text.size() && !allocate_parser(*parser, text.size())) throw std::bad_alloc();
 
     simdjson::dom::element root;
-    if (parser->parse(text.data(), text.size(), false).get(root) == simdjson::SUCCESS) {
-      // The body is not read again: the strings the Request keeps are copied over it.
-      detail::KeptStrings kept(text.data(), text.size(), review.keptOverflow_);
-      Failure failure;
-      if (!read_review(Value(root, &kept), review.request_, custom, failure)) {
-        result.error = DecodeError{std::move(failure.message)};
-        return result;
-      }
-      result.review = std::move(review);
+    if (parser->parse(text.data(), text.size(), false).get(root) != simdjson::SUCCESS)
+      return decode_rapidjson(std::move(review), custom);
+    // The body is not read again: the strings the Request keeps are copied over it.
+    detail::KeptStrings kept(text.data(), text.size(), review.keptOverflow_);
+    return walk(std::move(review), Value(root, &kept), custom);
+  }
+
+  // The request read from either parser's document. `review` is moved from only at the end: the
+  // KeptStrings behind a simdjson root refers to its members while the walk runs.
+  static DecodeResult walk(Review&& review, const Value& root, const CustomWorkloads* custom) {
+    DecodeResult result;
+    Failure failure;
+    if (!read_review(root, review.request_, custom, failure)) {
+      result.error = DecodeError{std::move(failure.message)};
       return result;
     }
-    return decode_rapidjson(std::move(review), custom);
+    result.review = std::move(review);
+    return result;
   }
 
   static DecodeResult decode_fallback_only(std::string body, const CustomWorkloads* custom) {
@@ -599,13 +604,7 @@ struct Decoder {
       return result;
     }
 
-    Failure failure;
-    if (!read_review(Value(doc), review.request_, custom, failure)) {
-      result.error = DecodeError{std::move(failure.message)};
-      return result;
-    }
-    result.review = std::move(review);
-    return result;
+    return walk(std::move(review), Value(doc), custom);
   }
 };
 

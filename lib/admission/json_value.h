@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/json.h"
+
 namespace podgate::admission::detail {
 
 // Where the decoded strings a Request keeps are copied, for a review parsed by simdjson. The body
@@ -184,12 +186,19 @@ inline Value::ElementRange Value::elements() const {
   return {It(array.begin(), kept_), It(array.end(), kept_)};
 }
 
+// The same names as util::json_type_name, which answers for RapidJSON's values.
 inline const char* Value::type_name() const {
-  if (is_null()) return "null";
-  if (is_bool()) return "a boolean";
-  if (is_object()) return "an object";
-  if (is_array()) return "an array";
-  if (is_string()) return "a string";
+  if (rapid_) return util::json_type_name(*rapid_);
+  switch (simd_.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: return "null";
+    case simdjson::dom::element_type::BOOL: return "a boolean";
+    case simdjson::dom::element_type::OBJECT: return "an object";
+    case simdjson::dom::element_type::ARRAY: return "an array";
+    case simdjson::dom::element_type::STRING: return "a string";
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: break;
+  }
   return "a number";
 }
 
